@@ -1,0 +1,251 @@
+#include "actors/node/node_actor.hpp"
+
+#include <algorithm>
+#include <caf/all.hpp>
+#include <map>
+
+#include "actors/node/interface.hpp"
+#include "actors/node/membership_actor.hpp"
+#include "actors/node/users_actor.hpp"
+#include "runtime/caf/error.hpp"
+#include "runtime/log.hpp"
+
+namespace librarian::node {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto restart_window = std::chrono::seconds(60);
+constexpr auto depth_poll_interval = std::chrono::seconds(5);
+
+struct child {
+  caf::actor handle;
+  std::string state = "running";
+  uint32_t restarts = 0;
+  uint32_t recent_restarts = 0;
+  uint64_t mailbox_depth = 0;  // within restart_window of the last start; drives backoff
+  caf::actor_clock::time_point started;
+};
+
+struct node_shell {
+  std::shared_ptr<node_env> env;
+  node_identity identity;
+  int64_t started_unix_ms = 0;
+  caf::actor_clock::time_point started;
+  std::map<std::string, child> children;  // by name, ordered for stable output
+  bool shutting_down = false;
+};
+
+using self_ptr = caf::stateful_actor<node_shell>*;
+
+caf::actor spawn_child(self_ptr self, const std::string& name) {
+  auto& env = self->state.env;
+  caf::actor handle;
+  if (name == "users")
+    handle = caf::actor_cast<caf::actor>(spawn_users(self, env));
+  else if (name == "membership")
+    handle = caf::actor_cast<caf::actor>(spawn_membership(self, env, self->state.identity.incarnation));
+  else if (name == "transport")
+    handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self));
+  LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
+  // Linked: if the node dies, its actors die with it. Monitored: the supervisor restarts them.
+  self->link_to(handle);
+  self->monitor(handle);
+  return handle;
+}
+
+void start_child(self_ptr self, const std::string& name) {
+  auto& entry = self->state.children[name];
+  entry.handle = spawn_child(self, name);
+  entry.state = "running";
+  entry.started = self->clock().now();
+}
+
+std::vector<actor_status> actor_statuses(self_ptr self) {
+  std::vector<actor_status> out;
+  for (const auto& [name, entry] : self->state.children)
+    out.push_back({name, entry.state, entry.restarts, entry.mailbox_depth});
+  out.push_back({"node", self->state.shutting_down ? "stopping" : "running", 0,
+                 static_cast<uint64_t>(self->mailbox().size())});
+  return out;
+}
+
+node_status make_status(self_ptr self) {
+  auto& st = self->state;
+  auto uptime = self->clock().now() - st.started;
+  return {st.env->config.name,
+          version_text,
+          st.identity.incarnation,
+          st.identity.first_started_unix_ms,
+          st.started_unix_ms,
+          std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count(),
+          actor_statuses(self)};
+}
+
+void on_child_down(self_ptr self, const caf::down_msg& down) {
+  auto& st = self->state;
+  for (auto& [name, entry] : st.children) {
+    if (entry.handle == nullptr || entry.handle.address() != down.source) continue;
+    entry.handle = nullptr;
+    if (st.shutting_down) {
+      entry.state = "stopped";
+      return;
+    }
+    auto now = self->clock().now();
+    entry.recent_restarts = now - entry.started > restart_window ? 1 : entry.recent_restarts + 1;
+    entry.restarts += 1;
+    entry.state = "restarting";
+    const auto& cfg = st.env->config.supervisor;
+    auto backoff_ms = cfg.restart_backoff_min_ms;
+    for (uint32_t i = 1; i < entry.recent_restarts && backoff_ms < cfg.restart_backoff_max_ms; ++i)
+      backoff_ms *= 2;
+    backoff_ms = std::min(backoff_ms, cfg.restart_backoff_max_ms);
+    LIB_LOG_WARN("node") << "actor " << name << " stopped (" << to_string(down.reason)
+                         << "); restarting in " << backoff_ms << " ms";
+    self->delayed_send(self, std::chrono::milliseconds(backoff_ms), restart_atom_v, name);
+    return;
+  }
+}
+
+caf::expected<caf::actor> route(self_ptr self, const std::string& name) {
+  auto it = self->state.children.find(name);
+  if (it == self->state.children.end()) {
+    std::string known;
+    for (const auto& candidate : routable_actor_names()) known += (known.empty() ? "" : ", ") + candidate;
+    return make_error(errc::not_found, "no actor named '" + name + "' on node " +
+                                           self->state.env->config.name + " (actors: " + known +
+                                           ")");
+  }
+  if (it->second.handle == nullptr)
+    return make_error(errc::unavailable, "actor '" + name + "' is restarting; retry shortly");
+  return it->second.handle;
+}
+
+caf::result<caf::message> ask_node_itself(self_ptr self, caf::message& payload) {
+  if (payload.match_elements<status_atom>()) return caf::make_message(make_status(self));
+  if (payload.match_elements<actors_atom>()) return caf::make_message(actor_statuses(self));
+  if (payload.match_elements<crash_atom, std::string>()) {
+    auto target = route(self, payload.get_as<std::string>(1));
+    if (!target) return target.error();
+    self->send_exit(*target, caf::exit_reason::kill);
+    return caf::make_message();
+  }
+  return make_error(errc::invalid_argument, "the node actor understands: status, actors, crash ACTOR");
+}
+
+// Mailbox sizes can only be read by their owner, so the node asks each actor periodically.
+void poll_depths(self_ptr self) {
+  for (auto& [name, entry] : self->state.children) {
+    if (entry.handle == nullptr) continue;
+    auto child_name = name;
+    self->request(entry.handle, depth_poll_interval, depth_atom_v)
+        .then([=](uint64_t depth) { self->state.children[child_name].mailbox_depth = depth; },
+              [](caf::error&) {});
+  }
+  self->delayed_send(self, depth_poll_interval, tick_atom_v);
+}
+
+void shut_down(self_ptr self) {
+  self->state.shutting_down = true;
+  for (auto& [name, entry] : self->state.children)
+    if (entry.handle != nullptr) self->send_exit(entry.handle, caf::exit_reason::user_shutdown);
+  self->quit(caf::exit_reason::user_shutdown);
+}
+
+caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_identity identity) {
+  self->state.env = env;
+  self->state.identity = identity;
+  self->state.started_unix_ms = env->clock->now_unix_ms();
+  self->state.started = self->clock().now();
+  // Children's exits arrive as down messages (restart); only non-children may take us down.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    for (auto& [name, entry] : self->state.children)
+      if (entry.handle != nullptr && entry.handle.address() == msg.source) return;
+    if (msg.reason) self->quit(msg.reason);
+  });
+  self->set_down_handler([=](caf::down_msg& down) { on_child_down(self, down); });
+  for (const auto& name : {"users", "membership", "transport"}) start_child(self, name);
+  self->delayed_send(self, depth_poll_interval, tick_atom_v);
+  LIB_LOG_INFO("node") << "node " << env->config.name << " started (incarnation "
+                       << identity.incarnation << ")";
+  return {
+      [=](ask_atom, const std::string& name, caf::message& payload) -> caf::result<caf::message> {
+        if (name == "node") return ask_node_itself(self, payload);
+        auto target = route(self, name);
+        if (!target) return target.error();
+        return self->delegate(*target, std::move(payload));
+      },
+      [=](inject_atom, const std::string& name, caf::message& payload) -> caf::result<void> {
+        if (name == "node") return make_error(errc::invalid_argument, "use ask for the node actor");
+        auto target = route(self, name);
+        if (!target) return target.error();
+        self->send(*target, std::move(payload));
+        return caf::unit;
+      },
+      [=](deliver_atom, const std::string& peer, const std::string& name, caf::message& payload) {
+        auto target = route(self, name);
+        if (!target) {
+          LIB_LOG_WARN("node") << "dropped a message from peer " << peer << " for unknown actor "
+                               << name;
+          return;
+        }
+        self->send(*target, std::move(payload));
+      },
+      [=](hello_atom atom, const std::string& peer, uint64_t incarnation,
+          const std::string& address) -> caf::result<caf::message> {
+        auto target = route(self, "transport");
+        if (!target) return target.error();
+        return self->delegate(*target, atom, peer, incarnation, address);
+      },
+      [=](status_atom) { return make_status(self); },
+      [=](members_atom) -> caf::result<caf::message> {
+        auto target = route(self, "membership");
+        if (!target) return target.error();
+        return self->delegate(*target, members_atom_v);
+      },
+      [=](restart_atom, const std::string& name) {
+        if (self->state.shutting_down) return;
+        LIB_LOG_INFO("node") << "restarting actor " << name;
+        start_child(self, name);
+      },
+      [=](tick_atom) {
+        if (!self->state.shutting_down) poll_depths(self);
+      },
+      [=](shutdown_atom) { shut_down(self); },
+  };
+}
+
+caf::behavior gateway_behavior(caf::event_based_actor* self, caf::actor node) {
+  // Only the public protocol passes; the node's supervision messages stay internal.
+  return {
+      [=](ask_atom atom, std::string& name, caf::message& payload) {
+        return self->delegate(node, atom, std::move(name), std::move(payload));
+      },
+      [=](inject_atom atom, std::string& name, caf::message& payload) {
+        return self->delegate(node, atom, std::move(name), std::move(payload));
+      },
+      [=](deliver_atom atom, std::string& peer, std::string& name, caf::message& payload) {
+        self->send(node, atom, std::move(peer), std::move(name), std::move(payload));
+      },
+      [=](hello_atom atom, std::string& peer, uint64_t incarnation, std::string& address) {
+        return self->delegate(node, atom, std::move(peer), incarnation, std::move(address));
+      },
+      [=](status_atom atom) { return self->delegate(node, atom); },
+      [=](members_atom atom) { return self->delegate(node, atom); },
+  };
+}
+
+}  // namespace
+
+std::vector<std::string> routable_actor_names() { return {"membership", "node", "transport", "users"}; }
+
+caf::actor spawn_node(caf::actor_system& sys, std::shared_ptr<node_env> env,
+                      node_identity identity) {
+  return sys.spawn(node_behavior, std::move(env), std::move(identity));
+}
+
+caf::actor spawn_gateway(caf::actor_system& sys, caf::actor node) {
+  return sys.spawn(gateway_behavior, std::move(node));
+}
+
+}  // namespace librarian::node

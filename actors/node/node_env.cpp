@@ -1,0 +1,38 @@
+#include "actors/node/node_env.hpp"
+
+#include "actors/node/messages.hpp"
+#include "actors/node/users_state.hpp"
+#include "storage/codec.hpp"
+
+namespace librarian::node {
+
+std::vector<std::string> node_tables() {
+  return {node_table, peers_table, users_table, tokens_table};
+}
+
+expected<node_identity> begin_incarnation(storage::db& db, const std::string& name,
+                                          int64_t now_ms) {
+  auto table = db.get_table(node_table);
+  auto row = db.get(table, "identity");
+  if (!row) return row.err();
+  node_identity identity;
+  if (*row) {
+    auto stored = storage::decode<node_identity>(**row);
+    if (!stored) return fail(errc::internal, "node identity row: " + stored.err().message);
+    identity = std::move(*stored);
+    if (identity.name != name)
+      return fail(errc::invalid_argument,
+                  "the data_dir belongs to node '" + identity.name + "', but the config names '" +
+                      name + "'; point data_dir at this node's own directory");
+  } else {
+    identity.name = name;
+    identity.first_started_unix_ms = now_ms;
+  }
+  identity.incarnation += 1;
+  storage::batch rows;
+  rows.put(table, "identity", storage::encode(identity));
+  if (auto st = db.write(rows, storage::durability::sync); !st) return st.err();
+  return identity;
+}
+
+}  // namespace librarian::node

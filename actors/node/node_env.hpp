@@ -1,0 +1,43 @@
+// Everything a node's actors may touch of the outside world, injected (DESIGN.md §4): storage,
+// the wall clock, the seed, and how to spawn the transport. Production and simulation differ only
+// in what they put here.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/node/messages.hpp"
+#include "runtime/clock.hpp"
+#include "runtime/config.hpp"
+#include "storage/committer.hpp"
+#include "storage/db.hpp"
+
+namespace librarian::node {
+
+inline constexpr const char* version_text = "0.1.0";
+inline constexpr const char* node_table = "node";
+inline constexpr const char* peers_table = "peers";
+
+struct node_env {
+  node_config config;
+  storage::db* db = nullptr;
+  storage::committer* committer = nullptr;
+  wall_clock* clock = nullptr;
+  uint64_t seed = 0;
+  uint64_t incarnation = 0;  // set once begin_incarnation has committed it
+  // Spawns this node's transport; `supervisor` is the node actor it reports to.
+  std::function<caf::actor(caf::local_actor* spawner, caf::actor supervisor)> spawn_transport;
+};
+
+// Every column family the node family uses; the DB is opened with these.
+[[nodiscard]] std::vector<std::string> node_tables();
+
+// Opens the DB's identity row, bumps the incarnation and syncs it, before any actor starts.
+
+[[nodiscard]] expected<node_identity> begin_incarnation(storage::db& db, const std::string& name,
+                                                        int64_t now_ms);
+
+}  // namespace librarian::node

@@ -1,0 +1,78 @@
+// Shared plumbing of the API routes: asking the node's actors without blocking, authentication,
+// role checks and JSON body reading.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <caf/all.hpp>
+#include <functional>
+#include <memory>
+
+#include "actors/node/interface.hpp"
+#include "actors/node/node_env.hpp"
+#include "net/http/auth.hpp"
+#include "net/http/message.hpp"
+#include "net/http/router.hpp"
+#include "net/http/server.hpp"
+#include "runtime/caf/error.hpp"
+
+namespace librarian::net {
+
+struct caller {
+  std::string name;
+  http::role role = http::role::none;
+};
+
+struct api_context {
+  api_context(caf::actor_system& system, caf::actor node_actor, std::shared_ptr<node::node_env> e)
+      : sys(system), node(std::move(node_actor)), env(std::move(e)) {}
+
+  caf::actor_system& sys;
+  caf::actor node;
+  std::shared_ptr<node::node_env> env;
+  http::verified_cache password_cache;
+  // The slow KDF runs here, never on an actor or an HTTP I/O thread.
+  boost::asio::thread_pool kdf_pool{2};
+  std::chrono::milliseconds actor_timeout{10000};
+  std::string dummy_hash;  // verified against for unknown users, so timing does not tell
+  std::atomic<http::server*> server{nullptr};
+};
+
+using context_ptr = std::shared_ptr<api_context>;
+
+// Sends (ask, ACTOR, payload) to the node from a one-shot actor; `on_reply` takes the reply's
+// typed elements; errors answer the HTTP request with the mapped status.
+template <class OnReply>
+void ask_actor(const context_ptr& ctx, std::string actor, caf::message payload,
+               const http::request& req, http::respond_fn respond, OnReply on_reply) {
+  auto node = ctx->node;
+  auto timeout = ctx->actor_timeout;
+  auto request_id = req.request_id;
+  ctx->sys.spawn([=](caf::event_based_actor* self) {
+    self->request(node, timeout, atoms::ask_atom_v, actor, payload)
+        .then(on_reply, [=](caf::error& err) {
+          respond(http::error_response(from_caf(err), request_id));
+        });
+  });
+}
+
+// Authenticates the request (Basic or Bearer), checks the caller has at least `need`, then
+// calls `next`. Failures answer 401 (who are you?) or 403 (not allowed) and never say whether
+// the addressed resource exists.
+void authorize(const context_ptr& ctx, const http::request& req, http::respond_fn respond,
+               http::role need, std::function<void(caller)> next);
+
+// ADMIN, or the user named in the path acting on their own account.
+void authorize_self_or_admin(const context_ptr& ctx, const http::request& req,
+                             http::respond_fn respond, const std::string& user,
+                             std::function<void(caller)> next);
+
+// The body as a JSON object whose keys are all in `allowed`; otherwise an error to answer with.
+[[nodiscard]] expected<nlohmann::json> read_json_object(const http::request& req,
+                                                        std::initializer_list<const char*> allowed);
+[[nodiscard]] expected<std::string> string_field(const nlohmann::json& body, const char* key,
+                                                 bool required);
+
+void add_user_routes(http::router& r, const context_ptr& ctx);
+void add_node_routes(http::router& r, const context_ptr& ctx);
+
+}  // namespace librarian::net

@@ -1,0 +1,191 @@
+// Node-level endpoints: ping, status, members, and the unauthenticated /healthz and /metrics.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "net/api/api_context.hpp"
+
+namespace librarian::net {
+namespace {
+
+using http::path_params;
+using http::request;
+using http::respond_fn;
+using http::role;
+
+nlohmann::json to_json(const node::node_status& st) {
+  auto actors = nlohmann::json::array();
+  for (const auto& a : st.actors)
+    actors.push_back({{"name", a.name},
+                      {"state", a.state},
+                      {"restarts", a.restarts},
+                      {"mailbox_depth", a.mailbox_depth}});
+  return {{"name", st.name},
+          {"version", st.version},
+          {"incarnation", st.incarnation},
+          {"first_started_unix_ms", st.first_started_unix_ms},
+          {"started_unix_ms", st.started_unix_ms},
+          {"uptime_ms", st.uptime_ms},
+          {"actors", actors}};
+}
+
+nlohmann::json to_json(const node::member_info& m) {
+  return {{"name", m.name},
+          {"state", m.state},
+          {"address", m.address},
+          {"since_unix_ms", m.since_unix_ms},
+          {"last_seen_unix_ms", m.last_seen_unix_ms},
+          {"incarnation", m.incarnation}};
+}
+
+// Prometheus text format: one `# TYPE` line per family, then samples.
+struct metrics_text {
+  std::ostringstream out;
+  void family(const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+  }
+  template <class V>
+  void sample(const std::string& name_and_labels, V value) {
+    out << name_and_labels << " " << value << "\n";
+  }
+};
+
+void process_metrics(metrics_text& m) {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                 static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  m.family("process_cpu_seconds_total", "counter", "User and system CPU time spent.");
+  m.sample("process_cpu_seconds_total", cpu_s);
+  long pages = 0;
+  std::ifstream statm{"/proc/self/statm"};
+  long size_pages = 0;
+  statm >> size_pages >> pages;
+  m.family("process_resident_memory_bytes", "gauge", "Resident memory size.");
+  m.sample("process_resident_memory_bytes", pages * sysconf(_SC_PAGESIZE));
+  std::error_code ec;
+  size_t fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++fds;
+  m.family("process_open_fds", "gauge", "Open file descriptors.");
+  m.sample("process_open_fds", fds);
+}
+
+void storage_metrics(metrics_text& m, const context_ptr& ctx) {
+  const auto& db = *ctx->env->db;
+  m.family("librarian_rocksdb_estimated_keys", "gauge", "RocksDB estimate of live keys.");
+  m.sample("librarian_rocksdb_estimated_keys", db.int_property("rocksdb.estimate-num-keys").value_or(0));
+  m.family("librarian_rocksdb_sst_bytes", "gauge", "Total size of SST files.");
+  m.sample("librarian_rocksdb_sst_bytes", db.int_property("rocksdb.total-sst-files-size").value_or(0));
+  m.family("librarian_rocksdb_memtable_bytes", "gauge", "Size of all memtables.");
+  m.sample("librarian_rocksdb_memtable_bytes",
+           db.int_property("rocksdb.cur-size-all-mem-tables").value_or(0));
+  auto stats = ctx->env->committer->stats();
+  m.family("librarian_commit_batches_total", "counter", "Batches made durable by group commit.");
+  m.sample("librarian_commit_batches_total", stats.batches);
+  m.family("librarian_commit_failed_batches_total", "counter", "Batches whose commit failed.");
+  m.sample("librarian_commit_failed_batches_total", stats.failed_batches);
+  m.family("librarian_commit_syncs_total", "counter", "WAL syncs (one per commit group).");
+  m.sample("librarian_commit_syncs_total", stats.synced_groups);
+  m.family("librarian_commit_bytes_total", "counter", "Bytes committed.");
+  m.sample("librarian_commit_bytes_total", stats.bytes);
+}
+
+void http_metrics(metrics_text& m, const context_ptr& ctx) {
+  auto* server = ctx->server.load();
+  if (!server) return;
+  auto stats = server->stats();
+  m.family("librarian_http_responses_total", "counter", "HTTP responses by status class.");
+  for (size_t i = 0; i < stats.responses_by_class.size(); ++i)
+    m.sample("librarian_http_responses_total{class=\"" + std::to_string(i + 1) + "xx\"}",
+             stats.responses_by_class[i]);
+  m.family("librarian_http_bytes_in_total", "counter", "Request bytes read.");
+  m.sample("librarian_http_bytes_in_total", stats.bytes_in);
+  m.family("librarian_http_bytes_out_total", "counter", "Response bytes written.");
+  m.sample("librarian_http_bytes_out_total", stats.bytes_out);
+  m.family("librarian_http_connections_open", "gauge", "Open HTTP connections.");
+  m.sample("librarian_http_connections_open", stats.connections_open);
+  m.family("librarian_http_handler_timeouts_total", "counter", "Requests answered 504.");
+  m.sample("librarian_http_handler_timeouts_total", stats.handler_timeouts);
+}
+
+void node_metrics(metrics_text& m, const node::node_status& st) {
+  m.family("librarian_node_incarnation", "gauge", "How many times this node has started.");
+  m.sample("librarian_node_incarnation", st.incarnation);
+  m.family("librarian_node_uptime_seconds", "gauge", "Seconds since this incarnation started.");
+  m.sample("librarian_node_uptime_seconds", static_cast<double>(st.uptime_ms) / 1000.0);
+  m.family("librarian_actor_mailbox_depth", "gauge", "Messages waiting, as of the last poll.");
+  for (const auto& a : st.actors)
+    m.sample("librarian_actor_mailbox_depth{actor=\"" + a.name + "\"}", a.mailbox_depth);
+  m.family("librarian_actor_restarts_total", "counter", "Supervisor restarts of each actor.");
+  for (const auto& a : st.actors)
+    m.sample("librarian_actor_restarts_total{actor=\"" + a.name + "\"}", a.restarts);
+}
+
+void metrics(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  ask_actor(ctx, "node", caf::make_message(atoms::status_atom_v), req, respond,
+            [=](const node::node_status& st) {
+              metrics_text m;
+              process_metrics(m);
+              node_metrics(m, st);
+              storage_metrics(m, ctx);
+              http_metrics(m, ctx);
+              http::response res;
+              res.content_type = "text/plain; version=0.0.4";
+              res.body = m.out.str();
+              respond(std::move(res));
+            });
+}
+
+}  // namespace
+
+void add_node_routes(http::router& r, const context_ptr& ctx) {
+  r.add("GET", "/healthz", [ctx](request req, path_params, respond_fn respond) {
+    ask_actor(ctx, "node", caf::make_message(atoms::status_atom_v), req,
+              [=](http::response res) {
+                // Any failure to answer means unhealthy: 503, whatever the cause.
+                res.status = 503;
+                respond(std::move(res));
+              },
+              [=](const node::node_status& st) {
+                bool all_running = true;
+                for (const auto& a : st.actors) all_running = all_running && a.state == "running";
+                respond(http::json_response(all_running ? 200 : 503,
+                                            {{"status", all_running ? "ok" : "degraded"},
+                                             {"name", st.name},
+                                             {"incarnation", st.incarnation}}));
+              });
+  });
+  r.add("GET", "/metrics",
+        [ctx](request req, path_params, respond_fn respond) { metrics(ctx, req, respond); });
+  r.add("GET", "/api/v1/ping", [ctx](request req, path_params, respond_fn respond) {
+    authorize(ctx, req, respond, role::readonly, [=](caller who) {
+      respond(http::json_response(200, {{"name", ctx->env->config.name},
+                                        {"version", node::version_text},
+                                        {"user", who.name},
+                                        {"role", http::name(who.role)}}));
+    });
+  });
+  r.add("GET", "/api/v1/status", [ctx](request req, path_params, respond_fn respond) {
+    authorize(ctx, req, respond, role::readonly, [=](caller) {
+      ask_actor(ctx, "node", caf::make_message(atoms::status_atom_v), req, respond,
+                [=](const node::node_status& st) { respond(http::json_response(200, to_json(st))); });
+    });
+  });
+  r.add("GET", "/api/v1/members", [ctx](request req, path_params, respond_fn respond) {
+    authorize(ctx, req, respond, role::readonly, [=](caller) {
+      ask_actor(ctx, "membership", caf::make_message(atoms::members_atom_v), req, respond,
+                [=](const std::vector<node::member_info>& members) {
+                  auto list = nlohmann::json::array();
+                  for (const auto& m : members) list.push_back(to_json(m));
+                  respond(http::json_response(200, {{"members", list}}));
+                });
+    });
+  });
+}
+
+}  // namespace librarian::net

@@ -1,0 +1,520 @@
+// Beast implementation of the HTTP server: one session object per connection, running on its own
+// strand, reading one request at a time (no pipelining) and answering through a respond_fn that
+// any thread may call.
+#include "net/http/server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "net/http/url.hpp"
+#include "runtime/crypto/crypto.hpp"
+#include "runtime/log.hpp"
+
+namespace librarian::net::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::string_view log_context = "http";
+// After an error that closes the connection, unread request bytes are drained (up to this many,
+// for at most drain_time) so closing does not reset the socket before the client reads the error.
+constexpr size_t drain_bytes_max = size_t{4} << 20;
+constexpr std::chrono::milliseconds drain_time{1000};
+constexpr std::chrono::milliseconds accept_retry_delay{50};
+
+struct shared_counters {
+  std::array<std::atomic<uint64_t>, 5> responses_by_class{};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_refused{0};
+  std::atomic<uint64_t> handler_timeouts{0};
+};
+
+// Guards against answers arriving after stop(): respond_fn checks `alive` under the mutex and
+// only then touches the session, so nothing runs against a destroyed io_context.
+struct lifeline {
+  std::mutex mutex;
+  bool alive = true;
+};
+
+// One per request: whoever claims it first (the handler or the timeout) answers.
+struct reply_slot {
+  std::atomic<bool> claimed{false};
+  [[nodiscard]] bool try_claim() { return !claimed.exchange(true); }
+};
+
+class session;
+
+// State every session shares; outlives all sessions (declared before the io_context).
+struct core {
+  server_options options;
+  handler_fn handler;
+  shared_counters counters;
+  std::shared_ptr<lifeline> life = std::make_shared<lifeline>();
+  std::mutex sessions_mutex;
+  std::unordered_map<uint64_t, std::weak_ptr<session>> sessions;
+  uint64_t session_id_next = 0;
+};
+
+// Boost 1.74's beast::string_view is boost::string_view; convert explicitly at the boundary.
+std::string_view sv(beast::string_view text) {
+  return {text.data(), text.size()};
+}
+
+std::string pick_request_id(std::string_view offered) {
+  if (request_id_is_sane(offered)) return std::string{offered};
+  return crypto::random_token(12);
+}
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  auto address = endpoint.address();
+  std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+namespace {
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(core& shared, uint64_t id, tcp::socket socket)
+      : core_(shared), id_(id), stream_(std::move(socket)), handler_timer_(stream_.get_executor()) {
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = endpoint_text(remote);
+  }
+
+  ~session() {
+    std::lock_guard lock(core_.sessions_mutex);
+    core_.sessions.erase(id_);
+    core_.counters.connections_open--;
+  }
+
+  void run() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+  // Only from stop(), after the I/O threads are joined: nothing else touches the socket then.
+  void close_now() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void read_header();
+  void on_header(beast::error_code ec, size_t bytes);
+  void read_body();
+  void on_body(beast::error_code ec, size_t bytes);
+  void on_read_error(beast::error_code ec);
+  void dispatch_request();
+  request make_request(bhttp::request<bhttp::string_body>&& message) const;
+  respond_fn make_respond(const std::shared_ptr<reply_slot>& slot);
+  void arm_handler_timer(const std::shared_ptr<reply_slot>& slot);
+  void send(response answer, bool close_after = false);
+  void on_write(beast::error_code ec, size_t bytes);
+  void fail_and_close(int status, errc code, std::string message);
+  void drain();
+  void close_gracefully();
+
+  core& core_;
+  uint64_t id_;
+  beast::tcp_stream stream_;
+  asio::steady_timer handler_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bhttp::response<bhttp::string_body> out_;
+  bhttp::response<bhttp::empty_body> continue_;
+  std::string remote_address_;
+  std::string request_id_;
+  bool keep_alive_ = false;
+  bool drain_after_write_ = false;
+  size_t drained_bytes_ = 0;
+  std::array<char, 8192> drain_buffer_{};
+};
+
+void session::read_header() {
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(core_.options.header_max_bytes));
+  parser_->body_limit(core_.options.body_max_bytes);
+  request_id_.clear();
+  keep_alive_ = false;
+  stream_.expires_after(core_.options.read_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&session::on_header, shared_from_this()));
+}
+
+void session::on_header(beast::error_code ec, size_t bytes) {
+  core_.counters.bytes_in += bytes;
+  if (ec) return on_read_error(ec);
+  const auto& header = parser_->get();
+  request_id_ = pick_request_id(sv(header["x-request-id"]));
+  keep_alive_ = header.keep_alive();
+  auto length = parser_->content_length();
+  if (length && *length > core_.options.body_max_bytes) {
+    return fail_and_close(413, errc::invalid_argument,
+                          "request body of " + std::to_string(*length) +
+                              " bytes exceeds the limit of " +
+                              std::to_string(core_.options.body_max_bytes) + " bytes");
+  }
+  if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
+    // curl and most clients wait for this before sending a large body.
+    continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, header.version()};
+    stream_.expires_after(core_.options.read_timeout);
+    return bhttp::async_write(stream_, continue_,
+                              [self = shared_from_this()](beast::error_code write_ec, size_t n) {
+                                self->core_.counters.bytes_out += n;
+                                if (write_ec) return self->close_gracefully();
+                                self->read_body();
+                              });
+  }
+  read_body();
+}
+
+void session::read_body() {
+  if (parser_->is_done()) return dispatch_request();
+  stream_.expires_after(core_.options.read_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    beast::bind_front_handler(&session::on_body, shared_from_this()));
+}
+
+void session::on_body(beast::error_code ec, size_t bytes) {
+  core_.counters.bytes_in += bytes;
+  if (ec) return on_read_error(ec);
+  dispatch_request();
+}
+
+void session::on_read_error(beast::error_code ec) {
+  if (ec == bhttp::error::body_limit) {
+    return fail_and_close(413, errc::invalid_argument,
+                          "request body exceeds the limit of " +
+                              std::to_string(core_.options.body_max_bytes) + " bytes");
+  }
+  if (ec == bhttp::error::header_limit) {
+    return fail_and_close(431, errc::invalid_argument,
+                          "request header exceeds the limit of " +
+                              std::to_string(core_.options.header_max_bytes) + " bytes");
+  }
+  // A clean close between requests or an idle timeout: nothing to tell anyone.
+  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) return close_gracefully();
+  if (is_http_parse_error(ec)) {
+    return fail_and_close(400, errc::invalid_argument, "malformed HTTP request: " + ec.message());
+  }
+  close_gracefully();
+}
+
+request session::make_request(bhttp::request<bhttp::string_body>&& message) const {
+  request out;
+  out.method = std::string{sv(message.method_string())};
+  std::string_view target = sv(message.target());
+  size_t question = target.find('?');
+  out.path = std::string{target.substr(0, question)};
+  for (const auto& field : message) {
+    std::string lower{sv(field.name_string())};
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string_view value = sv(field.value());
+    auto [it, inserted] = out.headers.emplace(lower, std::string{value});
+    if (!inserted) it->second.append(", ").append(value);
+  }
+  out.body = std::move(message.body());
+  out.request_id = request_id_;
+  out.remote_address = remote_address_;
+  return out;
+}
+
+void session::dispatch_request() {
+  auto message = parser_->release();
+  std::string_view target = sv(message.target());
+  if (target.empty() || target.front() != '/') {
+    return fail_and_close(400, errc::invalid_argument, "request target must start with '/'");
+  }
+  size_t question = target.find('?');
+  auto query = question == std::string_view::npos ? std::map<std::string, std::string>{}
+                                                  : parse_query(target.substr(question + 1));
+  if (!query) {
+    return fail_and_close(400, errc::invalid_argument, "malformed percent-escape in the query");
+  }
+  request req = make_request(std::move(message));
+  req.query = std::move(*query);
+  auto slot = std::make_shared<reply_slot>();
+  arm_handler_timer(slot);
+  try {
+    core_.handler(std::move(req), make_respond(slot));
+  } catch (const std::exception& e) {
+    LIB_LOG_ERROR(log_context) << "handler threw for request " << request_id_ << ": " << e.what();
+    if (slot->try_claim())
+      send(error_response(error{errc::internal, "handler failed"}, request_id_));
+  }
+}
+
+void session::arm_handler_timer(const std::shared_ptr<reply_slot>& slot) {
+  // The pending wait holds the session alive until the handler answers or the timeout fires.
+  handler_timer_.expires_after(core_.options.handler_timeout);
+  handler_timer_.async_wait([self = shared_from_this(), slot](beast::error_code ec) {
+    if (ec || !slot->try_claim()) return;
+    self->core_.counters.handler_timeouts++;
+    auto ms = self->core_.options.handler_timeout.count();
+    self->send(error_response(
+        error{errc::timeout, "the request was not answered within " + std::to_string(ms) + " ms"},
+        self->request_id_));
+  });
+}
+
+respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
+  return [weak = weak_from_this(), slot, life = core_.life](response answer) {
+    if (!slot->try_claim()) return;
+    std::lock_guard lock(life->mutex);
+    if (!life->alive) return;
+    // `self` is released before the lock, so a session never dies while stop() is running.
+    if (auto self = weak.lock()) {
+      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+        self->handler_timer_.cancel();
+        self->send(std::move(answer));
+      });
+    }
+  };
+}
+
+void session::send(response answer, bool close_after) {
+  if (answer.status < 100 || answer.status > 599) {
+    LIB_LOG_ERROR(log_context) << "handler answered with invalid status " << answer.status;
+    answer = error_response(error{errc::internal, "invalid response status"}, request_id_);
+  }
+  out_ = {};
+  out_.version(11);
+  out_.result(static_cast<unsigned>(answer.status));
+  for (auto& [name, value] : answer.headers) {
+    // Framing is the server's business; a handler's copy could desynchronize the connection.
+    if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+        beast::iequals(name, "connection"))
+      continue;
+    out_.insert(name, value);
+  }
+  out_.set(bhttp::field::server, "librarian");
+  out_.set(bhttp::field::content_type, answer.content_type);
+  out_.set("X-Request-Id", request_id_);
+  out_.keep_alive(keep_alive_ && !close_after);
+  out_.body() = std::move(answer.body);
+  out_.prepare_payload();
+  core_.counters.responses_by_class[static_cast<size_t>(answer.status / 100 - 1)]++;
+  stream_.expires_after(core_.options.read_timeout);
+  bhttp::async_write(stream_, out_,
+                     beast::bind_front_handler(&session::on_write, shared_from_this()));
+}
+
+void session::on_write(beast::error_code ec, size_t bytes) {
+  core_.counters.bytes_out += bytes;
+  if (ec) return close_gracefully();
+  if (drain_after_write_) {
+    // Half-close so the client sees the end of our answer, then swallow what it still sends.
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(drain_time);  // one deadline for the whole drain, not per read
+    return drain();
+  }
+  if (!out_.keep_alive()) return close_gracefully();
+  read_header();
+}
+
+void session::fail_and_close(int status, errc code, std::string message) {
+  if (request_id_.empty()) request_id_ = pick_request_id({});
+  drain_after_write_ = true;
+  send(error_response(status, error{code, std::move(message)}, request_id_), true);
+}
+
+void session::drain() {
+  if (drained_bytes_ >= drain_bytes_max) return close_gracefully();
+  stream_.async_read_some(asio::buffer(drain_buffer_),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            self->drained_bytes_ += n;
+                            if (ec) return self->close_gracefully();
+                            self->drain();
+                          });
+}
+
+void session::close_gracefully() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
+}
+
+}  // namespace
+
+struct server::impl {
+  core shared;  // first: destroyed last, after the io_context has destroyed every session
+  asio::io_context io{1};
+  tcp::acceptor acceptor{asio::make_strand(io)};
+  asio::steady_timer accept_retry{acceptor.get_executor()};
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  bool stopped = false;
+
+  void accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+};
+
+void server::impl::accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+  if (ec) {
+    // EMFILE and friends: back off briefly instead of spinning on a failing accept.
+    LIB_LOG_WARN(log_context) << "accept failed: " << ec.message();
+    accept_retry.expires_after(accept_retry_delay);
+    accept_retry.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec) accept();
+    });
+    return;
+  }
+  if (shared.counters.connections_open.load() >= shared.options.connections_max) {
+    shared.counters.connections_refused++;
+    beast::error_code ignored;
+    socket.close(ignored);
+    return accept();
+  }
+  shared.counters.connections_open++;
+  shared.counters.connections_accepted++;
+  std::shared_ptr<session> conn;
+  {
+    std::lock_guard lock(shared.sessions_mutex);
+    uint64_t id = shared.session_id_next++;
+    conn = std::make_shared<session>(shared, id, std::move(socket));
+    shared.sessions.emplace(id, conn);
+  }
+  conn->run();
+  accept();
+}
+
+namespace {
+
+status validate(const server_options& options) {
+  if (options.threads < 1 || options.threads > 256)
+    return fail(errc::invalid_argument, "http threads must be 1..256");
+  if (options.connections_max < 1) return fail(errc::invalid_argument, "connections_max is 0");
+  if (options.header_max_bytes < 1024 || options.header_max_bytes > (size_t{1} << 30))
+    return fail(errc::invalid_argument, "header_max_bytes must be 1 KiB..1 GiB");
+  if (options.read_timeout.count() <= 0 || options.handler_timeout.count() <= 0)
+    return fail(errc::invalid_argument, "http timeouts must be positive");
+  return {};
+}
+
+status bind_and_listen(tcp::acceptor& acceptor, const server_options& options) {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(options.bind_address, ec);
+  if (ec) {
+    return fail(errc::invalid_argument,
+                "http bind address '" + options.bind_address + "' is not an IP address");
+  }
+  tcp::endpoint endpoint{address, options.port};
+  std::string where = endpoint_text(endpoint);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return fail(errc::unavailable, "cannot listen for HTTP on " + where + ": " + ec.message() +
+                                       "; stop the process using that port or change the "
+                                       "node's http port in its config");
+  }
+  return {};
+}
+
+}  // namespace
+
+expected<std::unique_ptr<server>> server::start(server_options options, handler_fn handler) {
+  LIB_ASSERT(handler != nullptr);
+  if (auto ok = validate(options); !ok) return ok.err();
+  auto state = std::make_unique<impl>();
+  state->shared.options = std::move(options);
+  state->shared.handler = std::move(handler);
+  if (auto ok = bind_and_listen(state->acceptor, state->shared.options); !ok) return ok.err();
+  state->port = state->acceptor.local_endpoint().port();
+  state->accept();
+  for (size_t i = 0; i < state->shared.options.threads; ++i) {
+    state->threads.emplace_back([io = &state->io] {
+      // Handlers are ours and do not throw; anything escaping is a bug worth crashing on.
+      io->run();
+    });
+  }
+  LIB_LOG_INFO(log_context) << "listening on " << state->shared.options.bind_address << ":"
+                            << state->port;
+  return std::make_unique<server>(private_tag{}, std::move(state));
+}
+
+server::server(private_tag /*only start() constructs*/, std::unique_ptr<impl> state)
+    : impl_(std::move(state)) {}
+
+server::~server() {
+  stop();
+}
+
+uint16_t server::port() const {
+  return impl_->port;
+}
+
+void server::stop() {
+  // Joining from an I/O thread would wait for itself.
+  LIB_ASSERT_MSG(!impl_->io.get_executor().running_in_this_thread(),
+                 "server::stop() called from a handler");
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  {
+    std::lock_guard lock(impl_->shared.life->mutex);
+    impl_->shared.life->alive = false;
+  }
+  impl_->io.stop();
+  for (auto& thread : impl_->threads) thread.join();
+  impl_->threads.clear();
+  beast::error_code ignored;
+  impl_->acceptor.close(ignored);
+  // Collect first: closing may drop the last reference, and ~session takes sessions_mutex.
+  std::vector<std::shared_ptr<session>> open;
+  {
+    std::lock_guard lock(impl_->shared.sessions_mutex);
+    for (auto& [id, weak] : impl_->shared.sessions)
+      if (auto conn = weak.lock()) open.push_back(std::move(conn));
+  }
+  for (auto& conn : open) conn->close_now();
+  LIB_LOG_INFO(log_context) << "stopped; closed " << open.size() << " connection(s)";
+}
+
+server::counters server::stats() const {
+  const auto& c = impl_->shared.counters;
+  counters out;
+  for (size_t i = 0; i < out.responses_by_class.size(); ++i)
+    out.responses_by_class[i] = c.responses_by_class[i].load();
+  out.bytes_in = c.bytes_in.load();
+  out.bytes_out = c.bytes_out.load();
+  out.connections_open = c.connections_open.load();
+  out.connections_accepted = c.connections_accepted.load();
+  out.connections_refused = c.connections_refused.load();
+  out.handler_timeouts = c.handler_timeouts.load();
+  return out;
+}
+
+}  // namespace librarian::net::http

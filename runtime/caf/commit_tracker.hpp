@@ -1,0 +1,76 @@
+// Commit before announce (DESIGN.md §5) for actor shells: rows go to the committer, and the
+// continuation that replies or sends runs only once they are durable, in submission order.
+// Continuations of requests that wrote nothing still wait behind earlier pending commits, so no
+// reply ever shows state that is not yet on disk.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#include "runtime/expected.hpp"
+#include "runtime/type_ids.hpp"
+#include "storage/committer.hpp"
+
+namespace librarian {
+
+class commit_tracker {
+ public:
+  using then_fn = std::function<void(const status&)>;
+
+  // `self` must handle (committed_atom, uint64_t token, uint8_t code, std::string message) by
+  // calling on_committed.
+  template <class Self>
+  void submit(Self* self, storage::committer& committer, storage::batch rows, then_fn then) {
+    if (rows.empty()) {
+      queue_.push_back({next_token_++, true, {}, std::move(then)});
+      drain();
+      return;
+    }
+    auto token = next_token_++;
+    queue_.push_back({token, false, {}, std::move(then)});
+    auto handle = caf::actor_cast<caf::actor>(self);
+    committer.submit(std::move(rows), [handle, token](status st) {
+      auto code = st ? uint8_t{0} : static_cast<uint8_t>(st.err().code);
+      auto text = st ? std::string{} : st.err().message;
+      caf::anon_send(handle, atoms::committed_atom_v, token, code, std::move(text));
+    });
+  }
+
+  void on_committed(uint64_t token, uint8_t code, std::string message) {
+    for (auto& entry : queue_) {
+      if (entry.token != token) continue;
+      entry.done = true;
+      if (code != 0) entry.result = fail(static_cast<errc>(code), std::move(message));
+      break;
+    }
+    drain();
+  }
+
+  [[nodiscard]] size_t pending() const { return queue_.size(); }
+
+ private:
+  struct entry {
+    uint64_t token;
+    bool done;
+    status result;
+    then_fn then;
+  };
+
+  void drain() {
+    while (!queue_.empty() && queue_.front().done) {
+      auto front = std::move(queue_.front());
+      queue_.pop_front();
+      front.then(front.result);
+    }
+  }
+
+  std::deque<entry> queue_;
+  uint64_t next_token_ = 1;
+};
+
+}  // namespace librarian

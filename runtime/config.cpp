@@ -1,0 +1,158 @@
+#include "runtime/config.hpp"
+
+#include <cstdlib>
+#include <set>
+
+#include "runtime/json_reader.hpp"
+#include "runtime/log.hpp"
+
+namespace librarian {
+namespace {
+
+constexpr int64_t port_max = 65535;
+constexpr int64_t hour_ms = 3600LL * 1000;
+
+void read_listen(json_reader& r, listen_config& out) {
+  r.optional("host", out.host);
+  r.optional_int("cluster_port", out.cluster_port, 1, port_max);
+  r.optional_int("http_port", out.http_port, 0, port_max);
+  r.optional_int("data_port", out.data_port, 0, port_max);
+  r.reject_unknown_keys();
+  if (out.host.empty()) r.error("host", "must not be empty");
+}
+
+void read_peers(json_reader& root, node_config& out) {
+  std::set<std::string> names;
+  for (auto& r : root.array_of_objects("peers")) {
+    peer_config peer;
+    r.required("name", peer.name);
+    r.required("host", peer.host);
+    r.required_int("cluster_port", peer.cluster_port, 1, port_max);
+    r.reject_unknown_keys();
+    if (!peer.name.empty() && !valid_node_name(peer.name))
+      r.error("name", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}, got \"" + peer.name + "\"");
+    if (!names.insert(peer.name).second) r.error("name", "peer \"" + peer.name + "\" is listed twice");
+    if (peer.name == out.name) r.error("name", "a node cannot list itself as a peer");
+    out.peers.push_back(std::move(peer));
+  }
+}
+
+void read_cluster(json_reader& r, cluster_config& out) {
+  r.optional_int("heartbeat_interval_ms", out.heartbeat_interval_ms, 10, hour_ms);
+  r.optional_int("connection_timeout_ms", out.connection_timeout_ms, 20, hour_ms);
+  r.optional_int("reconnect_min_ms", out.reconnect_min_ms, 1, hour_ms);
+  r.optional_int("reconnect_max_ms", out.reconnect_max_ms, 1, hour_ms);
+  r.optional_int("connect_timeout_ms", out.connect_timeout_ms, 10, hour_ms);
+  r.reject_unknown_keys();
+  if (out.connection_timeout_ms <= out.heartbeat_interval_ms)
+    r.error("connection_timeout_ms", "must be larger than heartbeat_interval_ms (" +
+                                         std::to_string(out.heartbeat_interval_ms) + ")");
+  if (out.reconnect_max_ms < out.reconnect_min_ms)
+    r.error("reconnect_max_ms", "must be at least reconnect_min_ms");
+}
+
+void read_http(json_reader& r, http_config& out) {
+  r.optional_int("threads", out.threads, 1, 64);
+  r.optional_int("body_max_bytes", out.body_max_bytes, 1024, int64_t{1} << 30);
+  r.optional_int("request_timeout_ms", out.request_timeout_ms, 100, hour_ms);
+  r.optional_int("read_timeout_ms", out.read_timeout_ms, 100, hour_ms);
+  r.optional_int("connections_max", out.connections_max, 1, 100000);
+  r.reject_unknown_keys();
+}
+
+void read_auth(json_reader& r, auth_config& out) {
+  r.optional_int("kdf_iterations", out.kdf_iterations, 1000, 10000000);
+  r.optional_int("token_ttl_max_s", out.token_ttl_max_s, 60, 10LL * 365 * 24 * 3600);
+  if (r.has("bootstrap_admin")) {
+    if (auto admin = r.object("bootstrap_admin")) {
+      bootstrap_admin_config cfg;
+      admin->required("name", cfg.name);
+      admin->optional("password", cfg.password);
+      admin->optional("password_env", cfg.password_env);
+      admin->reject_unknown_keys();
+      if (cfg.password.empty() == cfg.password_env.empty())
+        admin->error("password", "give exactly one of password or password_env");
+      if (!cfg.password_env.empty()) {
+        const char* from_env = std::getenv(cfg.password_env.c_str());
+        if (!from_env || !*from_env)
+          admin->error("password_env", "environment variable " + cfg.password_env + " is not set");
+        else
+          cfg.password = from_env;
+      }
+      out.bootstrap_admin = std::move(cfg);
+    }
+  }
+  r.reject_unknown_keys();
+}
+
+void read_supervisor(json_reader& r, supervisor_config& out) {
+  r.optional_int("restart_backoff_min_ms", out.restart_backoff_min_ms, 1, hour_ms);
+  r.optional_int("restart_backoff_max_ms", out.restart_backoff_max_ms, 1, hour_ms);
+  r.reject_unknown_keys();
+}
+
+void read_root(json_reader& root, node_config& out) {
+  root.required("name", out.name);
+  if (!out.name.empty() && !valid_node_name(out.name))
+    root.error("name", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}, got \"" + out.name + "\"");
+  root.required("data_dir", out.data_dir);
+  root.optional("log_level", out.log_level);
+  if (!log::level_from_name(out.log_level))
+    root.error("log_level", "must be one of trace, debug, info, warn, error, off");
+  if (root.has("seed")) {
+    uint64_t seed = 0;
+    root.optional_int("seed", seed, 0, std::numeric_limits<int64_t>::max());
+    out.seed = seed;
+  }
+  if (auto r = root.object("listen")) read_listen(*r, out.listen);
+  read_peers(root, out);
+  if (auto r = root.object("cluster")) read_cluster(*r, out.cluster);
+  if (auto r = root.object("http")) read_http(*r, out.http);
+  if (auto r = root.object("auth")) read_auth(*r, out.auth);
+  if (auto r = root.object("supervisor")) read_supervisor(*r, out.supervisor);
+  root.reject_unknown_keys();
+}
+
+}  // namespace
+
+bool valid_node_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  auto ok = [](char c, bool first) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    return alnum || (!first && (c == '.' || c == '_' || c == '-'));
+  };
+  for (size_t i = 0; i < name.size(); ++i)
+    if (!ok(name[i], i == 0)) return false;
+  return true;
+}
+
+expected<node_config> parse_node_config(const std::string& json_text, const std::string& source) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return fail(errc::invalid_argument, source + ": not valid JSON: " + e.what());
+  }
+  if (!doc.is_object())
+    return fail(errc::invalid_argument, source + ": the configuration must be a JSON object");
+  node_config out;
+  out.source = source;
+  std::vector<std::string> errors;
+  json_reader root{doc, "", source, errors};
+  read_root(root, out);
+  if (!errors.empty()) {
+    std::string text = errors.front();
+    for (size_t i = 1; i < errors.size(); ++i) text += "\n" + errors[i];
+    return fail(errc::invalid_argument, text);
+  }
+  return out;
+}
+
+expected<node_config> load_node_config(const std::string& path) {
+  std::string problem;
+  auto doc = read_json_file(path, problem);
+  if (!doc) return fail(errc::invalid_argument, problem);
+  return parse_node_config(doc->dump(), path);
+}
+
+}  // namespace librarian

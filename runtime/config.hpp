@@ -1,0 +1,81 @@
+// The node's configuration: one JSON file (`librarian-node --config FILE`), read strictly.
+// Every key and its default is documented in docs/configuration.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/expected.hpp"
+
+namespace librarian {
+
+struct listen_config {
+  std::string host = "127.0.0.1";  // every port binds to this interface
+  uint16_t cluster_port = 7100;
+  uint16_t http_port = 7180;  // 0 disables the HTTP API
+  uint16_t data_port = 7190;
+};
+
+struct peer_config {
+  std::string name;
+  std::string host;
+  uint16_t cluster_port = 0;
+};
+
+struct cluster_config {
+  int64_t heartbeat_interval_ms = 1000;
+  int64_t connection_timeout_ms = 5000;  // a silent peer is declared down after this
+  int64_t reconnect_min_ms = 200;
+  int64_t reconnect_max_ms = 10000;
+  int64_t connect_timeout_ms = 3000;
+};
+
+struct http_config {
+  uint32_t threads = 2;
+  uint64_t body_max_bytes = 1u << 20;
+  int64_t request_timeout_ms = 30000;
+  int64_t read_timeout_ms = 10000;
+  uint32_t connections_max = 1024;
+};
+
+struct bootstrap_admin_config {
+  std::string name;
+  std::string password;  // or read from the environment variable named by password_env
+  std::string password_env;
+};
+
+struct auth_config {
+  uint32_t kdf_iterations = 210000;
+  std::optional<bootstrap_admin_config> bootstrap_admin;
+  int64_t token_ttl_max_s = 90LL * 24 * 3600;
+};
+
+struct supervisor_config {
+  int64_t restart_backoff_min_ms = 100;
+  int64_t restart_backoff_max_ms = 30000;
+};
+
+struct node_config {
+  std::string name;
+  std::string data_dir;
+  std::string log_level = "info";
+  std::optional<uint64_t> seed;  // absent: drawn at start-up and logged
+  listen_config listen;
+  std::vector<peer_config> peers;
+  cluster_config cluster;
+  http_config http;
+  auth_config auth;
+  supervisor_config supervisor;
+  std::string source;  // the file it came from, for messages
+};
+
+[[nodiscard]] expected<node_config> load_node_config(const std::string& path);
+[[nodiscard]] expected<node_config> parse_node_config(const std::string& json_text,
+                                                      const std::string& source);
+
+// Node and peer names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
+[[nodiscard]] bool valid_node_name(std::string_view name);
+
+}  // namespace librarian

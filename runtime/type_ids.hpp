@@ -1,0 +1,70 @@
+// The one CAF type-ID block: every message type and atom of every actor family is listed here,
+// and `register_types` (actors/types.cpp) adds them all to an actor_system_config. Every binary
+// links it, so no node can receive a type it cannot decode (an unregistered type arrives as an
+// empty message, silently).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+#include <caf/type_id.hpp>
+
+namespace librarian::node {
+struct member_info;
+struct actor_status;
+struct node_status;
+struct user_info;
+struct user_record;
+struct token_record;
+}  // namespace librarian::node
+
+CAF_BEGIN_TYPE_ID_BLOCK(librarian, caf::first_custom_type_id)
+
+CAF_ADD_TYPE_ID(librarian, (librarian::node::member_info))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::node::member_info>))
+CAF_ADD_TYPE_ID(librarian, (librarian::node::actor_status))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::node::actor_status>))
+CAF_ADD_TYPE_ID(librarian, (librarian::node::node_status))
+CAF_ADD_TYPE_ID(librarian, (librarian::node::user_info))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::node::user_info>))
+CAF_ADD_TYPE_ID(librarian, (librarian::node::user_record))
+CAF_ADD_TYPE_ID(librarian, (librarian::node::token_record))
+
+// Atoms are at most 10 characters in CAF 0.17.
+CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
+CAF_ADD_ATOM(librarian, librarian::atoms, status_atom, "status")
+CAF_ADD_ATOM(librarian, librarian::atoms, members_atom, "members")
+CAF_ADD_ATOM(librarian, librarian::atoms, create_atom, "create")
+CAF_ADD_ATOM(librarian, librarian::atoms, remove_atom, "remove")
+CAF_ADD_ATOM(librarian, librarian::atoms, passwd_atom, "passwd")
+CAF_ADD_ATOM(librarian, librarian::atoms, role_atom, "role")
+CAF_ADD_ATOM(librarian, librarian::atoms, lookup_atom, "lookup")
+CAF_ADD_ATOM(librarian, librarian::atoms, list_atom, "list")
+CAF_ADD_ATOM(librarian, librarian::atoms, creds_atom, "creds")
+CAF_ADD_ATOM(librarian, librarian::atoms, token_atom, "token")
+CAF_ADD_ATOM(librarian, librarian::atoms, resolve_atom, "resolve")
+CAF_ADD_ATOM(librarian, librarian::atoms, bootstrap_atom, "bootstrap")
+CAF_ADD_ATOM(librarian, librarian::atoms, ask_atom, "ask")
+CAF_ADD_ATOM(librarian, librarian::atoms, inject_atom, "inject")
+CAF_ADD_ATOM(librarian, librarian::atoms, hello_atom, "hello")
+CAF_ADD_ATOM(librarian, librarian::atoms, deliver_atom, "deliver")
+CAF_ADD_ATOM(librarian, librarian::atoms, forward_atom, "forward")
+CAF_ADD_ATOM(librarian, librarian::atoms, peer_up_atom, "peerup")
+CAF_ADD_ATOM(librarian, librarian::atoms, peer_down_atom, "peerdown")
+CAF_ADD_ATOM(librarian, librarian::atoms, tick_atom, "tick")
+CAF_ADD_ATOM(librarian, librarian::atoms, committed_atom, "committed")
+CAF_ADD_ATOM(librarian, librarian::atoms, shutdown_atom, "shutdown")
+CAF_ADD_ATOM(librarian, librarian::atoms, restart_atom, "restart")
+CAF_ADD_ATOM(librarian, librarian::atoms, connect_to_atom, "connectto")
+CAF_ADD_ATOM(librarian, librarian::atoms, subscribe_atom, "subscribe")
+CAF_ADD_ATOM(librarian, librarian::atoms, actors_atom, "actors")
+CAF_ADD_ATOM(librarian, librarian::atoms, crash_atom, "crash")
+CAF_ADD_ATOM(librarian, librarian::atoms, depth_atom, "depth")
+
+CAF_END_TYPE_ID_BLOCK(librarian)
+
+namespace librarian {
+// Adds every type of the block (and the error category) to a config. Defined in actors/types.cpp.
+void register_types(caf::actor_system_config& cfg);
+}  // namespace librarian

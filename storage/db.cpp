@@ -1,0 +1,334 @@
+// RocksDB behind the storage::db and storage::batch API: opening with column families, reads,
+// bounded scans and writes, with every RocksDB status mapped to a librarian error.
+#include "storage/db.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "runtime/assert.hpp"
+#include "runtime/log.hpp"
+#include "storage/keys.hpp"
+#include "storage/rocks_status.hpp"
+
+namespace librarian::storage {
+
+// ---------------------------------------------------------------------------------------------
+// batch
+
+namespace {
+
+// WriteBatch's serialized form (write_batch.cc, also the WAL record format): an 8-byte sequence
+// number, a 4-byte little-endian count, then the records. Concatenating records and summing counts
+// is what RocksDB's own WriteBatchInternal::Append does; it is not public, so we do it on Data().
+constexpr size_t batch_header_bytes = 12;
+
+uint32_t header_count(const std::string& rep) {
+  LIB_ASSERT(rep.size() >= batch_header_bytes);
+  uint32_t count = 0;
+  for (size_t i = 0; i < 4; ++i)
+    count |= static_cast<uint32_t>(static_cast<uint8_t>(rep[8 + i])) << (8 * i);
+  return count;
+}
+
+void set_header_count(std::string& rep, uint32_t count) {
+  for (size_t i = 0; i < 4; ++i) rep[8 + i] = static_cast<char>((count >> (8 * i)) & 0xff);
+}
+
+}  // namespace
+
+batch::batch() = default;
+batch::~batch() = default;
+batch::batch(batch&&) noexcept = default;
+batch& batch::operator=(batch&&) noexcept = default;
+
+rocksdb::WriteBatch& batch::raw() {
+  if (!impl_) impl_ = std::make_unique<rocksdb::WriteBatch>();
+  return *impl_;
+}
+
+void batch::put(table t, std::string_view key, std::string_view value) {
+  LIB_ASSERT_MSG(t.handle != nullptr, "put into a table that was never opened");
+  auto s = raw().Put(t.handle, rocksdb::Slice{key.data(), key.size()},
+                     rocksdb::Slice{value.data(), value.size()});
+  // Put fails only when a key or value exceeds 4 GiB: a caller bug, not an environment error.
+  LIB_ASSERT_MSG(s.ok(), "WriteBatch::Put failed (key or value too large)");
+}
+
+void batch::del(table t, std::string_view key) {
+  LIB_ASSERT_MSG(t.handle != nullptr, "delete from a table that was never opened");
+  auto s = raw().Delete(t.handle, rocksdb::Slice{key.data(), key.size()});
+  LIB_ASSERT_MSG(s.ok(), "WriteBatch::Delete failed (key too large)");
+}
+
+size_t batch::count() const {
+  return impl_ ? impl_->Count() : 0;
+}
+size_t batch::bytes() const {
+  return impl_ ? impl_->GetDataSize() : 0;
+}
+bool batch::empty() const {
+  return count() == 0;
+}
+
+void batch::append(batch&& other) {
+  std::vector<batch> parts;
+  parts.reserve(2);
+  parts.push_back(std::move(*this));
+  parts.push_back(std::move(other));
+  *this = concat(parts);
+}
+
+batch batch::concat(std::vector<batch>& parts) {
+  size_t total_bytes = batch_header_bytes;
+  uint64_t total_count = 0;
+  for (auto& part : parts) {
+    if (part.empty()) continue;
+    total_bytes += part.bytes() - batch_header_bytes;
+    total_count += part.count();
+  }
+  LIB_ASSERT_MSG(total_count <= UINT32_MAX, "concatenated batch has too many operations");
+  std::string rep(batch_header_bytes, '\0');
+  rep.reserve(total_bytes);
+  for (auto& part : parts) {
+    if (part.empty()) continue;
+    const std::string& data = part.impl_->Data();
+    LIB_ASSERT(header_count(data) == part.count());
+    rep.append(data, batch_header_bytes, std::string::npos);
+  }
+  set_header_count(rep, static_cast<uint32_t>(total_count));
+  batch out;
+  // Built from a serialized form, the WriteBatch recomputes its content flags on first use.
+  out.impl_ = std::make_unique<rocksdb::WriteBatch>(std::move(rep));
+  LIB_ASSERT(out.count() == total_count);
+  parts.clear();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// db
+
+struct db::impl {
+  std::string path;
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  std::unique_ptr<rocksdb::DB> rocks;
+  std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>> handles;
+};
+
+namespace {
+
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+rocksdb::ColumnFamilyOptions table_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions bbt;
+  bbt.block_cache = cache;  // one cache for all tables, so its size is the node's budget
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bbt));
+  return cf;
+}
+
+rocksdb::DBOptions db_options(const open_options& options) {
+  rocksdb::DBOptions o;
+  o.create_if_missing = options.create_if_missing;
+  o.create_missing_column_families = true;
+  o.paranoid_checks = true;  // refuse to run on a DB that looks damaged rather than guess
+  o.env = options.env ? options.env : rocksdb::Env::Default();
+  o.max_background_jobs = 2;  // our machines are small; flushes and compactions share them
+  o.keep_log_file_num = 5;
+  return o;
+}
+
+// Existing column families must all be opened; a table dropped from the configuration keeps its
+// data. Errors here are left for DB::Open to report (it gives the more precise message).
+std::vector<std::string> table_names(const rocksdb::DBOptions& o, const open_options& options) {
+  std::set<std::string> others{options.tables.begin(), options.tables.end()};
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(o, options.path, &existing).ok())
+    others.insert(existing.begin(), existing.end());
+  others.erase(rocksdb::kDefaultColumnFamilyName);
+  std::vector<std::string> names{rocksdb::kDefaultColumnFamilyName};
+  names.insert(names.end(), others.begin(), others.end());
+  return names;
+}
+
+// RocksDB creates the DB directory but not its parents; data_dir may be brand new.
+rocksdb::Status create_parents(rocksdb::Env& env, const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    auto s = env.CreateDirIfMissing(path.substr(0, slash));
+    if (!s.ok()) return s;
+  }
+  return rocksdb::Status::OK();
+}
+
+error open_error(const rocksdb::Status& s, const open_options& options) {
+  if (s.IsInvalidArgument() && !options.create_if_missing &&
+      s.ToString().find("does not exist") != std::string::npos)
+    return fail(errc::not_found,
+                "no database at " + options.path + " (create_if_missing is off); check data_dir");
+  return from_rocks(s, "open", options.path);
+}
+
+}  // namespace
+
+db::db(private_tag, std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+
+expected<std::unique_ptr<db>> db::open(const open_options& options) {
+  LIB_ASSERT_MSG(!options.path.empty(), "open_options.path is empty");
+  auto state = std::make_unique<impl>();
+  state->path = options.path;
+  state->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto o = db_options(options);
+  if (options.create_if_missing) {
+    if (auto s = create_parents(*o.env, options.path); !s.ok())
+      return from_rocks(s, "open", options.path);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (auto& name : table_names(o, options))
+    descriptors.emplace_back(name, table_options(state->block_cache));
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(o, options.path, descriptors, &handles, &raw);
+  if (!s.ok()) return open_error(s, options);
+  state->rocks.reset(raw);
+  LIB_ASSERT(handles.size() == descriptors.size());
+  for (size_t i = 0; i < handles.size(); ++i)
+    state->handles.emplace_back(descriptors[i].name, handles[i]);
+  LIB_LOG_DEBUG("storage") << "opened " << options.path << " with " << handles.size() << " tables";
+  return std::make_unique<db>(private_tag{}, std::move(state));
+}
+
+status db::repair(const std::string& path, rocksdb::Env* env) {
+  rocksdb::Options o;
+  o.env = env ? env : rocksdb::Env::Default();
+  auto s = rocksdb::RepairDB(path, o);
+  if (!s.ok()) return from_rocks(s, "repair", path);
+  return {};
+}
+
+db::~db() {
+  if (!impl_ || !impl_->rocks) return;
+  // RocksDB requires the handles to go before the DB closes.
+  for (auto& [name, handle] : impl_->handles) {
+    auto s = impl_->rocks->DestroyColumnFamilyHandle(handle);
+    if (!s.ok()) {
+      LIB_LOG_WARN("storage") << "destroying table " << name << ": " << s.ToString();
+    }
+  }
+  impl_->handles.clear();
+  auto s = impl_->rocks->Close();
+  if (!s.ok()) {
+    LIB_LOG_WARN("storage") << "closing " << impl_->path << ": " << s.ToString();
+  }
+  impl_->rocks.reset();
+}
+
+table db::get_table(std::string_view name) const {
+  for (auto& [n, handle] : impl_->handles)
+    if (n == name) return table{handle, handle->GetID()};
+  LIB_ASSERT_MSG(false, "get_table: table was not listed in open_options.tables");
+  return {};
+}
+
+bool db::has_table(std::string_view name) const {
+  return std::any_of(impl_->handles.begin(), impl_->handles.end(),
+                     [&](const auto& entry) { return entry.first == name; });
+}
+
+expected<std::optional<std::string>> db::get(table t, std::string_view key) const {
+  LIB_ASSERT(t.handle != nullptr);
+  std::string value;
+  auto s = impl_->rocks->Get(rocksdb::ReadOptions{}, t.handle, slice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>{};
+  if (!s.ok()) return from_rocks(s, "get", impl_->path);
+  return std::optional<std::string>{std::move(value)};
+}
+
+namespace {
+
+// Reads up to limit rows from an iterator already positioned, plus one to learn `more`.
+// skip_key: a key to step over if the iterator sits on it (scan_prefix's start_after).
+expected<scan_page> read_page(rocksdb::Iterator& it, size_t limit, std::string_view skip_key,
+                              const std::string& path) {
+  scan_page page;
+  if (it.Valid() && !skip_key.empty() && it.key() == slice(skip_key)) it.Next();
+  for (; it.Valid(); it.Next()) {
+    if (page.rows.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.rows.push_back(kv{it.key().ToString(), it.value().ToString()});
+  }
+  if (!it.status().ok()) return from_rocks(it.status(), "scan", path);
+  return page;
+}
+
+}  // namespace
+
+expected<scan_page> db::scan_prefix(table t, std::string_view prefix, size_t limit,
+                                    std::string_view start_after) const {
+  LIB_ASSERT(t.handle != nullptr);
+  LIB_ASSERT_MSG(limit >= 1, "scan limit must be at least 1");
+  const auto upper = prefix_successor(prefix);
+  if (upper && !start_after.empty() && start_after >= *upper) return scan_page{};
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper_slice;
+  if (upper) {
+    upper_slice = slice(*upper);
+    ro.iterate_upper_bound = &upper_slice;  // the iterator stops at the prefix's end by itself
+  }
+  std::unique_ptr<rocksdb::Iterator> it{impl_->rocks->NewIterator(ro, t.handle)};
+  const bool after_start = !start_after.empty() && start_after >= prefix;
+  it->Seek(slice(after_start ? start_after : prefix));
+  return read_page(*it, limit, after_start ? start_after : std::string_view{}, impl_->path);
+}
+
+expected<scan_page> db::scan_range(table t, std::string_view begin, std::string_view end_exclusive,
+                                   size_t limit) const {
+  LIB_ASSERT(t.handle != nullptr);
+  LIB_ASSERT_MSG(limit >= 1, "scan limit must be at least 1");
+  if (!end_exclusive.empty() && end_exclusive <= begin) return scan_page{};
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper_slice = slice(end_exclusive);
+  if (!end_exclusive.empty()) ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->rocks->NewIterator(ro, t.handle)};
+  it->Seek(slice(begin));
+  return read_page(*it, limit, {}, impl_->path);
+}
+
+status db::write(batch& b, durability d) {
+  rocksdb::WriteOptions wo;
+  wo.sync = d == durability::sync;
+  auto s = impl_->rocks->Write(wo, &b.raw());
+  if (!s.ok()) return from_rocks(s, "write", impl_->path);
+  return {};
+}
+
+std::string db::path() const {
+  return impl_->path;
+}
+
+std::optional<uint64_t> db::int_property(std::string_view name) const {
+  std::optional<uint64_t> sum;
+  for (auto& [n, handle] : impl_->handles) {
+    uint64_t value = 0;
+    if (impl_->rocks->GetIntProperty(handle, slice(name), &value)) sum = sum.value_or(0) + value;
+  }
+  return sum;
+}
+
+rocksdb::DB* db::raw() {
+  return impl_->rocks.get();
+}
+
+}  // namespace librarian::storage

@@ -1,0 +1,130 @@
+// The node's one RocksDB: tables (column families), batches, bounded scans and durable writes.
+// RocksDB headers stay out of this header (pimpl + forward declarations) because every actor that
+// touches state includes it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/expected.hpp"
+
+namespace rocksdb {
+class Env;
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace librarian::storage {
+
+// sync = fdatasync the WAL before returning (commit before announce); buffered = the write survives
+// a process crash but may be lost in a machine crash.
+enum class durability : uint8_t { sync, buffered };
+
+// A cheap, copyable reference to an open column family. Valid while its db lives.
+struct table {
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  uint32_t id = 0;
+};
+
+struct open_options {
+  std::string path;             // data_dir/db
+  rocksdb::Env* env = nullptr;  // nullptr = rocksdb::Env::Default(); simulation passes a mem env
+  std::vector<std::string> tables;  // column families to open/create ("default" is implicit)
+  bool create_if_missing = true;
+  size_t block_cache_bytes = 32u << 20;
+};
+
+struct kv {
+  std::string key;
+  std::string value;
+  friend bool operator==(const kv&, const kv&) = default;
+};
+
+// more: another row exists past the limit, so the caller can page on with start_after.
+struct scan_page {
+  std::vector<kv> rows;
+  bool more = false;
+};
+
+// Changes to any number of tables, applied atomically by db::write. Movable, not copyable.
+class batch {
+ public:
+  batch();
+  ~batch();
+  batch(batch&&) noexcept;
+  batch& operator=(batch&&) noexcept;
+  batch(const batch&) = delete;
+  batch& operator=(const batch&) = delete;
+
+  void put(table t, std::string_view key, std::string_view value);
+  void del(table t, std::string_view key);
+  [[nodiscard]] size_t count() const;
+  [[nodiscard]] size_t bytes() const;
+  [[nodiscard]] bool empty() const;
+
+  // Moves other's operations behind ours (they apply after ours, in order). Copies this batch's
+  // bytes once, so to merge many batches use concat, which is linear in the total.
+  void append(batch&& other);
+  // One batch holding all parts' operations in order; used by group commit.
+  [[nodiscard]] static batch concat(std::vector<batch>& parts);
+
+  // For callers that need an operation this wrapper lacks (Merge, DeleteRange).
+  rocksdb::WriteBatch& raw();
+
+ private:
+  // Allocated lazily so a moved-from batch stays a valid, empty batch.
+  std::unique_ptr<rocksdb::WriteBatch> impl_;
+};
+
+class db {
+ public:
+  [[nodiscard]] static expected<std::unique_ptr<db>> open(const open_options& options);
+  // Salvages what it can of a corrupt DB (rocksdb::RepairDB); run with no node using the path.
+  [[nodiscard]] static status repair(const std::string& path, rocksdb::Env* env = nullptr);
+
+  struct impl;
+  // Only open() can make the tag, so only open() constructs a db (through make_unique).
+  class private_tag {
+    explicit private_tag() = default;
+    friend class db;
+  };
+  db(private_tag, std::unique_ptr<impl> state);
+  ~db();  // destroys the column family handles, then closes
+  db(const db&) = delete;
+  db& operator=(const db&) = delete;
+
+  // Asserts that the table was opened: asking for an unknown table is a programming error.
+  [[nodiscard]] table get_table(std::string_view name) const;
+  [[nodiscard]] bool has_table(std::string_view name) const;
+
+  [[nodiscard]] expected<std::optional<std::string>> get(table t, std::string_view key) const;
+
+  // Bounded scans (limit >= 1, asserted); rows in byte order of their keys.
+  // scan_prefix: keys starting with prefix and, if start_after is not empty, greater than it.
+  [[nodiscard]] expected<scan_page> scan_prefix(table t, std::string_view prefix, size_t limit,
+                                                std::string_view start_after = {}) const;
+  // scan_range: keys in [begin, end_exclusive); an empty end_exclusive means "to the table's end".
+  [[nodiscard]] expected<scan_page> scan_range(table t, std::string_view begin,
+                                               std::string_view end_exclusive, size_t limit) const;
+
+  [[nodiscard]] status write(batch& b, durability d);
+
+  [[nodiscard]] std::string path() const;
+  // A RocksDB integer property (e.g. "rocksdb.estimate-num-keys") summed over all tables;
+  // nullopt if no table knows it.
+  [[nodiscard]] std::optional<uint64_t> int_property(std::string_view name) const;
+
+  // For what this wrapper lacks (Flush, properties per table, checkpoints).
+  rocksdb::DB* raw();
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace librarian::storage

@@ -1,0 +1,89 @@
+// Order-preserving key encodings (see keys.hpp for the formats).
+#include "storage/keys.hpp"
+
+namespace librarian::storage {
+namespace {
+
+constexpr uint64_t sign_bit = uint64_t{1} << 63;
+constexpr char escape_byte = '\x00';
+constexpr char escaped_zero = '\xFF';
+constexpr char terminator = '\x01';
+
+}  // namespace
+
+void append_u64(std::string& key, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8)
+    key.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+void append_i64(std::string& key, int64_t v) {
+  append_u64(key, static_cast<uint64_t>(v) ^ sign_bit);
+}
+
+void append_string(std::string& key, std::string_view s) {
+  key.reserve(key.size() + s.size() + 2);
+  for (char c : s) {
+    key.push_back(c);
+    if (c == escape_byte) key.push_back(escaped_zero);
+  }
+  key.push_back(escape_byte);
+  key.push_back(terminator);
+}
+
+std::string u64_key(uint64_t v) {
+  std::string key;
+  append_u64(key, v);
+  return key;
+}
+
+std::string string_key(std::string_view s) {
+  std::string key;
+  append_string(key, s);
+  return key;
+}
+
+std::optional<std::string> prefix_successor(std::string_view prefix) {
+  std::string out{prefix};
+  while (!out.empty() && static_cast<uint8_t>(out.back()) == 0xff) out.pop_back();
+  if (out.empty()) return std::nullopt;
+  out.back() = static_cast<char>(static_cast<uint8_t>(out.back()) + 1);
+  return out;
+}
+
+expected<uint64_t> key_reader::read_u64() {
+  if (rest_.size() < 8)
+    return fail(errc::internal, "corrupt key: " + std::to_string(rest_.size()) +
+                                    " bytes left where an 8-byte integer was expected");
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(rest_[i]);
+  rest_.remove_prefix(8);
+  return v;
+}
+
+expected<int64_t> key_reader::read_i64() {
+  auto raw = read_u64();
+  if (!raw) return raw.err();
+  return static_cast<int64_t>(*raw ^ sign_bit);
+}
+
+expected<std::string> key_reader::read_string() {
+  std::string out;
+  for (size_t i = 0; i < rest_.size(); ++i) {
+    if (rest_[i] != escape_byte) {
+      out.push_back(rest_[i]);
+      continue;
+    }
+    if (i + 1 == rest_.size()) break;
+    if (rest_[i + 1] == terminator) {
+      rest_.remove_prefix(i + 2);
+      return out;
+    }
+    if (rest_[i + 1] != escaped_zero)
+      return fail(errc::internal, "corrupt key: bad escape in a string component");
+    out.push_back(escape_byte);
+    ++i;
+  }
+  return fail(errc::internal, "corrupt key: string component has no terminator");
+}
+
+}  // namespace librarian::storage

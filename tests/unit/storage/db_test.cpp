@@ -1,0 +1,290 @@
+// storage::db: open, get, batches, bounded scans, and the error messages operators see.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <rocksdb/db.h>
+
+#include "storage/db.hpp"
+#include "storage/fault_env.hpp"
+#include "storage/keys.hpp"
+#include "storage/table.hpp"
+#include "temp_dir.hpp"
+
+using namespace librarian;
+using namespace librarian::storage;
+using librarian::storage::testing::temp_dir;
+
+namespace {
+
+std::unique_ptr<db> open_db(const std::string& path, rocksdb::Env* env = nullptr) {
+  open_options o;
+  o.path = path;
+  o.env = env;
+  o.tables = {"files", "by_owner"};
+  o.block_cache_bytes = 1u << 20;
+  auto opened = db::open(o);
+  REQUIRE_MESSAGE(opened, (opened ? "" : opened.err().describe()));
+  return std::move(*opened);
+}
+
+void put_rows(db& d, table t, const std::vector<std::string>& keys) {
+  batch b;
+  for (auto& k : keys) b.put(t, k, "v:" + k);
+  REQUIRE(d.write(b, durability::sync));
+}
+
+std::vector<std::string> keys_of(const scan_page& page) {
+  std::vector<std::string> out;
+  for (auto& row : page.rows) out.push_back(row.key);
+  return out;
+}
+
+std::string value_of(const db& d, table t, std::string_view key) {
+  auto v = d.get(t, key);
+  REQUIRE(v);
+  return v->value_or("<absent>");
+}
+
+}  // namespace
+
+TEST_CASE("put, get, delete and reopen") {
+  temp_dir dir;
+  {
+    auto d = open_db(dir.db_path());
+    auto files = d->get_table("files");
+    CHECK(value_of(*d, files, "a") == "<absent>");
+    batch b;
+    b.put(files, "a", "1");
+    b.put(files, "b", "2");
+    b.del(files, "b");
+    CHECK(b.count() == 3);
+    CHECK(b.bytes() > 0);
+    REQUIRE(d->write(b, durability::sync));
+    CHECK(value_of(*d, files, "a") == "1");
+    CHECK(value_of(*d, files, "b") == "<absent>");
+    CHECK(d->path() == dir.db_path());
+    CHECK(d->int_property("rocksdb.estimate-num-keys").has_value());
+    CHECK_FALSE(d->int_property("rocksdb.no-such-property").has_value());
+  }
+  // Reopening with fewer tables keeps the others: existing column families are always opened.
+  open_options o;
+  o.path = dir.db_path();
+  auto d = db::open(o);
+  REQUIRE(d);
+  CHECK((*d)->has_table("files"));
+  CHECK(value_of(**d, (*d)->get_table("files"), "a") == "1");
+}
+
+TEST_CASE("scans honour limits, report more, and page with start_after") {
+  temp_dir dir;
+  auto d = open_db(dir.db_path());
+  auto files = d->get_table("files");
+  put_rows(*d, files, {"data/a", "data/b", "data/c", "data0", "dat", "logs/x"});
+
+  auto page = d->scan_prefix(files, "data/", 2);
+  REQUIRE(page);
+  CHECK(keys_of(*page) == std::vector<std::string>{"data/a", "data/b"});
+  CHECK(page->more);
+  CHECK(page->rows[0].value == "v:data/a");
+  auto next = d->scan_prefix(files, "data/", 2, page->rows.back().key);
+  REQUIRE(next);
+  CHECK(keys_of(*next) == std::vector<std::string>{"data/c"});
+  CHECK_FALSE(next->more);
+  // Exactly `limit` rows left: more is false.
+  auto exact = d->scan_prefix(files, "data/", 3);
+  CHECK_FALSE(exact->more);
+  // start_after equal to the prefix itself, before it, and past the range.
+  CHECK(d->scan_prefix(files, "data/a", 5, "data/a")->rows.empty());
+  CHECK(d->scan_prefix(files, "data/", 5, "a")->rows.size() == 3);
+  CHECK(d->scan_prefix(files, "data/", 5, "zzz")->rows.empty());
+  CHECK(d->scan_prefix(files, "", 10)->rows.size() == 6);
+
+  auto range = d->scan_range(files, "data/b", "data0", 10);
+  CHECK(keys_of(*range) == std::vector<std::string>{"data/b", "data/c"});
+  auto limited = d->scan_range(files, "", "", 1);
+  CHECK(keys_of(*limited) == std::vector<std::string>{"dat"});
+  CHECK(limited->more);
+  CHECK(d->scan_range(files, "z", "a", 10)->rows.empty());
+}
+
+TEST_CASE("prefix scans work for prefixes ending in 0xFF") {
+  temp_dir dir;
+  auto d = open_db(dir.db_path());
+  auto t = d->get_table("by_owner");
+  const std::string ff{"\xff"};
+  const std::string ffff{"\xff\xff"};
+  put_rows(*d, t, {"a", "a" + ff, "a" + ff + "x", "b", ff, ff + "a", ffff, ffff + ff});
+  CHECK(keys_of(*d->scan_prefix(t, "a" + ff, 10)) ==
+        std::vector<std::string>{"a" + ff, "a" + ff + "x"});
+  CHECK(keys_of(*d->scan_prefix(t, ff, 10)) ==
+        std::vector<std::string>{ff, ff + "a", ffff, ffff + ff});
+  CHECK(keys_of(*d->scan_prefix(t, ffff, 10)) == std::vector<std::string>{ffff, ffff + ff});
+  auto paged = d->scan_prefix(t, ff, 2, ff + "a");
+  CHECK(keys_of(*paged) == std::vector<std::string>{ffff, ffff + ff});
+  CHECK_FALSE(paged->more);
+}
+
+namespace {
+
+struct owner_record {
+  static constexpr uint8_t schema_version = 1;
+  std::string name;
+  uint64_t quota_bytes = 0;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(name, quota_bytes);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("typed records through get_record and put_record") {
+  temp_dir dir;
+  auto d = open_db(dir.db_path());
+  auto t = d->get_table("files");
+  batch b;
+  put_record(b, t, string_key("ann"), owner_record{"ann", 1u << 20});
+  b.put(t, "garbage", "\x01\x02");
+  REQUIRE(d->write(b, durability::buffered));
+  auto got = get_record<owner_record>(*d, t, string_key("ann"));
+  REQUIRE(got);
+  REQUIRE(got->has_value());
+  CHECK((*got)->quota_bytes == 1u << 20);
+  CHECK_FALSE(get_record<owner_record>(*d, t, "garbage"));
+  auto missing = get_record<owner_record>(*d, t, "nobody");
+  REQUIRE(missing);
+  CHECK_FALSE(missing->has_value());
+}
+
+TEST_CASE("a multi-table batch applies atomically") {
+  fault_env disk;
+  auto d = open_db("/sim/node1/db", disk.env());
+  auto files = d->get_table("files");
+  auto by_owner = d->get_table("by_owner");
+
+  batch first;
+  first.put(files, "f1", "rec");
+  batch second;
+  second.put(by_owner, "ann/f1", "");
+  second.del(files, "old");
+  first.append(std::move(second));
+  CHECK(first.count() == 3);
+  CHECK(second.empty());  // NOLINT(bugprone-use-after-move): moved-from batches are valid and empty
+  REQUIRE(d->write(first, durability::sync));
+  CHECK(value_of(*d, files, "f1") == "rec");
+  CHECK(value_of(*d, by_owner, "ann/f1") == "");
+
+  // When the write fails, neither table changes.
+  disk.fail_writes_matching(".log", errc::internal);
+  batch failing;
+  failing.put(files, "f2", "rec");
+  failing.put(by_owner, "ann/f2", "");
+  auto result = d->write(failing, durability::sync);
+  REQUIRE_FALSE(result);
+  CHECK(result.err().code == errc::internal);
+  CHECK(value_of(*d, files, "f2") == "<absent>");
+  CHECK(value_of(*d, by_owner, "ann/f2") == "<absent>");
+}
+
+TEST_CASE("a full disk is reported as storage_full") {
+  fault_env disk;
+  auto d = open_db("/sim/full/db", disk.env());
+  disk.fail_writes_matching("/sim/full", errc::storage_full);
+  batch b;
+  b.put(d->get_table("files"), "k", "v");
+  auto result = d->write(b, durability::sync);
+  REQUIRE_FALSE(result);
+  CHECK(result.err().code == errc::storage_full);
+  CHECK(result.err().message.find("/sim/full/db") != std::string::npos);
+}
+
+TEST_CASE("two nodes share one in-memory env without seeing each other") {
+  fault_env disk;
+  auto a = open_db("/sim/a/db", disk.env());
+  auto b = open_db("/sim/b/db", disk.env());
+  put_rows(*a, a->get_table("files"), {"only-a"});
+  CHECK(value_of(*a, a->get_table("files"), "only-a") == "v:only-a");
+  CHECK(value_of(*b, b->get_table("files"), "only-a") == "<absent>");
+  CHECK_FALSE(std::filesystem::exists("/sim/a/db"));  // nothing touched the real disk
+}
+
+TEST_CASE("opening a DB that is in use names the path and the likely cause") {
+  temp_dir dir;
+  auto first = open_db(dir.db_path());
+  open_options o;
+  o.path = dir.db_path();
+  auto second = db::open(o);
+  REQUIRE_FALSE(second);
+  CHECK(second.err().code == errc::unavailable);
+  CHECK(second.err().message.find(dir.db_path()) != std::string::npos);
+  CHECK(second.err().message.find("in use by another process") != std::string::npos);
+}
+
+TEST_CASE("opening a missing DB without create_if_missing is not_found") {
+  temp_dir dir;
+  open_options o;
+  o.path = dir.db_path();
+  o.create_if_missing = false;
+  auto d = db::open(o);
+  REQUIRE_FALSE(d);
+  CHECK(d.err().code == errc::not_found);
+}
+
+namespace {
+
+std::string find_manifest(const std::string& db_path) {
+  for (auto& entry : std::filesystem::directory_iterator(db_path))
+    if (entry.path().filename().string().starts_with("MANIFEST-")) return entry.path().string();
+  FAIL("no MANIFEST file");
+  return {};
+}
+
+void overwrite(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+void expect_corrupt_message(const std::string& db_path) {
+  open_options o;
+  o.path = db_path;
+  auto d = db::open(o);
+  REQUIRE_FALSE(d);
+  INFO(d.err().describe());
+  CHECK(d.err().code == errc::internal);
+  CHECK(d.err().message.find("corrupt") != std::string::npos);
+  CHECK(d.err().message.find("--repair") != std::string::npos);
+  CHECK(d.err().message.find(db_path) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("a corrupt CURRENT file is reported with how to recover") {
+  temp_dir dir;
+  {
+    auto d = open_db(dir.db_path());
+    put_rows(*d, d->get_table("files"), {"k"});
+  }
+  overwrite(dir.db_path() + "/CURRENT", "\x13garbage without newline");
+  expect_corrupt_message(dir.db_path());
+}
+
+TEST_CASE("a corrupt MANIFEST is reported, and repair salvages the data") {
+  temp_dir dir;
+  {
+    auto d = open_db(dir.db_path());
+    put_rows(*d, d->get_table("files"), {"k1", "k2"});
+    REQUIRE(d->raw()->Flush(rocksdb::FlushOptions{}, d->get_table("files").handle).ok());
+    put_rows(*d, d->get_table("files"), {"k3"});  // this one stays in the WAL
+  }
+  overwrite(find_manifest(dir.db_path()), std::string(300, '\x5a'));
+  expect_corrupt_message(dir.db_path());
+
+  REQUIRE(db::repair(dir.db_path()));
+  auto d = open_db(dir.db_path());
+  auto files = d->get_table("files");
+  CHECK(value_of(*d, files, "k1") == "v:k1");
+  CHECK(value_of(*d, files, "k3") == "v:k3");
+}

@@ -1,0 +1,3 @@
+// The doctest main of unit_storage.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
