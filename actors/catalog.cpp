@@ -1,0 +1,16 @@
+// The product's console catalog: every actor family's injectable messages.
+#include "actors/node/console_messages.hpp"
+#include "runtime/caf/catalog.hpp"
+
+namespace librarian {
+
+const message_catalog& product_catalog() {
+  static const message_catalog catalog = [] {
+    message_catalog c;
+    node::add_console_messages(c);
+    return c;
+  }();
+  return catalog;
+}
+
+}  // namespace librarian
