@@ -1,0 +1,143 @@
+// The users actor under CAF's deterministic test coordinator: replies wait for the commit (commit
+// before announce), including read-only replies queued behind a pending write.
+#include <doctest/doctest.h>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <deque>
+#include <filesystem>
+
+#include "actors/node/interface.hpp"
+#include "actors/node/users_actor.hpp"
+#include "runtime/caf/error.hpp"
+#include "runtime/caf/system_config.hpp"
+#include "storage/committer.hpp"
+
+namespace {
+
+using namespace librarian;
+using namespace librarian::node;
+using namespace std::chrono_literals;
+
+// Holds every batch until the test releases it, like a slow disk.
+class held_committer final : public storage::committer {
+ public:
+  explicit held_committer(storage::db& db) : db_(db) {}
+  void submit(storage::batch b, done_fn done) override {
+    held_.push_back({std::move(b), std::move(done)});
+  }
+  void stop() override {}
+  [[nodiscard]] storage::committer_stats stats() const override { return {}; }
+  size_t held() const { return held_.size(); }
+  void release_one() {
+    auto item = std::move(held_.front());
+    held_.pop_front();
+    item.done(db_.write(item.rows, storage::durability::sync));
+  }
+  // The disk fails this batch: nothing is written.
+  void fail_one(error err) {
+    auto item = std::move(held_.front());
+    held_.pop_front();
+    item.done(std::move(err));
+  }
+
+ private:
+  struct item {
+    storage::batch rows;
+    done_fn done;
+  };
+  storage::db& db_;
+  std::deque<item> held_;
+};
+
+struct fixture {
+  std::filesystem::path dir;
+  std::unique_ptr<storage::db> db;
+  std::unique_ptr<held_committer> committer;
+  manual_wall_clock clock{1'700'000'000'000};
+  std::shared_ptr<node_env> env = std::make_shared<node_env>();
+  system_config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+
+  static system_options options() {
+    system_options o;
+    o.load_middleman = false;
+    o.testing_scheduler = true;
+    return o;
+  }
+
+  fixture()
+      : dir(std::filesystem::temp_directory_path() /
+            ("librarian-actor-test-" + std::to_string(::getpid()))),
+        db(open_db(dir)),
+        committer(std::make_unique<held_committer>(*db)),
+        cfg(options()),
+        sys(cfg),
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
+    env->db = db.get();
+    env->committer = committer.get();
+    env->clock = &clock;
+  }
+  ~fixture() {
+    sched.run();
+    std::filesystem::remove_all(dir);
+  }
+  static std::unique_ptr<storage::db> open_db(const std::filesystem::path& dir) {
+    std::filesystem::remove_all(dir);
+    auto opened = storage::db::open({(dir / "db").string(), nullptr, node_tables()});
+    REQUIRE(opened.has_value());
+    return std::move(*opened);
+  }
+};
+
+// Sends one request from a fresh actor and records the reply (or error) as text.
+template <class Reply, class... Ts>
+void ask(caf::actor_system& sys, const users_actor& users, std::optional<std::string>& out,
+         Ts... xs) {
+  sys.spawn([&out, users, xs...](caf::event_based_actor* self) {
+    self->request(users, 10s, xs...)
+        .then([&out](const Reply&) { out = "ok"; },
+              [&out](caf::error& err) { out = std::string{name(from_caf(err).code)}; });
+  });
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(fixture, "a created user is announced only after its rows are durable") {
+  caf::scoped_actor spawner{sys};
+  auto users = spawn_users(spawner.ptr(), env);
+  sched.run();
+  std::optional<std::string> created;
+  std::optional<std::string> looked_up;
+  ask<user_info>(sys, users, created, create_atom_v, user_record{"alice", "ADMIN", "h", 0, 0});
+  sched.run();
+  ask<user_info>(sys, users, looked_up, lookup_atom_v, std::string{"alice"});
+  sched.run();
+  CHECK(committer->held() == 1);
+  CHECK_FALSE(created.has_value());     // the write is not durable yet
+  CHECK_FALSE(looked_up.has_value());   // nor may a read reveal it
+  committer->release_one();
+  sched.run();
+  CHECK(created == "ok");
+  CHECK(looked_up == "ok");
+  caf::anon_send_exit(users, caf::exit_reason::user_shutdown);
+  sched.run();
+}
+
+TEST_CASE_FIXTURE(fixture, "a failed commit fails the reply and stops the actor for a restart") {
+  caf::scoped_actor spawner{sys};
+  auto users = spawn_users(spawner.ptr(), env);
+  sched.run();
+  std::optional<std::string> created;
+  ask<user_info>(sys, users, created, create_atom_v, user_record{"bob", "ADMIN", "h", 0, 0});
+  sched.run();
+  REQUIRE(committer->held() == 1);
+  committer->fail_one(fail(errc::internal, "I/O error: disk on fire"));
+  sched.run();
+  CHECK(created == "internal");
+  std::optional<std::string> after;
+  ask<std::vector<user_info>>(sys, users, after, list_atom_v);
+  sched.run();
+  CHECK(after == "unavailable");  // the actor is gone; the supervisor would restart it
+}

@@ -1,0 +1,91 @@
+// Node configuration: every mistake is an error naming the key and the file.
+#include <doctest/doctest.h>
+
+#include "runtime/config.hpp"
+
+using namespace librarian;
+
+namespace {
+
+std::string error_of(const std::string& json) {
+  auto cfg = parse_node_config(json, "node.json");
+  REQUIRE_FALSE(cfg.has_value());
+  CHECK(cfg.err().code == errc::invalid_argument);
+  return cfg.err().message;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a minimal config takes every documented default") {
+  auto cfg = parse_node_config(R"({"name": "a", "data_dir": "/tmp/a"})", "a.json");
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->name == "a");
+  CHECK(cfg->listen.host == "127.0.0.1");
+  CHECK(cfg->listen.cluster_port == 7100);
+  CHECK(cfg->listen.http_port == 7180);
+  CHECK(cfg->cluster.heartbeat_interval_ms == 1000);
+  CHECK(cfg->cluster.connection_timeout_ms == 5000);
+  CHECK(cfg->http.body_max_bytes == 1u << 20);
+  CHECK(cfg->auth.kdf_iterations == 210000);
+  CHECK_FALSE(cfg->auth.bootstrap_admin.has_value());
+  CHECK_FALSE(cfg->seed.has_value());
+  CHECK(cfg->peers.empty());
+}
+
+TEST_CASE("a full config is read") {
+  auto cfg = parse_node_config(R"({
+    "name": "b", "data_dir": "d", "log_level": "debug", "seed": 42,
+    "listen": {"host": "::1", "cluster_port": 1, "http_port": 0, "data_port": 3},
+    "peers": [{"name": "a", "host": "h", "cluster_port": 9}],
+    "cluster": {"heartbeat_interval_ms": 100, "connection_timeout_ms": 500},
+    "http": {"threads": 4, "body_max_bytes": 4096},
+    "auth": {"bootstrap_admin": {"name": "root", "password": "pw-pw-pw-pw"}, "kdf_iterations": 5000},
+    "supervisor": {"restart_backoff_min_ms": 5}
+  })", "b.json");
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->seed == 42u);
+  CHECK(cfg->listen.http_port == 0);
+  CHECK(cfg->peers.at(0).cluster_port == 9);
+  CHECK(cfg->auth.bootstrap_admin->password == "pw-pw-pw-pw");
+  CHECK(cfg->supervisor.restart_backoff_min_ms == 5);
+}
+
+TEST_CASE("unknown keys are named with their path and the file") {
+  auto text = error_of(R"({"name": "a", "data_dir": "d", "listen": {"htp_port": 1}})");
+  CHECK(contains(text, "node.json"));
+  CHECK(contains(text, "listen.htp_port"));
+  CHECK(contains(text, "unknown key"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "colour": 1})"), "'colour'"));
+}
+
+TEST_CASE("wrong types, missing keys and bad values are explained") {
+  CHECK(contains(error_of(R"({"data_dir": "d"})"), "'name': is required"));
+  CHECK(contains(error_of(R"({"name": 3, "data_dir": "d"})"), "expected a string, got an integer"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": "80"}})"),
+                 "listen.cluster_port': expected an integer, got a string"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 70000}})"),
+                 "must be between 1 and 65535"));
+  CHECK(contains(error_of(R"({"name": "a b", "data_dir": "d"})"), "must match"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "log_level": "loud"})"), "log_level"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "peers": [{"name": "a", "host": "h", "cluster_port": 1}]})"),
+                 "cannot list itself"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "peers": [{"name": "b", "host": "h", "cluster_port": 1}, {"name": "b", "host": "h", "cluster_port": 2}]})"),
+                 "listed twice"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "cluster": {"heartbeat_interval_ms": 500, "connection_timeout_ms": 400}})"),
+                 "larger than heartbeat_interval_ms"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "auth": {"bootstrap_admin": {"name": "x"}}})"),
+                 "exactly one of password or password_env"));
+  CHECK(contains(error_of("[1, 2]"), "must be a JSON object"));
+  CHECK(contains(error_of("{\"name\": "), "not valid JSON"));
+}
+
+TEST_CASE("every problem of a config is reported at once") {
+  auto text = error_of(R"({"data_dir": 5, "listen": {"cluster_port": 0}})");
+  CHECK(contains(text, "'name'"));
+  CHECK(contains(text, "'data_dir'"));
+  CHECK(contains(text, "listen.cluster_port"));
+}
