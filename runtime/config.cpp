@@ -19,6 +19,11 @@ void read_listen(json_reader& r, listen_config& out) {
   r.optional_int("data_port", out.data_port, 0, port_max);
   r.reject_unknown_keys();
   if (out.host.empty()) r.error("host", "must not be empty");
+  // Two services cannot share a port; 0 (disabled) may repeat.
+  if (out.http_port != 0 && out.http_port == out.cluster_port)
+    r.error("http_port", "must differ from cluster_port (" + std::to_string(out.cluster_port) + ")");
+  if (out.data_port != 0 && (out.data_port == out.cluster_port || out.data_port == out.http_port))
+    r.error("data_port", "must differ from cluster_port and http_port");
 }
 
 void read_peers(json_reader& root, node_config& out) {
@@ -33,6 +38,8 @@ void read_peers(json_reader& root, node_config& out) {
       r.error("name", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}, got \"" + peer.name + "\"");
     if (!names.insert(peer.name).second) r.error("name", "peer \"" + peer.name + "\" is listed twice");
     if (peer.name == out.name) r.error("name", "a node cannot list itself as a peer");
+    if (peer.host == out.listen.host && peer.cluster_port == out.listen.cluster_port)
+      r.error("cluster_port", "peer \"" + peer.name + "\" has this node's own address");
     out.peers.push_back(std::move(peer));
   }
 }
@@ -72,10 +79,14 @@ void read_auth(json_reader& r, auth_config& out) {
       admin->reject_unknown_keys();
       if (cfg.password.empty() == cfg.password_env.empty())
         admin->error("password", "give exactly one of password or password_env");
+      if (!cfg.password.empty() && (cfg.password.size() < 8 || cfg.password.size() > 1024))
+        admin->error("password", "must have 8 to 1024 characters");
       if (!cfg.password_env.empty()) {
         const char* from_env = std::getenv(cfg.password_env.c_str());
         if (!from_env || !*from_env)
           admin->error("password_env", "environment variable " + cfg.password_env + " is not set");
+        else if (std::string_view{from_env}.size() < 8)
+          admin->error("password_env", "the password in " + cfg.password_env + " is shorter than 8 characters");
         else
           cfg.password = from_env;
       }

@@ -15,15 +15,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto restart_window = std::chrono::seconds(60);
-constexpr auto depth_poll_interval = std::chrono::seconds(5);
 
 struct child {
   caf::actor handle;
   std::string state = "running";
   uint32_t restarts = 0;
-  uint32_t recent_restarts = 0;
-  uint64_t mailbox_depth = 0;  // within restart_window of the last start; drives backoff
+  uint32_t recent_restarts = 0;  // within restart_window of the last start; drives backoff
+  uint64_t mailbox_depth = 0;    // as of the last poll
   caf::actor_clock::time_point started;
 };
 
@@ -92,7 +90,8 @@ void on_child_down(self_ptr self, const caf::down_msg& down) {
       return;
     }
     auto now = self->clock().now();
-    entry.recent_restarts = now - entry.started > restart_window ? 1 : entry.recent_restarts + 1;
+    auto stayed_up = now - entry.started > st.env->tuning.restart_window;
+    entry.recent_restarts = stayed_up ? 1 : entry.recent_restarts + 1;
     entry.restarts += 1;
     entry.state = "restarting";
     const auto& cfg = st.env->config.supervisor;
@@ -138,11 +137,11 @@ void poll_depths(self_ptr self) {
   for (auto& [name, entry] : self->state.children) {
     if (entry.handle == nullptr) continue;
     auto child_name = name;
-    self->request(entry.handle, depth_poll_interval, depth_atom_v)
+    self->request(entry.handle, self->state.env->tuning.depth_poll_interval, depth_atom_v)
         .then([=](uint64_t depth) { self->state.children[child_name].mailbox_depth = depth; },
               [](caf::error&) {});
   }
-  self->delayed_send(self, depth_poll_interval, tick_atom_v);
+  self->delayed_send(self, self->state.env->tuning.depth_poll_interval, tick_atom_v);
 }
 
 void shut_down(self_ptr self) {
@@ -165,7 +164,7 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
   });
   self->set_down_handler([=](caf::down_msg& down) { on_child_down(self, down); });
   for (const auto& name : {"users", "membership", "transport"}) start_child(self, name);
-  self->delayed_send(self, depth_poll_interval, tick_atom_v);
+  self->delayed_send(self, env->tuning.depth_poll_interval, tick_atom_v);
   LIB_LOG_INFO("node") << "node " << env->config.name << " started (incarnation "
                        << identity.incarnation << ")";
   return {

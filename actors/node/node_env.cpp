@@ -22,8 +22,9 @@ expected<node_identity> begin_incarnation(storage::db& db, const std::string& na
     identity = std::move(*stored);
     if (identity.name != name)
       return fail(errc::invalid_argument,
-                  "the data_dir belongs to node '" + identity.name + "', but the config names '" +
-                      name + "'; point data_dir at this node's own directory");
+                  "the database at " + db.path() + " belongs to node '" + identity.name +
+                      "', but the config names '" + name +
+                      "'; point data_dir at this node's own directory");
   } else {
     identity.name = name;
     identity.first_started_unix_ms = now_ms;

@@ -12,6 +12,7 @@
 #include "actors/node/messages.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/config.hpp"
+#include "runtime/knobs.hpp"
 #include "storage/committer.hpp"
 #include "storage/db.hpp"
 
@@ -28,6 +29,7 @@ struct node_env {
   wall_clock* clock = nullptr;
   uint64_t seed = 0;
   uint64_t incarnation = 0;  // set once begin_incarnation has committed it
+  knobs tuning = knobs::defaults();
   // Spawns this node's transport; `supervisor` is the node actor it reports to.
   std::function<caf::actor(caf::local_actor* spawner, caf::actor supervisor)> spawn_transport;
 };

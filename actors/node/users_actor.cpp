@@ -42,7 +42,7 @@ users_actor::behavior_type users_behavior(self_ptr self, std::shared_ptr<node_en
   self->state.env = env;
   auto& db = *env->db;
   self->state.users.bind_tables(db.get_table(users_table), db.get_table(tokens_table));
-  if (auto st = self->state.users.load(db); !st) {
+  if (auto st = self->state.users.load(db, env->tuning.load_page_rows); !st) {
     LIB_LOG_ERROR("users") << "cannot load the user table: " << st.err().message;
     // Typed behaviors cannot be empty: quit now and return the behavior, which never runs.
     self->quit(to_caf(st.err()));

@@ -10,16 +10,16 @@ namespace {
 constexpr size_t user_name_max = 64;
 constexpr size_t password_min = 8;
 constexpr size_t password_max = 1024;
-constexpr size_t load_page_rows = 1000;
 constexpr size_t users_max = 100000;  // a bound on what we hold in memory
 constexpr std::array<const char*, 6> roles{"NONE",       "READONLY",  "CALLBACK",
                                            "READAPPEND", "READWRITE", "ADMIN"};
 
 template <class Record>
-status load_table(const storage::db& db, storage::table t, std::map<std::string, Record>& out) {
+status load_table(const storage::db& db, storage::table t, size_t page_rows,
+                  std::map<std::string, Record>& out) {
   std::string after;
   for (;;) {
-    auto page = db.scan_prefix(t, "", load_page_rows, after);
+    auto page = db.scan_prefix(t, "", page_rows, after);
     if (!page) return page.err();
     for (auto& row : page->rows) {
       auto record = storage::decode<Record>(row.value);
@@ -62,11 +62,11 @@ status validate_password(const std::string& password) {
   return {};
 }
 
-status users_state::load(const storage::db& db) {
+status users_state::load(const storage::db& db, size_t page_rows) {
   users_by_name_.clear();
   tokens_by_hash_.clear();
-  if (auto st = load_table(db, users_, users_by_name_); !st) return st;
-  return load_table(db, tokens_, tokens_by_hash_);
+  if (auto st = load_table(db, users_, page_rows, users_by_name_); !st) return st;
+  return load_table(db, tokens_, page_rows, tokens_by_hash_);
 }
 
 expected<user_info> users_state::create(const user_record& user, int64_t now_ms,

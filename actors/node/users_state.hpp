@@ -18,7 +18,7 @@ inline constexpr const char* tokens_table = "tokens";
 class users_state {
  public:
   // Reads every user and token; a corrupt record stops the load with a clear error.
-  [[nodiscard]] status load(const storage::db& db);
+  [[nodiscard]] status load(const storage::db& db, size_t page_rows = 1000);
   void bind_tables(storage::table users, storage::table tokens) {
     users_ = users;
     tokens_ = tokens;

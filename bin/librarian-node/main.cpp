@@ -190,7 +190,9 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
   system_wall_clock clock;
   auto identity = node::begin_incarnation(**db, cfg.name, clock.now_unix_ms());
   if (!identity) return fail_with(identity.err());
-  auto committer = storage::make_group_committer(**db);
+  auto tuning = knobs::defaults();
+  auto committer = storage::make_group_committer(**db, tuning.commit_group_batches_max,
+                                                 tuning.commit_group_bytes_max);
   auto env = std::make_shared<node::node_env>();
   env->config = cfg;
   env->db = db->get();
@@ -198,6 +200,7 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
   env->clock = &clock;
   env->seed = choose_seed(cfg);
   env->incarnation = identity->incarnation;
+  env->tuning = tuning;
   env->spawn_transport = [env](caf::local_actor* spawner, caf::actor supervisor) {
     return net::spawn_middleman_transport(spawner, std::move(supervisor), env);
   };

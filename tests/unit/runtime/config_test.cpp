@@ -89,3 +89,17 @@ TEST_CASE("every problem of a config is reported at once") {
   CHECK(contains(text, "'data_dir'"));
   CHECK(contains(text, "listen.cluster_port"));
 }
+
+TEST_CASE("ports, peers and the bootstrap password are checked against each other") {
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000, "http_port": 7000}})"),
+                 "listen.http_port': must differ from cluster_port"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000, "http_port": 7001, "data_port": 7001}})"),
+                 "listen.data_port"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000}, "peers": [{"name": "b", "host": "127.0.0.1", "cluster_port": 7000}]})"),
+                 "own address"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "auth": {"bootstrap_admin": {"name": "x", "password": "short"}}})"),
+                 "auth.bootstrap_admin.password': must have 8 to 1024 characters"));
+  auto disabled = parse_node_config(
+      R"({"name": "a", "data_dir": "d", "listen": {"http_port": 0, "data_port": 0}})", "a.json");
+  CHECK(disabled.has_value());
+}

@@ -1,0 +1,46 @@
+// librarian-bench: speed figures, each side by side with the tool a user would pick instead, in
+// the same run. Never a pass/fail test: record the figures in docs/benchmarks.md.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "bench/messaging/messaging_bench.hpp"
+#include "bench/storage/storage_bench.hpp"
+
+int main(int argc, char** argv) {
+  std::string suite = "all";
+  std::string work_dir;
+  bool quick = false;
+  bool json = false;
+  CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
+  app.add_option("suite", suite, "storage, messaging or all")
+      ->check(CLI::IsMember({"storage", "messaging", "all"}));
+  app.add_flag("--quick", quick, "smaller runs, for a smoke test");
+  app.add_flag("--json", json, "print one JSON object of figures");
+  app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
+  CLI11_PARSE(app, argc, argv);
+
+  auto dir = work_dir.empty()
+                 ? std::filesystem::temp_directory_path() / ("librarian-bench-" + std::to_string(::getpid()))
+                 : std::filesystem::path{work_dir};
+  std::filesystem::create_directories(dir);
+  nlohmann::json out;
+  out["quick"] = quick;
+  out["hardware_threads"] = std::thread::hardware_concurrency();
+  if (suite == "storage" || suite == "all") {
+    if (!json) std::cerr << "running storage suite...\n";
+    out["storage"] = librarian::bench::bench_storage(dir.string(), quick);
+  }
+  if (suite == "messaging" || suite == "all") {
+    if (!json) std::cerr << "running messaging suite...\n";
+    out["messaging"] = librarian::bench::bench_messaging(quick);
+  }
+  if (work_dir.empty()) std::filesystem::remove_all(dir);
+  std::cout << (json ? out.dump() : out.dump(2)) << "\n";
+  bool failed = (out.contains("storage") && out["storage"].contains("error")) ||
+                (out.contains("messaging") && out["messaging"].contains("error"));
+  return failed ? 1 : 0;
+}
