@@ -24,7 +24,3 @@ find_library(XXHASH_LIBRARY xxhash REQUIRED)
 add_library(librarian_xxhash INTERFACE)
 target_include_directories(librarian_xxhash SYSTEM INTERFACE ${XXHASH_INCLUDE_DIR})
 target_link_libraries(librarian_xxhash INTERFACE ${XXHASH_LIBRARY})
-
-# Readline gives the interactive console line editing and history.
-find_path(READLINE_INCLUDE_DIR readline/readline.h)
-find_library(READLINE_LIBRARY readline)

@@ -74,6 +74,8 @@ void read_auth(json_reader& r, auth_config& out) {
     if (auto admin = r.object("bootstrap_admin")) {
       bootstrap_admin_config cfg;
       admin->required("name", cfg.name);
+      if (!cfg.name.empty() && !valid_node_name(cfg.name))
+        admin->error("name", "a user name has 1 to 64 letters, digits, '.', '_' or '-'");
       admin->optional("password", cfg.password);
       admin->optional("password_env", cfg.password_env);
       admin->reject_unknown_keys();
@@ -85,8 +87,9 @@ void read_auth(json_reader& r, auth_config& out) {
         const char* from_env = std::getenv(cfg.password_env.c_str());
         if (!from_env || !*from_env)
           admin->error("password_env", "environment variable " + cfg.password_env + " is not set");
-        else if (std::string_view{from_env}.size() < 8)
-          admin->error("password_env", "the password in " + cfg.password_env + " is shorter than 8 characters");
+        else if (auto size = std::string_view{from_env}.size(); size < 8 || size > 1024)
+          admin->error("password_env",
+                       "the password in " + cfg.password_env + " must have 8 to 1024 characters");
         else
           cfg.password = from_env;
       }
@@ -100,6 +103,8 @@ void read_supervisor(json_reader& r, supervisor_config& out) {
   r.optional_int("restart_backoff_min_ms", out.restart_backoff_min_ms, 1, hour_ms);
   r.optional_int("restart_backoff_max_ms", out.restart_backoff_max_ms, 1, hour_ms);
   r.reject_unknown_keys();
+  if (out.restart_backoff_max_ms < out.restart_backoff_min_ms)
+    r.error("restart_backoff_max_ms", "must be at least restart_backoff_min_ms");
 }
 
 void read_root(json_reader& root, node_config& out) {

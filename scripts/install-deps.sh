@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache pkg-config git
+  build-essential cmake ccache git
   libcaf-dev            # C++ Actor Framework 0.17.6
   librocksdb-dev        # RocksDB 7.8
   libboost-dev          # Boost 1.74: Asio, Beast (header-only)

@@ -45,7 +45,7 @@ membership_actor::behavior_type membership_behavior(self_ptr self, std::shared_p
           return;
         }
         LIB_LOG_INFO("membership") << "peer " << name << " is up (incarnation " << inc << ")";
-        // Last-seen rows are bookkeeping: buffered group commit is enough.
+        // Nothing waits on this commit: last-seen rows are bookkeeping.
         self->state.commits.submit(self, *env->committer, std::move(rows), [](const status&) {});
       },
       [=](peer_down_atom, const std::string& name) {

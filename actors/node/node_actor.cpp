@@ -57,6 +57,11 @@ void start_child(self_ptr self, const std::string& name) {
   entry.handle = spawn_child(self, name);
   entry.state = "running";
   entry.started = self->clock().now();
+  // A fresh membership view starts with every peer down; the transport knows which are up.
+  auto transport = self->state.children.find("transport");
+  if (name == "membership" && transport != self->state.children.end() &&
+      transport->second.handle != nullptr)
+    self->send(transport->second.handle, subscribe_atom_v);
 }
 
 std::vector<actor_status> actor_statuses(self_ptr self) {

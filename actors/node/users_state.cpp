@@ -10,12 +10,14 @@ namespace {
 constexpr size_t user_name_max = 64;
 constexpr size_t password_min = 8;
 constexpr size_t password_max = 1024;
-constexpr size_t users_max = 100000;  // a bound on what we hold in memory
+constexpr size_t users_max = 100000;         // a bound on what we hold in memory
+constexpr size_t tokens_per_user_max = 100;  // live tokens; older expired ones are purged
+constexpr size_t tokens_max = users_max * 4;
 constexpr std::array<const char*, 6> roles{"NONE",       "READONLY",  "CALLBACK",
                                            "READAPPEND", "READWRITE", "ADMIN"};
 
 template <class Record>
-status load_table(const storage::db& db, storage::table t, size_t page_rows,
+status load_table(const storage::db& db, storage::table t, size_t page_rows, size_t rows_max,
                   std::map<std::string, Record>& out) {
   std::string after;
   for (;;) {
@@ -26,7 +28,7 @@ status load_table(const storage::db& db, storage::table t, size_t page_rows,
       if (!record)
         return fail(errc::internal, "table row '" + row.key + "': " + record.err().message);
       out.emplace(row.key, std::move(*record));
-      if (out.size() > users_max) return fail(errc::internal, "more rows than the supported maximum");
+      if (out.size() > rows_max) return fail(errc::internal, "more rows than the supported maximum");
     }
     if (!page->more || page->rows.empty()) return {};
     after = page->rows.back().key;
@@ -65,8 +67,8 @@ status validate_password(const std::string& password) {
 status users_state::load(const storage::db& db, size_t page_rows) {
   users_by_name_.clear();
   tokens_by_hash_.clear();
-  if (auto st = load_table(db, users_, page_rows, users_by_name_); !st) return st;
-  return load_table(db, tokens_, page_rows, tokens_by_hash_);
+  if (auto st = load_table(db, users_, page_rows, users_max, users_by_name_); !st) return st;
+  return load_table(db, tokens_, page_rows, tokens_max, tokens_by_hash_);
 }
 
 expected<user_info> users_state::create(const user_record& user, int64_t now_ms,
@@ -92,15 +94,7 @@ expected<user_info> users_state::remove(const std::string& name, storage::batch&
   if (it == users_by_name_.end()) return fail(errc::not_found, "user '" + name + "' does not exist");
   auto info = public_view(it->second);
   rows.del(users_, name);
-  // Tokens die with their user.
-  for (auto t = tokens_by_hash_.begin(); t != tokens_by_hash_.end();) {
-    if (t->second.user == name) {
-      rows.del(tokens_, t->first);
-      t = tokens_by_hash_.erase(t);
-    } else {
-      ++t;
-    }
-  }
+  drop_tokens(name, 0, rows);  // tokens die with their user
   users_by_name_.erase(it);
   return info;
 }
@@ -114,6 +108,8 @@ expected<user_info> users_state::set_password(const std::string& name,
   it->second.password_hash = password_hash;
   it->second.password_changed_unix_ms = now_ms;
   rows.put(users_, name, storage::encode(it->second));
+  // A new password ends every session minted with the old one.
+  drop_tokens(name, 0, rows);
   return public_view(it->second);
 }
 
@@ -150,11 +146,33 @@ expected<token_record> users_state::add_token(const token_record& token, int64_t
     return fail(errc::invalid_argument, "the token would already be expired");
   if (tokens_by_hash_.count(token.token_sha256))
     return fail(errc::already_exists, "this token already exists");
+  drop_tokens(token.user, now_ms, rows);  // expired ones only
+  size_t live = 0;
+  for (const auto& [hash, t] : tokens_by_hash_) live += t.user == token.user;
+  if (live >= tokens_per_user_max)
+    return fail(errc::storage_full, "user '" + token.user + "' already has " +
+                                        std::to_string(tokens_per_user_max) +
+                                        " live tokens; let some expire or change the password");
+  if (tokens_by_hash_.size() >= tokens_max) return fail(errc::storage_full, "the token table is full");
   auto stored = token;
   stored.created_unix_ms = now_ms;
   rows.put(tokens_, stored.token_sha256, storage::encode(stored));
   tokens_by_hash_[stored.token_sha256] = stored;
   return stored;
+}
+
+void users_state::drop_tokens(const std::string& user, int64_t expired_before_ms,
+                              storage::batch& rows) {
+  for (auto t = tokens_by_hash_.begin(); t != tokens_by_hash_.end();) {
+    bool drop = t->second.user == user &&
+                (expired_before_ms == 0 || t->second.expires_unix_ms <= expired_before_ms);
+    if (drop) {
+      rows.del(tokens_, t->first);
+      t = tokens_by_hash_.erase(t);
+    } else {
+      ++t;
+    }
+  }
 }
 
 expected<user_record> users_state::resolve_token(const std::string& token_sha256,

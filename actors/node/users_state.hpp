@@ -46,6 +46,9 @@ class users_state {
   [[nodiscard]] size_t user_count() const { return users_by_name_.size(); }
 
  private:
+  // Drops the user's tokens: all of them when expired_before_ms is 0, else the expired ones.
+  void drop_tokens(const std::string& user, int64_t expired_before_ms, storage::batch& rows);
+
   std::map<std::string, user_record> users_by_name_;
   std::map<std::string, token_record> tokens_by_hash_;
   storage::table users_;

@@ -29,6 +29,8 @@ using namespace librarian;
 using namespace std::chrono_literals;
 
 constexpr auto shutdown_deadline = 15s;
+// Outside the error-code range (0..12) so scripts can tell an overrun from a refusal.
+constexpr int exit_shutdown_overrun = 70;
 
 int fail_with(const error& err) {
   std::cerr << "librarian-node: " << err.describe() << "\n";
@@ -62,7 +64,7 @@ void arm_shutdown_watchdog() {
     std::this_thread::sleep_for(shutdown_deadline);
     std::fprintf(stderr, "librarian-node: shutdown took longer than %llds; exiting now\n",
                  static_cast<long long>(shutdown_deadline.count()));
-    std::_Exit(3);
+    std::_Exit(exit_shutdown_overrun);
   }).detach();
 }
 

@@ -92,7 +92,8 @@ void authorize(const context_ptr& ctx, const http::request& req, http::respond_f
 void authorize_self_or_admin(const context_ptr& ctx, const http::request& req,
                              http::respond_fn respond, const std::string& user,
                              std::function<void(caller)> next) {
-  authorize(ctx, req, respond, http::role::none, [=](caller who) {
+  // NONE is a disabled account: it may not even manage itself.
+  authorize(ctx, req, respond, http::role::readonly, [=](caller who) {
     if (who.role == http::role::admin || who.name == user) return next(std::move(who));
     respond(http::error_response(
         fail(errc::forbidden, "only an ADMIN may act on another user's account"), req.request_id));

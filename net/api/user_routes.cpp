@@ -72,7 +72,10 @@ void change_password(const context_ptr& ctx, const request& req, const std::stri
 
 void set_role(const context_ptr& ctx, const request& req, const std::string& name,
               const respond_fn& respond) {
-  authorize(ctx, req, respond, role::admin, [=](caller) {
+  authorize(ctx, req, respond, role::admin, [=](caller who) {
+    // Keeps a node from locking out its last administrator by accident.
+    if (who.name == name)
+      return bad_request(req, respond, fail(errc::conflict, "you cannot change your own role"));
     auto body = read_json_object(req, {"role"});
     if (!body) return bad_request(req, respond, body.err());
     auto role_name = string_field(*body, "role", true);

@@ -22,6 +22,7 @@ struct peer_link {
   caf::actor gateway;       // the peer's published gateway while up
   uint32_t failures = 0;    // consecutive, drives the backoff
   uint64_t generation = 0;  // bumps on every attempt so stale replies and timers are ignored
+  uint64_t incarnation = 0;  // the peer's, from its hello reply
 };
 
 struct transport_shell {
@@ -71,6 +72,7 @@ void on_connected(self_ptr self, const std::string& name, uint64_t generation, c
   link.state = phase::up;
   link.failures = 0;
   link.gateway = gateway;
+  link.incarnation = their_incarnation;
   self->monitor(gateway);
   auto address = link.config.host + ":" + std::to_string(link.config.cluster_port);
   tell_membership(self, caf::make_message(peer_up_atom_v, name, address, their_incarnation));
@@ -123,7 +125,12 @@ caf::behavior transport_behavior(self_ptr self, caf::actor node,
   st.jitter.emplace(rng{env->seed}.fork("transport.jitter"));
   st.self_address = env->config.listen.host + ":" + std::to_string(env->config.listen.cluster_port);
   for (const auto& peer : env->config.peers) st.peers[peer.name].config = peer;
-  for (auto& [name, link] : st.peers) attempt(self, name);
+  for (auto& [name, link] : st.peers) {
+    // A restarted transport knows no connection: clear what an earlier one reported as up, so a
+    // peer that died meanwhile is not left up forever. Reconnects report it up again.
+    tell_membership(self, caf::make_message(peer_down_atom_v, name));
+    attempt(self, name);
+  }
   self->set_down_handler([=](caf::down_msg& down) { on_gateway_down(self, down); });
   return {
       [=](forward_atom, const std::string& peer, std::string& actor, caf::message& payload) {
@@ -147,6 +154,14 @@ caf::behavior transport_behavior(self_ptr self, caf::actor node,
         return {self->state.env->config.name, self->state.env->incarnation};
       },
       [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
+      // A restarted membership actor starts with every peer down: tell it which are up.
+      [=](subscribe_atom) {
+        for (const auto& [name, link] : self->state.peers) {
+          if (link.state != phase::up) continue;
+          auto address = link.config.host + ":" + std::to_string(link.config.cluster_port);
+          tell_membership(self, caf::make_message(peer_up_atom_v, name, address, link.incarnation));
+        }
+      },
       [=](connect_to_atom, const std::string& peer, uint64_t generation) {
         auto it = self->state.peers.find(peer);
         if (it == self->state.peers.end() || it->second.generation != generation ||

@@ -3,6 +3,7 @@
 // in-process router with the same protocol:
 //   (forward_atom, PEER, ACTOR, message)          deliver to ACTOR on PEER if PEER is up; else dropped
 //   (hello_atom, PEER, incarnation, address) -> (NAME, incarnation)   inbound handshake
+//   (subscribe_atom)   re-announce every peer that is up (after a membership restart)
 // It reports (peer_up_atom, PEER, address, incarnation) and (peer_down_atom, PEER) to the node's
 // "membership" actor through the node actor.
 #pragma once

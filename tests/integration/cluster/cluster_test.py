@@ -6,6 +6,7 @@
   timeout plus slack; the restarted c has incarnation 2 everywhere and did not recreate its
   bootstrap admin;
 * the supervisor restarts a crashed actor (`ask node crash users` through librarian-console);
+* after a crash of the membership or the transport actor, the view shows every peer up again;
 * SIGTERM makes every node exit 0 within 10 s.
 """
 
@@ -156,6 +157,19 @@ def test(args):
                     "librarian_actor_restarts_total{actor=\"users\"}")
         lt.check_eq(lt.metric(metrics, "librarian_node_incarnation"), 2.0,
                     "librarian_node_incarnation on c")
+
+        lt.log("a restarted membership actor learns from the transport which peers are up")
+        for crashed in ("membership", "transport"):
+            rc, out, err = console(args.bin_dir, a, "ask node crash %s\n" % crashed)
+            lt.check_eq(rc, 0, "console crash %s exit code (stdout %r stderr %r)" % (crashed, out, err))
+            restarted = "ask node actors => contains \"%s running restarts=1\"\n" % crashed
+            deadline = time.monotonic() + 5.0
+            while console(args.bin_dir, a, restarted)[0] != 0:
+                if time.monotonic() >= deadline:
+                    raise lt.TestFailure("a's %s actor was not restarted within 5 s" % crashed)
+                time.sleep(0.05)
+            wait_all_up([a])
+            lt.log("after a crash of a's %s, a sees every member up again" % crashed)
 
         lt.log("SIGTERM to all three at once")
         for n in NAMES:

@@ -208,3 +208,31 @@ TEST_CASE("the incarnation grows by one at every start and the data_dir is bound
   REQUIRE_FALSE(wrong.has_value());
   CHECK(wrong.err().message.find("belongs to node 'a'") != std::string::npos);
 }
+
+TEST_CASE("a password change revokes the user's tokens; expired tokens are purged; live ones are capped") {
+  temp_db t;
+  auto users = fresh_users(*t.db);
+  storage::batch rows;
+  REQUIRE(users.create(alice(), 1, rows).has_value());
+  auto token_hash = [](int i) {
+    auto text = std::to_string(i);
+    return std::string(64 - text.size(), 'a') + text;
+  };
+  REQUIRE(users.add_token({token_hash(0), "alice", 0, 100}, 10, rows).has_value());
+  REQUIRE(users.add_token({token_hash(1), "alice", 0, 5000}, 10, rows).has_value());
+  REQUIRE(users.set_password("alice", "new-hash", 20, rows).has_value());
+  CHECK(users.resolve_token(token_hash(1), 30).err().code == errc::unauthenticated);
+
+  // At time 200 the token expiring at 150 is dropped when another is added.
+  REQUIRE(users.add_token({token_hash(2), "alice", 0, 150}, 100, rows).has_value());
+  for (int i = 3; i < 103; ++i)  // 100 live tokens: the cap
+    REQUIRE(users.add_token({token_hash(i), "alice", 0, 10000}, 200, rows).has_value());
+  auto over = users.add_token({token_hash(103), "alice", 0, 10000}, 200, rows);
+  REQUIRE_FALSE(over.has_value());
+  CHECK(over.err().code == errc::storage_full);
+  t.commit(rows);
+  t.open();
+  auto reloaded = fresh_users(*t.db);
+  CHECK(reloaded.resolve_token(token_hash(2), 120).err().code == errc::unauthenticated);
+  CHECK(reloaded.resolve_token(token_hash(50), 300).has_value());
+}
