@@ -67,6 +67,17 @@ void read_http(json_reader& r, http_config& out) {
   r.reject_unknown_keys();
 }
 
+// The API's rule for user names (actors/node/users_state.cpp validate_user_name).
+bool valid_user_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '@';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 void read_auth(json_reader& r, auth_config& out) {
   r.optional_int("kdf_iterations", out.kdf_iterations, 1000, 10000000);
   r.optional_int("token_ttl_max_s", out.token_ttl_max_s, 60, 10LL * 365 * 24 * 3600);
@@ -74,8 +85,8 @@ void read_auth(json_reader& r, auth_config& out) {
     if (auto admin = r.object("bootstrap_admin")) {
       bootstrap_admin_config cfg;
       admin->required("name", cfg.name);
-      if (!cfg.name.empty() && !valid_node_name(cfg.name))
-        admin->error("name", "a user name has 1 to 64 letters, digits, '.', '_' or '-'");
+      if (!cfg.name.empty() && !valid_user_name(cfg.name))
+        admin->error("name", "a user name has 1 to 64 letters, digits, '.', '_', '-' or '@'");
       admin->optional("password", cfg.password);
       admin->optional("password_env", cfg.password_env);
       admin->reject_unknown_keys();
