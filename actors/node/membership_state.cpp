@@ -1,5 +1,6 @@
 #include "actors/node/membership_state.hpp"
 
+#include "runtime/probe.hpp"
 #include "storage/codec.hpp"
 
 namespace librarian::node {
@@ -35,6 +36,9 @@ status membership_state::peer_up(const std::string& name, const std::string& add
   if (it == members_.end() || name == self_name_)
     return fail(errc::forbidden, "'" + name + "' is not a configured peer of " + self_name_);
   auto& member = it->second;
+  if (member.state != "up" && member.last_seen_unix_ms > 0) LIB_PROBE("membership.peer_rejoined");
+  if (member.incarnation != 0 && member.incarnation != incarnation)
+    LIB_PROBE("membership.peer_new_incarnation");
   if (member.state != "up" || member.incarnation != incarnation) member.since_unix_ms = now_ms;
   member.state = "up";
   member.incarnation = incarnation;

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <caf/all.hpp>
 #include <map>
+#include <set>
 
 #include "actors/node/interface.hpp"
 #include "actors/node/membership_actor.hpp"
 #include "actors/node/users_actor.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/probe.hpp"
 
 namespace librarian::node {
 namespace {
@@ -31,6 +33,9 @@ struct node_shell {
   int64_t started_unix_ms = 0;
   caf::actor_clock::time_point started;
   std::map<std::string, child> children;  // by name, ordered for stable output
+  // Every child's address until its exit message (sent to us through the link) has arrived:
+  // the down message may come first and clear `children`, and the exit must still be ignored.
+  std::set<caf::actor_addr> linked_children;
   bool shutting_down = false;
 };
 
@@ -44,11 +49,12 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
   else if (name == "membership")
     handle = caf::actor_cast<caf::actor>(spawn_membership(self, env, self->state.identity.incarnation));
   else if (name == "transport")
-    handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self));
+    handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self), env);
   LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
   // Linked: if the node dies, its actors die with it. Monitored: the supervisor restarts them.
   self->link_to(handle);
   self->monitor(handle);
+  self->state.linked_children.insert(handle.address());
   return handle;
 }
 
@@ -99,6 +105,8 @@ void on_child_down(self_ptr self, const caf::down_msg& down) {
     entry.recent_restarts = stayed_up ? 1 : entry.recent_restarts + 1;
     entry.restarts += 1;
     entry.state = "restarting";
+    LIB_PROBE("node.actor_restarted");
+    if (entry.recent_restarts > 1) LIB_PROBE("node.actor_restarted_repeatedly");
     const auto& cfg = st.env->config.supervisor;
     auto backoff_ms = cfg.restart_backoff_min_ms;
     for (uint32_t i = 1; i < entry.recent_restarts && backoff_ms < cfg.restart_backoff_max_ms; ++i)
@@ -163,9 +171,14 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
   self->state.started = self->clock().now();
   // Children's exits arrive as down messages (restart); only non-children may take us down.
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    for (auto& [name, entry] : self->state.children)
-      if (entry.handle != nullptr && entry.handle.address() == msg.source) return;
+    if (self->state.linked_children.erase(msg.source) > 0) return;
     if (msg.reason) self->quit(msg.reason);
+  });
+  // A stray message (say, a reply nobody asked for) is logged and dropped; the default would
+  // answer it with an error, which can take the sender down.
+  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+    LIB_LOG_WARN("node") << "dropped an unexpected message: " << to_string(x.content());
+    return caf::message{};
   });
   self->set_down_handler([=](caf::down_msg& down) { on_child_down(self, down); });
   for (const auto& name : {"users", "membership", "transport"}) start_child(self, name);
@@ -183,7 +196,8 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
         if (name == "node") return make_error(errc::invalid_argument, "use ask for the node actor");
         auto target = route(self, name);
         if (!target) return target.error();
-        self->send(*target, std::move(payload));
+        // Anonymous: the actor's reply, if any, must not come back to the node.
+        caf::anon_send(*target, std::move(payload));
         return caf::unit;
       },
       [=](deliver_atom, const std::string& peer, const std::string& name, caf::message& payload) {
@@ -193,7 +207,7 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
                                << name;
           return;
         }
-        self->send(*target, std::move(payload));
+        caf::anon_send(*target, std::move(payload));
       },
       [=](hello_atom atom, const std::string& peer, uint64_t incarnation,
           const std::string& address) -> caf::result<caf::message> {

@@ -30,8 +30,11 @@ struct node_env {
   uint64_t seed = 0;
   uint64_t incarnation = 0;  // set once begin_incarnation has committed it
   knobs tuning = knobs::defaults();
-  // Spawns this node's transport; `supervisor` is the node actor it reports to.
-  std::function<caf::actor(caf::local_actor* spawner, caf::actor supervisor)> spawn_transport;
+  // Spawns this node's transport; `supervisor` is the node actor it reports to. The env is
+  // passed in rather than captured, so the env does not own itself.
+  std::function<caf::actor(caf::local_actor* spawner, caf::actor supervisor,
+                           std::shared_ptr<node_env> env)>
+      spawn_transport;
 };
 
 // Every column family the node family uses; the DB is opened with these.

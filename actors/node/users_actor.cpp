@@ -6,6 +6,7 @@
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/planted.hpp"
 
 namespace librarian::node {
 namespace {
@@ -24,6 +25,14 @@ template <class T>
 caf::typed_response_promise<T> reply_after_commit(self_ptr self, storage::batch rows,
                                                   expected<T> outcome) {
   auto promise = self->template make_response_promise<T>();
+  if (planted::on("announce_before_commit") && !rows.empty()) {
+    // The planted bug: the reply goes out while the rows may still be lost.
+    if (outcome) promise.deliver(*outcome);
+    else promise.deliver(to_caf(outcome.err()));
+    self->state.commits.submit(self, *self->state.env->committer, std::move(rows),
+                               [](const status&) {});
+    return promise;
+  }
   self->state.commits.submit(self, *self->state.env->committer, std::move(rows),
                              [self, promise, outcome](const status& st) mutable {
                                if (!st) {

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "runtime/planted.hpp"
+#include "runtime/probe.hpp"
 #include "storage/codec.hpp"
 
 namespace librarian::node {
@@ -77,8 +79,10 @@ expected<user_info> users_state::create(const user_record& user, int64_t now_ms,
   if (auto st = validate_role(user.role); !st) return st.err();
   if (user.password_hash.empty())
     return fail(errc::invalid_argument, "a user needs a password hash");
-  if (users_by_name_.count(user.name))
+  if (users_by_name_.count(user.name) && !planted::on("ignore_duplicate_guard")) {
+    LIB_PROBE("users.duplicate_refused");
     return fail(errc::already_exists, "user '" + user.name + "' already exists");
+  }
   if (users_by_name_.size() >= users_max)
     return fail(errc::storage_full, "the user table is full");
   auto stored = user;

@@ -203,8 +203,9 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
   env->seed = choose_seed(cfg);
   env->incarnation = identity->incarnation;
   env->tuning = tuning;
-  env->spawn_transport = [env](caf::local_actor* spawner, caf::actor supervisor) {
-    return net::spawn_middleman_transport(spawner, std::move(supervisor), env);
+  env->spawn_transport = [](caf::local_actor* spawner, caf::actor supervisor,
+                            std::shared_ptr<node::node_env> node_env) {
+    return net::spawn_middleman_transport(spawner, std::move(supervisor), std::move(node_env));
   };
   LIB_LOG_INFO("node") << "starting node " << cfg.name << " incarnation " << identity->incarnation
                        << " seed " << env->seed << " data_dir " << cfg.data_dir;

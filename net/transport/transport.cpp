@@ -7,6 +7,7 @@
 #include "actors/node/interface.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/probe.hpp"
 #include "runtime/random.hpp"
 
 namespace librarian::net {
@@ -156,6 +157,7 @@ caf::behavior transport_behavior(self_ptr self, caf::actor node,
       [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
       // A restarted membership actor starts with every peer down: tell it which are up.
       [=](subscribe_atom) {
+        LIB_PROBE("transport.resubscribed");
         for (const auto& [name, link] : self->state.peers) {
           if (link.state != phase::up) continue;
           auto address = link.config.host + ":" + std::to_string(link.config.cluster_port);

@@ -13,6 +13,7 @@
 #include <caf/send.hpp>
 
 #include "runtime/expected.hpp"
+#include "runtime/probe.hpp"
 #include "runtime/type_ids.hpp"
 #include "storage/committer.hpp"
 
@@ -27,6 +28,7 @@ class commit_tracker {
   template <class Self>
   void submit(Self* self, storage::committer& committer, storage::batch rows, then_fn then) {
     if (rows.empty()) {
+      if (!queue_.empty()) LIB_PROBE("commit.reply_waited");
       queue_.push_back({next_token_++, true, {}, std::move(then)});
       drain();
       return;
@@ -45,7 +47,10 @@ class commit_tracker {
     for (auto& entry : queue_) {
       if (entry.token != token) continue;
       entry.done = true;
-      if (code != 0) entry.result = fail(static_cast<errc>(code), std::move(message));
+      if (code != 0) {
+        LIB_PROBE("commit.failed");
+        entry.result = fail(static_cast<errc>(code), std::move(message));
+      }
       break;
     }
     drain();

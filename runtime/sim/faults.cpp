@@ -1,0 +1,197 @@
+// World commands (partitions, clogs, fault rates) and the checkers.
+#include <cstdlib>
+
+#include "actors/node/console_messages.hpp"
+#include "actors/node/interface.hpp"
+#include "actors/node/users_state.hpp"
+#include "runtime/caf/catalog.hpp"
+#include "runtime/sim/world_impl.hpp"
+
+namespace librarian::sim {
+namespace {
+
+expected<size_t> index_of(world_impl& w, const std::string& name) {
+  auto* n = w.find(name);
+  if (!n) return fail(errc::not_found, "no node named '" + name + "' in this world");
+  return n->index;
+}
+
+expected<double> number(const std::string& name, const std::string& text, double min, double max) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || value < min || value > max)
+    return fail(errc::invalid_argument, "fault " + name + " wants a number from " +
+                                            std::to_string(min) + " to " + std::to_string(max) +
+                                            ", got \"" + text + "\"");
+  return value;
+}
+
+}  // namespace
+
+status world::partition(const std::vector<std::string>& left, const std::vector<std::string>& right) {
+  auto& w = *impl_;
+  std::vector<size_t> l, r;
+  for (const auto& name : left) {
+    auto i = index_of(w, name);
+    if (!i) return i.err();
+    l.push_back(*i);
+  }
+  for (const auto& name : right) {
+    auto i = index_of(w, name);
+    if (!i) return i.err();
+    r.push_back(*i);
+  }
+  for (auto a : l)
+    for (auto b : r) {
+      w.cut.insert({a, b});
+      w.cut.insert({b, a});
+    }
+  w.trace("partition");
+  w.reevaluate_links();
+  return {};
+}
+
+status world::isolate(const std::string& name) {
+  std::vector<std::string> rest;
+  for (const auto& other : node_names())
+    if (other != name) rest.push_back(other);
+  if (!has_node(name)) return fail(errc::not_found, "no node named '" + name + "' in this world");
+  return partition({name}, rest);
+}
+
+void world::heal() {
+  auto& w = *impl_;
+  w.cut.clear();
+  w.trace("heal");
+  w.reevaluate_links();
+}
+
+status world::clog(const std::string& from, const std::string& to) {
+  auto a = index_of(*impl_, from);
+  auto b = index_of(*impl_, to);
+  if (!a) return a.err();
+  if (!b) return b.err();
+  impl_->clogged.insert({*a, *b});
+  impl_->trace("clog " + from + "->" + to);
+  return {};
+}
+
+status world::unclog(const std::string& from, const std::string& to) {
+  auto a = index_of(*impl_, from);
+  auto b = index_of(*impl_, to);
+  if (!a) return a.err();
+  if (!b) return b.err();
+  auto& w = *impl_;
+  w.clogged.erase({*a, *b});
+  w.trace("unclog " + from + "->" + to);
+  // Held messages go out now, in the order they were sent.
+  auto held = std::move(w.clogged_messages[{*a, *b}]);
+  w.clogged_messages.erase({*a, *b});
+  for (auto& deliver : held) w.schedule(milliseconds{0}, std::move(deliver));
+  return {};
+}
+
+status world::set_fault(const std::string& name, const std::string& value) {
+  auto& p = impl_->profile;
+  auto set_int = [&](int64_t& field, double max) -> status {
+    auto v = number(name, value, 0, max);
+    if (!v) return v.err();
+    field = static_cast<int64_t>(*v);
+    p.delay_max_ms = std::max(p.delay_max_ms, p.delay_min_ms);
+    return {};
+  };
+  impl_->trace("fault " + name + " " + value);
+  if (name == "drop" || name == "duplicate") {
+    auto v = number(name, value, 0, 1);
+    if (!v) return v.err();
+    (name == "drop" ? p.drop : p.duplicate) = *v;
+    return {};
+  }
+  if (name == "delay_min_ms") return set_int(p.delay_min_ms, 600000);
+  if (name == "delay_max_ms") return set_int(p.delay_max_ms, 600000);
+  if (name == "disk_latency_max_ms") return set_int(p.disk_latency_max_ms, 600000);
+  if (name == "detect_down_ms") return set_int(p.detect_down_ms, 600000);
+  if (name == "random_crashes") return set_int(impl_->random_crashes, 1000);
+  if (name == "random_partitions") return set_int(impl_->random_partitions, 1000);
+  if (name.rfind("disk_fail.", 0) == 0) {
+    auto* n = impl_->find(name.substr(10));
+    if (!n) return fail(errc::not_found, "no node named '" + name.substr(10) + "'");
+    auto v = number(name, value, 0, 1);
+    if (!v) return v.err();
+    n->disk_failing = *v != 0;
+    if (n->disk_failing)
+      n->disk->fail_writes_matching("", errc::storage_full);
+    else
+      n->disk->clear_write_failures();
+    return {};
+  }
+  return fail(errc::invalid_argument,
+              "unknown fault '" + name +
+                  "'; known: drop, duplicate, delay_min_ms, delay_max_ms, disk_latency_max_ms, "
+                  "detect_down_ms, random_crashes, random_partitions, disk_fail.NODE");
+}
+
+expected<std::string> world::members_text(const std::string& node, milliseconds timeout) {
+  auto printer = typed_ask<std::vector<node::member_info>>([](const std::vector<node::member_info>& xs) {
+    return print_lines(xs, [](const node::member_info& m) { return m.name + " " + m.state; });
+  });
+  auto* n = impl_->find(node);
+  if (!n) return fail(errc::not_found, "no node named '" + node + "'");
+  if (!n->alive) return fail(errc::unavailable, "node " + node + " is down");
+  // Straight to the membership actor, as the gateway's `members` does.
+  return ask_payload(node, "membership", caf::make_message(atoms::members_atom_v), printer, timeout);
+}
+
+void world::record_ack(const std::string& node, const std::string& actor,
+                       const std::string& message, const std::vector<std::string>& args,
+                       const expected<std::string>& reply) {
+  if (actor != "users" || args.empty()) return;
+  auto& acked = impl_->acked_users[node];
+  const auto& user = args[0];
+  if (message == "create") {
+    // The model knows the user exists: a second successful create is a broken guard.
+    if (reply && acked.count(user))
+      impl_->violations.push_back("node " + node + " acknowledged creating user '" + user +
+                                  "', which it had already acknowledged creating");
+    if (reply) acked.insert(user);
+  } else if (message == "remove" && reply) {
+    acked.erase(user);
+  }
+}
+
+std::vector<std::string> world::check_safety() {
+  auto& w = *impl_;
+  for (auto& n : w.nodes) {
+    if (!n.alive || !n.db) continue;
+    for (const auto& user : w.acked_users[n.name]) {
+      auto row = n.db->get(n.db->get_table(node::users_table), user);
+      if (!row || !*row)
+        w.violations.push_back("node " + n.name + " no longer has user '" + user +
+                               "' that it acknowledged creating");
+    }
+  }
+  auto out = w.violations;
+  w.violations.clear();
+  return out;
+}
+
+std::vector<std::string> world::check_membership_converged() {
+  std::vector<std::string> problems;
+  for (const auto& name : node_names()) {
+    if (!alive(name)) continue;
+    auto text = members_text(name, milliseconds{5000});
+    if (!text) {
+      problems.push_back("members of " + name + ": " + text.err().describe());
+      continue;
+    }
+    for (const auto& other : node_names()) {
+      auto expected_line = other + (alive(other) ? " up" : " down");
+      if (text->find(expected_line + "\n") == std::string::npos)
+        problems.push_back("node " + name + " does not show '" + expected_line + "' (it shows: " +
+                           *text + ")");
+    }
+  }
+  return problems;
+}
+
+}  // namespace librarian::sim

@@ -1,0 +1,130 @@
+// Internals of the simulated world, shared by its translation units (not a public header).
+#pragma once
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <deque>
+
+#include "actors/node/node_env.hpp"
+#include "runtime/caf/system_config.hpp"
+#include "runtime/sim/world.hpp"
+#include "storage/fault_env.hpp"
+
+namespace librarian::sim {
+
+class world_impl;
+
+// Wall time of the simulated nodes: a fixed epoch plus the virtual clock.
+class virtual_wall_clock final : public wall_clock {
+ public:
+  explicit virtual_wall_clock(caf::scheduler::test_coordinator& sched) : sched_(sched) {}
+  [[nodiscard]] int64_t now_unix_ms() const override;
+
+ private:
+  caf::scheduler::test_coordinator& sched_;
+};
+
+// A disk with latency: batches complete in order, disk_latency after submission, written with
+// a sync. A crash abandons what has not completed: those writes are lost, as on a real disk.
+class sim_committer final : public storage::committer {
+ public:
+  sim_committer(world_impl& world, size_t node_index, uint64_t incarnation, storage::db& db)
+      : world_(world), node_(node_index), incarnation_(incarnation), db_(db) {}
+  void submit(storage::batch b, done_fn done) override;
+  void stop() override {}
+  [[nodiscard]] storage::committer_stats stats() const override { return stats_; }
+  void complete_front();
+  [[nodiscard]] size_t pending() const { return queue_.size(); }
+
+ private:
+  struct item {
+    storage::batch rows;
+    done_fn done;
+  };
+  world_impl& world_;
+  size_t node_;
+  uint64_t incarnation_;
+  storage::db& db_;
+  std::deque<item> queue_;
+  int64_t last_completion_ms_ = 0;
+  storage::committer_stats stats_;
+};
+
+struct node_slot {
+  std::string name;
+  size_t index = 0;
+  std::unique_ptr<storage::fault_env> disk;  // survives crashes; what was synced survives
+  std::unique_ptr<storage::db> db;           // null while crashed
+  std::unique_ptr<sim_committer> committer;
+  std::shared_ptr<node::node_env> env;
+  caf::actor node;
+  caf::actor transport;
+  bool alive = false;
+  uint64_t incarnation = 0;   // bumps at every (re)start; stale events check it
+  int64_t started_ms = -1;
+  std::set<std::string> told_up;  // peers its transport has been told are up
+  bool disk_failing = false;
+};
+
+class world_impl {
+ public:
+  explicit world_impl(world_options options);
+  ~world_impl();
+
+  // -- time and scheduling ------------------------------------------------------------------
+  void advance(milliseconds d);
+  // Runs until pred() or `limit` of virtual time passed; true if pred() held.
+  bool run_until(const std::function<bool()>& pred, milliseconds limit);
+  void schedule(milliseconds delay, std::function<void()> event);
+  void fire(uint64_t id);
+  [[nodiscard]] int64_t now_ms() const;
+
+  // -- nodes ---------------------------------------------------------------------------------
+  [[nodiscard]] node_slot* find(const std::string& name);
+  [[nodiscard]] status start_node(node_slot& n);
+  void stop_node_actors(node_slot& n);
+  [[nodiscard]] status crash(const std::string& name);
+  [[nodiscard]] status restart(const std::string& name);
+
+  // -- network -------------------------------------------------------------------------------
+  void route(size_t from, const std::string& to, const std::string& actor, caf::message msg);
+  void transport_started(size_t node);
+  void reevaluate_links();
+  [[nodiscard]] bool connected(size_t a, size_t b) const;
+  void notify_link(size_t observer, size_t peer, bool up, uint64_t generation);
+
+  // -- state ----------------------------------------------------------------------------------
+  world_options options;
+  rng chaos;  // the world's one generator: every fault and every scheduling choice
+  fault_profile profile;
+  system_config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  virtual_wall_clock clock;
+  caf::actor events;  // fires scheduled world events on virtual time
+  std::vector<node_slot> nodes;
+  std::set<std::pair<size_t, size_t>> cut;     // (from, to): messages and liveness blocked
+  std::set<std::pair<size_t, size_t>> clogged; // (from, to): messages held until unclogged
+  std::map<std::pair<size_t, size_t>, std::vector<std::function<void()>>> clogged_messages;
+  std::map<std::pair<size_t, size_t>, bool> link_view;  // what observer->peer currently believes
+  std::map<std::pair<size_t, size_t>, uint64_t> link_generation;
+  std::map<uint64_t, std::function<void()>> pending_events;
+  uint64_t next_event = 1;
+  uint64_t trace_state = 0xcbf29ce484222325ULL;
+  int64_t random_crashes = 0;
+  int64_t random_partitions = 0;
+  uint64_t steps = 0;
+  // The durability model: users each node acknowledged creating (and not removing).
+  std::map<std::string, std::set<std::string>> acked_users;
+  std::vector<std::string> violations;
+
+  void trace(const std::string& event);
+  [[nodiscard]] node_config config_for(const node_slot& n) const;
+};
+
+// The simulated transport: the production transport's protocol over the world's network.
+[[nodiscard]] caf::actor spawn_sim_transport(caf::local_actor* spawner, caf::actor node,
+                                             std::shared_ptr<node::node_env> env,
+                                             world_impl* world, size_t index);
+
+}  // namespace librarian::sim
