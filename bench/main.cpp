@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bench/messaging/messaging_bench.hpp"
+#include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
 
 int main(int argc, char** argv) {
@@ -16,8 +17,8 @@ int main(int argc, char** argv) {
   bool quick = false;
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
-  app.add_option("suite", suite, "storage, messaging or all")
-      ->check(CLI::IsMember({"storage", "messaging", "all"}));
+  app.add_option("suite", suite, "storage, messaging, sim or all")
+      ->check(CLI::IsMember({"storage", "messaging", "sim", "all"}));
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -37,6 +38,10 @@ int main(int argc, char** argv) {
   if (suite == "messaging" || suite == "all") {
     if (!json) std::cerr << "running messaging suite...\n";
     out["messaging"] = librarian::bench::bench_messaging(quick);
+  }
+  if (suite == "sim" || suite == "all") {
+    if (!json) std::cerr << "running sim suite...\n";
+    out["sim"] = librarian::bench::bench_sim(quick);
   }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";

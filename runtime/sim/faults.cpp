@@ -63,6 +63,9 @@ void world::heal() {
   auto& w = *impl_;
   w.cut.clear();
   w.trace("heal");
+  auto clogged = w.clogged;
+  for (const auto& [from, to] : clogged)
+    static_cast<void>(unclog(w.nodes[from].name, w.nodes[to].name));
   w.reevaluate_links();
 }
 
