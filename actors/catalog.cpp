@@ -1,6 +1,6 @@
 // The product's console catalog: every actor family's injectable messages.
-#include "actors/node/console_messages.hpp"
 #include "runtime/caf/catalog.hpp"
+#include "actors/node/console_messages.hpp"
 
 namespace librarian {
 

@@ -10,14 +10,14 @@ namespace librarian {
 
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::librarian>();
-  cfg.add_error_category(error_category,
-                         [](uint8_t code, caf::atom_value, const caf::message& context) {
-                           auto text = std::string{"librarian: "};
-                           text += name(code <= errc_max ? static_cast<errc>(code) : errc::internal);
-                           if (context.match_elements<std::string>())
-                             text += " (" + context.get_as<std::string>(0) + ")";
-                           return text;
-                         });
+  cfg.add_error_category(
+      error_category, [](uint8_t code, caf::atom_value, const caf::message& context) {
+        auto text = std::string{"librarian: "};
+        text += name(code <= errc_max ? static_cast<errc>(code) : errc::internal);
+        if (context.match_elements<std::string>())
+          text += " (" + context.get_as<std::string>(0) + ")";
+        return text;
+      });
 }
 
 }  // namespace librarian

@@ -24,9 +24,9 @@ int main(int argc, char** argv) {
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
   CLI11_PARSE(app, argc, argv);
 
-  auto dir = work_dir.empty()
-                 ? std::filesystem::temp_directory_path() / ("librarian-bench-" + std::to_string(::getpid()))
-                 : std::filesystem::path{work_dir};
+  auto dir = work_dir.empty() ? std::filesystem::temp_directory_path() /
+                                    ("librarian-bench-" + std::to_string(::getpid()))
+                              : std::filesystem::path{work_dir};
   std::filesystem::create_directories(dir);
   nlohmann::json out;
   out["quick"] = quick;

@@ -6,9 +6,9 @@ namespace librarian::detail {
 [[noreturn]] void assertion_failed(const char* expr, const char* file, int line, const char* why);
 }
 
-#define LIB_ASSERT(expr)                                                          \
-  do {                                                                            \
-    if (!(expr)) [[unlikely]]                                                     \
+#define LIB_ASSERT(expr)                                                         \
+  do {                                                                           \
+    if (!(expr)) [[unlikely]]                                                    \
       ::librarian::detail::assertion_failed(#expr, __FILE__, __LINE__, nullptr); \
   } while (false)
 

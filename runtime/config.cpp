@@ -21,7 +21,8 @@ void read_listen(json_reader& r, listen_config& out) {
   if (out.host.empty()) r.error("host", "must not be empty");
   // Two services cannot share a port; 0 (disabled) may repeat.
   if (out.http_port != 0 && out.http_port == out.cluster_port)
-    r.error("http_port", "must differ from cluster_port (" + std::to_string(out.cluster_port) + ")");
+    r.error("http_port",
+            "must differ from cluster_port (" + std::to_string(out.cluster_port) + ")");
   if (out.data_port != 0 && (out.data_port == out.cluster_port || out.data_port == out.http_port))
     r.error("data_port", "must differ from cluster_port and http_port");
 }
@@ -36,7 +37,8 @@ void read_peers(json_reader& root, node_config& out) {
     r.reject_unknown_keys();
     if (!peer.name.empty() && !valid_node_name(peer.name))
       r.error("name", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}, got \"" + peer.name + "\"");
-    if (!names.insert(peer.name).second) r.error("name", "peer \"" + peer.name + "\" is listed twice");
+    if (!names.insert(peer.name).second)
+      r.error("name", "peer \"" + peer.name + "\" is listed twice");
     if (peer.name == out.name) r.error("name", "a node cannot list itself as a peer");
     if (peer.host == out.listen.host && peer.cluster_port == out.listen.cluster_port)
       r.error("cluster_port", "peer \"" + peer.name + "\" has this node's own address");

@@ -38,10 +38,18 @@ const errc_row& row(errc code) {
 
 }  // namespace
 
-std::string_view name(errc code) { return row(code).name; }
-int http_status(errc code) { return row(code).http; }
-int exit_code(errc code) { return row(code).exit; }
-std::string_view hint(errc code) { return row(code).hint; }
+std::string_view name(errc code) {
+  return row(code).name;
+}
+int http_status(errc code) {
+  return row(code).http;
+}
+int exit_code(errc code) {
+  return row(code).exit;
+}
+std::string_view hint(errc code) {
+  return row(code).hint;
+}
 
 std::optional<errc> errc_from_name(std::string_view text) {
   for (const auto& r : rows)

@@ -85,11 +85,12 @@ bool json_reader::read_int64(std::string_view key, int64_t& out, int64_t min, in
     error(key, "expected an integer, got " + type_name(*value));
     return false;
   }
-  bool too_big = value->is_number_unsigned() &&
-                 value->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  bool too_big =
+      value->is_number_unsigned() &&
+      value->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   if (too_big || value->get<int64_t>() < min || value->get<int64_t>() > max) {
-    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                   ", got " + value->dump());
+    error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                   value->dump());
     return false;
   }
   out = value->get<int64_t>();
@@ -99,7 +100,9 @@ bool json_reader::read_int64(std::string_view key, int64_t& out, int64_t min, in
 std::optional<json_reader> json_reader::object(std::string_view key, bool required) {
   static const nlohmann::json empty = nlohmann::json::object();
   auto* value = find(key, required);
-  if (!value) return required ? std::nullopt : std::optional{json_reader{empty, key_path(key), source_, errors_}};
+  if (!value)
+    return required ? std::nullopt
+                    : std::optional{json_reader{empty, key_path(key), source_, errors_}};
   if (!value->is_object()) {
     error(key, "expected an object, got " + type_name(*value));
     return std::nullopt;

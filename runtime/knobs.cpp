@@ -6,9 +6,12 @@ namespace {
 template <class T>
 T pick(rng& r, T low, T normal, T high) {
   switch (r.uniform(0, 2)) {
-    case 0: return low;
-    case 1: return normal;
-    default: return high;
+    case 0:
+      return low;
+    case 1:
+      return normal;
+    default:
+      return high;
   }
 }
 

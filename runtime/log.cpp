@@ -37,12 +37,18 @@ std::string format_time(int64_t unix_ms) {
 
 std::string_view name(level lvl) {
   switch (lvl) {
-    case level::trace: return "trace";
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
-    case level::off: return "off";
+    case level::trace:
+      return "trace";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
+    case level::off:
+      return "off";
   }
   return "?";
 }
@@ -53,8 +59,12 @@ std::optional<level> level_from_name(std::string_view text) {
   return std::nullopt;
 }
 
-void set_level(level lvl) { g_level = lvl; }
-level current_level() { return g_level.load(std::memory_order_relaxed); }
+void set_level(level lvl) {
+  g_level = lvl;
+}
+level current_level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
 void set_node_name(std::string node_name) {
   std::lock_guard guard{g_mutex};
@@ -73,8 +83,7 @@ line::~line() {
   auto stamp = format_time(now_unix_ms());
   auto text = out_.str();
   std::fprintf(stderr, "%s %-5s [%s%s%s] %s\n", stamp.c_str(), std::string{name(level_)}.c_str(),
-               g_node_name.c_str(), g_node_name.empty() ? "" : "/", context_.c_str(),
-               text.c_str());
+               g_node_name.c_str(), g_node_name.empty() ? "" : "/", context_.c_str(), text.c_str());
   std::fflush(stderr);
 }
 

@@ -45,9 +45,9 @@ class line {
 }  // namespace librarian::log
 
 // A one-pass loop rather than if/else, so `if (x) LIB_LOG_INFO(...) << ...;` has no dangling else.
-#define LIB_LOG(lvl, context)                                                              \
+#define LIB_LOG(lvl, context)                                                      \
   for (bool lib_log_on_ = ::librarian::log::current_level() <= (lvl); lib_log_on_; \
-       lib_log_on_ = false)                                                                \
+       lib_log_on_ = false)                                                        \
   ::librarian::log::line((lvl), (context))
 
 #define LIB_LOG_TRACE(context) LIB_LOG(::librarian::log::level::trace, context)

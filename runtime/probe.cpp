@@ -14,18 +14,18 @@ std::map<std::string, uint64_t> g_counts;
 
 const std::vector<std::string>& declared() {
   static const std::vector<std::string> names{
-      "node.actor_restarted",            // the supervisor restarted a crashed actor
-      "node.actor_restarted_repeatedly", // ... with backoff above the minimum
-      "membership.peer_rejoined",        // a peer came back up after being down
-      "membership.peer_new_incarnation", // ... as a restarted process
-      "transport.resubscribed",          // a restarted membership asked which peers are up
-      "commit.reply_waited",             // a read-only reply waited behind a pending commit
-      "commit.failed",                   // a commit failed and the actor stopped
-      "users.duplicate_refused",         // a create of an existing user was refused
-      "sim.message_dropped",             // the simulated network dropped a message
-      "sim.message_duplicated",          // ... delivered one twice
-      "sim.crash_mid_commit",            // a node crashed with commits in flight
-      "sim.crash_during_recovery",       // a node crashed again within moments of a restart
+      "node.actor_restarted",             // the supervisor restarted a crashed actor
+      "node.actor_restarted_repeatedly",  // ... with backoff above the minimum
+      "membership.peer_rejoined",         // a peer came back up after being down
+      "membership.peer_new_incarnation",  // ... as a restarted process
+      "transport.resubscribed",           // a restarted membership asked which peers are up
+      "commit.reply_waited",              // a read-only reply waited behind a pending commit
+      "commit.failed",                    // a commit failed and the actor stopped
+      "users.duplicate_refused",          // a create of an existing user was refused
+      "sim.message_dropped",              // the simulated network dropped a message
+      "sim.message_duplicated",           // ... delivered one twice
+      "sim.crash_mid_commit",             // a node crashed with commits in flight
+      "sim.crash_during_recovery",        // a node crashed again within moments of a restart
   };
   return names;
 }

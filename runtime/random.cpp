@@ -12,7 +12,9 @@ uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
 }  // namespace
 
@@ -45,9 +47,13 @@ uint64_t rng::uniform(uint64_t low, uint64_t high) {
   return low + draw % bound;
 }
 
-double rng::unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double rng::unit() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
-bool rng::chance(double probability) { return unit() < probability; }
+bool rng::chance(double probability) {
+  return unit() < probability;
+}
 
 rng rng::fork(std::string_view label) const {
   // FNV-1a over the label, mixed with the parent seed.

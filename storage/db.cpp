@@ -312,7 +312,8 @@ status db::write(batch& b, durability d) {
   if (impl_->needs_resume) {
     // The cause (a full disk, a transient I/O error) may be gone: try to leave read-only mode.
     auto resumed = impl_->rocks->Resume();
-    if (!resumed.ok()) return from_rocks(resumed, "write (resuming after an earlier failure)", impl_->path);
+    if (!resumed.ok())
+      return from_rocks(resumed, "write (resuming after an earlier failure)", impl_->path);
     impl_->needs_resume = false;
   }
   rocksdb::WriteOptions wo;

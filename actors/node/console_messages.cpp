@@ -37,7 +37,9 @@ void add_node_entries(message_catalog& c) {
                     " mailbox=" + std::to_string(a.mailbox_depth);
            });
          })});
-  c.add({{"node", "crash", {{"ACTOR", arg_type::name}},
+  c.add({{"node",
+          "crash",
+          {{"ACTOR", arg_type::name}},
           "kill one actor to exercise the supervisor (it restarts from disk)"},
          [](const std::vector<value>& a) { return message_of(crash_atom_v, text_arg(a, 0)); },
          empty_ask()});
@@ -50,20 +52,23 @@ void add_node_entries(message_catalog& c) {
 
 void add_user_entries(message_catalog& c) {
   auto print_user = typed_ask<user_info>([](const user_info& u) { return to_text(u); });
-  c.add({{"users", "create", {{"NAME", arg_type::name}, {"PASSWORD", arg_type::string},
-                              {"ROLE", arg_type::role}},
-          "create a user (the password is hashed before it is sent)"},
-         [](const std::vector<value>& a) -> expected<caf::message> {
-           auto hash = password_hash(text_arg(a, 1));
-           if (!hash) return hash.err();
-           return message_of(create_atom_v,
-                             user_record{text_arg(a, 0), text_arg(a, 2), *hash, 0, 0});
-         },
-         print_user});
+  c.add(
+      {{"users",
+        "create",
+        {{"NAME", arg_type::name}, {"PASSWORD", arg_type::string}, {"ROLE", arg_type::role}},
+        "create a user (the password is hashed before it is sent)"},
+       [](const std::vector<value>& a) -> expected<caf::message> {
+         auto hash = password_hash(text_arg(a, 1));
+         if (!hash) return hash.err();
+         return message_of(create_atom_v, user_record{text_arg(a, 0), text_arg(a, 2), *hash, 0, 0});
+       },
+       print_user});
   c.add({{"users", "remove", {{"NAME", arg_type::name}}, "delete a user and their tokens"},
          [](const std::vector<value>& a) { return message_of(remove_atom_v, text_arg(a, 0)); },
          print_user});
-  c.add({{"users", "passwd", {{"NAME", arg_type::name}, {"PASSWORD", arg_type::string}},
+  c.add({{"users",
+          "passwd",
+          {{"NAME", arg_type::name}, {"PASSWORD", arg_type::string}},
           "set a user's password"},
          [](const std::vector<value>& a) -> expected<caf::message> {
            auto hash = password_hash(text_arg(a, 1));
@@ -71,12 +76,12 @@ void add_user_entries(message_catalog& c) {
            return message_of(passwd_atom_v, text_arg(a, 0), *hash);
          },
          print_user});
-  c.add({{"users", "role", {{"NAME", arg_type::name}, {"ROLE", arg_type::role}},
-          "set a user's role"},
-         [](const std::vector<value>& a) {
-           return message_of(role_atom_v, text_arg(a, 0), text_arg(a, 1));
-         },
-         print_user});
+  c.add(
+      {{"users", "role", {{"NAME", arg_type::name}, {"ROLE", arg_type::role}}, "set a user's role"},
+       [](const std::vector<value>& a) {
+         return message_of(role_atom_v, text_arg(a, 0), text_arg(a, 1));
+       },
+       print_user});
   c.add({{"users", "lookup", {{"NAME", arg_type::name}}, "one user: NAME ROLE created=MS"},
          [](const std::vector<value>& a) { return message_of(lookup_atom_v, text_arg(a, 0)); },
          print_user});

@@ -5,8 +5,8 @@
 
 namespace librarian::node {
 
-membership_state::membership_state(const node_config& config, uint64_t incarnation,
-                                   int64_t now_ms, storage::table peers)
+membership_state::membership_state(const node_config& config, uint64_t incarnation, int64_t now_ms,
+                                   storage::table peers)
     : self_name_(config.name), peers_(peers) {
   auto self_address = config.listen.host + ":" + std::to_string(config.listen.cluster_port);
   members_[config.name] = {config.name, self_address, "up", now_ms, now_ms, incarnation};

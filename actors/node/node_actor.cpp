@@ -17,7 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-
 struct child {
   caf::actor handle;
   std::string state = "running";
@@ -47,7 +46,8 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
   if (name == "users")
     handle = caf::actor_cast<caf::actor>(spawn_users(self, env));
   else if (name == "membership")
-    handle = caf::actor_cast<caf::actor>(spawn_membership(self, env, self->state.identity.incarnation));
+    handle =
+        caf::actor_cast<caf::actor>(spawn_membership(self, env, self->state.identity.incarnation));
   else if (name == "transport")
     handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self), env);
   LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
@@ -123,7 +123,8 @@ caf::expected<caf::actor> route(self_ptr self, const std::string& name) {
   auto it = self->state.children.find(name);
   if (it == self->state.children.end()) {
     std::string known;
-    for (const auto& candidate : routable_actor_names()) known += (known.empty() ? "" : ", ") + candidate;
+    for (const auto& candidate : routable_actor_names())
+      known += (known.empty() ? "" : ", ") + candidate;
     return make_error(errc::not_found, "no actor named '" + name + "' on node " +
                                            self->state.env->config.name + " (actors: " + known +
                                            ")");
@@ -142,7 +143,8 @@ caf::result<caf::message> ask_node_itself(self_ptr self, caf::message& payload) 
     self->send_exit(*target, caf::exit_reason::kill);
     return caf::make_message();
   }
-  return make_error(errc::invalid_argument, "the node actor understands: status, actors, crash ACTOR");
+  return make_error(errc::invalid_argument,
+                    "the node actor understands: status, actors, crash ACTOR");
 }
 
 // Mailbox sizes can only be read by their owner, so the node asks each actor periodically.
@@ -176,10 +178,11 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
   });
   // A stray message (say, a reply nobody asked for) is logged and dropped; the default would
   // answer it with an error, which can take the sender down.
-  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
-    LIB_LOG_WARN("node") << "dropped an unexpected message: " << to_string(x.content());
-    return caf::message{};
-  });
+  self->set_default_handler(
+      [](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+        LIB_LOG_WARN("node") << "dropped an unexpected message: " << to_string(x.content());
+        return caf::message{};
+      });
   self->set_down_handler([=](caf::down_msg& down) { on_child_down(self, down); });
   for (const auto& name : {"users", "membership", "transport"}) start_child(self, name);
   self->delayed_send(self, env->tuning.depth_poll_interval, tick_atom_v);
@@ -255,7 +258,9 @@ caf::behavior gateway_behavior(caf::event_based_actor* self, caf::actor node) {
 
 }  // namespace
 
-std::vector<std::string> routable_actor_names() { return {"membership", "node", "transport", "users"}; }
+std::vector<std::string> routable_actor_names() {
+  return {"membership", "node", "transport", "users"};
+}
 
 caf::actor spawn_node(caf::actor_system& sys, std::shared_ptr<node_env> env,
                       node_identity identity) {

@@ -21,10 +21,9 @@ expected<node_identity> begin_incarnation(storage::db& db, const std::string& na
     if (!stored) return fail(errc::internal, "node identity row: " + stored.err().message);
     identity = std::move(*stored);
     if (identity.name != name)
-      return fail(errc::invalid_argument,
-                  "the database at " + db.path() + " belongs to node '" + identity.name +
-                      "', but the config names '" + name +
-                      "'; point data_dir at this node's own directory");
+      return fail(errc::invalid_argument, "the database at " + db.path() + " belongs to node '" +
+                                              identity.name + "', but the config names '" + name +
+                                              "'; point data_dir at this node's own directory");
   } else {
     identity.name = name;
     identity.first_started_unix_ms = now_ms;

@@ -27,8 +27,10 @@ caf::typed_response_promise<T> reply_after_commit(self_ptr self, storage::batch 
   auto promise = self->template make_response_promise<T>();
   if (planted::on("announce_before_commit") && !rows.empty()) {
     // The planted bug: the reply goes out while the rows may still be lost.
-    if (outcome) promise.deliver(*outcome);
-    else promise.deliver(to_caf(outcome.err()));
+    if (outcome)
+      promise.deliver(*outcome);
+    else
+      promise.deliver(to_caf(outcome.err()));
     self->state.commits.submit(self, *self->state.env->committer, std::move(rows),
                                [](const status&) {});
     return promise;
@@ -82,8 +84,8 @@ users_actor::behavior_type users_behavior(self_ptr self, std::shared_ptr<node_en
       },
       [=, &users](lookup_atom, const std::string& name) {
         auto found = users.find(name);
-        expected<user_info> outcome = found ? expected<user_info>{public_view(*found)}
-                                            : expected<user_info>{found.err()};
+        expected<user_info> outcome =
+            found ? expected<user_info>{public_view(*found)} : expected<user_info>{found.err()};
         return reply_after_commit(self, storage::batch{}, std::move(outcome));
       },
       [=, &users](list_atom) {

@@ -30,7 +30,8 @@ status load_table(const storage::db& db, storage::table t, size_t page_rows, siz
       if (!record)
         return fail(errc::internal, "table row '" + row.key + "': " + record.err().message);
       out.emplace(row.key, std::move(*record));
-      if (out.size() > rows_max) return fail(errc::internal, "more rows than the supported maximum");
+      if (out.size() > rows_max)
+        return fail(errc::internal, "more rows than the supported maximum");
     }
     if (!page->more || page->rows.empty()) return {};
     after = page->rows.back().key;
@@ -46,8 +47,9 @@ status validate_user_name(const std::string& name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-' || c == '@';
     if (!ok)
-      return fail(errc::invalid_argument,
-                  "a user name may contain only letters, digits and . _ - @ (got \"" + name + "\")");
+      return fail(
+          errc::invalid_argument,
+          "a user name may contain only letters, digits and . _ - @ (got \"" + name + "\")");
   }
   return {};
 }
@@ -83,8 +85,7 @@ expected<user_info> users_state::create(const user_record& user, int64_t now_ms,
     LIB_PROBE("users.duplicate_refused");
     return fail(errc::already_exists, "user '" + user.name + "' already exists");
   }
-  if (users_by_name_.size() >= users_max)
-    return fail(errc::storage_full, "the user table is full");
+  if (users_by_name_.size() >= users_max) return fail(errc::storage_full, "the user table is full");
   auto stored = user;
   stored.created_unix_ms = now_ms;
   stored.password_changed_unix_ms = now_ms;
@@ -95,7 +96,8 @@ expected<user_info> users_state::create(const user_record& user, int64_t now_ms,
 
 expected<user_info> users_state::remove(const std::string& name, storage::batch& rows) {
   auto it = users_by_name_.find(name);
-  if (it == users_by_name_.end()) return fail(errc::not_found, "user '" + name + "' does not exist");
+  if (it == users_by_name_.end())
+    return fail(errc::not_found, "user '" + name + "' does not exist");
   auto info = public_view(it->second);
   rows.del(users_, name);
   drop_tokens(name, 0, rows);  // tokens die with their user
@@ -107,7 +109,8 @@ expected<user_info> users_state::set_password(const std::string& name,
                                               const std::string& password_hash, int64_t now_ms,
                                               storage::batch& rows) {
   auto it = users_by_name_.find(name);
-  if (it == users_by_name_.end()) return fail(errc::not_found, "user '" + name + "' does not exist");
+  if (it == users_by_name_.end())
+    return fail(errc::not_found, "user '" + name + "' does not exist");
   if (password_hash.empty()) return fail(errc::invalid_argument, "a user needs a password hash");
   it->second.password_hash = password_hash;
   it->second.password_changed_unix_ms = now_ms;
@@ -121,7 +124,8 @@ expected<user_info> users_state::set_role(const std::string& name, const std::st
                                           storage::batch& rows) {
   if (auto st = validate_role(role); !st) return st.err();
   auto it = users_by_name_.find(name);
-  if (it == users_by_name_.end()) return fail(errc::not_found, "user '" + name + "' does not exist");
+  if (it == users_by_name_.end())
+    return fail(errc::not_found, "user '" + name + "' does not exist");
   it->second.role = role;
   rows.put(users_, name, storage::encode(it->second));
   return public_view(it->second);
@@ -129,7 +133,8 @@ expected<user_info> users_state::set_role(const std::string& name, const std::st
 
 expected<user_record> users_state::find(const std::string& name) const {
   auto it = users_by_name_.find(name);
-  if (it == users_by_name_.end()) return fail(errc::not_found, "user '" + name + "' does not exist");
+  if (it == users_by_name_.end())
+    return fail(errc::not_found, "user '" + name + "' does not exist");
   return it->second;
 }
 
@@ -157,7 +162,8 @@ expected<token_record> users_state::add_token(const token_record& token, int64_t
     return fail(errc::storage_full, "user '" + token.user + "' already has " +
                                         std::to_string(tokens_per_user_max) +
                                         " live tokens; let some expire or change the password");
-  if (tokens_by_hash_.size() >= tokens_max) return fail(errc::storage_full, "the token table is full");
+  if (tokens_by_hash_.size() >= tokens_max)
+    return fail(errc::storage_full, "the token table is full");
   auto stored = token;
   stored.created_unix_ms = now_ms;
   rows.put(tokens_, stored.token_sha256, storage::encode(stored));

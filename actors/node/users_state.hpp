@@ -28,8 +28,8 @@ class users_state {
                                            storage::batch& rows);
   [[nodiscard]] expected<user_info> remove(const std::string& name, storage::batch& rows);
   [[nodiscard]] expected<user_info> set_password(const std::string& name,
-                                                 const std::string& password_hash,
-                                                 int64_t now_ms, storage::batch& rows);
+                                                 const std::string& password_hash, int64_t now_ms,
+                                                 storage::batch& rows);
   [[nodiscard]] expected<user_info> set_role(const std::string& name, const std::string& role,
                                              storage::batch& rows);
   [[nodiscard]] expected<user_record> find(const std::string& name) const;

@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
-#include <future>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <chrono>
+#include <cstring>
+#include <future>
 #include <thread>
 
 #include "actors/node/interface.hpp"
@@ -65,7 +65,8 @@ double caf_sequential(two_nodes& nodes, uint64_t count) {
   caf::scoped_actor self{nodes.client};
   auto start = clock_type::now();
   for (uint64_t i = 0; i < count; ++i)
-    self->request(nodes.remote, 5s, atoms::ping_atom_v, i).receive([](uint64_t) {}, [](caf::error&) {});
+    self->request(nodes.remote, 5s, atoms::ping_atom_v, i)
+        .receive([](uint64_t) {}, [](caf::error&) {});
   std::chrono::duration<double> took = clock_type::now() - start;
   return static_cast<double>(count) / took.count();
 }
@@ -113,7 +114,8 @@ int tcp_listener(uint16_t& port) {
 bool exact_io(int fd, char* buf, size_t n, bool write) {
   size_t done = 0;
   while (done < n) {
-    auto r = write ? ::send(fd, buf + done, n - done, MSG_NOSIGNAL) : ::recv(fd, buf + done, n - done, 0);
+    auto r = write ? ::send(fd, buf + done, n - done, MSG_NOSIGNAL)
+                   : ::recv(fd, buf + done, n - done, 0);
     if (r <= 0) return false;
     done += static_cast<size_t>(r);
   }

@@ -34,12 +34,19 @@ class remote_executor final : public console::executor {
     using kind = console::command_kind;
     switch (cmd.kind) {
       case kind::ask:
-      case kind::send: return deliver(cmd);
-      case kind::members: return members();
-      case kind::help: return product_catalog().help(cmd.to.actor, cmd.message);
-      case kind::sleep: std::this_thread::sleep_for(cmd.duration); return std::string{};
-      case kind::set: return apply_setting(cmd);
-      default: return fail(errc::invalid_argument, "this command is not available in the console");
+      case kind::send:
+        return deliver(cmd);
+      case kind::members:
+        return members();
+      case kind::help:
+        return product_catalog().help(cmd.to.actor, cmd.message);
+      case kind::sleep:
+        std::this_thread::sleep_for(cmd.duration);
+        return std::string{};
+      case kind::set:
+        return apply_setting(cmd);
+      default:
+        return fail(errc::invalid_argument, "this command is not available in the console");
     }
   }
 
@@ -58,8 +65,8 @@ class remote_executor final : public console::executor {
 
   expected<std::string> deliver(const console::command& cmd) {
     if (!cmd.to.node.empty() && cmd.to.node != node_)
-      return fail(errc::invalid_argument, "this console is connected to node '" + node_ +
-                                              "', not '" + cmd.to.node + "'");
+      return fail(errc::invalid_argument,
+                  "this console is connected to node '" + node_ + "', not '" + cmd.to.node + "'");
     auto prepared = prepare_message(product_catalog(), cmd.to.actor, cmd.message, cmd.args);
     if (!prepared) return prepared.err();
     auto timeout = caf::timespan{cmd.within.value_or(timeout_)};
@@ -116,12 +123,13 @@ expected<std::pair<std::string, uint16_t>> parse_endpoint(const std::string& tex
   if (colon == std::string::npos || colon == 0)
     return fail(errc::invalid_argument, "--connect wants HOST:PORT, got \"" + text + "\"");
   auto host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   char* end = nullptr;
   auto port = std::strtoul(text.c_str() + colon + 1, &end, 10);
   if (*end != '\0' || port == 0 || port > 65535)
-    return fail(errc::invalid_argument, "--connect: the port must be 1..65535, got \"" +
-                                            text.substr(colon + 1) + "\"");
+    return fail(errc::invalid_argument,
+                "--connect: the port must be 1..65535, got \"" + text.substr(colon + 1) + "\"");
   return std::pair{host, static_cast<uint16_t>(port)};
 }
 
@@ -137,8 +145,11 @@ expected<std::pair<caf::actor, std::string>> connect(caf::actor_system& sys,
   caf::scoped_actor self{sys};
   expected<std::pair<caf::actor, std::string>> out = fail(errc::internal, "no reply");
   self->request(*gateway, timeout, atoms::status_atom_v)
-      .receive([&](const node::node_status& st) { out = std::pair{*gateway, st.name}; },
-               [&](const caf::error& err) { out = from_caf(err); });
+      .receive(
+          [&](const node::node_status& st) {
+            out = std::pair{*gateway, st.name};
+          },
+          [&](const caf::error& err) { out = from_caf(err); });
   return out;
 }
 
@@ -175,7 +186,8 @@ int run(const options& opts) {
     rc = console::run_script(std::cin, "<stdin>", exec, std::cout, std::cerr);
   } else {
     const char* home = std::getenv("HOME");
-    rc = console::run_interactive(exec, home ? std::string{home} + "/.librarian_console_history" : "");
+    rc = console::run_interactive(exec,
+                                  home ? std::string{home} + "/.librarian_console_history" : "");
   }
   return rc;
 }

@@ -14,11 +14,11 @@
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "net/api/api.hpp"
-#include "runtime/crypto/crypto.hpp"
 #include "net/transport/transport.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/caf/system_config.hpp"
 #include "runtime/config.hpp"
+#include "runtime/crypto/crypto.hpp"
 #include "runtime/log.hpp"
 #include "storage/committer.hpp"
 #include "storage/db.hpp"
@@ -81,8 +81,7 @@ int run_node(const node_config& cfg, const sigset_t& signals);
 int main(int argc, char** argv) {
   run_options options;
   CLI::App app{"librarian-node: runs one node of a Librarian cluster"};
-  app.add_option("--config", options.config_path, "the node's JSON configuration file")
-      ->required();
+  app.add_option("--config", options.config_path, "the node's JSON configuration file")->required();
   app.add_flag("--repair", options.repair,
                "repair the node's RocksDB after corruption (node must be stopped), then exit");
   app.add_flag("--check-config", options.check_only, "validate the configuration and exit");
@@ -112,12 +111,14 @@ namespace {
 void bootstrap_admin(caf::scoped_actor& self, const caf::actor& node, const node_config& cfg) {
   if (!cfg.auth.bootstrap_admin) return;
   const auto& admin = *cfg.auth.bootstrap_admin;
-  node::user_record record{admin.name, "ADMIN", crypto::hash_password(admin.password, cfg.auth.kdf_iterations), 0, 0};
+  node::user_record record{admin.name, "ADMIN",
+                           crypto::hash_password(admin.password, cfg.auth.kdf_iterations), 0, 0};
   self->request(node, 30s, atoms::ask_atom_v, std::string{"users"},
                 caf::make_message(atoms::bootstrap_atom_v, std::move(record)))
       .receive(
           [&](bool created) {
-            if (created) LIB_LOG_INFO("node") << "created the bootstrap admin '" << admin.name << "'";
+            if (created)
+              LIB_LOG_INFO("node") << "created the bootstrap admin '" << admin.name << "'";
           },
           [&](const caf::error& err) {
             LIB_LOG_ERROR("node") << "bootstrap admin: " << from_caf(err).describe();
@@ -149,7 +150,8 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
   auto gateway = node::spawn_gateway(sys, node);
   caf::scoped_actor self{sys};
   int rc = 0;
-  auto port = sys.middleman().publish(gateway, cfg.listen.cluster_port, cfg.listen.host.c_str(), true);
+  auto port =
+      sys.middleman().publish(gateway, cfg.listen.cluster_port, cfg.listen.host.c_str(), true);
   std::unique_ptr<net::api_server> api;
   if (!port) {
     std::cerr << "librarian-node: cannot listen on " << cfg.listen.host << ":"
@@ -185,8 +187,8 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   if (ec)
-    return fail_with(fail(errc::invalid_argument, "cannot create data_dir " + cfg.data_dir + ": " +
-                                                      ec.message()));
+    return fail_with(fail(errc::invalid_argument,
+                          "cannot create data_dir " + cfg.data_dir + ": " + ec.message()));
   auto db = storage::db::open({db_path(cfg), nullptr, node::node_tables()});
   if (!db) return fail_with(db.err());
   system_wall_clock clock;

@@ -135,11 +135,12 @@ int run(const options& o) {
     if (result.passed) {
       ++passed;
       if (single || o.verbose)
-        std::cout << "seed " << seed << ": ok trace=" << std::hex << result.trace << std::dec << "\n";
+        std::cout << "seed " << seed << ": ok trace=" << std::hex << result.trace << std::dec
+                  << "\n";
     } else {
       ++failed;
-      std::cout << "seed " << seed << ": FAILED\n  " << result.why << "\n  reproduce: "
-                << replay_command(o, seed) << "\n";
+      std::cout << "seed " << seed << ": FAILED\n  " << result.why
+                << "\n  reproduce: " << replay_command(o, seed) << "\n";
     }
   }
   if (o.verbose || !single) report_probes();
@@ -151,7 +152,8 @@ int run(const options& o) {
 
 int main(int argc, char** argv) {
   options o;
-  CLI::App app{"librarian-sim: deterministic simulation of a Librarian cluster (docs/simulation.md)"};
+  CLI::App app{
+      "librarian-sim: deterministic simulation of a Librarian cluster (docs/simulation.md)"};
   app.add_option("scenario", o.scenario, "scenario script (console language + world commands)")
       ->required();
   auto* seed = app.add_option("--seed", o.seed, "run this one seed");

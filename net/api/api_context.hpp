@@ -49,9 +49,8 @@ void ask_actor(const context_ptr& ctx, std::string actor, caf::message payload,
   auto request_id = req.request_id;
   ctx->sys.spawn([=](caf::event_based_actor* self) {
     self->request(node, timeout, atoms::ask_atom_v, actor, payload)
-        .then(on_reply, [=](caf::error& err) {
-          respond(http::error_response(from_caf(err), request_id));
-        });
+        .then(on_reply,
+              [=](caf::error& err) { respond(http::error_response(from_caf(err), request_id)); });
   });
 }
 

@@ -31,9 +31,8 @@ caller caller_of(const node::user_record& user) {
   return {user.name, http::role_from_name(user.role).value_or(http::role::none)};
 }
 
-void authenticate_basic(const context_ptr& ctx, const http::request& req,
-                        http::respond_fn respond, http::basic_credentials creds,
-                        std::function<void(caller)> next) {
+void authenticate_basic(const context_ptr& ctx, const http::request& req, http::respond_fn respond,
+                        http::basic_credentials creds, std::function<void(caller)> next) {
   auto node = ctx->node;
   auto timeout = ctx->actor_timeout;
   ctx->sys.spawn([=](caf::event_based_actor* self) {
@@ -44,7 +43,8 @@ void authenticate_basic(const context_ptr& ctx, const http::request& req,
             [=](const node::user_record& user) {
               boost::asio::post(ctx->kdf_pool, [=] {
                 auto now = http::verified_cache::clock::now();
-                if (!ctx->password_cache.verify(creds.user, creds.password, user.password_hash, now))
+                if (!ctx->password_cache.verify(creds.user, creds.password, user.password_hash,
+                                                now))
                   return unauthenticated(req, respond, "wrong user name or password");
                 next(caller_of(user));
               });
@@ -62,15 +62,15 @@ void authenticate_basic(const context_ptr& ctx, const http::request& req,
   });
 }
 
-void authenticate_bearer(const context_ptr& ctx, const http::request& req,
-                         http::respond_fn respond, const std::string& token,
-                         std::function<void(caller)> next) {
-  ask_actor(ctx, "users", caf::make_message(atoms::resolve_atom_v, crypto::sha256_hex(token)), req,
-            [=](http::response res) {
-              if (res.status == 401) return unauthenticated(req, respond, "unknown or expired token");
-              respond(std::move(res));
-            },
-            [=](const node::user_record& user) { next(caller_of(user)); });
+void authenticate_bearer(const context_ptr& ctx, const http::request& req, http::respond_fn respond,
+                         const std::string& token, std::function<void(caller)> next) {
+  ask_actor(
+      ctx, "users", caf::make_message(atoms::resolve_atom_v, crypto::sha256_hex(token)), req,
+      [=](http::response res) {
+        if (res.status == 401) return unauthenticated(req, respond, "unknown or expired token");
+        respond(std::move(res));
+      },
+      [=](const node::user_record& user) { next(caller_of(user)); });
 }
 
 }  // namespace
@@ -120,7 +120,8 @@ expected<nlohmann::json> read_json_object(const http::request& req,
 expected<std::string> string_field(const nlohmann::json& body, const char* key, bool required) {
   auto it = body.find(key);
   if (it == body.end()) {
-    if (required) return fail(errc::invalid_argument, std::string{"field '"} + key + "' is required");
+    if (required)
+      return fail(errc::invalid_argument, std::string{"field '"} + key + "' is required");
     return std::string{};
   }
   if (!it->is_string())

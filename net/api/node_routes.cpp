@@ -78,9 +78,11 @@ void process_metrics(metrics_text& m) {
 void storage_metrics(metrics_text& m, const context_ptr& ctx) {
   const auto& db = *ctx->env->db;
   m.family("librarian_rocksdb_estimated_keys", "gauge", "RocksDB estimate of live keys.");
-  m.sample("librarian_rocksdb_estimated_keys", db.int_property("rocksdb.estimate-num-keys").value_or(0));
+  m.sample("librarian_rocksdb_estimated_keys",
+           db.int_property("rocksdb.estimate-num-keys").value_or(0));
   m.family("librarian_rocksdb_sst_bytes", "gauge", "Total size of SST files.");
-  m.sample("librarian_rocksdb_sst_bytes", db.int_property("rocksdb.total-sst-files-size").value_or(0));
+  m.sample("librarian_rocksdb_sst_bytes",
+           db.int_property("rocksdb.total-sst-files-size").value_or(0));
   m.family("librarian_rocksdb_memtable_bytes", "gauge", "Size of all memtables.");
   m.sample("librarian_rocksdb_memtable_bytes",
            db.int_property("rocksdb.cur-size-all-mem-tables").value_or(0));
@@ -145,20 +147,21 @@ void metrics(const context_ptr& ctx, const request& req, const respond_fn& respo
 
 void add_node_routes(http::router& r, const context_ptr& ctx) {
   r.add("GET", "/healthz", [ctx](request req, path_params, respond_fn respond) {
-    ask_actor(ctx, "node", caf::make_message(atoms::status_atom_v), req,
-              [=](http::response res) {
-                // Any failure to answer means unhealthy: 503, whatever the cause.
-                res.status = 503;
-                respond(std::move(res));
-              },
-              [=](const node::node_status& st) {
-                bool all_running = true;
-                for (const auto& a : st.actors) all_running = all_running && a.state == "running";
-                respond(http::json_response(all_running ? 200 : 503,
-                                            {{"status", all_running ? "ok" : "degraded"},
-                                             {"name", st.name},
-                                             {"incarnation", st.incarnation}}));
-              });
+    ask_actor(
+        ctx, "node", caf::make_message(atoms::status_atom_v), req,
+        [=](http::response res) {
+          // Any failure to answer means unhealthy: 503, whatever the cause.
+          res.status = 503;
+          respond(std::move(res));
+        },
+        [=](const node::node_status& st) {
+          bool all_running = true;
+          for (const auto& a : st.actors) all_running = all_running && a.state == "running";
+          respond(http::json_response(all_running ? 200 : 503,
+                                      {{"status", all_running ? "ok" : "degraded"},
+                                       {"name", st.name},
+                                       {"incarnation", st.incarnation}}));
+        });
   });
   r.add("GET", "/metrics",
         [ctx](request req, path_params, respond_fn respond) { metrics(ctx, req, respond); });
@@ -172,8 +175,9 @@ void add_node_routes(http::router& r, const context_ptr& ctx) {
   });
   r.add("GET", "/api/v1/status", [ctx](request req, path_params, respond_fn respond) {
     authorize(ctx, req, respond, role::readonly, [=](caller) {
-      ask_actor(ctx, "node", caf::make_message(atoms::status_atom_v), req, respond,
-                [=](const node::node_status& st) { respond(http::json_response(200, to_json(st))); });
+      ask_actor(
+          ctx, "node", caf::make_message(atoms::status_atom_v), req, respond,
+          [=](const node::node_status& st) { respond(http::json_response(200, to_json(st))); });
     });
   });
   r.add("GET", "/api/v1/members", [ctx](request req, path_params, respond_fn respond) {

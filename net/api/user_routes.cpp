@@ -40,8 +40,7 @@ void create_user(const context_ptr& ctx, const request& req, const respond_fn& r
     for (auto* field : {&name, &password, &role_name})
       if (!*field) return bad_request(req, respond, field->err());
     auto role_value = http::role_from_name(*role_name);
-    if (!role_value)
-      return bad_request(req, respond, node::validate_role(*role_name).err());
+    if (!role_value) return bad_request(req, respond, node::validate_role(*role_name).err());
     for (auto st : {node::validate_user_name(*name), node::validate_password(*password)})
       if (!st) return bad_request(req, respond, st.err());
     boost::asio::post(ctx->kdf_pool, [=] {
@@ -61,7 +60,8 @@ void change_password(const context_ptr& ctx, const request& req, const std::stri
     if (!body) return bad_request(req, respond, body.err());
     auto password = string_field(*body, "password", true);
     if (!password) return bad_request(req, respond, password.err());
-    if (auto st = node::validate_password(*password); !st) return bad_request(req, respond, st.err());
+    if (auto st = node::validate_password(*password); !st)
+      return bad_request(req, respond, st.err());
     boost::asio::post(ctx->kdf_pool, [=] {
       auto hash = crypto::hash_password(*password, ctx->env->config.auth.kdf_iterations);
       answer_user(ctx, "users", caf::make_message(atoms::passwd_atom_v, name, hash), req, respond,
@@ -98,9 +98,10 @@ void create_token(const context_ptr& ctx, const request& req, const std::string&
     if (body->contains("ttl_seconds")) {
       const auto& ttl = (*body)["ttl_seconds"];
       if (!ttl.is_number_integer() || ttl.get<int64_t>() < 60 || ttl.get<int64_t>() > ttl_max_s)
-        return bad_request(req, respond,
-                           fail(errc::invalid_argument, "ttl_seconds must be an integer from 60 to " +
-                                                            std::to_string(ttl_max_s)));
+        return bad_request(
+            req, respond,
+            fail(errc::invalid_argument,
+                 "ttl_seconds must be an integer from 60 to " + std::to_string(ttl_max_s)));
       ttl_s = ttl.get<int64_t>();
     }
     auto token = crypto::random_token(32);

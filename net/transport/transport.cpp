@@ -20,9 +20,9 @@ enum class phase { idle, connecting, up };
 struct peer_link {
   peer_config config;
   phase state = phase::idle;
-  caf::actor gateway;       // the peer's published gateway while up
-  uint32_t failures = 0;    // consecutive, drives the backoff
-  uint64_t generation = 0;  // bumps on every attempt so stale replies and timers are ignored
+  caf::actor gateway;        // the peer's published gateway while up
+  uint32_t failures = 0;     // consecutive, drives the backoff
+  uint64_t generation = 0;   // bumps on every attempt so stale replies and timers are ignored
   uint64_t incarnation = 0;  // the peer's, from its hello reply
 };
 
@@ -137,8 +137,8 @@ caf::behavior transport_behavior(self_ptr self, caf::actor node,
       [=](forward_atom, const std::string& peer, std::string& actor, caf::message& payload) {
         auto it = self->state.peers.find(peer);
         if (it == self->state.peers.end() || it->second.state != phase::up) {
-          LIB_LOG_DEBUG("transport") << "dropped a message for " << peer << "/" << actor
-                                     << ": peer not up";
+          LIB_LOG_DEBUG("transport")
+              << "dropped a message for " << peer << "/" << actor << ": peer not up";
           return;
         }
         self->send(it->second.gateway, deliver_atom_v, self->state.env->config.name,

@@ -1,8 +1,8 @@
 // Node-to-node messaging (DESIGN.md §4.1). Every message between nodes goes through a transport
 // actor; production uses CAF remote actors over the middleman (this file), the simulator an
 // in-process router with the same protocol:
-//   (forward_atom, PEER, ACTOR, message)          deliver to ACTOR on PEER if PEER is up; else dropped
-//   (hello_atom, PEER, incarnation, address) -> (NAME, incarnation)   inbound handshake
+//   (forward_atom, PEER, ACTOR, message)          deliver to ACTOR on PEER if PEER is up; else
+//   dropped (hello_atom, PEER, incarnation, address) -> (NAME, incarnation)   inbound handshake
 //   (subscribe_atom)   re-announce every peer that is up (after a membership restart)
 // It reports (peer_up_atom, PEER, address, incarnation) and (peer_down_atom, PEER) to the node's
 // "membership" actor through the node actor.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-
 namespace librarian {
 
 std::vector<std::string> message_catalog::actors() const {
@@ -16,7 +15,8 @@ expected<std::string> message_catalog::help(std::string_view actor,
                                             std::string_view message) const {
   std::ostringstream out;
   if (actor.empty()) {
-    out << "commands: send ACTOR MESSAGE ARGS..., ask ACTOR MESSAGE ARGS... [within D] [=> EXPECT],\n"
+    out << "commands: send ACTOR MESSAGE ARGS..., ask ACTOR MESSAGE ARGS... [within D] [=> "
+           "EXPECT],\n"
         << "          members, help [ACTOR [MESSAGE]], sleep D, set timeout D, echo TEXT, quit\n"
         << "actors and their messages (help ACTOR for arguments):\n";
     for (const auto& name : actors()) {
@@ -45,8 +45,8 @@ expected<std::string> message_catalog::help(std::string_view actor,
 
 namespace librarian {
 
-expected<prepared_message> prepare_message(const message_catalog& catalog,
-                                           const std::string& actor, const std::string& message,
+expected<prepared_message> prepare_message(const message_catalog& catalog, const std::string& actor,
+                                           const std::string& message,
                                            const std::vector<console::token>& args) {
   const auto* entry = catalog.find(actor, message);
   if (!entry) {

@@ -14,7 +14,9 @@ caf::error make_error(errc code, std::string message) {
                     caf::make_message(std::move(message))};
 }
 
-caf::error to_caf(const error& err) { return make_error(err.code, err.message); }
+caf::error to_caf(const error& err) {
+  return make_error(err.code, err.message);
+}
 
 namespace {
 
@@ -26,7 +28,8 @@ error from_sec(caf::sec code) {
     case caf::sec::remote_linking_failed:
     case caf::sec::no_route_to_receiving_node:
     case caf::sec::cannot_connect_to_node:
-      return fail(errc::unavailable, "the receiver is down or unreachable (" + to_string(code) + ")");
+      return fail(errc::unavailable,
+                  "the receiver is down or unreachable (" + to_string(code) + ")");
     case caf::sec::unexpected_message:
       return fail(errc::invalid_argument, "the actor does not understand this message");
     default:

@@ -11,13 +11,20 @@ expected<std::string> sim_executor::run(const console::command& cmd) {
   using kind = console::command_kind;
   switch (cmd.kind) {
     case kind::ask:
-    case kind::send: return deliver(cmd);
-    case kind::members: return world_.members_text(default_node_, timeout_);
-    case kind::help: return product_catalog().help(cmd.to.actor, cmd.message);
-    case kind::set: return apply_setting(cmd);
+    case kind::send:
+      return deliver(cmd);
+    case kind::members:
+      return world_.members_text(default_node_, timeout_);
+    case kind::help:
+      return product_catalog().help(cmd.to.actor, cmd.message);
+    case kind::set:
+      return apply_setting(cmd);
     case kind::sleep:
-    case kind::advance: world_.advance(cmd.duration); return std::string{};
-    default: return world_command(cmd);
+    case kind::advance:
+      world_.advance(cmd.duration);
+      return std::string{};
+    default:
+      return world_command(cmd);
   }
 }
 
@@ -32,7 +39,8 @@ expected<std::string> sim_executor::deliver(const console::command& cmd) {
     return std::string{};
   }
   auto timeout = cmd.within.value_or(timeout_);
-  auto reply = world_.ask_payload(node, cmd.to.actor, prepared->payload, prepared->entry->ask, timeout);
+  auto reply =
+      world_.ask_payload(node, cmd.to.actor, prepared->payload, prepared->entry->ask, timeout);
   std::vector<std::string> args;
   for (const auto& token : cmd.args) args.push_back(token.text);
   world_.record_ack(node, cmd.to.actor, cmd.message, args, reply);
@@ -43,17 +51,32 @@ expected<std::string> sim_executor::world_command(const console::command& cmd) {
   using kind = console::command_kind;
   status st;
   switch (cmd.kind) {
-    case kind::crash: st = world_.crash(cmd.nodes.at(0)); break;
-    case kind::restart: st = world_.restart(cmd.nodes.at(0)); break;
-    case kind::partition: st = world_.partition(cmd.nodes, cmd.other_side); break;
-    case kind::isolate: st = world_.isolate(cmd.nodes.at(0)); break;
-    case kind::heal: world_.heal(); break;
-    case kind::clog: st = world_.clog(cmd.nodes.at(0), cmd.nodes.at(1)); break;
-    case kind::unclog: st = world_.unclog(cmd.nodes.at(0), cmd.nodes.at(1)); break;
+    case kind::crash:
+      st = world_.crash(cmd.nodes.at(0));
+      break;
+    case kind::restart:
+      st = world_.restart(cmd.nodes.at(0));
+      break;
+    case kind::partition:
+      st = world_.partition(cmd.nodes, cmd.other_side);
+      break;
+    case kind::isolate:
+      st = world_.isolate(cmd.nodes.at(0));
+      break;
+    case kind::heal:
+      world_.heal();
+      break;
+    case kind::clog:
+      st = world_.clog(cmd.nodes.at(0), cmd.nodes.at(1));
+      break;
+    case kind::unclog:
+      st = world_.unclog(cmd.nodes.at(0), cmd.nodes.at(1));
+      break;
     case kind::fault:
       st = world_.set_fault(cmd.setting, cmd.setting_value ? cmd.setting_value->text : "");
       break;
-    default: return fail(errc::invalid_argument, "this command is not available here");
+    default:
+      return fail(errc::invalid_argument, "this command is not available here");
   }
   if (!st) return st.err();
   return std::string{};
@@ -72,7 +95,8 @@ expected<std::string> sim_executor::apply_setting(const console::command& cmd) {
     default_node_ = text;
     return std::string{};
   }
-  return fail(errc::invalid_argument, "unknown setting '" + cmd.setting + "'; known: timeout, node");
+  return fail(errc::invalid_argument,
+              "unknown setting '" + cmd.setting + "'; known: timeout, node");
 }
 
 }  // namespace librarian::sim

@@ -28,7 +28,8 @@ expected<double> number(const std::string& name, const std::string& text, double
 
 }  // namespace
 
-status world::partition(const std::vector<std::string>& left, const std::vector<std::string>& right) {
+status world::partition(const std::vector<std::string>& left,
+                        const std::vector<std::string>& right) {
   auto& w = *impl_;
   std::vector<size_t> l, r;
   for (const auto& name : left) {
@@ -135,14 +136,16 @@ status world::set_fault(const std::string& name, const std::string& value) {
 }
 
 expected<std::string> world::members_text(const std::string& node, milliseconds timeout) {
-  auto printer = typed_ask<std::vector<node::member_info>>([](const std::vector<node::member_info>& xs) {
-    return print_lines(xs, [](const node::member_info& m) { return m.name + " " + m.state; });
-  });
+  auto printer =
+      typed_ask<std::vector<node::member_info>>([](const std::vector<node::member_info>& xs) {
+        return print_lines(xs, [](const node::member_info& m) { return m.name + " " + m.state; });
+      });
   auto* n = impl_->find(node);
   if (!n) return fail(errc::not_found, "no node named '" + node + "'");
   if (!n->alive) return fail(errc::unavailable, "node " + node + " is down");
   // Straight to the membership actor, as the gateway's `members` does.
-  return ask_payload(node, "membership", caf::make_message(atoms::members_atom_v), printer, timeout);
+  return ask_payload(node, "membership", caf::make_message(atoms::members_atom_v), printer,
+                     timeout);
 }
 
 void world::record_ack(const std::string& node, const std::string& actor,
@@ -190,8 +193,8 @@ std::vector<std::string> world::check_membership_converged() {
     for (const auto& other : node_names()) {
       auto expected_line = other + (alive(other) ? " up" : " down");
       if (text->find(expected_line + "\n") == std::string::npos)
-        problems.push_back("node " + name + " does not show '" + expected_line + "' (it shows: " +
-                           *text + ")");
+        problems.push_back("node " + name + " does not show '" + expected_line +
+                           "' (it shows: " + *text + ")");
     }
   }
   return problems;

@@ -74,9 +74,11 @@ void world_impl::reevaluate_links() {
       if (believed != link_view.end() && believed->second == now_up) continue;
       link_view[key] = now_up;
       auto generation = ++link_generation[key];
-      int64_t delay_ms = now_up ? static_cast<int64_t>(chaos.uniform(1, static_cast<uint64_t>(profile.reconnect_ms)))
-                       : nodes[b].alive ? profile.detect_down_ms
-                                        : static_cast<int64_t>(chaos.uniform(1, 50));
+      int64_t delay_ms =
+          now_up
+              ? static_cast<int64_t>(chaos.uniform(1, static_cast<uint64_t>(profile.reconnect_ms)))
+          : nodes[b].alive ? profile.detect_down_ms
+                           : static_cast<int64_t>(chaos.uniform(1, 50));
       schedule(milliseconds{delay_ms},
                [this, a, b, now_up, generation] { notify_link(a, b, now_up, generation); });
     }
@@ -114,37 +116,40 @@ void tell_membership(caf::stateful_actor<sim_transport_state>* self, caf::messag
 caf::actor spawn_sim_transport(caf::local_actor* spawner, caf::actor node,
                                std::shared_ptr<node::node_env> env, world_impl* world,
                                size_t index) {
-  auto handle = spawner->spawn([=](caf::stateful_actor<sim_transport_state>* self) -> caf::behavior {
-    self->state.env = env;
-    self->state.node = node;
-    self->state.world = world;
-    self->state.index = index;
-    for (const auto& peer : env->config.peers)
-      tell_membership(self, caf::make_message(atoms::peer_down_atom_v, peer.name));
-    return {
-        [=](atoms::forward_atom, const std::string& peer, const std::string& actor,
-            caf::message& payload) { world->route(index, peer, actor, std::move(payload)); },
-        [=](atoms::peer_up_atom, const std::string& peer, const std::string& address,
-            uint64_t incarnation) {
-          self->state.up[peer] = {address, incarnation};
-          tell_membership(self, caf::make_message(atoms::peer_up_atom_v, peer, address, incarnation));
-        },
-        [=](atoms::peer_down_atom, const std::string& peer) {
-          self->state.up.erase(peer);
-          tell_membership(self, caf::make_message(atoms::peer_down_atom_v, peer));
-        },
-        [=](atoms::subscribe_atom) {
-          LIB_PROBE("transport.resubscribed");
-          for (const auto& [peer, info] : self->state.up)
-            tell_membership(self, caf::make_message(atoms::peer_up_atom_v, peer, info.first, info.second));
-        },
-        [=](atoms::hello_atom, const std::string&, uint64_t,
-            const std::string&) -> caf::result<std::string, uint64_t> {
-          return {self->state.env->config.name, self->state.env->incarnation};
-        },
-        [=](atoms::depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
-    };
-  });
+  auto handle =
+      spawner->spawn([=](caf::stateful_actor<sim_transport_state>* self) -> caf::behavior {
+        self->state.env = env;
+        self->state.node = node;
+        self->state.world = world;
+        self->state.index = index;
+        for (const auto& peer : env->config.peers)
+          tell_membership(self, caf::make_message(atoms::peer_down_atom_v, peer.name));
+        return {
+            [=](atoms::forward_atom, const std::string& peer, const std::string& actor,
+                caf::message& payload) { world->route(index, peer, actor, std::move(payload)); },
+            [=](atoms::peer_up_atom, const std::string& peer, const std::string& address,
+                uint64_t incarnation) {
+              self->state.up[peer] = {address, incarnation};
+              tell_membership(self,
+                              caf::make_message(atoms::peer_up_atom_v, peer, address, incarnation));
+            },
+            [=](atoms::peer_down_atom, const std::string& peer) {
+              self->state.up.erase(peer);
+              tell_membership(self, caf::make_message(atoms::peer_down_atom_v, peer));
+            },
+            [=](atoms::subscribe_atom) {
+              LIB_PROBE("transport.resubscribed");
+              for (const auto& [peer, info] : self->state.up)
+                tell_membership(
+                    self, caf::make_message(atoms::peer_up_atom_v, peer, info.first, info.second));
+            },
+            [=](atoms::hello_atom, const std::string&, uint64_t,
+                const std::string&) -> caf::result<std::string, uint64_t> {
+              return {self->state.env->config.name, self->state.env->incarnation};
+            },
+            [=](atoms::depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
+        };
+      });
   world->nodes[index].transport = handle;
   world->transport_started(index);
   return handle;

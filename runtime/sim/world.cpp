@@ -15,7 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int64_t epoch_unix_ms = 1'700'000'000'000;  // virtual time zero, as wall time
-constexpr uint64_t steps_max = 50'000'000;           // a runaway simulation is a bug
+constexpr uint64_t steps_max = 50'000'000;            // a runaway simulation is a bug
 
 system_options sim_system_options() {
   system_options o;
@@ -44,8 +44,10 @@ fault_profile fault_profile::draw(rng& r) {
   p.drop = r.chance(0.5) ? 0.0 : 0.001 * static_cast<double>(r.uniform(1, 100));
   p.duplicate = r.chance(0.5) ? 0.0 : 0.001 * static_cast<double>(r.uniform(1, 50));
   p.delay_min_ms = static_cast<int64_t>(r.uniform(0, 5));
-  p.delay_max_ms = p.delay_min_ms + static_cast<int64_t>(r.chance(0.2) ? r.uniform(100, 2000) : r.uniform(1, 50));
-  p.disk_latency_max_ms = static_cast<int64_t>(r.chance(0.2) ? r.uniform(50, 500) : r.uniform(0, 10));
+  p.delay_max_ms = p.delay_min_ms +
+                   static_cast<int64_t>(r.chance(0.2) ? r.uniform(100, 2000) : r.uniform(1, 50));
+  p.disk_latency_max_ms =
+      static_cast<int64_t>(r.chance(0.2) ? r.uniform(50, 500) : r.uniform(0, 10));
   p.detect_down_ms = static_cast<int64_t>(r.uniform(200, 3000));
   p.reconnect_ms = static_cast<int64_t>(r.uniform(10, 1000));
   auto knob_rng = r.fork("knobs");
@@ -80,7 +82,8 @@ void sim_committer::submit(storage::batch b, done_fn done) {
   auto* world = &world_;
   world_.schedule(milliseconds{at - world_.now_ms()}, [world, node, incarnation] {
     auto& slot = world->nodes[node];
-    if (slot.alive && slot.incarnation == incarnation && slot.committer) slot.committer->complete_front();
+    if (slot.alive && slot.incarnation == incarnation && slot.committer)
+      slot.committer->complete_front();
   });
 }
 
@@ -119,7 +122,8 @@ world_impl::world_impl(world_options opts)
     nodes[i].disk = std::make_unique<storage::fault_env>();
   }
   for (auto& n : nodes)
-    if (auto st = start_node(n); !st) violations.push_back("start " + n.name + ": " + st.err().describe());
+    if (auto st = start_node(n); !st)
+      violations.push_back("start " + n.name + ": " + st.err().describe());
 }
 
 world_impl::~world_impl() {
@@ -185,7 +189,8 @@ void world_impl::advance(milliseconds d) {
   // Random crashes and partitions asked for by `fault` land at seeded times inside this window.
   for (; random_crashes > 0; --random_crashes) {
     auto victim = chaos.uniform(0, nodes.size() - 1);
-    auto at = milliseconds{static_cast<int64_t>(chaos.uniform(0, static_cast<uint64_t>(d.count())))};
+    auto at =
+        milliseconds{static_cast<int64_t>(chaos.uniform(0, static_cast<uint64_t>(d.count())))};
     auto down_for = milliseconds{static_cast<int64_t>(chaos.uniform(1, 2000))};
     schedule(at, [this, victim, down_for] {
       if (!nodes[victim].alive) return;
@@ -194,7 +199,8 @@ void world_impl::advance(milliseconds d) {
     });
   }
   for (; random_partitions > 0; --random_partitions) {
-    auto at = milliseconds{static_cast<int64_t>(chaos.uniform(0, static_cast<uint64_t>(d.count())))};
+    auto at =
+        milliseconds{static_cast<int64_t>(chaos.uniform(0, static_cast<uint64_t>(d.count())))};
     auto lasting = milliseconds{static_cast<int64_t>(chaos.uniform(100, 5000))};
     schedule(at, [this, lasting] {
       std::vector<size_t> left, right;
@@ -329,14 +335,30 @@ void world_impl::trace(const std::string& event) {
 
 world::world(world_options options) : impl_(std::make_unique<world_impl>(options)) {}
 world::~world() = default;
-uint64_t world::seed() const { return impl_->options.seed; }
-const fault_profile& world::profile() const { return impl_->profile; }
-int64_t world::now_ms() const { return impl_->now_ms(); }
-void world::advance(milliseconds d) { impl_->advance(d); }
-status world::crash(const std::string& name) { return impl_->crash(name); }
-status world::restart(const std::string& name) { return impl_->restart(name); }
-uint64_t world::trace_hash() const { return impl_->trace_state; }
-void world::trace(const std::string& event) { impl_->trace(event); }
+uint64_t world::seed() const {
+  return impl_->options.seed;
+}
+const fault_profile& world::profile() const {
+  return impl_->profile;
+}
+int64_t world::now_ms() const {
+  return impl_->now_ms();
+}
+void world::advance(milliseconds d) {
+  impl_->advance(d);
+}
+status world::crash(const std::string& name) {
+  return impl_->crash(name);
+}
+status world::restart(const std::string& name) {
+  return impl_->restart(name);
+}
+uint64_t world::trace_hash() const {
+  return impl_->trace_state;
+}
+void world::trace(const std::string& event) {
+  impl_->trace(event);
+}
 
 std::vector<std::string> world::node_names() const {
   std::vector<std::string> out;
@@ -344,7 +366,9 @@ std::vector<std::string> world::node_names() const {
   return out;
 }
 
-bool world::has_node(const std::string& name) const { return impl_->find(name) != nullptr; }
+bool world::has_node(const std::string& name) const {
+  return impl_->find(name) != nullptr;
+}
 
 bool world::alive(const std::string& name) const {
   auto* n = impl_->find(name);
@@ -373,9 +397,8 @@ expected<std::string> world::ask_payload(
   auto dest = n->node;
   auto request = caf::make_message(atoms::ask_atom_v, actor, payload);
   impl_->sys.spawn([=](caf::event_based_actor* self) {
-    ask(self, dest, request, caf::timespan{timeout}, [reply](expected<std::string> r) {
-      *reply = std::move(r);
-    });
+    ask(self, dest, request, caf::timespan{timeout},
+        [reply](expected<std::string> r) { *reply = std::move(r); });
   });
   impl_->run_until([reply] { return reply->has_value(); }, timeout + milliseconds{1});
   if (!reply->has_value()) return fail(errc::timeout, "no reply within the timeout");

@@ -60,7 +60,7 @@ struct node_slot {
   caf::actor node;
   caf::actor transport;
   bool alive = false;
-  uint64_t incarnation = 0;   // bumps at every (re)start; stale events check it
+  uint64_t incarnation = 0;  // bumps at every (re)start; stale events check it
   int64_t started_ms = -1;
   std::set<std::string> told_up;  // peers its transport has been told are up
   bool disk_failing = false;
@@ -103,8 +103,8 @@ class world_impl {
   virtual_wall_clock clock;
   caf::actor events;  // fires scheduled world events on virtual time
   std::vector<node_slot> nodes;
-  std::set<std::pair<size_t, size_t>> cut;     // (from, to): messages and liveness blocked
-  std::set<std::pair<size_t, size_t>> clogged; // (from, to): messages held until unclogged
+  std::set<std::pair<size_t, size_t>> cut;      // (from, to): messages and liveness blocked
+  std::set<std::pair<size_t, size_t>> clogged;  // (from, to): messages held until unclogged
   std::map<std::pair<size_t, size_t>, std::vector<std::function<void()>>> clogged_messages;
   std::map<std::pair<size_t, size_t>, bool> link_view;  // what observer->peer currently believes
   std::map<std::pair<size_t, size_t>, uint64_t> link_generation;
@@ -124,7 +124,7 @@ class world_impl {
 
 // The simulated transport: the production transport's protocol over the world's network.
 [[nodiscard]] caf::actor spawn_sim_transport(caf::local_actor* spawner, caf::actor node,
-                                             std::shared_ptr<node::node_env> env,
-                                             world_impl* world, size_t index);
+                                             std::shared_ptr<node::node_env> env, world_impl* world,
+                                             size_t index);
 
 }  // namespace librarian::sim

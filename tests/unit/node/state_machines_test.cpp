@@ -33,7 +33,9 @@ struct temp_db {
     REQUIRE(opened.has_value());
     db = std::move(*opened);
   }
-  void commit(storage::batch& rows) { REQUIRE(db->write(rows, storage::durability::sync).has_value()); }
+  void commit(storage::batch& rows) {
+    REQUIRE(db->write(rows, storage::durability::sync).has_value());
+  }
   static int& counter() {
     static int n = 0;
     return n;
@@ -47,7 +49,9 @@ users_state fresh_users(storage::db& db) {
   return users;
 }
 
-user_record alice() { return {"alice", "READONLY", "hash-a", 0, 0}; }
+user_record alice() {
+  return {"alice", "READONLY", "hash-a", 0, 0};
+}
 
 }  // namespace
 
@@ -72,7 +76,8 @@ TEST_CASE("user requests are validated before anything is written") {
   auto users = fresh_users(*t.db);
   storage::batch rows;
   CHECK(users.create({"", "READONLY", "h", 0, 0}, 1, rows).err().code == errc::invalid_argument);
-  CHECK(users.create({"bad name", "READONLY", "h", 0, 0}, 1, rows).err().code == errc::invalid_argument);
+  CHECK(users.create({"bad name", "READONLY", "h", 0, 0}, 1, rows).err().code ==
+        errc::invalid_argument);
   CHECK(users.create({"bob", "GOD", "h", 0, 0}, 1, rows).err().code == errc::invalid_argument);
   CHECK(users.create({"bob", "ADMIN", "", 0, 0}, 1, rows).err().code == errc::invalid_argument);
   CHECK(rows.empty());
@@ -95,7 +100,8 @@ TEST_CASE("tokens resolve to their user until they expire or the user is removed
   CHECK(users.resolve_token(hash, 4999).has_value());
   CHECK(users.resolve_token(hash, 5000).err().code == errc::unauthenticated);
   CHECK(users.resolve_token(std::string(64, '0'), 10).err().code == errc::unauthenticated);
-  CHECK(users.add_token({"short", "alice", 0, 5000}, 10, rows).err().code == errc::invalid_argument);
+  CHECK(users.add_token({"short", "alice", 0, 5000}, 10, rows).err().code ==
+        errc::invalid_argument);
   CHECK(users.add_token({std::string(64, 'e'), "ghost", 0, 5000}, 10, rows).err().code ==
         errc::not_found);
   REQUIRE(users.remove("alice", rows).has_value());
@@ -209,7 +215,9 @@ TEST_CASE("the incarnation grows by one at every start and the data_dir is bound
   CHECK(wrong.err().message.find("belongs to node 'a'") != std::string::npos);
 }
 
-TEST_CASE("a password change revokes the user's tokens; expired tokens are purged; live ones are capped") {
+TEST_CASE(
+    "a password change revokes the user's tokens; expired tokens are purged; live ones are "
+    "capped") {
   temp_db t;
   auto users = fresh_users(*t.db);
   storage::batch rows;

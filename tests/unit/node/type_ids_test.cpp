@@ -57,5 +57,6 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, token, covered);
 
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)
-    CHECK_MESSAGE(covered.count(id) == 1, "type id " << id << " of the block has no round-trip sample");
+    CHECK_MESSAGE(covered.count(id) == 1,
+                  "type id " << id << " of the block has no round-trip sample");
 }

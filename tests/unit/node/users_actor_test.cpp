@@ -115,8 +115,8 @@ TEST_CASE_FIXTURE(fixture, "a created user is announced only after its rows are 
   ask<user_info>(sys, users, looked_up, lookup_atom_v, std::string{"alice"});
   sched.run();
   CHECK(committer->held() == 1);
-  CHECK_FALSE(created.has_value());     // the write is not durable yet
-  CHECK_FALSE(looked_up.has_value());   // nor may a read reveal it
+  CHECK_FALSE(created.has_value());    // the write is not durable yet
+  CHECK_FALSE(looked_up.has_value());  // nor may a read reveal it
   committer->release_one();
   sched.run();
   CHECK(created == "ok");

@@ -45,7 +45,8 @@ TEST_CASE("a full config is read") {
     "http": {"threads": 4, "body_max_bytes": 4096},
     "auth": {"bootstrap_admin": {"name": "root", "password": "pw-pw-pw-pw"}, "kdf_iterations": 5000},
     "supervisor": {"restart_backoff_min_ms": 5}
-  })", "b.json");
+  })",
+                               "b.json");
   REQUIRE(cfg.has_value());
   CHECK(cfg->seed == 42u);
   CHECK(cfg->listen.http_port == 0);
@@ -71,14 +72,21 @@ TEST_CASE("wrong types, missing keys and bad values are explained") {
                  "must be between 1 and 65535"));
   CHECK(contains(error_of(R"({"name": "a b", "data_dir": "d"})"), "must match"));
   CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "log_level": "loud"})"), "log_level"));
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "peers": [{"name": "a", "host": "h", "cluster_port": 1}]})"),
-                 "cannot list itself"));
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "peers": [{"name": "b", "host": "h", "cluster_port": 1}, {"name": "b", "host": "h", "cluster_port": 2}]})"),
-                 "listed twice"));
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "cluster": {"heartbeat_interval_ms": 500, "connection_timeout_ms": 400}})"),
-                 "larger than heartbeat_interval_ms"));
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "auth": {"bootstrap_admin": {"name": "x"}}})"),
-                 "exactly one of password or password_env"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "peers": [{"name": "a", "host": "h", "cluster_port": 1}]})"),
+      "cannot list itself"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "peers": [{"name": "b", "host": "h", "cluster_port": 1}, {"name": "b", "host": "h", "cluster_port": 2}]})"),
+      "listed twice"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "cluster": {"heartbeat_interval_ms": 500, "connection_timeout_ms": 400}})"),
+      "larger than heartbeat_interval_ms"));
+  CHECK(contains(
+      error_of(R"({"name": "a", "data_dir": "d", "auth": {"bootstrap_admin": {"name": "x"}}})"),
+      "exactly one of password or password_env"));
   CHECK(contains(error_of("[1, 2]"), "must be a JSON object"));
   CHECK(contains(error_of("{\"name\": "), "not valid JSON"));
 }
@@ -91,14 +99,22 @@ TEST_CASE("every problem of a config is reported at once") {
 }
 
 TEST_CASE("ports, peers and the bootstrap password are checked against each other") {
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000, "http_port": 7000}})"),
-                 "listen.http_port': must differ from cluster_port"));
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000, "http_port": 7001, "data_port": 7001}})"),
-                 "listen.data_port"));
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000}, "peers": [{"name": "b", "host": "127.0.0.1", "cluster_port": 7000}]})"),
-                 "own address"));
-  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "auth": {"bootstrap_admin": {"name": "x", "password": "short"}}})"),
-                 "auth.bootstrap_admin.password': must have 8 to 1024 characters"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000, "http_port": 7000}})"),
+      "listen.http_port': must differ from cluster_port"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000, "http_port": 7001, "data_port": 7001}})"),
+      "listen.data_port"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "listen": {"cluster_port": 7000}, "peers": [{"name": "b", "host": "127.0.0.1", "cluster_port": 7000}]})"),
+      "own address"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "auth": {"bootstrap_admin": {"name": "x", "password": "short"}}})"),
+      "auth.bootstrap_admin.password': must have 8 to 1024 characters"));
   auto disabled = parse_node_config(
       R"({"name": "a", "data_dir": "d", "listen": {"http_port": 0, "data_port": 0}})", "a.json");
   CHECK(disabled.has_value());
