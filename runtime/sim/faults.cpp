@@ -117,6 +117,26 @@ status world::set_fault(const std::string& name, const std::string& value) {
   if (name == "detect_down_ms") return set_int(p.detect_down_ms, 600000);
   if (name == "random_crashes") return set_int(impl_->random_crashes, 1000);
   if (name == "random_partitions") return set_int(impl_->random_partitions, 1000);
+  if (name.rfind("cut.", 0) == 0) {
+    // cut.FROM.TO: an asymmetric partition; with TCP both sides soon see the link down.
+    auto rest = name.substr(4);
+    auto dot = rest.find('.');
+    if (dot == std::string::npos)
+      return fail(errc::invalid_argument,
+                  "fault cut.FROM.TO wants two node names, got \"" + name + "\"");
+    auto from = index_of(*impl_, rest.substr(0, dot));
+    auto to = index_of(*impl_, rest.substr(dot + 1));
+    if (!from) return from.err();
+    if (!to) return to.err();
+    auto v = number(name, value, 0, 1);
+    if (!v) return v.err();
+    if (*v != 0)
+      impl_->cut.insert({*from, *to});
+    else
+      impl_->cut.erase({*from, *to});
+    impl_->reevaluate_links();
+    return {};
+  }
   if (name.rfind("disk_fail.", 0) == 0) {
     auto* n = impl_->find(name.substr(10));
     if (!n) return fail(errc::not_found, "no node named '" + name.substr(10) + "'");
@@ -132,7 +152,7 @@ status world::set_fault(const std::string& name, const std::string& value) {
   return fail(errc::invalid_argument,
               "unknown fault '" + name +
                   "'; known: drop, duplicate, delay_min_ms, delay_max_ms, disk_latency_max_ms, "
-                  "detect_down_ms, random_crashes, random_partitions, disk_fail.NODE");
+                  "detect_down_ms, random_crashes, random_partitions, disk_fail.NODE, cut.FROM.TO");
 }
 
 expected<std::string> world::members_text(const std::string& node, milliseconds timeout) {

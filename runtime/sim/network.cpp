@@ -16,7 +16,8 @@ void world_impl::route(size_t from, const std::string& to, const std::string& ac
   if (!dest) return;
   auto link = std::make_pair(from, dest->index);
   auto label = nodes[from].name + "->" + to + "/" + actor;
-  if (!connected(from, dest->index)) return trace("lost " + label);
+  // One direction may be cut (an asymmetric partition): only this direction's messages are lost.
+  if (!nodes[from].alive || !dest->alive || cut.count(link)) return trace("lost " + label);
   if (chaos.chance(profile.drop)) {
     LIB_PROBE("sim.message_dropped");
     return trace("drop " + label);
@@ -126,7 +127,11 @@ caf::actor spawn_sim_transport(caf::local_actor* spawner, caf::actor node,
           tell_membership(self, caf::make_message(atoms::peer_down_atom_v, peer.name));
         return {
             [=](atoms::forward_atom, const std::string& peer, const std::string& actor,
-                caf::message& payload) { world->route(index, peer, actor, std::move(payload)); },
+                caf::message& payload) {
+              // As in production: a peer this node believes down gets nothing.
+              if (!self->state.up.count(peer)) return world->trace("unsent " + peer + "/" + actor);
+              world->route(index, peer, actor, std::move(payload));
+            },
             [=](atoms::peer_up_atom, const std::string& peer, const std::string& address,
                 uint64_t incarnation) {
               self->state.up[peer] = {address, incarnation};

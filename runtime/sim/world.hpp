@@ -73,8 +73,8 @@ class world {
   [[nodiscard]] status clog(const std::string& from, const std::string& to);
   [[nodiscard]] status unclog(const std::string& from, const std::string& to);
   // drop, duplicate, delay_min_ms, delay_max_ms, disk_latency_max_ms, detect_down_ms,
-  // disk_fail.NODE (0/1: every write fails with storage_full), random_crashes (count over the
-  // next advance), random_partitions (count over the next advance).
+  // disk_fail.NODE (0/1: every write fails with storage_full), cut.FROM.TO (0/1: one direction),
+  // random_crashes (count over the next advance), random_partitions (count over the next advance).
   [[nodiscard]] status set_fault(const std::string& name, const std::string& value);
 
   // Asks ACTOR on NODE with a prepared payload and prints the typed reply with `ask` (a catalog
