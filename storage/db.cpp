@@ -121,8 +121,6 @@ struct db::impl {
   std::shared_ptr<rocksdb::Cache> block_cache;
   std::unique_ptr<rocksdb::DB> rocks;
   std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>> handles;
-  // After a failed write RocksDB refuses every write until Resume(); set when one failed.
-  bool needs_resume = false;
 };
 
 namespace {
@@ -309,20 +307,12 @@ expected<scan_page> db::scan_range(table t, std::string_view begin, std::string_
 }
 
 status db::write(batch& b, durability d) {
-  if (impl_->needs_resume) {
-    // The cause (a full disk, a transient I/O error) may be gone: try to leave read-only mode.
-    auto resumed = impl_->rocks->Resume();
-    if (!resumed.ok())
-      return from_rocks(resumed, "write (resuming after an earlier failure)", impl_->path);
-    impl_->needs_resume = false;
-  }
   rocksdb::WriteOptions wo;
   wo.sync = d == durability::sync;
+  // After a failed write RocksDB refuses writes until the DB is reopened. DB::Resume() is no way
+  // out after a WAL failure: Debian's RocksDB is built with assertions and aborts in it.
   auto s = impl_->rocks->Write(wo, &b.raw());
-  if (!s.ok()) {
-    impl_->needs_resume = true;
-    return from_rocks(s, "write", impl_->path);
-  }
+  if (!s.ok()) return from_rocks(s, "write", impl_->path);
   return {};
 }
 

@@ -32,8 +32,7 @@ error from_rocks(const rocksdb::Status& s, std::string_view what, std::string_vi
                     "to salvage what is readable");
   if (s.IsNoSpace())
     return fail(errc::storage_full, op + " failed: no space left for the database at " + db_path +
-                                        "; free disk space: writes resume on their own when "
-                                        "RocksDB can recover, else restart the node (" +
+                                        "; free disk space, then restart the node (" +
                                         s.ToString() + ")");
   if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut())
     return fail(errc::unavailable, op + " on the database at " + db_path +
