@@ -3,6 +3,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/node/interface.hpp"
+#include "actors/rls/interface.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/type_ids.hpp"
 

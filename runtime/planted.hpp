@@ -9,7 +9,7 @@
 namespace librarian::planted {
 
 // Known bugs:
-//   announce_before_commit   the users actor replies before its rows are durable
+//   announce_before_commit   the users and lrc actors reply before their rows are durable
 //   ignore_duplicate_guard   the users actor overwrites an existing user on create
 void enable(std::string name);
 void clear();

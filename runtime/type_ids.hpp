@@ -19,6 +19,12 @@ struct user_record;
 struct token_record;
 }  // namespace librarian::node
 
+namespace librarian::rls {
+struct mapping;
+struct name_page;
+struct mapping_page;
+}  // namespace librarian::rls
+
 CAF_BEGIN_TYPE_ID_BLOCK(librarian, caf::first_custom_type_id)
 
 CAF_ADD_TYPE_ID(librarian, (librarian::node::member_info))
@@ -30,6 +36,9 @@ CAF_ADD_TYPE_ID(librarian, (librarian::node::user_info))
 CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::node::user_info>))
 CAF_ADD_TYPE_ID(librarian, (librarian::node::user_record))
 CAF_ADD_TYPE_ID(librarian, (librarian::node::token_record))
+CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping))
+CAF_ADD_TYPE_ID(librarian, (librarian::rls::name_page))
+CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping_page))
 
 // Atoms are at most 10 characters in CAF 0.17.
 CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
@@ -61,6 +70,13 @@ CAF_ADD_ATOM(librarian, librarian::atoms, subscribe_atom, "subscribe")
 CAF_ADD_ATOM(librarian, librarian::atoms, actors_atom, "actors")
 CAF_ADD_ATOM(librarian, librarian::atoms, crash_atom, "crash")
 CAF_ADD_ATOM(librarian, librarian::atoms, depth_atom, "depth")
+CAF_ADD_ATOM(librarian, librarian::atoms, add_atom, "add")
+CAF_ADD_ATOM(librarian, librarian::atoms, rename_atom, "rename")
+CAF_ADD_ATOM(librarian, librarian::atoms, exists_atom, "exists")
+CAF_ADD_ATOM(librarian, librarian::atoms, query_atom, "query")
+CAF_ADD_ATOM(librarian, librarian::atoms, query_pfn_atom, "querypfn")
+CAF_ADD_ATOM(librarian, librarian::atoms, wildcard_atom, "wildcard")
+CAF_ADD_ATOM(librarian, librarian::atoms, count_atom, "count")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

@@ -8,6 +8,7 @@
 #include "actors/node/interface.hpp"
 #include "actors/node/membership_actor.hpp"
 #include "actors/node/users_actor.hpp"
+#include "actors/rls/lrc_actor.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
 #include "runtime/probe.hpp"
@@ -48,6 +49,8 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
   else if (name == "membership")
     handle =
         caf::actor_cast<caf::actor>(spawn_membership(self, env, self->state.identity.incarnation));
+  else if (name == "lrc")
+    handle = caf::actor_cast<caf::actor>(rls::spawn_lrc(self, env));
   else if (name == "transport")
     handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self), env);
   LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
@@ -184,7 +187,7 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
         return caf::message{};
       });
   self->set_down_handler([=](caf::down_msg& down) { on_child_down(self, down); });
-  for (const auto& name : {"users", "membership", "transport"}) start_child(self, name);
+  for (const auto& name : {"users", "lrc", "membership", "transport"}) start_child(self, name);
   self->delayed_send(self, env->tuning.depth_poll_interval, tick_atom_v);
   LIB_LOG_INFO("node") << "node " << env->config.name << " started (incarnation "
                        << identity.incarnation << ")";
@@ -259,7 +262,7 @@ caf::behavior gateway_behavior(caf::event_based_actor* self, caf::actor node) {
 }  // namespace
 
 std::vector<std::string> routable_actor_names() {
-  return {"membership", "node", "transport", "users"};
+  return {"lrc", "membership", "node", "transport", "users"};
 }
 
 caf::actor spawn_node(caf::actor_system& sys, std::shared_ptr<node_env> env,

@@ -2,12 +2,15 @@
 
 #include "actors/node/messages.hpp"
 #include "actors/node/users_state.hpp"
+#include "actors/rls/lrc_state.hpp"
 #include "storage/codec.hpp"
 
 namespace librarian::node {
 
 std::vector<std::string> node_tables() {
-  return {node_table, peers_table, users_table, tokens_table};
+  std::vector<std::string> tables{node_table, peers_table, users_table, tokens_table};
+  for (auto& t : rls::lrc_tables()) tables.push_back(std::move(t));
+  return tables;
 }
 
 expected<node_identity> begin_incarnation(storage::db& db, const std::string& name,

@@ -4,6 +4,7 @@
 #include "actors/node/console_messages.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/users_state.hpp"
+#include "actors/rls/lrc_state.hpp"
 #include "runtime/caf/catalog.hpp"
 #include "runtime/sim/world_impl.hpp"
 
@@ -171,6 +172,24 @@ expected<std::string> world::members_text(const std::string& node, milliseconds 
 void world::record_ack(const std::string& node, const std::string& actor,
                        const std::string& message, const std::vector<std::string>& args,
                        const expected<std::string>& reply) {
+  if (actor == "lrc" && args.size() >= 2 && reply) {
+    auto& acked = impl_->acked_mappings[node];
+    if (message == "create" || message == "add") acked.insert({args[0], args[1]});
+    if (message == "remove") acked.erase({args[0], args[1]});
+    if (message == "rename") {
+      std::set<std::pair<std::string, std::string>> moved;
+      for (auto it = acked.begin(); it != acked.end();) {
+        if (it->first == args[0]) {
+          moved.insert({args[1], it->second});
+          it = acked.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      acked.insert(moved.begin(), moved.end());
+    }
+    return;
+  }
   if (actor != "users" || args.empty()) return;
   auto& acked = impl_->acked_users[node];
   const auto& user = args[0];
@@ -185,17 +204,33 @@ void world::record_ack(const std::string& node, const std::string& actor,
   }
 }
 
+std::vector<std::string> world_impl::lost_acknowledged(node_slot& n) {
+  std::vector<std::string> lost;
+  if (!n.alive || !n.db) return lost;
+  for (const auto& user : acked_users[n.name]) {
+    auto row = n.db->get(n.db->get_table(node::users_table), user);
+    if (!row || !*row)
+      lost.push_back("node " + n.name + " lost user '" + user +
+                     "' that it had acknowledged creating");
+  }
+  rls::lrc_state lrc{*n.db};
+  if (auto st = lrc.load(); !st) {
+    lost.push_back("node " + n.name + ": cannot load its replica catalog: " + st.err().describe());
+    return lost;
+  }
+  for (const auto& [lfn, pfn] : acked_mappings[n.name]) {
+    auto present = lrc.exists_mapping(lfn, pfn);
+    if (!present || !*present)
+      lost.push_back("node " + n.name + " lost mapping " + lfn + " -> " + pfn +
+                     " that it had acknowledged");
+  }
+  return lost;
+}
+
 std::vector<std::string> world::check_safety() {
   auto& w = *impl_;
-  for (auto& n : w.nodes) {
-    if (!n.alive || !n.db) continue;
-    for (const auto& user : w.acked_users[n.name]) {
-      auto row = n.db->get(n.db->get_table(node::users_table), user);
-      if (!row || !*row)
-        w.violations.push_back("node " + n.name + " no longer has user '" + user +
-                               "' that it acknowledged creating");
-    }
-  }
+  for (auto& n : w.nodes)
+    for (auto& v : w.lost_acknowledged(n)) w.violations.push_back(std::move(v));
   auto out = w.violations;
   w.violations.clear();
   return out;

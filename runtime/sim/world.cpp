@@ -311,13 +311,8 @@ status world_impl::restart(const std::string& name) {
   if (auto st = start_node(*n); !st) return st;
   reevaluate_links();
   // What the node acknowledged before the crash must still be there.
-  for (const auto& user : acked_users[name]) {
-    auto row = n->db->get(n->db->get_table(node::users_table), user);
-    if (!row || !*row)
-      violations.push_back("node " + name + " lost user '" + user +
-                           "' that it had acknowledged creating (after restart at " +
-                           std::to_string(now_ms()) + " ms)");
-  }
+  for (auto& v : lost_acknowledged(*n))
+    violations.push_back(v + " (after restart at " + std::to_string(now_ms()) + " ms)");
   return {};
 }
 

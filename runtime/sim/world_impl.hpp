@@ -116,6 +116,9 @@ class world_impl {
   uint64_t steps = 0;
   // The durability model: users each node acknowledged creating (and not removing).
   std::map<std::string, std::set<std::string>> acked_users;
+  // ... and LRC mappings (lfn, pfn) each node acknowledged adding (and not removing).
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> acked_mappings;
+  [[nodiscard]] std::vector<std::string> lost_acknowledged(node_slot& n);
   std::vector<std::string> violations;
 
   void trace(const std::string& event);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "actors/node/interface.hpp"
+#include "actors/rls/interface.hpp"
 #include "runtime/caf/system_config.hpp"
 
 namespace {
@@ -55,6 +56,10 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, std::vector<user_info>{user, user}, covered);
   check_roundtrip(sys, record, covered);
   check_roundtrip(sys, token, covered);
+  rls::mapping map{"lfn://a/b", "gsiftp://host/x"};
+  check_roundtrip(sys, map, covered);
+  check_roundtrip(sys, rls::name_page{{"p1", "p2"}, true}, covered);
+  check_roundtrip(sys, rls::mapping_page{{map, map}, true, false}, covered);
 
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)
     CHECK_MESSAGE(covered.count(id) == 1,

@@ -1,0 +1,47 @@
+// The RLS family's public contract: the LRC actor's typed handle and the CAF inspection of its
+// messages. Other families include only this header.
+#pragma once
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/rls/messages.hpp"
+#include "runtime/type_ids.hpp"
+
+namespace librarian::rls {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mapping& x) {
+  return f(caf::meta::type_name("mapping"), x.lfn, x.pfn);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, name_page& x) {
+  return f(caf::meta::type_name("name_page"), x.items, x.more);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mapping_page& x) {
+  return f(caf::meta::type_name("mapping_page"), x.items, x.more, x.truncated);
+}
+
+using namespace librarian::atoms;
+
+// The Local Replica Catalog: LFN <-> PFN mappings of this node (Globus RLS's LRC).
+using lrc_actor = caf::typed_actor<
+    caf::replies_to<create_atom, std::string, std::string>::with<mapping>,  // LFN_EXIST
+    caf::replies_to<add_atom, std::string, std::string>::with<mapping>,     // LFN_NEXIST
+    caf::replies_to<remove_atom, std::string, std::string>::with<mapping>,  // MAPPING_NEXIST
+    caf::replies_to<rename_atom, std::string, std::string>::with<mapping>,  // LFN old -> new
+    caf::replies_to<exists_atom, std::string>::with<bool>,                  // LFN exists?
+    // (LFN, offset, reslimit) -> its PFNs; (PFN, offset, reslimit) -> its LFNs
+    caf::replies_to<query_atom, std::string, uint64_t, uint64_t>::with<name_page>,
+    caf::replies_to<query_pfn_atom, std::string, uint64_t, uint64_t>::with<name_page>,
+    // (LFN pattern with * and ?, offset, reslimit) -> mappings
+    caf::replies_to<wildcard_atom, std::string, uint64_t, uint64_t>::with<mapping_page>,
+    caf::replies_to<count_atom>::with<uint64_t, uint64_t>,  // (LFNs, mappings)
+    caf::replies_to<depth_atom>::with<uint64_t>,
+    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>>;
+
+}  // namespace librarian::rls

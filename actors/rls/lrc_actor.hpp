@@ -1,0 +1,13 @@
+// The LRC actor: the shell around lrc_state (spawned and supervised by the node actor).
+#pragma once
+
+#include <memory>
+
+#include "actors/node/node_env.hpp"
+#include "actors/rls/interface.hpp"
+
+namespace librarian::rls {
+
+[[nodiscard]] lrc_actor spawn_lrc(caf::local_actor* spawner, std::shared_ptr<node::node_env> env);
+
+}  // namespace librarian::rls
