@@ -6,7 +6,6 @@
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
-#include "runtime/planted.hpp"
 
 namespace librarian::node {
 namespace {
@@ -19,34 +18,11 @@ struct users_shell {
 
 using self_ptr = users_actor::stateful_pointer<users_shell>;
 
-// Replies with `outcome` once `rows` are durable; an I/O failure fails the reply and the actor,
-// which the supervisor restarts from what is on disk.
 template <class T>
 caf::typed_response_promise<T> reply_after_commit(self_ptr self, storage::batch rows,
                                                   expected<T> outcome) {
-  auto promise = self->template make_response_promise<T>();
-  if (planted::on("announce_before_commit") && !rows.empty()) {
-    // The planted bug: the reply goes out while the rows may still be lost.
-    if (outcome)
-      promise.deliver(*outcome);
-    else
-      promise.deliver(to_caf(outcome.err()));
-    self->state.commits.submit(self, *self->state.env->committer, std::move(rows),
-                               [](const status&) {});
-    return promise;
-  }
-  self->state.commits.submit(self, *self->state.env->committer, std::move(rows),
-                             [self, promise, outcome](const status& st) mutable {
-                               if (!st) {
-                                 promise.deliver(to_caf(st.err()));
-                                 self->quit(to_caf(st.err()));
-                               } else if (outcome) {
-                                 promise.deliver(*outcome);
-                               } else {
-                                 promise.deliver(to_caf(outcome.err()));
-                               }
-                             });
-  return promise;
+  return librarian::reply_after_commit(self, self->state.commits, *self->state.env->committer,
+                                       std::move(rows), std::move(outcome));
 }
 
 users_actor::behavior_type users_behavior(self_ptr self, std::shared_ptr<node_env> env) {

@@ -7,7 +7,6 @@
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
-#include "runtime/planted.hpp"
 
 namespace librarian::rls {
 namespace {
@@ -20,39 +19,15 @@ struct lrc_shell {
 
 using self_ptr = lrc_actor::stateful_pointer<lrc_shell>;
 
-// Replies once `rows` are durable and tells the state machine which changes are now on disk
-// (its overlay of pending writes forgets them). An I/O failure fails the reply and the actor.
+// Replies once `rows` are durable and then tells the state machine which changes are on disk
+// (its overlay of pending writes forgets them).
 template <class T>
 caf::typed_response_promise<T> reply_after_commit(self_ptr self, storage::batch rows,
                                                   expected<T> outcome) {
-  auto promise = self->template make_response_promise<T>();
   auto seq = self->state.lrc->last_seq();
-  if (planted::on("announce_before_commit") && !rows.empty()) {
-    // The planted bug (tests of the simulator's checkers): reply while the rows may be lost.
-    if (outcome)
-      promise.deliver(*outcome);
-    else
-      promise.deliver(to_caf(outcome.err()));
-    self->state.commits.submit(self, *self->state.env->committer, std::move(rows),
-                               [self, seq](const status& st) {
-                                 if (st) self->state.lrc->committed(seq);
-                               });
-    return promise;
-  }
-  self->state.commits.submit(self, *self->state.env->committer, std::move(rows),
-                             [self, promise, outcome, seq](const status& st) mutable {
-                               if (!st) {
-                                 promise.deliver(to_caf(st.err()));
-                                 self->quit(to_caf(st.err()));
-                                 return;
-                               }
-                               self->state.lrc->committed(seq);
-                               if (outcome)
-                                 promise.deliver(*outcome);
-                               else
-                                 promise.deliver(to_caf(outcome.err()));
-                             });
-  return promise;
+  return librarian::reply_after_commit(self, self->state.commits, *self->state.env->committer,
+                                       std::move(rows), std::move(outcome),
+                                       [self, seq] { self->state.lrc->committed(seq); });
 }
 
 template <class T>

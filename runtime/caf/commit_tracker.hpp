@@ -12,7 +12,9 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
+#include "runtime/caf/error.hpp"
 #include "runtime/expected.hpp"
+#include "runtime/planted.hpp"
 #include "runtime/probe.hpp"
 #include "runtime/type_ids.hpp"
 #include "storage/committer.hpp"
@@ -77,5 +79,42 @@ class commit_tracker {
   std::deque<entry> queue_;
   uint64_t next_token_ = 1;
 };
+
+// The actor shells' one way to answer a request that may have written rows: the reply goes out
+// once the rows are durable (after `on_durable`, which tells the state machine); a failed commit
+// fails the reply and stops the actor, which its supervisor restarts from what is on disk.
+// A request that wrote nothing still waits behind earlier pending commits.
+template <class T, class Self>
+caf::typed_response_promise<T> reply_after_commit(Self* self, commit_tracker& tracker,
+                                                  storage::committer& committer,
+                                                  storage::batch rows, expected<T> outcome,
+                                                  std::function<void()> on_durable = {}) {
+  auto promise = self->template make_response_promise<T>();
+  auto deliver = [promise, outcome]() mutable {
+    if (outcome)
+      promise.deliver(*outcome);
+    else
+      promise.deliver(to_caf(outcome.err()));
+  };
+  if (planted::on("announce_before_commit") && !rows.empty()) {
+    // The planted bug (tests of the simulator's checkers): reply while the rows may be lost.
+    deliver();
+    tracker.submit(self, committer, std::move(rows), [on_durable](const status& st) {
+      if (st && on_durable) on_durable();
+    });
+    return promise;
+  }
+  tracker.submit(self, committer, std::move(rows),
+                 [self, promise, deliver, on_durable](const status& st) mutable {
+                   if (!st) {
+                     promise.deliver(to_caf(st.err()));
+                     self->quit(to_caf(st.err()));
+                     return;
+                   }
+                   if (on_durable) on_durable();
+                   deliver();
+                 });
+  return promise;
+}
 
 }  // namespace librarian
