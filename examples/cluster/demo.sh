@@ -78,6 +78,11 @@ echo > ask users lookup bob   (expecting not_found)
 ask users lookup bob => error not_found
 echo > ask node status
 ask node status => contains "incarnation=1"
+echo > ask lrc create / add: register two replicas of one file in b's replica catalog
+ask lrc create lfn://demo/zen.2459001.uvh5 gsiftp://b.example.org/data/zen.2459001.uvh5
+ask lrc add lfn://demo/zen.2459001.uvh5 file:///archive/zen.2459001.uvh5
+echo > ask lrc query lfn://demo/zen.2459001.uvh5 0 0
+ask lrc query lfn://demo/zen.2459001.uvh5 0 0 => count 2
 SCRIPT
 
 if [ -x "$bin_dir/librarian" ]; then
@@ -103,10 +108,12 @@ echo members | console a
 start_node b
 wait_members_up a 3
 
-say "Node b after the restart: a new incarnation, and alice is still there"
+say "Node b after the restart: a new incarnation; alice and the replicas are still there"
 console b <<'SCRIPT'
 ask node status => contains "incarnation=2"
 ask users lookup alice => contains "alice READONLY"
+ask lrc querypfn file:///archive/zen.2459001.uvh5 0 0 => equals "lfn://demo/zen.2459001.uvh5"
+ask lrc wildcard "lfn://demo/*" 0 0 => count 2
 SCRIPT
 echo members | console a
 
