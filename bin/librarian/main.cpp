@@ -29,6 +29,7 @@
 #include "bin/librarian/api_calls.hpp"
 #include "bin/librarian/client_config.hpp"
 #include "bin/librarian/password_input.hpp"
+#include "bin/librarian/rls_commands.hpp"
 #include "net/http/auth.hpp"
 #include "net/http/url.hpp"
 
@@ -53,6 +54,7 @@ struct global_options {
 struct command {
   std::function<expected<api_reply>(const connection&, std::chrono::milliseconds)> run;
   std::function<std::string(const api_reply&)> human;
+  std::function<int(const api_reply&)> exit_status = nullptr;  // nullptr: 0 (rls exists: 0 or 2)
 };
 
 // Arguments shared by the subcommands (each uses the ones it declares).
@@ -200,7 +202,7 @@ int run(const global_options& options, const arguments& args, const command& cho
   } else {
     std::cout << chosen.human(*reply);
   }
-  return 0;
+  return chosen.exit_status ? chosen.exit_status(*reply) : 0;
 }
 
 }  // namespace
@@ -222,11 +224,14 @@ int main(int argc, char** argv) {
   add_create_user(app, args, chosen);
   add_user_admin(app, args, chosen);
   add_create_token(app, args, chosen);
+  std::optional<librarian::cli::rls_command> rls_chosen;
+  librarian::cli::add_rls_commands(app, args.connection_name, rls_chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : exit_usage;
   }
+  if (rls_chosen) chosen = command{rls_chosen->run, rls_chosen->human, rls_chosen->exit_status};
   if (!chosen) return exit_usage;
   return run(options, args, *chosen);
 }

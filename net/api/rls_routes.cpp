@@ -1,0 +1,180 @@
+// /api/v1/rls/lrc: the Local Replica Catalog over HTTP, with globus-rls-cli's operations (create,
+// add, delete, rename, query, wildcard, exists, count). Names travel in JSON bodies and query
+// strings, never in the path: LFNs and PFNs contain '/', and a path parameter is one segment.
+#include <charconv>
+
+#include "actors/rls/interface.hpp"
+#include "net/api/api_context.hpp"
+
+namespace librarian::net {
+namespace {
+
+using http::path_params;
+using http::request;
+using http::respond_fn;
+using http::role;
+
+// The node delegates (ask, "lrc", message) to its supervised LRC actor.
+constexpr const char* lrc_name = "lrc";
+
+void bad_request(const request& req, const respond_fn& respond, const error& err) {
+  respond(http::error_response(err, req.request_id));
+}
+
+// Unknown query parameters are refused like unknown body fields, so a typo ("reslimt") cannot
+// silently fall back to the default.
+status check_query_keys(const request& req, std::initializer_list<const char*> allowed) {
+  for (const auto& [key, value] : req.query) {
+    bool known = false;
+    for (const char* name : allowed) known = known || key == name;
+    if (!known) return fail(errc::invalid_argument, "unknown query parameter '" + key + "'");
+  }
+  return {};
+}
+
+// An optional non-negative decimal query parameter; absent is 0 (for reslimit: the LRC's default).
+// The LRC itself bounds the values (BADARG), so only the syntax is checked here.
+expected<uint64_t> uint_param(const request& req, const char* key) {
+  auto it = req.query.find(key);
+  if (it == req.query.end()) return uint64_t{0};
+  const auto& text = it->second;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    return fail(errc::invalid_argument, std::string{"query parameter '"} + key +
+                                            "' must be a non-negative integer, not '" + text + "'");
+  return value;
+}
+
+struct page_params {
+  uint64_t offset = 0;
+  uint64_t reslimit = 0;
+};
+
+expected<page_params> read_page(const request& req) {
+  auto offset = uint_param(req, "offset");
+  if (!offset) return offset.err();
+  auto reslimit = uint_param(req, "reslimit");
+  if (!reslimit) return reslimit.err();
+  return page_params{*offset, *reslimit};
+}
+
+expected<std::string> required_param(const request& req, const char* key) {
+  auto it = req.query.find(key);
+  if (it == req.query.end())
+    return fail(errc::invalid_argument, std::string{"query parameter '"} + key + "' is required");
+  return it->second;
+}
+
+// POST {first_key, second_key} -> (atom, first, second) to the LRC, answered with the two names
+// under the same keys. Every LRC mutation is this shape; only rename's second key differs.
+template <class Atom>
+void post_pair(const context_ptr& ctx, const request& req, const respond_fn& respond, Atom atom,
+               const char* second_key, int status_ok) {
+  authorize(ctx, req, respond, role::readwrite, [=](caller) {
+    auto body = read_json_object(req, {"lfn", second_key});
+    if (!body) return bad_request(req, respond, body.err());
+    auto first = string_field(*body, "lfn", true);
+    auto second = string_field(*body, second_key, true);
+    for (auto* field : {&first, &second})
+      if (!*field) return bad_request(req, respond, field->err());
+    ask_actor(ctx, lrc_name, caf::make_message(atom, *first, *second), req, respond,
+              [=](const rls::mapping& m) {
+                respond(http::json_response(status_ok, {{"lfn", m.lfn}, {second_key, m.pfn}}));
+              });
+  });
+}
+
+// GET ?lfn=L or ?pfn=P (exactly one): the PFNs of an LFN, or the LFNs of a PFN.
+void query(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {"lfn", "pfn", "offset", "reslimit"}); !st)
+      return bad_request(req, respond, st.err());
+    bool by_lfn = req.query.contains("lfn");
+    if (by_lfn == req.query.contains("pfn"))
+      return bad_request(
+          req, respond,
+          fail(errc::invalid_argument, "give exactly one of the query parameters 'lfn' and 'pfn'"));
+    auto page = read_page(req);
+    if (!page) return bad_request(req, respond, page.err());
+    std::string key = by_lfn ? "lfn" : "pfn";
+    std::string name = req.query.at(key);
+    auto payload =
+        by_lfn ? caf::make_message(atoms::query_atom_v, name, page->offset, page->reslimit)
+               : caf::make_message(atoms::query_pfn_atom_v, name, page->offset, page->reslimit);
+    ask_actor(ctx, lrc_name, std::move(payload), req, respond, [=](const rls::name_page& names) {
+      respond(http::json_response(
+          200, {{key, name}, {by_lfn ? "pfns" : "lfns", names.items}, {"more", names.more}}));
+    });
+  });
+}
+
+// GET ?lfn=PATTERN: mappings whose LFN matches a pattern with * and ?.
+void wildcard(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {"lfn", "offset", "reslimit"}); !st)
+      return bad_request(req, respond, st.err());
+    auto pattern = required_param(req, "lfn");
+    if (!pattern) return bad_request(req, respond, pattern.err());
+    auto page = read_page(req);
+    if (!page) return bad_request(req, respond, page.err());
+    auto payload =
+        caf::make_message(atoms::wildcard_atom_v, *pattern, page->offset, page->reslimit);
+    ask_actor(ctx, lrc_name, std::move(payload), req, respond, [=](const rls::mapping_page& p) {
+      auto list = nlohmann::json::array();
+      for (const auto& m : p.items) list.push_back({{"lfn", m.lfn}, {"pfn", m.pfn}});
+      respond(http::json_response(
+          200, {{"mappings", list}, {"more", p.more}, {"truncated", p.truncated}}));
+    });
+  });
+}
+
+void exists(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {"lfn"}); !st) return bad_request(req, respond, st.err());
+    auto lfn = required_param(req, "lfn");
+    if (!lfn) return bad_request(req, respond, lfn.err());
+    std::string name = *lfn;
+    ask_actor(ctx, lrc_name, caf::make_message(atoms::exists_atom_v, name), req, respond,
+              [=](bool found) {
+                respond(http::json_response(200, {{"lfn", name}, {"exists", found}}));
+              });
+  });
+}
+
+void count(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {}); !st) return bad_request(req, respond, st.err());
+    ask_actor(ctx, lrc_name, caf::make_message(atoms::count_atom_v), req, respond,
+              [=](uint64_t lfns, uint64_t mappings) {
+                respond(http::json_response(200, {{"lfns", lfns}, {"mappings", mappings}}));
+              });
+  });
+}
+
+}  // namespace
+
+void add_rls_routes(http::router& r, const context_ptr& ctx) {
+  r.add("POST", "/api/v1/rls/lrc/create", [ctx](request req, path_params, respond_fn respond) {
+    post_pair(ctx, req, respond, atoms::create_atom_v, "pfn", 201);
+  });
+  r.add("POST", "/api/v1/rls/lrc/add", [ctx](request req, path_params, respond_fn respond) {
+    post_pair(ctx, req, respond, atoms::add_atom_v, "pfn", 201);
+  });
+  r.add("POST", "/api/v1/rls/lrc/delete", [ctx](request req, path_params, respond_fn respond) {
+    post_pair(ctx, req, respond, atoms::remove_atom_v, "pfn", 200);
+  });
+  r.add("POST", "/api/v1/rls/lrc/rename", [ctx](request req, path_params, respond_fn respond) {
+    post_pair(ctx, req, respond, atoms::rename_atom_v, "new_lfn", 200);
+  });
+  r.add("GET", "/api/v1/rls/lrc/query",
+        [ctx](request req, path_params, respond_fn respond) { query(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/lrc/wildcard",
+        [ctx](request req, path_params, respond_fn respond) { wildcard(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/lrc/exists",
+        [ctx](request req, path_params, respond_fn respond) { exists(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/lrc/count",
+        [ctx](request req, path_params, respond_fn respond) { count(ctx, req, respond); });
+}
+
+}  // namespace librarian::net
