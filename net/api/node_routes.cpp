@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "net/api/api_context.hpp"
@@ -128,18 +129,42 @@ void node_metrics(metrics_text& m, const node::node_status& st) {
     m.sample("librarian_actor_restarts_total{actor=\"" + a.name + "\"}", a.restarts);
 }
 
+void respond_metrics(const context_ptr& ctx, const node::node_status& st,
+                     std::optional<std::pair<uint64_t, uint64_t>> lrc_counts,
+                     const respond_fn& respond) {
+  metrics_text m;
+  process_metrics(m);
+  node_metrics(m, st);
+  if (lrc_counts) {
+    m.family("librarian_lrc_lfns", "gauge", "LFNs in the local replica catalog.");
+    m.sample("librarian_lrc_lfns", lrc_counts->first);
+    m.family("librarian_lrc_mappings", "gauge",
+             "LFN-to-PFN mappings in the local replica catalog.");
+    m.sample("librarian_lrc_mappings", lrc_counts->second);
+  }
+  storage_metrics(m, ctx);
+  http_metrics(m, ctx);
+  http::response res;
+  res.content_type = "text/plain; version=0.0.4";
+  res.body = m.out.str();
+  respond(std::move(res));
+}
+
 void metrics(const context_ptr& ctx, const request& req, const respond_fn& respond) {
   ask_actor(ctx, "node", caf::make_message(atoms::status_atom_v), req, respond,
             [=](const node::node_status& st) {
-              metrics_text m;
-              process_metrics(m);
-              node_metrics(m, st);
-              storage_metrics(m, ctx);
-              http_metrics(m, ctx);
-              http::response res;
-              res.content_type = "text/plain; version=0.0.4";
-              res.body = m.out.str();
-              respond(std::move(res));
+              // The catalog's counts are optional: a restarting LRC must not fail the scrape.
+              auto node = ctx->node;
+              auto timeout = ctx->actor_timeout;
+              ctx->sys.spawn([=](caf::event_based_actor* self) {
+                self->request(node, timeout, atoms::ask_atom_v, std::string{"lrc"},
+                              caf::make_message(atoms::count_atom_v))
+                    .then(
+                        [=](uint64_t lfns, uint64_t mappings) {
+                          respond_metrics(ctx, st, std::pair{lfns, mappings}, respond);
+                        },
+                        [=](caf::error&) { respond_metrics(ctx, st, std::nullopt, respond); });
+              });
             });
 }
 

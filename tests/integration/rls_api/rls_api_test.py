@@ -102,6 +102,9 @@ def test_delete_rename_count(node):
     lt.expect_status(post(node, "delete", {"lfn": "wild/f2", "pfn": "p://wild/2"}), 200, "delete last PFN")
     lt.check_eq(get(node, "exists", {"lfn": "wild/f2"}).json["exists"], False, "LFN gone with its last PFN")
     lt.check_eq(get(node, "count", {}).json, {"lfns": 3, "mappings": 3}, "count after")
+    metrics = lt.expect_status(node.http("GET", "/metrics", auth=None), 200, "metrics").text
+    lt.check_eq(lt.metric(metrics, "librarian_lrc_lfns"), 3.0, "librarian_lrc_lfns")
+    lt.check_eq(lt.metric(metrics, "librarian_lrc_mappings"), 3.0, "librarian_lrc_mappings")
 
 
 def test_roles(node):
