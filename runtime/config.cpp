@@ -120,6 +120,31 @@ void read_supervisor(json_reader& r, supervisor_config& out) {
     r.error("restart_backoff_max_ms", "must be at least restart_backoff_min_ms");
 }
 
+void read_rls(json_reader& r, node_config& out) {
+  auto& rls = out.rls;
+  r.optional("rli", rls.rli);
+  r.optional_int("staleness_permille", rls.staleness_permille, 1000, 10000);
+  std::set<std::string> names;
+  for (auto& t : r.array_of_objects("update_rlis")) {
+    rli_target_config target;
+    t.required("name", target.name);
+    t.optional_int("interval_ms", target.interval_ms, 100, 24 * hour_ms);
+    t.optional_int("chunk_lfns", target.chunk_lfns, 1, 100000);
+    if (t.has("patterns")) {
+      for (auto& p : t.string_array("patterns")) target.patterns.push_back(std::move(p));
+    }
+    t.reject_unknown_keys();
+    bool known = target.name == out.name;
+    for (const auto& peer : out.peers) known = known || peer.name == target.name;
+    if (!target.name.empty() && !known)
+      t.error("name", "\"" + target.name + "\" is neither this node nor one of its peers");
+    if (!names.insert(target.name).second)
+      t.error("name", "RLI \"" + target.name + "\" is listed twice");
+    rls.update_rlis.push_back(std::move(target));
+  }
+  r.reject_unknown_keys();
+}
+
 void read_root(json_reader& root, node_config& out) {
   root.required("name", out.name);
   if (!out.name.empty() && !valid_node_name(out.name))
@@ -139,6 +164,7 @@ void read_root(json_reader& root, node_config& out) {
   if (auto r = root.object("http")) read_http(*r, out.http);
   if (auto r = root.object("auth")) read_auth(*r, out.auth);
   if (auto r = root.object("supervisor")) read_supervisor(*r, out.supervisor);
+  if (auto r = root.object("rls")) read_rls(*r, out);
   root.reject_unknown_keys();
 }
 

@@ -57,6 +57,20 @@ struct supervisor_config {
   int64_t restart_backoff_max_ms = 30000;
 };
 
+// One RLI this node's LRC keeps informed (soft state: the full LFN list every interval).
+struct rli_target_config {
+  std::string name;                   // this node or a configured peer that runs an RLI
+  int64_t interval_ms = 30000;        // how often the full list is sent
+  std::vector<std::string> patterns;  // only LFNs matching one of these globs (empty: all)
+  uint32_t chunk_lfns = 1000;         // LFNs per update message
+};
+
+struct rls_config {
+  bool rli = false;                   // this node runs a Replica Location Index
+  int64_t staleness_permille = 1200;  // an LRC's state expires after 1.2 x its interval
+  std::vector<rli_target_config> update_rlis;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -68,6 +82,7 @@ struct node_config {
   http_config http;
   auth_config auth;
   supervisor_config supervisor;
+  rls_config rls;
   std::string source;  // the file it came from, for messages
 };
 

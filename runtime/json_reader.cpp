@@ -110,6 +110,25 @@ std::optional<json_reader> json_reader::object(std::string_view key, bool requir
   return json_reader{*value, key_path(key), source_, errors_};
 }
 
+std::vector<std::string> json_reader::string_array(std::string_view key) {
+  std::vector<std::string> out;
+  auto* value = find(key, false);
+  if (!value) return out;
+  if (!value->is_array()) {
+    error(key, "expected an array of strings, got " + type_name(*value));
+    return out;
+  }
+  for (size_t i = 0; i < value->size(); ++i) {
+    const auto& item = (*value)[i];
+    if (!item.is_string() || item.get<std::string>().empty()) {
+      error(std::string{key} + "[" + std::to_string(i) + "]", "expected a non-empty string");
+      continue;
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
 std::vector<json_reader> json_reader::array_of_objects(std::string_view key) {
   std::vector<json_reader> out;
   auto* value = find(key, false);

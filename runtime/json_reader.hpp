@@ -34,6 +34,8 @@ class json_reader {
   }
   // A nested object; a reader over an empty object when absent and not required.
   [[nodiscard]] std::optional<json_reader> object(std::string_view key, bool required = false);
+  // An array of non-empty strings; empty when absent.
+  [[nodiscard]] std::vector<std::string> string_array(std::string_view key);
   // A nested array of objects; empty when absent.
   [[nodiscard]] std::vector<json_reader> array_of_objects(std::string_view key);
   [[nodiscard]] bool has(std::string_view key) const;

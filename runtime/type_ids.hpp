@@ -39,6 +39,7 @@ CAF_ADD_TYPE_ID(librarian, (librarian::node::token_record))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::name_page))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping_page))
+CAF_ADD_TYPE_ID(librarian, (std::vector<std::string>))
 
 // Atoms are at most 10 characters in CAF 0.17.
 CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
@@ -77,6 +78,11 @@ CAF_ADD_ATOM(librarian, librarian::atoms, query_atom, "query")
 CAF_ADD_ATOM(librarian, librarian::atoms, query_pfn_atom, "querypfn")
 CAF_ADD_ATOM(librarian, librarian::atoms, wildcard_atom, "wildcard")
 CAF_ADD_ATOM(librarian, librarian::atoms, count_atom, "count")
+CAF_ADD_ATOM(librarian, librarian::atoms, rli_begin_atom, "rlibegin")
+CAF_ADD_ATOM(librarian, librarian::atoms, rli_chunk_atom, "rlichunk")
+CAF_ADD_ATOM(librarian, librarian::atoms, rli_end_atom, "rliend")
+CAF_ADD_ATOM(librarian, librarian::atoms, rli_next_atom, "rlinext")
+CAF_ADD_ATOM(librarian, librarian::atoms, rli_tick_atom, "rlitick")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

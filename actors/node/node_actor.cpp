@@ -50,7 +50,10 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
     handle =
         caf::actor_cast<caf::actor>(spawn_membership(self, env, self->state.identity.incarnation));
   else if (name == "lrc")
-    handle = caf::actor_cast<caf::actor>(rls::spawn_lrc(self, env));
+    handle =
+        caf::actor_cast<caf::actor>(rls::spawn_lrc(self, env, caf::actor_cast<caf::actor>(self)));
+  else if (name == "rli")
+    handle = caf::actor_cast<caf::actor>(rls::spawn_rli(self, env));
   else if (name == "transport")
     handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self), env);
   LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
@@ -188,6 +191,7 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
       });
   self->set_down_handler([=](caf::down_msg& down) { on_child_down(self, down); });
   for (const auto& name : {"users", "lrc", "membership", "transport"}) start_child(self, name);
+  if (env->config.rls.rli) start_child(self, "rli");
   self->delayed_send(self, env->tuning.depth_poll_interval, tick_atom_v);
   LIB_LOG_INFO("node") << "node " << env->config.name << " started (incarnation "
                        << identity.incarnation << ")";
@@ -262,7 +266,7 @@ caf::behavior gateway_behavior(caf::event_based_actor* self, caf::actor node) {
 }  // namespace
 
 std::vector<std::string> routable_actor_names() {
-  return {"lrc", "membership", "node", "transport", "users"};
+  return {"lrc", "membership", "node", "rli", "transport", "users"};
 }
 
 caf::actor spawn_node(caf::actor_system& sys, std::shared_ptr<node_env> env,

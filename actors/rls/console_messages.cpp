@@ -114,11 +114,27 @@ void add_queries(message_catalog& c) {
          }});
 }
 
+void add_rli_entries(message_catalog& c) {
+  auto lines = typed_ask<std::vector<std::string>>([](const std::vector<std::string>& xs) {
+    return print_lines(xs, [](const std::string& s) { return s; });
+  });
+  c.add({{"rli",
+          "query",
+          {{"LFN", arg_type::string}},
+          "the sites (LRCs) whose fresh soft state holds LFN, one per line"},
+         [](const std::vector<value>& a) { return message_of(query_atom_v, text(a, 0)); },
+         lines});
+  c.add({{"rli", "lrcs", {}, "the LRCs this RLI has heard from: NAME lfns=N mode=list|bloom"},
+         [](const std::vector<value>&) { return message_of(list_atom_v); },
+         lines});
+}
+
 }  // namespace
 
 void add_console_messages(message_catalog& catalog) {
   add_mutations(catalog);
   add_queries(catalog);
+  add_rli_entries(catalog);
 }
 
 }  // namespace librarian::rls

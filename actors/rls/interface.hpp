@@ -42,6 +42,21 @@ using lrc_actor = caf::typed_actor<
     caf::replies_to<wildcard_atom, std::string, uint64_t, uint64_t>::with<mapping_page>,
     caf::replies_to<count_atom>::with<uint64_t, uint64_t>,  // (LFNs, mappings)
     caf::replies_to<depth_atom>::with<uint64_t>,
-    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>>;
+    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>,
+    // Soft state to RLIs: the full LFN list of update target T every interval, in chunks.
+    caf::reacts_to<rli_tick_atom, uint32_t>,
+    caf::reacts_to<rli_next_atom, uint32_t, uint64_t, uint32_t, std::string>>;
+
+// The Replica Location Index: which LRCs (sites) hold which LFNs, from the LRCs' soft state.
+using rli_actor = caf::typed_actor<
+    // (LRC, generation, interval_ms), (LRC, generation, chunk, LFNs), (LRC, generation, chunks)
+    caf::reacts_to<rli_begin_atom, std::string, uint64_t, int64_t>,
+    caf::reacts_to<rli_chunk_atom, std::string, uint64_t, uint32_t, std::vector<std::string>>,
+    caf::reacts_to<rli_end_atom, std::string, uint64_t, uint32_t>,
+    // LFN -> the fresh LRCs that hold it ("NAME", or "NAME maybe" for a Bloom-mode LRC)
+    caf::replies_to<query_atom, std::string>::with<std::vector<std::string>>,
+    // one line per LRC known: "NAME lfns=N mode=list|bloom"
+    caf::replies_to<list_atom>::with<std::vector<std::string>>,
+    caf::replies_to<depth_atom>::with<uint64_t>, caf::reacts_to<tick_atom>>;
 
 }  // namespace librarian::rls

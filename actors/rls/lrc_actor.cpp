@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 #include <optional>
 
+#include "actors/rls/glob.hpp"
 #include "actors/rls/lrc_state.hpp"
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
@@ -13,8 +14,10 @@ namespace {
 
 struct lrc_shell {
   std::shared_ptr<node::node_env> env;
+  caf::actor node;
   std::optional<lrc_state> lrc;
   commit_tracker commits;
+  std::vector<std::vector<glob>> target_globs;  // per update target; empty: every LFN
 };
 
 using self_ptr = lrc_actor::stateful_pointer<lrc_shell>;
@@ -41,8 +44,85 @@ expected<mapping> mutation(status st, std::string lfn, std::string pfn) {
   return mapping{std::move(lfn), std::move(pfn)};
 }
 
-lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_env> env) {
+// Sends one soft-state message to the RLI of update target `target`: locally through the node,
+// to a peer through the transport (DESIGN.md §4.1).
+void send_to_rli(self_ptr self, uint32_t target, caf::message msg) {
+  const auto& cfg = self->state.env->config;
+  const auto& rli = cfg.rls.update_rlis.at(target).name;
+  if (rli == cfg.name) {
+    caf::anon_send(self->state.node, inject_atom_v, std::string{"rli"}, std::move(msg));
+    return;
+  }
+  // Anonymous: a typed actor may not send to the dynamically typed node, and no reply is wanted.
+  caf::anon_send(self->state.node, inject_atom_v, std::string{"transport"},
+                 caf::make_message(forward_atom_v, rli, std::string{"rli"}, std::move(msg)));
+}
+
+// Partitioning: a target takes only the LFNs matching one of its patterns.
+bool selected(self_ptr self, uint32_t target, const std::string& lfn) {
+  const auto& globs = self->state.target_globs.at(target);
+  if (globs.empty()) return true;
+  for (const auto& g : globs)
+    if (glob_match(g, lfn)) return true;
+  return false;
+}
+
+// One chunk of a full update; the next is a message to ourselves, so a large catalog never
+// holds the actor for long (requests interleave between chunks).
+void send_next_chunk(self_ptr self, uint32_t target, uint64_t generation, uint32_t index,
+                     const std::string& after) {
+  const auto& t = self->state.env->config.rls.update_rlis.at(target);
+  auto page = self->state.lrc->list_lfns(after, t.chunk_lfns);
+  if (!page) {
+    LIB_LOG_WARN("lrc") << "update of RLI " << t.name << " stopped: " << page.err().describe();
+    return;
+  }
+  std::vector<std::string> lfns;
+  for (auto& lfn : page->items)
+    if (selected(self, target, lfn)) lfns.push_back(lfn);
+  auto last = page->items.empty() ? after : page->items.back();
+  send_to_rli(self, target,
+              caf::make_message(rli_chunk_atom_v, self->state.env->config.name, generation, index,
+                                std::move(lfns)));
+  if (page->more) {
+    self->send(self, rli_next_atom_v, target, generation, index + 1, last);
+    return;
+  }
+  send_to_rli(
+      self, target,
+      caf::make_message(rli_end_atom_v, self->state.env->config.name, generation, index + 1));
+}
+
+void start_full_update(self_ptr self, uint32_t target) {
+  const auto& t = self->state.env->config.rls.update_rlis.at(target);
+  // Generations must grow even across a crash that lost writes the old incarnation had already
+  // counted: the node's incarnation goes in the high bits.
+  auto generation = (self->state.env->incarnation << 40) | self->state.lrc->last_seq();
+  send_to_rli(
+      self, target,
+      caf::make_message(rli_begin_atom_v, self->state.env->config.name, generation, t.interval_ms));
+  send_next_chunk(self, target, generation, 0, "");
+  self->delayed_send(self, std::chrono::milliseconds(t.interval_ms), rli_tick_atom_v, target);
+}
+
+lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_env> env,
+                                      caf::actor node) {
   self->state.env = env;
+  self->state.node = std::move(node);
+  for (const auto& t : env->config.rls.update_rlis) {
+    auto& globs = self->state.target_globs.emplace_back();
+    for (const auto& p : t.patterns) {
+      auto parsed = parse_glob(p, 4096);
+      if (parsed)
+        globs.push_back(std::move(*parsed));
+      else
+        LIB_LOG_ERROR("lrc") << "RLI " << t.name
+                             << ": pattern ignored: " << parsed.err().describe();
+    }
+  }
+  // The first update soon after start, so a restarted RLI or LRC is current quickly.
+  for (uint32_t i = 0; i < env->config.rls.update_rlis.size(); ++i)
+    self->delayed_send(self, std::chrono::milliseconds(100), rli_tick_atom_v, i);
   self->state.lrc.emplace(*env->db);
   if (auto st = self->state.lrc->load(); !st) {
     LIB_LOG_ERROR("lrc") << "cannot load the replica catalog: " << st.err().message;
@@ -86,6 +166,9 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
         return {lrc.lfn_count(), lrc.mapping_count()};
       },
       [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
+      [=](rli_tick_atom, uint32_t target) { start_full_update(self, target); },
+      [=](rli_next_atom, uint32_t target, uint64_t generation, uint32_t index,
+          const std::string& after) { send_next_chunk(self, target, generation, index, after); },
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
         self->state.commits.on_committed(token, code, std::move(message));
       },
@@ -94,8 +177,9 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
 
 }  // namespace
 
-lrc_actor spawn_lrc(caf::local_actor* spawner, std::shared_ptr<node::node_env> env) {
-  return spawner->spawn(lrc_behavior, std::move(env));
+lrc_actor spawn_lrc(caf::local_actor* spawner, std::shared_ptr<node::node_env> env,
+                    caf::actor node) {
+  return spawner->spawn(lrc_behavior, std::move(env), std::move(node));
 }
 
 }  // namespace librarian::rls

@@ -539,6 +539,35 @@ expected<std::vector<bulk_query_item>> lrc_state::bulk_query_lfn(
   return items;
 }
 
+expected<name_page> lrc_state::list_lfns(const std::string& after, size_t limit) const {
+  limit = std::clamp<size_t>(limit, 1, limits_.reslimit_max);
+  std::string begin;
+  if (!after.empty()) {
+    // Past every key of `after`: its mappings all start with its encoding.
+    auto next = storage::prefix_successor(storage::string_key(after));
+    if (!next) return name_page{};
+    begin = *next;
+  }
+  name_page out;
+  for (;;) {
+    auto page = db_.scan_range(mappings_, begin, "", limits_.scan_page_rows);
+    if (!page) return page.err();
+    for (const auto& row : page->rows) {
+      auto key = read_pair_key(row.key);
+      if (!key) return key.err();
+      if (!out.items.empty() && out.items.back() == key->first) continue;
+      if (out.items.size() == limit) {
+        out.more = true;
+        return out;
+      }
+      out.items.push_back(std::move(key->first));
+    }
+    if (!page->more || page->rows.empty()) return out;
+    begin = page->rows.back().key;
+    begin.push_back('\0');  // the smallest key after the last one read
+  }
+}
+
 expected<change_page> lrc_state::changes_since(uint64_t after_seq, size_t limit) const {
   if (limit == 0 || limit > limits_.changes_page_max)
     return fail(errc::invalid_argument, "BADARG: a change page has 1 to " +

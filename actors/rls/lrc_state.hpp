@@ -112,6 +112,9 @@ class lrc_state {
   [[nodiscard]] uint64_t mapping_count() const { return counts_.mappings; }
 
   // Committed changes with seq > after_seq, oldest first, at most limit (1..changes_page_max).
+  // Distinct committed LFNs in byte order after `after` ("" = from the first), at most `limit`
+  // (keyset paging: each page costs only its own rows). For full soft-state updates to RLIs.
+  [[nodiscard]] expected<name_page> list_lfns(const std::string& after, size_t limit) const;
   [[nodiscard]] expected<change_page> changes_since(uint64_t after_seq, size_t limit) const;
   // Deletes up to rows_max change rows with seq <= upto_seq (once every RLI target has them).
   // Returns how many it deleted; fewer than rows_max means it reached upto_seq.

@@ -107,10 +107,13 @@ expected<update_outcome> rli_state::begin_full_update(const std::string& lrc, ui
   if (lrc_entry* known = fresh_entry(lrc, now_ms)) {
     const bool older_than_list = known->mode == rli_mode::list && generation < known->last_seq;
     const bool not_newer_than_pending = known->pending && generation <= known->pending->generation;
-    if (older_than_list || not_newer_than_pending) {
+    if (not_newer_than_pending) {
       known->last_refresh_ms = now_ms;  // a redelivered begin still shows the LRC is alive
       return update_outcome::ignored;
     }
+    // An older generation than the list we hold does not refresh it: if the LRC really went
+    // back (it lost writes), its list expires and the next update is taken afresh.
+    if (older_than_list) return update_outcome::ignored;
   }
   auto entry = entry_for_update(lrc, now_ms);
   if (!entry) return entry.err();
@@ -143,7 +146,12 @@ expected<update_outcome> rli_state::add_chunk(const std::string& lrc, uint64_t g
                                               uint64_t now_ms) {
   lrc_entry* entry = fresh_entry(lrc, now_ms);
   const auto match = match_pending(entry, generation);
-  if (match == pending_match::ignore) return update_outcome::ignored;
+  if (match == pending_match::ignore) {
+    // The LRC is re-sending the very list we hold: it is alive and the list is current.
+    if (entry->mode == rli_mode::list && entry->generation == generation)
+      entry->last_refresh_ms = now_ms;
+    return update_outcome::ignored;
+  }
   if (match == pending_match::missing) return no_pending_update(lrc, generation);
   pending_full& pending = *entry->pending;
   if (chunk_index >= limits_.chunks_max ||
@@ -176,7 +184,12 @@ expected<update_outcome> rli_state::end_full_update(const std::string& lrc, uint
                                                     size_t chunk_count, uint64_t now_ms) {
   lrc_entry* entry = fresh_entry(lrc, now_ms);
   const auto match = match_pending(entry, generation);
-  if (match == pending_match::ignore) return update_outcome::ignored;
+  if (match == pending_match::ignore) {
+    // The LRC is re-sending the very list we hold: it is alive and the list is current.
+    if (entry->mode == rli_mode::list && entry->generation == generation)
+      entry->last_refresh_ms = now_ms;
+    return update_outcome::ignored;
+  }
   if (match == pending_match::missing) return no_pending_update(lrc, generation);
   pending_full& pending = *entry->pending;
   const bool count_changed = pending.chunk_count && *pending.chunk_count != chunk_count;

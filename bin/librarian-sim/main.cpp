@@ -65,9 +65,13 @@ outcome run_seed(const options& o, const std::string& script, uint64_t seed, boo
   w.heal();
   for (const auto& name : w.node_names())
     if (!w.alive(name)) static_cast<void>(w.restart(name));
+  auto settle_from_ms = w.now_ms();
   w.advance(std::chrono::seconds{o.settle_s});
+  if (o.verbose)
+    std::cout << "settled from " << settle_from_ms << " ms to " << w.now_ms() << " ms" << std::endl;
   for (auto& v : w.check_safety()) violations.push_back(v);
   for (auto& v : w.check_membership_converged()) violations.push_back("liveness: " + v);
+  for (auto& v : w.check_rli_converged()) violations.push_back("liveness: " + v);
   for (const auto& v : violations) {
     result.passed = false;
     result.why += (result.why.empty() ? "" : "\n  ") + v;

@@ -236,6 +236,45 @@ std::vector<std::string> world::check_safety() {
   return out;
 }
 
+// Liveness of soft state is "eventually": under continuing message loss an RLI may briefly
+// forget an LRC whose update was lost, so each (RLI, LRC, LFN) must be seen listed at least once
+// within a window of a few update intervals.
+std::vector<std::string> world::check_rli_converged() {
+  auto printer = typed_ask<std::vector<std::string>>([](const std::vector<std::string>& xs) {
+    return print_lines(xs, [](const std::string& s) { return s; });
+  });
+  struct expectation {
+    std::string rli, lrc, lfn, last;
+  };
+  std::vector<expectation> open;
+  for (const auto& [lrc, mappings] : impl_->acked_mappings) {
+    if (!alive(lrc)) continue;
+    std::set<std::string> lfns;
+    for (const auto& [lfn, pfn] : mappings) lfns.insert(lfn);
+    for (const auto& rli : node_names())
+      if (alive(rli))
+        for (const auto& lfn : lfns) open.push_back({rli, lrc, lfn, ""});
+  }
+  constexpr int rounds_max = 60;  // 60 x 500 ms = 6 update intervals of the simulated config
+  for (int round = 0; round < rounds_max && !open.empty(); ++round) {
+    std::vector<expectation> still;
+    for (auto& e : open) {
+      auto text = ask_payload(e.rli, "rli", caf::make_message(atoms::query_atom_v, e.lfn), printer,
+                              milliseconds{5000});
+      if (text && text->find(e.lrc + "\n") != std::string::npos) continue;
+      e.last = text ? *text : text.err().describe();
+      still.push_back(std::move(e));
+    }
+    open = std::move(still);
+    if (!open.empty()) advance(milliseconds{500});
+  }
+  std::vector<std::string> problems;
+  for (const auto& e : open)
+    problems.push_back("RLI " + e.rli + " never listed LRC " + e.lrc + " for " + e.lfn +
+                       " within 30 s (last answer: " + e.last + ")");
+  return problems;
+}
+
 std::vector<std::string> world::check_membership_converged() {
   std::vector<std::string> problems;
   for (const auto& name : node_names()) {

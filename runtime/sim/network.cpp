@@ -1,5 +1,8 @@
-// The simulated network: message delivery with delay, drop, duplication and clogging; link
+// The simulated network: message delivery with delay (FIFO per link), drop, duplication and
+// clogging; link
 // liveness as each node's failure detector would see it; partitions.
+#include <algorithm>
+
 #include "actors/node/interface.hpp"
 #include "runtime/probe.hpp"
 #include "runtime/sim/world_impl.hpp"
@@ -28,8 +31,12 @@ void world_impl::route(size_t from, const std::string& to, const std::string& ac
   auto index = dest->index;
   auto sender = nodes[from].name;
   for (int i = 0; i < copies; ++i) {
-    auto delay = milliseconds{static_cast<int64_t>(chaos.uniform(
-        static_cast<uint64_t>(profile.delay_min_ms), static_cast<uint64_t>(profile.delay_max_ms)))};
+    auto drawn = static_cast<int64_t>(chaos.uniform(static_cast<uint64_t>(profile.delay_min_ms),
+                                                    static_cast<uint64_t>(profile.delay_max_ms)));
+    auto& last = link_last_delivery_ms[link];
+    auto at = std::max(now_ms() + drawn, last);
+    last = at;
+    auto delay = milliseconds{at - now_ms()};
     auto deliver = [this, index, incarnation, sender, actor, msg, label] {
       auto& slot = nodes[index];
       // A message in flight to a crashed incarnation is lost with it.

@@ -237,6 +237,15 @@ node_config world_impl::config_for(const node_slot& n) const {
   for (const auto& other : nodes)
     if (other.index != n.index)
       cfg.peers.push_back({other.name, "sim", static_cast<uint16_t>(7100 + other.index)});
+  // Every node runs an RLI, and every LRC keeps every RLI informed (its own included).
+  cfg.rls.rli = true;
+  for (const auto& other : nodes) {
+    rli_target_config target;
+    target.name = other.name;
+    target.interval_ms = 5000;
+    target.chunk_lfns = 2;  // tiny chunks: many messages, so reordering and loss matter
+    cfg.rls.update_rlis.push_back(std::move(target));
+  }
   cfg.supervisor.restart_backoff_min_ms = 10;
   cfg.supervisor.restart_backoff_max_ms = 1000;
   return cfg;

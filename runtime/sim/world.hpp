@@ -93,6 +93,8 @@ class world {
   [[nodiscard]] std::vector<std::string> check_safety();
   // After heal and restarts: every live node sees exactly the live nodes up.
   [[nodiscard]] std::vector<std::string> check_membership_converged();
+  // After heal and restarts: every live RLI knows every live LRC's acknowledged LFNs.
+  [[nodiscard]] std::vector<std::string> check_rli_converged();
   // Records what the scripts were told, for the durability model (users create/remove acks).
   void record_ack(const std::string& node, const std::string& actor, const std::string& message,
                   const std::vector<std::string>& args, const expected<std::string>& reply);

@@ -108,6 +108,9 @@ class world_impl {
   std::map<std::pair<size_t, size_t>, std::vector<std::function<void()>>> clogged_messages;
   std::map<std::pair<size_t, size_t>, bool> link_view;  // what observer->peer currently believes
   std::map<std::pair<size_t, size_t>, uint64_t> link_generation;
+  // Per link, when its last message is delivered: a link is FIFO, like the TCP connection CAF
+  // uses, so messages reorder only across links.
+  std::map<std::pair<size_t, size_t>, int64_t> link_last_delivery_ms;
   std::map<uint64_t, std::function<void()>> pending_events;
   uint64_t next_event = 1;
   uint64_t trace_state = 0xcbf29ce484222325ULL;

@@ -60,6 +60,7 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, map, covered);
   check_roundtrip(sys, rls::name_page{{"p1", "p2"}, true}, covered);
   check_roundtrip(sys, rls::mapping_page{{map, map}, true, false}, covered);
+  check_roundtrip(sys, std::vector<std::string>{"lfn://a", "lfn://b"}, covered);
 
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)
     CHECK_MESSAGE(covered.count(id) == 1,

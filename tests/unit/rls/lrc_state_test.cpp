@@ -348,3 +348,29 @@ TEST_CASE("the change log numbers every mutation and marks LFN births and deaths
   t.commit(lrc, rows);
   CHECK(lrc.changes_since(0, 100)->items.front().seq == 6);
 }
+
+TEST_CASE("list_lfns pages through distinct LFNs in order") {
+  lrc_db f;
+  auto lrc = loaded_state(*f.db);
+  storage::batch rows;
+  for (int i = 0; i < 25; ++i) {
+    auto lfn = "lfn://x/" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+    REQUIRE(lrc.create(lfn, "pfn://a/" + std::to_string(i), rows).has_value());
+    REQUIRE(lrc.add(lfn, "pfn://b/" + std::to_string(i), rows).has_value());
+  }
+  f.commit(lrc, rows);
+  std::vector<std::string> all;
+  std::string after;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto page = lrc.list_lfns(after, 7);
+    REQUIRE(page.has_value());
+    for (auto& lfn : page->items) all.push_back(lfn);
+    if (!page->more) break;
+    after = all.back();
+  }
+  REQUIRE(all.size() == 25);
+  CHECK(std::is_sorted(all.begin(), all.end()));
+  CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
+  CHECK(all.front() == "lfn://x/00");
+  CHECK(lrc.list_lfns("lfn://x/24", 7)->items.empty());
+}

@@ -244,3 +244,25 @@ TEST_CASE("an RLI restarted empty knows nothing and rebuilds from the next updat
   CHECK(lrcs_for(restarted, "a2", 200) == names{"lrc-a"});
   CHECK(lrcs_for(restarted, "b", 200) == names{"lrc-b"});
 }
+
+TEST_CASE(
+    "an LRC that went back to an older generation is not kept alive by it; its list expires") {
+  rls::rli_state rli;
+  const uint64_t interval = 1000;
+  REQUIRE(rli.begin_full_update("a", 10, 0, interval).has_value());
+  REQUIRE(rli.add_chunk("a", 10, 0, {"lfn://x"}, 0).has_value());
+  REQUIRE(rli.end_full_update("a", 10, 1, 0).has_value());
+  // The LRC lost its last writes and now sends generation 7: ignored, and no refresh.
+  for (uint64_t t = 500; t <= 1200; t += 500) {
+    auto r = rli.begin_full_update("a", 7, t, interval);
+    REQUIRE(r.has_value());
+    CHECK(*r == rls::update_outcome::ignored);
+  }
+  CHECK(rli.query_lfn("lfn://x", 1200).has_value());        // still fresh (1.2 x 1000 ms)
+  CHECK_FALSE(rli.query_lfn("lfn://x", 1201).has_value());  // expired
+  // Now generation 7 is taken afresh.
+  REQUIRE(rli.begin_full_update("a", 7, 1300, interval).has_value());
+  REQUIRE(rli.add_chunk("a", 7, 0, {"lfn://y"}, 1300).has_value());
+  REQUIRE(rli.end_full_update("a", 7, 1, 1300).has_value());
+  CHECK(rli.query_lfn("lfn://y", 1300).has_value());
+}

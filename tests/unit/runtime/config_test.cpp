@@ -119,3 +119,25 @@ TEST_CASE("ports, peers and the bootstrap password are checked against each othe
       R"({"name": "a", "data_dir": "d", "listen": {"http_port": 0, "data_port": 0}})", "a.json");
   CHECK(disabled.has_value());
 }
+
+TEST_CASE("the rls section names RLIs among this node and its peers") {
+  auto cfg = parse_node_config(R"({"name": "a", "data_dir": "d",
+    "peers": [{"name": "c", "host": "h", "cluster_port": 9}],
+    "rls": {"rli": true, "update_rlis": [{"name": "c", "interval_ms": 5000, "patterns": ["lfn://obs/*"]},
+                                          {"name": "a"}]}})",
+                               "a.json");
+  REQUIRE(cfg.has_value());
+  CHECK(cfg->rls.rli);
+  REQUIRE(cfg->rls.update_rlis.size() == 2);
+  CHECK(cfg->rls.update_rlis[0].interval_ms == 5000);
+  CHECK(cfg->rls.update_rlis[0].patterns == std::vector<std::string>{"lfn://obs/*"});
+  CHECK(cfg->rls.update_rlis[1].interval_ms == 30000);
+  CHECK(contains(
+      error_of(R"({"name": "a", "data_dir": "d", "rls": {"update_rlis": [{"name": "zz"}]}})"),
+      "rls.update_rlis[0].name"));
+  CHECK(contains(
+      error_of(
+          R"({"name": "a", "data_dir": "d", "rls": {"update_rlis": [{"name": "a", "patterns": [3]}]}})"),
+      "patterns[0]"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "rls": {"rli": "yes"}})"), "rls.rli"));
+}
