@@ -85,6 +85,21 @@ echo > ask lrc query lfn://demo/zen.2459001.uvh5 0 0
 ask lrc query lfn://demo/zen.2459001.uvh5 0 0 => count 2
 SCRIPT
 
+say "Where are the copies? Node a registers a replica too; b's RLI learns it by soft state"
+console a <<'SCRIPT'
+ask lrc create lfn://demo/zen.2459001.uvh5 gsiftp://a.example.org/data/zen.2459001.uvh5
+SCRIPT
+for _ in $(seq 1 100); do
+  if [ "$(echo 'ask rli query lfn://demo/zen.2459001.uvh5' | console b 2>/dev/null | sort | tr '\n' ' ')" = "a b " ]; then break; fi
+  sleep 0.1
+done
+console b <<'SCRIPT'
+echo > ask rli query lfn://demo/zen.2459001.uvh5   (the sites holding a copy)
+ask rli query lfn://demo/zen.2459001.uvh5 => count 2
+echo > ask rli lrcs
+ask rli lrcs
+SCRIPT
+
 if [ -x "$bin_dir/librarian" ]; then
   say "The HTTP API through the CLI (librarian ping / get-members)"
   cat >"$data/hl_client.cfg" <<CFG

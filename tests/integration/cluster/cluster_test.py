@@ -61,8 +61,11 @@ def test(args):
     with lt.Workspace("cluster", keep=args.keep) as ws:
         ports = {n: lt.free_port() for n in NAMES}
         configs = {
+            # b runs an RLI; every node's LRC keeps it informed (a and c over the real transport).
             n: lt.node_config(n, ws.path("data-" + n), cluster_port=ports[n],
-                              peers=[(p, ports[p]) for p in NAMES if p != n])
+                              peers=[(p, ports[p]) for p in NAMES if p != n],
+                              rls={"rli": n == "b",
+                                   "update_rlis": [{"name": "b", "interval_ms": 300}]})
             for n in NAMES
         }
         nodes = {}
@@ -73,6 +76,24 @@ def test(args):
 
         lt.log("waiting for full membership on every node")
         wait_all_up(nodes.values(), {n: 1 for n in NAMES})
+
+        lt.log("RLS: replicas registered at a and c are found through b's RLI (soft state over CAF)")
+        for n, script in (("a", "ask lrc create lfn://it/shared gsiftp://a/1 => ok\n"
+                                "ask lrc create lfn://it/only-a gsiftp://a/2 => ok\n"),
+                          ("c", "ask lrc create lfn://it/shared gsiftp://c/1 => ok\n")):
+            rc, out, err = console(args.bin_dir, nodes[n], script)
+            lt.check_eq(rc, 0, "lrc create on %s (stdout %r stderr %r)" % (n, out, err))
+        deadline = time.monotonic() + 10.0
+        while True:
+            rc, out, err = console(args.bin_dir, b, "ask rli query lfn://it/shared\n")
+            if rc == 0 and sorted(out.split()) == ["a", "c"]:
+                break
+            if time.monotonic() >= deadline:
+                raise lt.TestFailure("b's RLI never listed a and c for lfn://it/shared: %r %r" % (out, err))
+            time.sleep(0.1)
+        rc, out, err = console(args.bin_dir, b, "ask rli query lfn://it/only-a => equals \"a\"\n"
+                                                "ask rli lrcs => count 3\n")
+        lt.check_eq(rc, 0, "rli queries on b (stdout %r stderr %r)" % (out, err))
 
         lt.log("creating user carol on c")
         resp = c.http("POST", "/api/v1/users",
