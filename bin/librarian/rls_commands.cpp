@@ -1,4 +1,5 @@
-// `librarian rls ...`: globus-rls-cli's command words on top of /api/v1/rls/lrc. The word forms
+// `librarian rls ...`: globus-rls-cli's command words on top of /api/v1/rls/lrc and
+// /api/v1/rls/rli (`query CONN rli lfn LFN`, `lrcs CONN`). The word forms
 // (`query CONN lrc lfn NAME`, `exists CONN lrc lfn NAME`) are checked here, so globus-rls-cli
 // command lines carry over with the connection name in place of the server URL.
 #include "bin/librarian/rls_commands.hpp"
@@ -122,7 +123,8 @@ std::string encoded(const std::string& text) {
   return net::http::percent_encode(text);
 }
 
-// `query CONN lrc lfn LFN`, `query CONN lrc pfn PFN`, `query CONN wildcard lrc lfn PATTERN`.
+// `query CONN lrc lfn LFN`, `query CONN lrc pfn PFN`, `query CONN wildcard lrc lfn PATTERN`,
+// and the RLI's `query CONN rli lfn LFN`.
 rls_command query_command(const args_ptr& a) {
   const auto& w = a->words;
   if (w.size() == 4 && w[0] == "wildcard" && w[1] == "lrc" && w[2] == "lfn") {
@@ -136,8 +138,17 @@ rls_command query_command(const args_ptr& a) {
   }
   if (w.size() == 4 && w[0] == "wildcard")
     usage("query: only 'wildcard lrc lfn PATTERN' is supported");
+  if (w.size() == 3 && w[0] == "rli" && w[1] == "lfn") {
+    if (a->offset != 0 || a->reslimit != 0)
+      usage("query rli: --offset and --reslimit apply to the LRC only");
+    a->lfn = w[2];
+    return get_command([a] { return "/api/v1/rls/rli/query?lfn=" + encoded(a->lfn); },
+                       [](const api_reply& reply) { return format_rli_lrcs(reply.value); });
+  }
   if (w.size() != 3 || w[0] != "lrc" || (w[1] != "lfn" && w[1] != "pfn"))
-    usage("query: expected 'lrc lfn LFN', 'lrc pfn PFN' or 'wildcard lrc lfn PATTERN'");
+    usage(
+        "query: expected 'lrc lfn LFN', 'lrc pfn PFN', 'rli lfn LFN' or 'wildcard lrc lfn "
+        "PATTERN'");
   auto key = w[1];
   a->lfn = w[2];
   const char* list_key = key == "lfn" ? "pfns" : "lfns";
@@ -151,9 +162,12 @@ rls_command query_command(const args_ptr& a) {
 
 void add_queries(CLI::App& rls, std::string& conn_name, std::optional<rls_command>& chosen,
                  const args_ptr& a) {
-  auto* query = rls.add_subcommand("query", "the PFNs of an LFN, the LFNs of a PFN, or a wildcard");
+  auto* query = rls.add_subcommand(
+      "query", "the PFNs of an LFN, the LFNs of a PFN, a wildcard, or the LRCs (RLI) of an LFN");
   query->add_option("CONN", conn_name, "connection name in the client config")->required();
-  query->add_option("WORDS", a->words, "lrc lfn LFN | lrc pfn PFN | wildcard lrc lfn PATTERN")
+  query
+      ->add_option("WORDS", a->words,
+                   "lrc lfn LFN | lrc pfn PFN | rli lfn LFN | wildcard lrc lfn PATTERN")
       ->required()
       ->expected(3, 4);
   add_paging(query, a);
@@ -187,6 +201,13 @@ void add_queries(CLI::App& rls, std::string& conn_name, std::optional<rls_comman
                                   "\n";
                          });
   });
+
+  auto* lrcs = rls.add_subcommand("lrcs", "the LRCs the node's RLI knows, one per line");
+  lrcs->add_option("CONN", conn_name, "connection name in the client config")->required();
+  lrcs->callback([&chosen] {
+    chosen = get_command([] { return std::string{"/api/v1/rls/rli/lrcs"}; },
+                         [](const api_reply& reply) { return format_rli_known(reply.value); });
+  });
 }
 
 }  // namespace
@@ -208,11 +229,31 @@ std::string format_rls_mappings(const json& reply) {
   return out;
 }
 
+std::string format_rli_lrcs(const json& reply) {
+  std::string out;
+  if (!reply.is_object() || !reply.contains("lrcs") || !reply.at("lrcs").is_array()) return out;
+  for (const auto& lrc : reply.at("lrcs"))
+    out += text_or_empty(lrc, "name") + (flag_of(lrc, "maybe") ? " maybe" : "") + "\n";
+  return out;
+}
+
+std::string format_rli_known(const json& reply) {
+  std::string out;
+  if (!reply.is_object() || !reply.contains("lrcs") || !reply.at("lrcs").is_array()) return out;
+  for (const auto& lrc : reply.at("lrcs")) {
+    if (!lrc.is_object()) continue;
+    out += text_or_empty(lrc, "name") + " lfns=" + lrc.value("lfns", json{}).dump() +
+           " mode=" + text_or_empty(lrc, "mode") + (flag_of(lrc, "stale") ? " stale" : "") + "\n";
+  }
+  return out;
+}
+
 void add_rls_commands(CLI::App& app, std::string& connection_name,
                       std::optional<rls_command>& chosen) {
   auto* rls = app.add_subcommand("rls",
                                  "Replica Location Service: the node's Local Replica "
-                                 "Catalog, with globus-rls-cli's command words");
+                                 "Catalog and Replica Location Index, with globus-rls-cli's "
+                                 "command words");
   rls->require_subcommand(1);
   auto a = std::make_shared<rls_arguments>();
   add_mutation(*rls, connection_name, chosen, a, "create", "created",

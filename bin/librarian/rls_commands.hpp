@@ -1,6 +1,7 @@
 // `librarian rls ...`: the Local Replica Catalog with globus-rls-cli's command words (create, add,
 // delete, rename, query lrc lfn|pfn, query wildcard lrc lfn, exists lrc lfn, count), as calls to
-// the node's /api/v1/rls/lrc endpoints.
+// the node's /api/v1/rls/lrc endpoints; and the RLI's `query CONN rli lfn LFN` and `lrcs CONN`
+// on /api/v1/rls/rli.
 #pragma once
 
 #include <chrono>
@@ -30,5 +31,9 @@ void add_rls_commands(CLI::App& app, std::string& connection_name,
 // Human renderings (one name per line; "LFN PFN" per mapping; a last line for another page).
 [[nodiscard]] std::string format_rls_names(const nlohmann::json& reply, const char* key);
 [[nodiscard]] std::string format_rls_mappings(const nlohmann::json& reply);
+// RLI renderings: "NAME" or "NAME maybe" per LRC holding an LFN; "NAME lfns=N mode=M[ stale]"
+// per LRC known.
+[[nodiscard]] std::string format_rli_lrcs(const nlohmann::json& reply);
+[[nodiscard]] std::string format_rli_known(const nlohmann::json& reply);
 
 }  // namespace librarian::cli

@@ -1,7 +1,9 @@
 // /api/v1/rls/lrc: the Local Replica Catalog over HTTP, with globus-rls-cli's operations (create,
 // add, delete, rename, query, wildcard, exists, count). Names travel in JSON bodies and query
 // strings, never in the path: LFNs and PFNs contain '/', and a path parameter is one segment.
+// /api/v1/rls/rli: the Replica Location Index's queries (which LRCs hold an LFN; the LRCs known).
 #include <charconv>
+#include <sstream>
 
 #include "actors/rls/interface.hpp"
 #include "net/api/api_context.hpp"
@@ -16,6 +18,8 @@ using http::role;
 
 // The node delegates (ask, "lrc", message) to its supervised LRC actor.
 constexpr const char* lrc_name = "lrc";
+// ... and (ask, "rli", message) to its RLI, which exists only with "rls": {"rli": true}.
+constexpr const char* rli_name = "rli";
 
 void bad_request(const request& req, const respond_fn& respond, const error& err) {
   respond(http::error_response(err, req.request_id));
@@ -152,6 +156,87 @@ void count(const context_ptr& ctx, const request& req, const respond_fn& respond
   });
 }
 
+// The node answers not_found "no actor named 'rli' ..." when it runs no RLI; that 404 must not read
+// like LFN_NEXIST, so it is reworded to say what is missing (the node's own text lists "rli" among
+// the routable names, which would mislead here).
+error reword_missing_rli(error err) {
+  if (err.code == errc::not_found && err.message.starts_with("no actor named 'rli'"))
+    err.message =
+        "this node runs no RLI (Replica Location Index): its config lacks \"rls\": {\"rli\": "
+        "true}; ask a node that runs one";
+  return err;
+}
+
+// ask_actor for the RLI, with the missing-RLI error reworded.
+template <class OnReply>
+void ask_rli(const context_ptr& ctx, caf::message payload, const request& req,
+             const respond_fn& respond, OnReply on_reply) {
+  auto node = ctx->node;
+  auto timeout = ctx->actor_timeout;
+  auto request_id = req.request_id;
+  ctx->sys.spawn([=](caf::event_based_actor* self) {
+    self->request(node, timeout, atoms::ask_atom_v, std::string{rli_name}, payload)
+        .then(on_reply, [=](caf::error& err) {
+          respond(http::error_response(reword_missing_rli(from_caf(err)), request_id));
+        });
+  });
+}
+
+// GET ?lfn=L: the LRCs holding L, each {"name", "maybe"} ("NAME maybe" from a Bloom-mode LRC).
+void rli_query(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {"lfn"}); !st) return bad_request(req, respond, st.err());
+    auto lfn = required_param(req, "lfn");
+    if (!lfn) return bad_request(req, respond, lfn.err());
+    std::string name = *lfn;
+    ask_rli(ctx, caf::make_message(atoms::query_atom_v, name), req, respond,
+            [=](const std::vector<std::string>& lines) {
+              constexpr std::string_view maybe_suffix = " maybe";
+              auto list = nlohmann::json::array();
+              for (const auto& line : lines) {
+                bool maybe = line.ends_with(maybe_suffix);
+                auto lrc = maybe ? line.substr(0, line.size() - maybe_suffix.size()) : line;
+                list.push_back({{"name", lrc}, {"maybe", maybe}});
+              }
+              respond(http::json_response(200, {{"lfn", name}, {"lrcs", list}}));
+            });
+  });
+}
+
+// One RLI list line, "NAME lfns=N mode=list|bloom[ stale]", as {"name","lfns","mode","stale"}.
+nlohmann::json parse_lrc_line(const std::string& line) {
+  std::istringstream words{line};
+  std::string name;
+  words >> name;
+  nlohmann::json out{{"name", name}, {"lfns", 0}, {"mode", "list"}, {"stale", false}};
+  for (std::string word; words >> word;) {
+    if (word == "stale") {
+      out["stale"] = true;
+    } else if (word.starts_with("mode=")) {
+      out["mode"] = word.substr(5);
+    } else if (word.starts_with("lfns=")) {
+      uint64_t n = 0;
+      auto digits = std::string_view{word}.substr(5);
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (ec == std::errc{} && end == digits.data() + digits.size()) out["lfns"] = n;
+    }
+  }
+  return out;
+}
+
+// GET: every LRC the RLI knows, fresh or stale.
+void rli_lrcs(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {}); !st) return bad_request(req, respond, st.err());
+    ask_rli(ctx, caf::make_message(atoms::list_atom_v), req, respond,
+            [=](const std::vector<std::string>& lines) {
+              auto list = nlohmann::json::array();
+              for (const auto& line : lines) list.push_back(parse_lrc_line(line));
+              respond(http::json_response(200, {{"lrcs", list}}));
+            });
+  });
+}
+
 }  // namespace
 
 void add_rls_routes(http::router& r, const context_ptr& ctx) {
@@ -175,6 +260,10 @@ void add_rls_routes(http::router& r, const context_ptr& ctx) {
         [ctx](request req, path_params, respond_fn respond) { exists(ctx, req, respond); });
   r.add("GET", "/api/v1/rls/lrc/count",
         [ctx](request req, path_params, respond_fn respond) { count(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/rli/query",
+        [ctx](request req, path_params, respond_fn respond) { rli_query(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/rli/lrcs",
+        [ctx](request req, path_params, respond_fn respond) { rli_lrcs(ctx, req, respond); });
 }
 
 }  // namespace librarian::net
