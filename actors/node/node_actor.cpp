@@ -128,9 +128,8 @@ void on_child_down(self_ptr self, const caf::down_msg& down) {
 caf::expected<caf::actor> route(self_ptr self, const std::string& name) {
   auto it = self->state.children.find(name);
   if (it == self->state.children.end()) {
-    std::string known;
-    for (const auto& candidate : routable_actor_names())
-      known += (known.empty() ? "" : ", ") + candidate;
+    std::string known = "node";
+    for (const auto& [candidate, entry] : self->state.children) known += ", " + candidate;
     return make_error(errc::not_found, "no actor named '" + name + "' on node " +
                                            self->state.env->config.name + " (actors: " + known +
                                            ")");
@@ -264,10 +263,6 @@ caf::behavior gateway_behavior(caf::event_based_actor* self, caf::actor node) {
 }
 
 }  // namespace
-
-std::vector<std::string> routable_actor_names() {
-  return {"lrc", "membership", "node", "rli", "transport", "users"};
-}
 
 caf::actor spawn_node(caf::actor_system& sys, std::shared_ptr<node_env> env,
                       node_identity identity) {

@@ -28,7 +28,4 @@ namespace librarian::node {
 // The published front door on the cluster port: passes only the public protocol to the node.
 [[nodiscard]] caf::actor spawn_gateway(caf::actor_system& sys, caf::actor node);
 
-// The names `ask` and `inject` accept.
-[[nodiscard]] std::vector<std::string> routable_actor_names();
-
 }  // namespace librarian::node

@@ -141,17 +141,19 @@ error rli_state::no_pending_update(const std::string& lrc, uint64_t generation) 
                                    std::to_string(generation) + " in progress from " + lrc);
 }
 
+update_outcome rli_state::ignore_update(lrc_entry& entry, uint64_t generation, uint64_t now_ms) {
+  // The LRC is re-sending the very list we hold: it is alive and the list is current.
+  if (entry.mode == rli_mode::list && entry.generation == generation)
+    entry.last_refresh_ms = now_ms;
+  return update_outcome::ignored;
+}
+
 expected<update_outcome> rli_state::add_chunk(const std::string& lrc, uint64_t generation,
                                               size_t chunk_index, std::vector<std::string> lfns,
                                               uint64_t now_ms) {
   lrc_entry* entry = fresh_entry(lrc, now_ms);
   const auto match = match_pending(entry, generation);
-  if (match == pending_match::ignore) {
-    // The LRC is re-sending the very list we hold: it is alive and the list is current.
-    if (entry->mode == rli_mode::list && entry->generation == generation)
-      entry->last_refresh_ms = now_ms;
-    return update_outcome::ignored;
-  }
+  if (match == pending_match::ignore) return ignore_update(*entry, generation, now_ms);
   if (match == pending_match::missing) return no_pending_update(lrc, generation);
   pending_full& pending = *entry->pending;
   if (chunk_index >= limits_.chunks_max ||
@@ -184,12 +186,7 @@ expected<update_outcome> rli_state::end_full_update(const std::string& lrc, uint
                                                     size_t chunk_count, uint64_t now_ms) {
   lrc_entry* entry = fresh_entry(lrc, now_ms);
   const auto match = match_pending(entry, generation);
-  if (match == pending_match::ignore) {
-    // The LRC is re-sending the very list we hold: it is alive and the list is current.
-    if (entry->mode == rli_mode::list && entry->generation == generation)
-      entry->last_refresh_ms = now_ms;
-    return update_outcome::ignored;
-  }
+  if (match == pending_match::ignore) return ignore_update(*entry, generation, now_ms);
   if (match == pending_match::missing) return no_pending_update(lrc, generation);
   pending_full& pending = *entry->pending;
   const bool count_changed = pending.chunk_count && *pending.chunk_count != chunk_count;

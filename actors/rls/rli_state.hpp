@@ -170,6 +170,8 @@ class rli_state {
   enum class pending_match : uint8_t { current, ignore, missing };
   [[nodiscard]] static pending_match match_pending(const lrc_entry* entry, uint64_t generation);
   [[nodiscard]] static error no_pending_update(const std::string& lrc, uint64_t generation);
+  // A stale or redelivered update message; a copy of the list already held refreshes it.
+  static update_outcome ignore_update(lrc_entry& entry, uint64_t generation, uint64_t now_ms);
 
   [[nodiscard]] status validate_name(std::string_view name, const char* what) const;
   [[nodiscard]] status validate_interval(uint64_t interval_ms) const;

@@ -40,17 +40,24 @@ struct api_context {
 using context_ptr = std::shared_ptr<api_context>;
 
 // Sends (ask, ACTOR, payload) to the node from a one-shot actor; `on_reply` takes the reply's
-// typed elements; errors answer the HTTP request with the mapped status.
-template <class OnReply>
+// typed elements; errors answer the HTTP request with the mapped status, after `map_error`
+// (for a route that can say more than the actor's own message).
+struct keep_error {
+  error operator()(error err) const { return err; }
+};
+
+template <class OnReply, class MapError = keep_error>
 void ask_actor(const context_ptr& ctx, std::string actor, caf::message payload,
-               const http::request& req, http::respond_fn respond, OnReply on_reply) {
+               const http::request& req, http::respond_fn respond, OnReply on_reply,
+               MapError map_error = {}) {
   auto node = ctx->node;
   auto timeout = ctx->actor_timeout;
   auto request_id = req.request_id;
   ctx->sys.spawn([=](caf::event_based_actor* self) {
     self->request(node, timeout, atoms::ask_atom_v, actor, payload)
-        .then(on_reply,
-              [=](caf::error& err) { respond(http::error_response(from_caf(err), request_id)); });
+        .then(on_reply, [=](caf::error& err) {
+          respond(http::error_response(map_error(from_caf(err)), request_id));
+        });
   });
 }
 

@@ -157,29 +157,13 @@ void count(const context_ptr& ctx, const request& req, const respond_fn& respond
 }
 
 // The node answers not_found "no actor named 'rli' ..." when it runs no RLI; that 404 must not read
-// like LFN_NEXIST, so it is reworded to say what is missing (the node's own text lists "rli" among
-// the routable names, which would mislead here).
+// like LFN_NEXIST, so it is reworded to say what is missing and how to configure it.
 error reword_missing_rli(error err) {
   if (err.code == errc::not_found && err.message.starts_with("no actor named 'rli'"))
     err.message =
         "this node runs no RLI (Replica Location Index): its config lacks \"rls\": {\"rli\": "
         "true}; ask a node that runs one";
   return err;
-}
-
-// ask_actor for the RLI, with the missing-RLI error reworded.
-template <class OnReply>
-void ask_rli(const context_ptr& ctx, caf::message payload, const request& req,
-             const respond_fn& respond, OnReply on_reply) {
-  auto node = ctx->node;
-  auto timeout = ctx->actor_timeout;
-  auto request_id = req.request_id;
-  ctx->sys.spawn([=](caf::event_based_actor* self) {
-    self->request(node, timeout, atoms::ask_atom_v, std::string{rli_name}, payload)
-        .then(on_reply, [=](caf::error& err) {
-          respond(http::error_response(reword_missing_rli(from_caf(err)), request_id));
-        });
-  });
 }
 
 // GET ?lfn=L: the LRCs holding L, each {"name", "maybe"} ("NAME maybe" from a Bloom-mode LRC).
@@ -189,17 +173,19 @@ void rli_query(const context_ptr& ctx, const request& req, const respond_fn& res
     auto lfn = required_param(req, "lfn");
     if (!lfn) return bad_request(req, respond, lfn.err());
     std::string name = *lfn;
-    ask_rli(ctx, caf::make_message(atoms::query_atom_v, name), req, respond,
-            [=](const std::vector<std::string>& lines) {
-              constexpr std::string_view maybe_suffix = " maybe";
-              auto list = nlohmann::json::array();
-              for (const auto& line : lines) {
-                bool maybe = line.ends_with(maybe_suffix);
-                auto lrc = maybe ? line.substr(0, line.size() - maybe_suffix.size()) : line;
-                list.push_back({{"name", lrc}, {"maybe", maybe}});
-              }
-              respond(http::json_response(200, {{"lfn", name}, {"lrcs", list}}));
-            });
+    ask_actor(
+        ctx, std::string{rli_name}, caf::make_message(atoms::query_atom_v, name), req, respond,
+        [=](const std::vector<std::string>& lines) {
+          constexpr std::string_view maybe_suffix = " maybe";
+          auto list = nlohmann::json::array();
+          for (const auto& line : lines) {
+            bool maybe = line.ends_with(maybe_suffix);
+            auto lrc = maybe ? line.substr(0, line.size() - maybe_suffix.size()) : line;
+            list.push_back({{"name", lrc}, {"maybe", maybe}});
+          }
+          respond(http::json_response(200, {{"lfn", name}, {"lrcs", list}}));
+        },
+        reword_missing_rli);
   });
 }
 
@@ -228,12 +214,14 @@ nlohmann::json parse_lrc_line(const std::string& line) {
 void rli_lrcs(const context_ptr& ctx, const request& req, const respond_fn& respond) {
   authorize(ctx, req, respond, role::readonly, [=](caller) {
     if (auto st = check_query_keys(req, {}); !st) return bad_request(req, respond, st.err());
-    ask_rli(ctx, caf::make_message(atoms::list_atom_v), req, respond,
-            [=](const std::vector<std::string>& lines) {
-              auto list = nlohmann::json::array();
-              for (const auto& line : lines) list.push_back(parse_lrc_line(line));
-              respond(http::json_response(200, {{"lrcs", list}}));
-            });
+    ask_actor(
+        ctx, std::string{rli_name}, caf::make_message(atoms::list_atom_v), req, respond,
+        [=](const std::vector<std::string>& lines) {
+          auto list = nlohmann::json::array();
+          for (const auto& line : lines) list.push_back(parse_lrc_line(line));
+          respond(http::json_response(200, {{"lrcs", list}}));
+        },
+        reword_missing_rli);
   });
 }
 
