@@ -63,9 +63,9 @@ status validate(const block_header& header, const block_limits& limits) {
   if (header.offset > UINT64_MAX - header.length) return bad("offset + length overflows");
   const uint64_t end = header.offset + header.length;
   if (header.length > 0) {
+    if (limits.file_bytes && end > *limits.file_bytes) return bad("block past the end of the file");
     if (header.offset < limits.window_begin || end > limits.window_end)
       return bad("block outside the transfer's byte range");
-    if (limits.file_bytes && end > *limits.file_bytes) return bad("block past the end of the file");
   } else if (!header.has(block_flag::eod)) {
     // An empty block that does not end the stream does nothing; a peer sending a run of them is
     // spinning the receiver, so it is refused outright.

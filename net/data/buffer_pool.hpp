@@ -1,0 +1,48 @@
+// Reusable block buffers: a transfer allocates its buffers once instead of once per block (large
+// mallocs are fresh mmaps, and page-faulting them in costs more than copying the data).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace librarian::data {
+
+using block_buffer = std::vector<uint8_t>;
+
+class buffer_pool {
+ public:
+  buffer_pool(size_t buffer_bytes, size_t keep_max) : bytes_(buffer_bytes), keep_max_(keep_max) {}
+
+  [[nodiscard]] block_buffer take() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        block_buffer b = std::move(free_.back());
+        free_.pop_back();
+        return b;
+      }
+    }
+    block_buffer b;
+    b.reserve(bytes_);
+    return b;
+  }
+
+  void give(block_buffer&& b) {
+    if (b.capacity() < bytes_) return;
+    b.clear();
+    std::lock_guard lock(mu_);
+    if (free_.size() < keep_max_) free_.push_back(std::move(b));
+  }
+
+  [[nodiscard]] size_t buffer_bytes() const { return bytes_; }
+
+ private:
+  size_t bytes_;
+  size_t keep_max_;
+  std::mutex mu_;
+  std::vector<block_buffer> free_;
+};
+
+}  // namespace librarian::data

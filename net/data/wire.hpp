@@ -1,0 +1,43 @@
+// Blocking socket helpers for the data channel: whole reads and writes with a stall timeout, and
+// the length-prefixed JSON frames that open every connection and carry the control dialogue
+// (4-byte big-endian length, then a JSON object of at most frame_bytes_max bytes).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "net/data/block.hpp"
+#include "runtime/expected.hpp"
+
+namespace librarian::data {
+
+inline constexpr uint32_t frame_bytes_max = 64 * 1024;
+
+// SO_RCVTIMEO/SO_SNDTIMEO: a peer that sends or accepts nothing for this long is stalled.
+void set_stall_timeout(int fd, std::chrono::milliseconds timeout);
+void set_tcp_buffers(int fd, int bytes);
+void set_nodelay(int fd);
+
+[[nodiscard]] status write_all(int fd, const void* data, size_t n);
+// Header + payload in one writev.
+[[nodiscard]] status write_block(int fd, const block_header& header, const uint8_t* payload);
+// Fills exactly n bytes; a clean EOF before the first byte gives not_found ("peer closed").
+[[nodiscard]] status read_exact(int fd, void* data, size_t n);
+
+[[nodiscard]] status send_frame(int fd, const nlohmann::json& message);
+[[nodiscard]] expected<nlohmann::json> recv_frame(int fd);
+
+// {"ok": false, "error": NAME, "message": ...} <-> librarian::error
+[[nodiscard]] nlohmann::json error_frame(const error& err);
+// An "ok": false frame becomes its error; anything that is not an object with "ok" is invalid.
+[[nodiscard]] status check_reply(const nlohmann::json& reply);
+
+// Connects to host:port (numeric or name) with a timeout; returns the socket fd.
+[[nodiscard]] expected<int> connect_tcp(const std::string& host, uint16_t port,
+                                        std::chrono::milliseconds timeout);
+
+}  // namespace librarian::data

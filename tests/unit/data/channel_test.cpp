@@ -1,0 +1,213 @@
+// The native data channel end to end on loopback, in one process: server, tickets and client.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "net/data/client.hpp"
+#include "net/data/receiver.hpp"
+#include "net/data/server.hpp"
+#include "net/data/wire.hpp"
+
+using namespace librarian;
+using namespace librarian::data;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct fixture {
+  fs::path dir;
+  std::shared_ptr<ticket_registry> tickets = std::make_shared<ticket_registry>();
+  std::unique_ptr<data_server> server;
+
+  fixture() {
+    dir = fs::temp_directory_path() / ("unit_data_channel_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    data_server_options opts;
+    opts.stall_timeout = std::chrono::milliseconds(5000);
+    auto s = data_server::start(opts, tickets);
+    REQUIRE(s.has_value());
+    server = std::move(*s);
+  }
+  ~fixture() {
+    server->stop();
+    fs::remove_all(dir);
+  }
+  data_endpoint endpoint() const { return {"127.0.0.1", server->port()}; }
+
+  std::string ticket(ticket_mode mode, const fs::path& path, uint64_t size = 0) {
+    ticket_grant g;
+    g.mode = mode;
+    g.path = path;
+    g.size = size;
+    g.expires = ticket_registry::clock::now() + std::chrono::minutes(5);
+    return tickets->issue(g).value();
+  }
+};
+
+fs::path random_file(const fs::path& path, size_t bytes, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string data(bytes, '\0');
+  for (auto& c : data) c = static_cast<char>(rng());
+  std::ofstream(path, std::ios::binary) << data;
+  return path;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+transfer_options small_blocks(unsigned streams = 4) {
+  transfer_options o;
+  o.streams = streams;
+  o.block_bytes = 256 * 1024;
+  o.stall_timeout = std::chrono::milliseconds(5000);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("a file goes up and comes back byte-identical over 4 streams, verified inline") {
+  fixture f;
+  auto src = random_file(f.dir / "src", 20 * 1024 * 1024 + 12345, 1);
+  auto dst = f.dir / "uploaded";
+  auto up = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src, small_blocks());
+  REQUIRE_MESSAGE(up.has_value(), up.err().describe());
+  CHECK(slurp(dst) == slurp(src));
+  CHECK(up->checksum == "xxh3:::" + checksum_file(src, checksum_alg::xxh3).value());
+  CHECK_FALSE(fs::exists(receiver::part_path(dst)));
+  CHECK_FALSE(fs::exists(receiver::journal_path(dst)));
+
+  auto back = f.dir / "downloaded";
+  auto down = get_file(f.endpoint(), f.ticket(ticket_mode::get, dst), back, small_blocks(3));
+  REQUIRE_MESSAGE(down.has_value(), down.err().describe());
+  CHECK(slurp(back) == slurp(src));
+  CHECK(down->checksum == up->checksum);
+}
+
+TEST_CASE("a partial download fetches exactly the requested window") {
+  fixture f;
+  auto src = random_file(f.dir / "src", 3 * 1024 * 1024, 2);
+  ticket_grant g;
+  g.mode = ticket_mode::get;
+  g.path = src;
+  g.offset = 1000;
+  g.length = 2 * 1024 * 1024 + 7;
+  g.expires = ticket_registry::clock::now() + std::chrono::minutes(1);
+  auto t = f.tickets->issue(g).value();
+  auto out = f.dir / "part";
+  auto r = get_file(f.endpoint(), t, out, small_blocks(2));
+  REQUIRE_MESSAGE(r.has_value(), r.err().describe());
+  CHECK(slurp(out) == slurp(src).substr(1000, 2 * 1024 * 1024 + 7));
+}
+
+TEST_CASE("an upload interrupted after some ranges were committed resumes from that set") {
+  fixture f;
+  const size_t size = 8 * 1024 * 1024;
+  auto src = random_file(f.dir / "src", size, 3);
+  auto dst = f.dir / "resumed";
+  const std::string data = slurp(src);
+  {  // What a receiver killed mid-transfer leaves behind: two disjoint committed ranges.
+    receiver_config rc;
+    rc.final_path = dst;
+    rc.window_length = size;
+    auto pool = std::make_shared<buffer_pool>(1u << 20, 4);
+    auto rx = receiver::open(rc, pool).value();
+    for (uint64_t off : {uint64_t{0}, uint64_t{3u << 20}}) {
+      block_buffer b(data.begin() + static_cast<long>(off), data.begin() + static_cast<long>(off + (1u << 20)));
+      REQUIRE(rx->write_block({0, 1u << 20, off}, std::move(b)).has_value());
+    }
+    REQUIRE(rx->sync().has_value());
+  }
+  CHECK(fs::exists(receiver::journal_path(dst)));
+  auto up = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, size), src, small_blocks());
+  REQUIRE_MESSAGE(up.has_value(), up.err().describe());
+  CHECK(up->bytes_resumed == 2u << 20);
+  CHECK(up->bytes == size - (2u << 20));
+  CHECK(slurp(dst) == data);
+}
+
+TEST_CASE("a block corrupted in flight is caught; nothing reaches the final name; a retry heals") {
+  fixture f;
+  auto src = random_file(f.dir / "src", 4 * 1024 * 1024, 4);
+  auto dst = f.dir / "corrupt";
+  ::setenv("LIBRARIAN_FAULT_CORRUPT_ONCE", "1500000", 1);
+  auto first = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src, small_blocks());
+  ::unsetenv("LIBRARIAN_FAULT_CORRUPT_ONCE");
+  REQUIRE_FALSE(first.has_value());
+  CHECK(first.err().code == errc::checksum_mismatch);
+  CHECK(retryable(first.err()));
+  CHECK_FALSE(fs::exists(dst));
+  CHECK_FALSE(fs::exists(receiver::part_path(dst)));
+  auto second = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src, small_blocks());
+  REQUIRE_MESSAGE(second.has_value(), second.err().describe());
+  CHECK(slurp(dst) == slurp(src));
+  CHECK(f.server->stats().checksum_mismatches == 1);
+}
+
+TEST_CASE("unknown tickets, wrong sizes and garbage are refused and the server keeps serving") {
+  fixture f;
+  auto src = random_file(f.dir / "src", 100000, 5);
+  auto bad = put_file(f.endpoint(), std::string(32, 'a'), src, small_blocks());
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.err().code == errc::unauthenticated);
+  auto wrong = put_file(f.endpoint(), f.ticket(ticket_mode::put, f.dir / "w", 99), src, small_blocks());
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(wrong.err().code == errc::invalid_argument);
+
+  {  // A connection that sends a giant frame length, then one with a block past the end.
+    int fd = connect_tcp("127.0.0.1", f.server->port(), std::chrono::milliseconds(2000)).value();
+    const uint8_t huge[4] = {0xff, 0xff, 0xff, 0xff};
+    CHECK(write_all(fd, huge, 4).has_value());
+    auto reply = recv_frame(fd);
+    REQUIRE(reply.has_value());
+    CHECK_FALSE(check_reply(*reply).has_value());
+    ::close(fd);
+  }
+  auto dst = f.dir / "target";
+  auto t = f.ticket(ticket_mode::put, dst, 100000);
+  {
+    int control = connect_tcp("127.0.0.1", f.server->port(), std::chrono::milliseconds(2000)).value();
+    REQUIRE(send_frame(control, {{"op", "attach"}, {"ticket", t}, {"role", "control"}}).has_value());
+    REQUIRE(check_reply(recv_frame(control).value()).has_value());
+    int data = connect_tcp("127.0.0.1", f.server->port(), std::chrono::milliseconds(2000)).value();
+    REQUIRE(send_frame(data, {{"op", "attach"}, {"ticket", t}, {"role", "data"}}).has_value());
+    REQUIRE(check_reply(recv_frame(data).value()).has_value());
+    auto head = encode({0, 10, 99995});  // runs past the announced 100000 bytes
+    REQUIRE(write_all(data, head.data(), head.size()).has_value());
+    auto refusal = recv_frame(data);
+    REQUIRE(refusal.has_value());
+    auto why = check_reply(*refusal);
+    REQUIRE_FALSE(why.has_value());
+    CHECK(why.err().message.find("past the end") != std::string::npos);
+    ::close(data);
+    ::close(control);
+  }
+  CHECK_FALSE(fs::exists(dst));
+  auto good = put_file(f.endpoint(), f.ticket(ticket_mode::put, f.dir / "ok", 100000), src, small_blocks());
+  REQUIRE_MESSAGE(good.has_value(), good.err().describe());
+  CHECK(slurp(f.dir / "ok") == slurp(src));
+}
+
+TEST_CASE("a used ticket cannot be replayed") {
+  fixture f;
+  auto src = random_file(f.dir / "src", 5000, 6);
+  auto t = f.ticket(ticket_mode::put, f.dir / "once", 5000);
+  REQUIRE(put_file(f.endpoint(), t, src, small_blocks(1)).has_value());
+  auto again = put_file(f.endpoint(), t, src, small_blocks(1));
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.err().code == errc::unauthenticated);
+}
+
+TEST_CASE("a download into /dev/null discards the bytes but still verifies them") {
+  fixture f;
+  auto src = random_file(f.dir / "src", 2 * 1024 * 1024, 7);
+  auto r = get_file(f.endpoint(), f.ticket(ticket_mode::get, src), "/dev/null", small_blocks());
+  REQUIRE_MESSAGE(r.has_value(), r.err().describe());
+  CHECK(r->checksum == "xxh3:::" + checksum_file(src, checksum_alg::xxh3).value());
+}
