@@ -145,6 +145,23 @@ void read_rls(json_reader& r, node_config& out) {
   r.reject_unknown_keys();
 }
 
+void read_data(json_reader& r, data_config& out) {
+  if (r.has("roots")) {
+    for (auto& root : r.string_array("roots")) {
+      if (root.empty() || root.front() != '/')
+        r.error("roots", "\"" + root + "\" must be an absolute directory path");
+      out.roots.push_back(std::move(root));
+    }
+  }
+  r.optional_int("stall_timeout_ms", out.stall_timeout_ms, 100, 24 * hour_ms);
+  r.optional_int("tcp_buffer_bytes", out.tcp_buffer_bytes, 0, int64_t{1} << 30);
+  r.optional_int("block_bytes_max", out.block_bytes_max, int64_t{4096}, int64_t{1} << 30);
+  r.optional_int("sync_every_bytes", out.sync_every_bytes, int64_t{1} << 20, int64_t{1} << 40);
+  r.optional_int("ticket_ttl_s", out.ticket_ttl_s, 10, 30LL * 24 * 3600);
+  r.optional_int("connections_max", out.connections_max, 4, 100000);
+  r.reject_unknown_keys();
+}
+
 void read_root(json_reader& root, node_config& out) {
   root.required("name", out.name);
   if (!out.name.empty() && !valid_node_name(out.name))
@@ -165,6 +182,7 @@ void read_root(json_reader& root, node_config& out) {
   if (auto r = root.object("auth")) read_auth(*r, out.auth);
   if (auto r = root.object("supervisor")) read_supervisor(*r, out.supervisor);
   if (auto r = root.object("rls")) read_rls(*r, out);
+  if (auto r = root.object("data")) read_data(*r, out.data);
   root.reject_unknown_keys();
 }
 

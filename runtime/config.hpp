@@ -71,6 +71,17 @@ struct rls_config {
   std::vector<rli_target_config> update_rlis;
 };
 
+// The native data channel on listen.data_port (net/data).
+struct data_config {
+  std::vector<std::string> roots;          // absolute directories lib:// paths must lie under
+  int64_t stall_timeout_ms = 120000;       // a connection with no progress this long is dropped
+  int32_t tcp_buffer_bytes = 0;            // SO_SNDBUF/SO_RCVBUF; 0 = kernel autotuning
+  uint64_t block_bytes_max = 64ull << 20;  // largest block a client may send or ask for
+  uint64_t sync_every_bytes = 256ull << 20;  // received data synced and journaled this often
+  int64_t ticket_ttl_s = 24 * 3600;        // how long a data ticket stays valid
+  uint32_t connections_max = 512;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -83,6 +94,7 @@ struct node_config {
   auth_config auth;
   supervisor_config supervisor;
   rls_config rls;
+  data_config data;
   std::string source;  // the file it came from, for messages
 };
 

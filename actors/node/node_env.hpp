@@ -16,6 +16,10 @@
 #include "storage/committer.hpp"
 #include "storage/db.hpp"
 
+namespace librarian::data {
+class ticket_registry;
+}
+
 namespace librarian::node {
 
 inline constexpr const char* version_text = "0.1.0";
@@ -30,6 +34,10 @@ struct node_env {
   uint64_t seed = 0;
   uint64_t incarnation = 0;  // set once begin_incarnation has committed it
   knobs tuning = knobs::defaults();
+  // The native data channel's tickets (null when listen.data_port is 0, and in simulation):
+  // whoever grants a transfer (the HTTP API, upload staging) issues one here.
+  std::shared_ptr<data::ticket_registry> data_tickets;
+  uint16_t data_port = 0;  // the port the data server actually listens on
   // Spawns this node's transport; `supervisor` is the node actor it reports to. The env is
   // passed in rather than captured, so the env does not own itself.
   std::function<caf::actor(caf::local_actor* spawner, caf::actor supervisor,

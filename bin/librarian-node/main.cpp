@@ -14,6 +14,7 @@
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "net/api/api.hpp"
+#include "net/data/server.hpp"
 #include "net/transport/transport.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/caf/system_config.hpp"
@@ -169,6 +170,8 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
       std::cout << "librarian-node " << cfg.name << " ready: cluster=" << cfg.listen.host << ":"
                 << *port << " http="
                 << (api ? cfg.listen.host + ":" + std::to_string(api->port()) : std::string{"off"})
+                << " data="
+                << (env->data_port ? cfg.listen.host + ":" + std::to_string(env->data_port) : std::string{"off"})
                 << " incarnation=" << identity.incarnation << std::endl;
       wait_for_shutdown(self, node, signals);
     }
@@ -209,6 +212,27 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
                             std::shared_ptr<node::node_env> node_env) {
     return net::spawn_middleman_transport(spawner, std::move(supervisor), std::move(node_env));
   };
+  std::unique_ptr<data::data_server> data_server;
+  if (cfg.listen.data_port != 0) {
+    env->data_tickets = std::make_shared<data::ticket_registry>();
+    data::data_server_options data_options;
+    data_options.bind_address = cfg.listen.host;
+    data_options.port = cfg.listen.data_port;
+    data_options.connections_max = cfg.data.connections_max;
+    data_options.stall_timeout = std::chrono::milliseconds(cfg.data.stall_timeout_ms);
+    data_options.tcp_buffer_bytes = cfg.data.tcp_buffer_bytes;
+    data_options.block_bytes_max = cfg.data.block_bytes_max;
+    data_options.sync_every_bytes = cfg.data.sync_every_bytes;
+    auto started = data::data_server::start(data_options, env->data_tickets);
+    if (!started) {
+      auto err = started.err();
+      err.message += " (listen.data_port in " + cfg.source + ")";
+      committer->stop();
+      return fail_with(err);
+    }
+    data_server = std::move(*started);
+    env->data_port = data_server->port();
+  }
   LIB_LOG_INFO("node") << "starting node " << cfg.name << " incarnation " << identity->incarnation
                        << " seed " << env->seed << " data_dir " << cfg.data_dir;
   int rc = 0;
@@ -220,6 +244,7 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
     caf::actor_system sys{sys_cfg};
     rc = serve(sys, cfg, env, *identity, signals);
   }  // ~actor_system waits for every actor; all were told to stop above
+  if (data_server) data_server->stop();
   committer->stop();
   LIB_LOG_INFO("node") << "node " << cfg.name << " stopped";
   return rc;

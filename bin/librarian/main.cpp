@@ -18,6 +18,7 @@
 // Codes 2..12 are librarian::exit_code(errc); a server error body {"error": NAME} picks the code.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <iostream>
@@ -28,6 +29,7 @@
 
 #include "bin/librarian/api_calls.hpp"
 #include "bin/librarian/client_config.hpp"
+#include "bin/librarian/copy_command.hpp"
 #include "bin/librarian/password_input.hpp"
 #include "bin/librarian/rls_commands.hpp"
 #include "net/http/auth.hpp"
@@ -226,11 +228,21 @@ int main(int argc, char** argv) {
   add_create_token(app, args, chosen);
   std::optional<librarian::cli::rls_command> rls_chosen;
   librarian::cli::add_rls_commands(app, args.connection_name, rls_chosen);
+  librarian::cli::copy_arguments copy_args;
+  bool copy_chosen = false;
+  librarian::cli::add_copy_command(app, copy_args, copy_chosen);
+  // globus-url-copy spells its long options with one dash ("-cc 4"); accept them as it does.
+  std::vector<std::string> words(argv + 1, argv + argc);
+  words = librarian::cli::normalize_copy_options(std::move(words));
+  std::reverse(words.begin(), words.end());
   try {
-    app.parse(argc, argv);
+    app.parse(words);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : exit_usage;
   }
+  if (copy_chosen) return librarian::cli::run_copy(
+        copy_args, options.json, options.config_path,
+        std::chrono::milliseconds{static_cast<int64_t>(options.timeout_seconds * 1000)});
   if (rls_chosen) chosen = command{rls_chosen->run, rls_chosen->human, rls_chosen->exit_status};
   if (!chosen) return exit_usage;
   return run(options, args, *chosen);

@@ -5,11 +5,34 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <utility>
 #include <vector>
 
 namespace librarian::data {
 
-using block_buffer = std::vector<uint8_t>;
+// Leaves new elements uninitialised on resize: a block buffer is always filled by a read right
+// after, and zeroing megabytes per block first costs a full extra pass over memory.
+template <class T>
+struct uninitialised_allocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = uninitialised_allocator<U>;
+  };
+  uninitialised_allocator() = default;
+  template <class U>
+  uninitialised_allocator(const uninitialised_allocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+using block_buffer = std::vector<uint8_t, uninitialised_allocator<uint8_t>>;
 
 class buffer_pool {
  public:

@@ -1,7 +1,10 @@
 // send_blocks: an in-order reader feeding N blocking stream writers.
 #include "net/data/sender.hpp"
 
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,9 +25,48 @@ namespace {
 
 struct outgoing {
   block_header header;
-  block_buffer buffer;  // payload is buffer[skip .. skip+length)
+  block_buffer buffer;  // payload is buffer[skip .. skip+length), or empty with from_file
   size_t skip = 0;
   bool end = false;
+  bool from_file = false;  // payload goes by sendfile from file_offset
+  uint64_t file_offset = 0;
+};
+
+// Header with MSG_MORE, then the payload straight from the page cache.
+status send_from_file(int sock, int file_fd, const block_header& header, uint64_t file_offset) {
+  auto head = encode(header);
+  for (size_t done = 0; done < head.size();) {
+    ssize_t w = ::send(sock, head.data() + done, head.size() - done, MSG_MORE | MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return fail(errno == EAGAIN ? errc::timeout : errc::unavailable,
+                  std::string("send failed: ") + (errno == EAGAIN ? "the peer stalled" : std::strerror(errno)));
+    }
+    done += static_cast<size_t>(w);
+  }
+  off_t off = static_cast<off_t>(file_offset);
+  uint64_t left = header.length;
+  while (left > 0) {
+    ssize_t w = ::sendfile(sock, file_fd, &off, static_cast<size_t>(std::min<uint64_t>(left, 1u << 30)));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return fail(errno == EAGAIN ? errc::timeout : errc::unavailable,
+                  std::string("sendfile failed: ") + (errno == EAGAIN ? "the peer stalled" : std::strerror(errno)));
+    }
+    if (w == 0) return fail(errc::unavailable, "the file shrank during the transfer");
+    left -= static_cast<uint64_t>(w);
+  }
+  return {};
+}
+
+// A read-only mapping of the window, released on scope exit.
+struct mapping {
+  const uint8_t* base = nullptr;
+  size_t length = 0;
+  uint64_t begin = 0;  // file offset of base
+  ~mapping() {
+    if (base) ::munmap(const_cast<uint8_t*>(base), length);
+  }
 };
 
 // Bounded so the reader never runs more than a few blocks ahead of the slowest stream.
@@ -98,6 +140,14 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
           if (auto st = write_block(fd, item->header, nullptr); !st) queue.abort(st.err());
           return;
         }
+        if (item->from_file) {
+          if (auto st = send_from_file(fd, job.file_fd, item->header, item->file_offset); !st) {
+            queue.abort(st.err());
+            return;
+          }
+          if (job.on_sent) job.on_sent(item->header.length);
+          continue;
+        }
         if (auto st = write_block(fd, item->header, item->buffer.data() + item->skip); !st) {
           queue.abort(st.err());
           return;
@@ -113,7 +163,41 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
   const auto corrupt_at = corrupt_once_offset();
   const uint64_t end = job.window_begin + job.window_length;
   std::optional<error> failure;
-  for (uint64_t off = job.window_begin; off < end && !failure;) {
+  mapping map;
+  if (job.zero_copy && job.window_length > 0 && !corrupt_at) {
+    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    map.begin = job.window_begin / page * page;
+    map.length = static_cast<size_t>(end - map.begin);
+    void* p = ::mmap(nullptr, map.length, PROT_READ, MAP_SHARED, job.file_fd, static_cast<off_t>(map.begin));
+    if (p == MAP_FAILED) {
+      map.length = 0;
+    } else {
+      map.base = static_cast<const uint8_t*>(p);
+      ::madvise(p, map.length, MADV_SEQUENTIAL);
+    }
+  }
+  for (uint64_t off = job.window_begin; map.base && off < end;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(job.block_bytes, end - off));
+    // Reading the mapping faults the pages in from the page cache; a file truncated meanwhile
+    // would SIGBUS here, so its size is checked first.
+    struct stat st {};
+    if (::fstat(job.file_fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < off + n) {
+      failure = fail(errc::unavailable, job.file_name + " shrank during the transfer");
+      break;
+    }
+    if (sum) sum->update(std::span<const uint8_t>(map.base + (off - map.begin), n));
+    bool pushed = true;
+    for (auto [b, e] : job.skip.missing(off, off + n)) {
+      outgoing item;
+      item.header = {0, e - b, b - job.wire_offset_shift};
+      item.from_file = true;
+      item.file_offset = b;
+      if (!(pushed = queue.push(std::move(item)))) break;
+    }
+    if (!pushed) break;
+    off += n;
+  }
+  for (uint64_t off = map.base ? end : job.window_begin; off < end && !failure;) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(job.block_bytes, end - off));
     const auto gaps = job.skip.missing(off, off + n);
     if (gaps.empty() && !sum) {  // nothing to send and nothing to hash

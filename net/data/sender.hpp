@@ -30,6 +30,9 @@ struct send_job {
   // receiver's 0..n.
   uint64_t wire_offset_shift = 0;
   std::function<void(uint64_t bytes_sent)> on_sent;  // from stream threads; cheap, thread-safe
+  // Hash from a read-only mapping and send payloads with sendfile(2): no user-space copy of the
+  // bytes on this side. Falls back to buffered reads when the file cannot be mapped.
+  bool zero_copy = true;
 };
 
 // Sends the window over the given connected sockets (one thread per socket; the caller's thread

@@ -40,3 +40,30 @@ TEST_CASE("the receiver refuses headers that could write outside the file or spi
   REQUIRE_FALSE(err.has_value());
   CHECK(err.err().message.find("past the end") != std::string::npos);
 }
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "net/data/confine.hpp"
+
+TEST_CASE("client paths stay inside the data roots") {
+  namespace fs = std::filesystem;
+  const fs::path base = fs::temp_directory_path() / ("unit_data_confine_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  fs::create_directories(base / "root" / "sub");
+  fs::create_directories(base / "outside");
+  fs::create_symlink(base / "outside", base / "root" / "escape");
+  const std::vector<std::string> roots{(base / "root").string()};
+  CHECK(confine_path(roots, (base / "root/sub/new.dat").string()).has_value());
+  CHECK(confine_path(roots, (base / "root/not/yet/there").string()).has_value());
+  CHECK(confine_path(roots, (base / "root").string()).has_value());
+  CHECK(confine_path(roots, (base / "root/sub/../x").string()).err().code == librarian::errc::invalid_argument);
+  CHECK(confine_path(roots, (base / "outside/x").string()).err().code == librarian::errc::forbidden);
+  CHECK(confine_path(roots, (base / "rootx/x").string()).err().code == librarian::errc::forbidden);
+  CHECK(confine_path(roots, (base / "root/escape/x").string()).err().code == librarian::errc::forbidden);
+  CHECK(confine_path(roots, "relative/x").err().code == librarian::errc::invalid_argument);
+  CHECK(confine_path(roots, std::string("/a\nb")).err().code == librarian::errc::invalid_argument);
+  CHECK(confine_path({}, (base / "root/x").string()).err().code == librarian::errc::forbidden);
+  fs::remove_all(base);
+}
