@@ -2,6 +2,7 @@
 #include "net/data/client.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,6 +92,7 @@ expected<transfer_report> put_file(const data_endpoint& to, const std::string& t
                                    const std::filesystem::path& local_path,
                                    const transfer_options& o) {
   if (o.streams == 0 || o.streams > 64) return fail(errc::invalid_argument, "streams must be 1..64");
+  ignore_sigpipe();
   int file = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (file < 0)
     return fail(errno == ENOENT ? errc::invalid_argument : errc::unavailable,
@@ -139,7 +141,19 @@ expected<transfer_report> put_file(const data_endpoint& to, const std::string& t
   job.on_sent = [&](uint64_t n) { meter.add(n); };
   job.wire_offset_shift = o.partial_offset;
   auto sum = send_blocks(job, streams, pool);
-  if (!sum) return sum.err();
+  if (!sum) {
+    // The receiver says why it hung up (disk full, a bad block) in a frame on the stream before
+    // closing it; that beats "connection reset".
+    for (int fd : streams) {
+      pollfd pfd{fd, POLLIN, 0};
+      if (::poll(&pfd, 1, 1000) != 1) continue;
+      set_stall_timeout(fd, std::chrono::milliseconds(1000));
+      if (auto frame = recv_frame(fd)) {
+        if (auto why = check_reply(*frame); !why) return why.err();
+      }
+    }
+    return sum.err();
+  }
   for (int fd : streams) ::shutdown(fd, SHUT_WR);
   nlohmann::json finish = {{"op", "finish"}, {"streams", o.streams}};
   if (!sum->empty()) finish["checksum"] = *sum;
@@ -163,6 +177,7 @@ expected<transfer_report> get_file(const data_endpoint& from, const std::string&
                                    const std::filesystem::path& local_path,
                                    const transfer_options& o) {
   if (o.streams == 0 || o.streams > 64) return fail(errc::invalid_argument, "streams must be 1..64");
+  ignore_sigpipe();
   nlohmann::json hello;
   auto control = attach(from, ticket, "control", o, &hello);
   if (!control) return control.err();

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <sstream>
 
@@ -243,8 +244,14 @@ status receiver::write_block(const block_header& header, block_buffer&& payload)
     }
   }
   if (payload.capacity() > 0) pool_->give(std::move(payload));
-  if (!config_.discard &&
-      unsynced_bytes_.fetch_add(header.length) + header.length >= config_.sync_every_bytes)
+  if (config_.discard) return {};
+  // A crash loses at most sync_every_bytes or sync_every_ms of received data (the journal is
+  // the restart point), whichever comes first.
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  if (unsynced_bytes_.fetch_add(header.length) + header.length >= config_.sync_every_bytes ||
+      now_ns - last_sync_ns_.load() >= int64_t{config_.sync_every_ms} * 1'000'000)
     return sync();
   return {};
 }
@@ -297,6 +304,9 @@ status receiver::sync() {
   if (config_.discard) return {};
   std::lock_guard sync_lock(sync_mu_);
   unsynced_bytes_ = 0;
+  last_sync_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
   range_set snapshot;
   {
     std::lock_guard lock(mu_);

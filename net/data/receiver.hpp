@@ -38,6 +38,7 @@ struct receiver_config {
   bool hash = true;                          // compute the checksum inline
   bool discard = false;                      // destination is a device (e.g. /dev/null)
   uint64_t sync_every_bytes = 256ull << 20;  // data synced and journaled at least this often
+  uint32_t sync_every_ms = 1000;             // ... and at least this often while data arrives
   uint64_t reorder_bytes_max = 64ull << 20;  // early blocks kept in memory for hashing
   uint64_t block_bytes_max = 64ull << 20;
   bool resume = true;  // false: discard any existing journal and start over
@@ -89,6 +90,7 @@ class receiver {
   std::atomic<uint64_t> bytes_received_{0};
   uint64_t bytes_resumed_ = 0;
   std::atomic<uint64_t> unsynced_bytes_{0};
+  std::atomic<int64_t> last_sync_ns_{0};
 
   mutable std::mutex mu_;                 // guards everything below
   range_set written_;                     // pwrite'd (maybe not yet synced)

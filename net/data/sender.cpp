@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -113,6 +114,14 @@ class block_queue {
 
 std::atomic<bool> corrupt_fired{false};
 
+// Test-only: LIBRARIAN_FAULT_BLOCK_DELAY_MS slows every block down so integration tests can kill
+// a process mid-transfer deterministically enough.
+std::chrono::milliseconds block_delay() {
+  const char* env = std::getenv("LIBRARIAN_FAULT_BLOCK_DELAY_MS");
+  if (env == nullptr) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::strtoul(env, nullptr, 10) % 10000);
+}
+
 }  // namespace
 
 std::optional<uint64_t> corrupt_once_offset() {
@@ -129,6 +138,7 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
   LIB_ASSERT(!stream_fds.empty());
   LIB_ASSERT(job.block_bytes > 0);
   block_queue queue(stream_fds.size() * 2);
+  const auto delay = block_delay();
   std::vector<std::thread> streams;
   streams.reserve(stream_fds.size());
   for (int fd : stream_fds) {
@@ -140,6 +150,7 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
           if (auto st = write_block(fd, item->header, nullptr); !st) queue.abort(st.err());
           return;
         }
+        if (delay.count() > 0) std::this_thread::sleep_for(delay);
         if (item->from_file) {
           if (auto st = send_from_file(fd, job.file_fd, item->header, item->file_offset); !st) {
             queue.abort(st.err());

@@ -107,6 +107,7 @@ data_server_stats data_server::stats() const {
 
 expected<std::unique_ptr<data_server>> data_server::start(data_server_options options,
                                                           std::shared_ptr<ticket_registry> tickets) {
+  ignore_sigpipe();
   auto p = std::make_unique<impl>();
   p->options = options;
   p->tickets = std::move(tickets);

@@ -10,7 +10,9 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <csignal>
 #include <cerrno>
+#include <mutex>
 #include <cstring>
 
 namespace librarian::data {
@@ -36,6 +38,11 @@ void set_tcp_buffers(int fd, int bytes) {
   if (bytes <= 0) return;
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+}
+
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { ::signal(SIGPIPE, SIG_IGN); });
 }
 
 void set_nodelay(int fd) {

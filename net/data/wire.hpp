@@ -21,6 +21,9 @@ inline constexpr uint32_t frame_bytes_max = 64 * 1024;
 void set_stall_timeout(int fd, std::chrono::milliseconds timeout);
 void set_tcp_buffers(int fd, int bytes);
 void set_nodelay(int fd);
+// sendfile(2) has no MSG_NOSIGNAL: a peer that hangs up would kill the process with SIGPIPE.
+// The data server and client call this (once per process) so it becomes an EPIPE error.
+void ignore_sigpipe();
 
 [[nodiscard]] status write_all(int fd, const void* data, size_t n);
 // Header + payload in one writev.
