@@ -10,6 +10,7 @@
 #include "bench/messaging/messaging_bench.hpp"
 #include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
+#include "bench/transfer/transfer_bench.hpp"
 
 int main(int argc, char** argv) {
   std::string suite = "all";
@@ -17,8 +18,8 @@ int main(int argc, char** argv) {
   bool quick = false;
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
-  app.add_option("suite", suite, "storage, messaging, sim or all")
-      ->check(CLI::IsMember({"storage", "messaging", "sim", "all"}));
+  app.add_option("suite", suite, "storage, messaging, sim, transfer or all")
+      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "all"}));
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -42,6 +43,12 @@ int main(int argc, char** argv) {
   if (suite == "sim" || suite == "all") {
     if (!json) std::cerr << "running sim suite...\n";
     out["sim"] = librarian::bench::bench_sim(quick);
+  }
+  if (suite == "transfer" || suite == "all") {
+    if (!json) std::cerr << "running transfer suite...\n";
+    // The node and CLI binaries sit next to this one (build/bin).
+    auto bin_dir = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+    out["transfer"] = librarian::bench::bench_transfer(dir.string(), bin_dir, quick);
   }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";

@@ -63,7 +63,15 @@ void issue_ticket(const context_ptr& ctx, const request& req, respond_fn respond
   grant.path = *checked;
   struct stat st {};
   const bool exists = ::lstat(grant.path.c_str(), &st) == 0;
-  if (grant.mode == data::ticket_mode::get) {
+  if (grant.tree) {
+    // A tree ticket names a directory; its files are checked one by one as they are asked for.
+    auto create_dirs = bool_field(body, "create_dirs", false);
+    if (!create_dirs) return answer_error(req, respond, create_dirs.err());
+    std::error_code ec;
+    if (grant.mode == data::ticket_mode::put && *create_dirs) fs::create_directories(grant.path, ec);
+    if (!fs::is_directory(grant.path, ec))
+      return answer_error(req, respond, fail(errc::not_found, grant.path.string() + " is not a directory on this node"));
+  } else if (grant.mode == data::ticket_mode::get) {
     if (!exists || !S_ISREG(st.st_mode))
       return answer_error(req, respond, fail(errc::not_found, grant.path.string() + " is not a regular file on this node"));
   } else {
@@ -95,7 +103,7 @@ void post_ticket(const context_ptr& ctx, const request& req, respond_fn respond)
   if (!ctx->env->data_tickets)
     return answer_error(req, respond, fail(errc::unavailable, "this node's data channel is off (listen.data_port is 0)"));
   auto body = read_json_object(req, {"mode", "path", "size", "offset", "length", "checksum_alg",
-                                     "expected_checksum", "create_dirs"});
+                                     "expected_checksum", "create_dirs", "tree"});
   if (!body) return answer_error(req, respond, body.err());
   auto mode = string_field(*body, "mode", true);
   auto path = string_field(*body, "path", true);
@@ -110,7 +118,10 @@ void post_ticket(const context_ptr& ctx, const request& req, respond_fn respond)
   auto offset = uint_field(*body, "offset", 0);
   if (!size) return answer_error(req, respond, size.err());
   if (!offset) return answer_error(req, respond, offset.err());
-  if (grant.mode == data::ticket_mode::put && !body->contains("size"))
+  auto tree = bool_field(*body, "tree", false);
+  if (!tree) return answer_error(req, respond, tree.err());
+  grant.tree = *tree;
+  if (grant.mode == data::ticket_mode::put && !grant.tree && !body->contains("size"))
     return answer_error(req, respond, fail(errc::invalid_argument, "a put ticket needs the field 'size'"));
   grant.size = *size;
   grant.offset = *offset;

@@ -9,7 +9,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -242,6 +245,224 @@ expected<transfer_report> get_file(const data_endpoint& from, const std::string&
   report.seconds = meter.seconds();
   if (o.on_progress) o.on_progress({length, length, report.seconds});
   return report;
+}
+
+namespace {
+
+// The writer may run at most `window` requests ahead of the reader; the reader learns which
+// items were actually sent (a local read error skips one) in order.
+class pipeline {
+ public:
+  explicit pipeline(size_t window) : window_(window) {}
+  bool acquire() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stop_ || in_flight_ < window_; });
+    if (stop_) return false;
+    ++in_flight_;
+    return true;
+  }
+  void sent(size_t index) {
+    std::lock_guard lock(mu_);
+    sent_.push_back(index);
+    cv_.notify_all();
+  }
+  void unsent() {
+    std::lock_guard lock(mu_);
+    --in_flight_;
+    cv_.notify_all();
+  }
+  void writer_done() {
+    std::lock_guard lock(mu_);
+    writer_done_ = true;
+    cv_.notify_all();
+  }
+  // Next sent index, or nullopt when the writer finished and everything was read.
+  std::optional<size_t> next() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stop_ || !sent_.empty() || writer_done_; });
+    if (sent_.empty()) return std::nullopt;
+    size_t i = sent_.front();
+    sent_.pop_front();
+    --in_flight_;
+    cv_.notify_all();
+    return i;
+  }
+  void abort() {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  size_t window_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t in_flight_ = 0;
+  std::deque<size_t> sent_;
+  bool writer_done_ = false;
+  bool stop_ = false;
+};
+
+expected<block_buffer> read_whole(const std::filesystem::path& path, uint64_t limit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(errno == ENOENT ? errc::not_found : errc::unavailable, "cannot open " + path.string() + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > limit) {
+    ::close(fd);
+    return fail(errc::invalid_argument, path.string() + " is not a regular file of at most " + std::to_string(limit) + " bytes");
+  }
+  block_buffer buf(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t r = ::read(fd, buf.data() + got, buf.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      ::close(fd);
+      return fail(errc::unavailable, "cannot read " + path.string());
+    }
+    got += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  return buf;
+}
+
+status write_atomically(const std::filesystem::path& path, const block_buffer& data) {
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  const auto part = receiver::part_path(path);
+  int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail(errno == ENOSPC ? errc::storage_full : errc::unavailable, "cannot create " + part.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t w = ::write(fd, data.data() + done, data.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(part.c_str());
+      return fail(err == ENOSPC ? errc::storage_full : errc::unavailable, "cannot write " + part.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(w);
+  }
+  ::close(fd);
+  if (::rename(part.c_str(), path.c_str()) != 0) return fail(errc::unavailable, "cannot rename into " + path.string());
+  return {};
+}
+
+constexpr uint64_t tree_file_bytes_max = 16ull << 20;
+
+template <class Writer, class Reader>
+expected<std::vector<tree_item_result>> run_tree(const data_endpoint& ep, const std::string& ticket,
+                                                 const std::vector<tree_item>& items,
+                                                 const transfer_options& o, size_t window, Writer write_one,
+                                                 Reader read_one) {
+  ignore_sigpipe();
+  nlohmann::json hello;
+  auto control = attach(ep, ticket, "control", o, &hello);
+  if (!control) return control.err();
+  fd_set_guard guard{{*control}};
+  std::vector<tree_item_result> results(items.size());
+  pipeline pipe(std::max<size_t>(1, window));
+  std::optional<error> writer_failure;
+  std::thread writer([&] {
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!pipe.acquire()) break;
+      auto st = write_one(*control, i, results[i]);
+      if (!st) {
+        if (st.err().code == errc::internal) {  // the connection broke
+          writer_failure = st.err();
+          pipe.unsent();
+          break;
+        }
+        results[i].failure = st.err();  // a local problem with this file only
+        pipe.unsent();
+        continue;
+      }
+      pipe.sent(i);
+    }
+    pipe.writer_done();
+  });
+  std::optional<error> reader_failure;
+  while (auto i = pipe.next()) {
+    if (auto st = read_one(*control, *i, results[*i]); !st) {
+      reader_failure = st.err();
+      pipe.abort();
+      ::shutdown(*control, SHUT_RDWR);
+      break;
+    }
+  }
+  writer.join();
+  if (reader_failure) return *reader_failure;
+  if (writer_failure) return *writer_failure;
+  static_cast<void>(send_frame(*control, {{"op", "close"}}));
+  return results;
+}
+
+}  // namespace
+
+expected<std::vector<tree_item_result>> put_tree_files(const data_endpoint& to, const std::string& ticket,
+                                                       const std::vector<tree_item>& items,
+                                                       const transfer_options& o, size_t window) {
+  auto write_one = [&](int fd, size_t i, tree_item_result& r) -> status {
+    auto data = read_whole(items[i].local, tree_file_bytes_max);
+    if (!data) return data.err();
+    checksum_stream sum(o.alg);
+    sum.update(std::span<const uint8_t>(data->data(), data->size()));
+    r.checksum = format_checksum(o.alg, sum.hex_digest());
+    r.bytes = data->size();
+    if (auto st = send_frame(fd, {{"op", "put"}, {"path", items[i].relative}, {"size", data->size()}, {"checksum", r.checksum}}); !st)
+      return fail(errc::internal, st.err().message);
+    if (auto st = write_all(fd, data->data(), data->size()); !st) return fail(errc::internal, st.err().message);
+    return {};
+  };
+  auto read_one = [&](int fd, size_t, tree_item_result& r) -> status {
+    auto reply = recv_frame(fd);
+    if (!reply) return reply.err();
+    if (auto st = check_reply(*reply); !st) {
+      r.failure = st.err();
+      return {};
+    }
+    if (o.on_progress) o.on_progress({r.bytes, 0, 0});
+    return {};
+  };
+  return run_tree(to, ticket, items, o, window, write_one, read_one);
+}
+
+expected<std::vector<tree_item_result>> get_tree_files(const data_endpoint& from, const std::string& ticket,
+                                                       const std::vector<tree_item>& items,
+                                                       const transfer_options& o, size_t window) {
+  auto write_one = [&](int fd, size_t i, tree_item_result&) -> status {
+    if (auto st = send_frame(fd, {{"op", "get"}, {"path", items[i].relative}}); !st)
+      return fail(errc::internal, st.err().message);
+    return {};
+  };
+  auto read_one = [&](int fd, size_t i, tree_item_result& r) -> status {
+    auto reply = recv_frame(fd);
+    if (!reply) return reply.err();
+    if (auto st = check_reply(*reply); !st) {
+      r.failure = st.err();
+      return {};
+    }
+    const uint64_t size = json_u64(*reply, "size");
+    if (size > tree_file_bytes_max) return fail(errc::invalid_argument, "the server announced an oversized file");
+    block_buffer data(static_cast<size_t>(size));
+    if (auto st = read_exact(fd, data.data(), data.size()); !st) return st;
+    const std::string want = json_str(*reply, "checksum");
+    auto parsed = parse_checksum(want);
+    if (!parsed) return parsed.err();
+    checksum_stream sum(parsed->alg);
+    sum.update(std::span<const uint8_t>(data.data(), data.size()));
+    r.checksum = format_checksum(parsed->alg, sum.hex_digest());
+    r.bytes = size;
+    if (r.checksum != format_checksum(parsed->alg, parsed->hex)) {
+      r.failure = fail(errc::checksum_mismatch, "checksum mismatch for " + items[i].relative);
+      return {};
+    }
+    if (auto st = write_atomically(items[i].local, data); !st) r.failure = st.err();
+    if (o.on_progress) o.on_progress({size, 0, 0});
+    return {};
+  };
+  return run_tree(from, ticket, items, o, window, write_one, read_one);
 }
 
 }  // namespace librarian::data

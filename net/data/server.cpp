@@ -13,11 +13,13 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <list>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "net/data/confine.hpp"
 #include "net/data/receiver.hpp"
 #include "net/data/sender.hpp"
 #include "net/data/wire.hpp"
@@ -45,6 +47,8 @@ struct ticket_session {
 
 namespace {
 constexpr const char* log_context = "data";
+// Files sent inline on a tree ticket's control connection; larger ones take their own ticket.
+constexpr uint64_t tree_file_bytes_max = 16ull << 20;
 
 struct connection {
   std::thread thread;
@@ -92,6 +96,9 @@ struct data_server::impl {
   status serve_put_data(int fd, ticket_registry::entry& e);
   status serve_get_control(int fd, const std::string& ticket, ticket_registry::entry& e);
   status serve_get_data(int fd, ticket_registry::entry& e);
+  status serve_tree(int fd, ticket_registry::entry& e);
+  status tree_put(int fd, const ticket_registry::entry& e, const nlohmann::json& msg);
+  status tree_get(int fd, const ticket_registry::entry& e, const nlohmann::json& msg);
   void reply_error(int fd, const error& err) { static_cast<void>(send_frame(fd, error_frame(err))); }
 };
 
@@ -217,6 +224,10 @@ void data_server::impl::serve(connection& c) {
       if (!e.session) e.session = std::make_shared<ticket_session>();
     }
     const bool put = e.grant.mode == ticket_mode::put;
+    if (e.grant.tree) {
+      if (*role != "control") return fail(errc::invalid_argument, "a tree ticket takes control connections only");
+      return serve_tree(fd, e);
+    }
     if (*role == "control") return put ? serve_put_control(fd, *ticket, e) : serve_get_control(fd, *ticket, e);
     return put ? serve_put_data(fd, e) : serve_get_data(fd, e);
   }();
@@ -451,6 +462,162 @@ status data_server::impl::serve_get_data(int fd, ticket_registry::entry& e) {
   s.released_fds.erase(fd);
   std::erase(s.waiting_fds, fd);
   return fail(errc::not_found, "released");  // not_found ends the connection quietly
+}
+
+namespace {
+
+// A file inside a tree ticket: relative, no "..", no control characters, and (after symlinks)
+// still under the tree's root.
+expected<std::filesystem::path> tree_member(const std::filesystem::path& root, const std::string& rel) {
+  if (rel.empty() || rel.front() == '/')
+    return fail(errc::invalid_argument, "a tree member's path must be relative and non-empty");
+  return confine_path({root.string()}, (root / rel).string());
+}
+
+status read_payload(int fd, uint64_t size, block_buffer& into) {
+  into.resize(static_cast<size_t>(size));
+  return read_exact(fd, into.data(), into.size());
+}
+
+void sync_dir(const std::filesystem::path& dir) {
+  int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0) return;
+  ::fsync(d);
+  ::close(d);
+}
+
+}  // namespace
+
+status data_server::impl::serve_tree(int fd, ticket_registry::entry& e) {
+  if (auto st = send_frame(fd, {{"ok", true}, {"mode", e.grant.mode == ticket_mode::put ? "put" : "get"},
+                                {"tree", true}, {"small_bytes_max", tree_file_bytes_max}});
+      !st)
+    return st;
+  // Bounded by the ticket's lifetime and this count; each frame is one file.
+  for (uint64_t frames = 0; frames < 10'000'000; ++frames) {
+    auto msg = recv_frame(fd);
+    if (!msg) return msg.err();
+    auto op = string_of(*msg, "op");
+    if (!op) return op.err();
+    if (*op == "close") return send_frame(fd, {{"ok", true}});
+    status st;
+    if (*op == "put" && e.grant.mode == ticket_mode::put) st = tree_put(fd, e, *msg);
+    else if (*op == "get" && e.grant.mode == ticket_mode::get) st = tree_get(fd, e, *msg);
+    else return fail(errc::invalid_argument, "op '" + *op + "' does not fit this tree ticket");
+    if (!st) return st;  // only errors that desynchronise the connection end it
+  }
+  return fail(errc::invalid_argument, "too many requests on one connection");
+}
+
+// {"op":"put","path":REL,"size":N,"checksum":"ALG:::HEX"} + N bytes -> {"ok":..,"checksum":..}.
+// A refused file still has its bytes read, so the connection stays in step; its reply says why.
+status data_server::impl::tree_put(int fd, const ticket_registry::entry& e, const nlohmann::json& msg) {
+  auto size = uint_of(msg, "size", 0, tree_file_bytes_max);
+  if (!size) return size.err();  // cannot know how many bytes follow: end the connection
+  block_buffer payload = pool->take();
+  if (auto st = read_payload(fd, *size, payload); !st) return st;
+  auto answer = [&]() -> expected<std::string> {
+    auto rel = string_of(msg, "path");
+    if (!rel) return rel.err();
+    auto path = tree_member(e.grant.path, *rel);
+    if (!path) return path.err();
+    checksum_alg alg = e.grant.alg;
+    std::string want;
+    if (msg.contains("checksum")) {
+      auto text = string_of(msg, "checksum");
+      if (!text) return text.err();
+      auto parsed = parse_checksum(*text);
+      if (!parsed) return parsed.err();
+      alg = parsed->alg;
+      want = format_checksum(parsed->alg, parsed->hex);
+    }
+    checksum_stream sum(alg);
+    sum.update(std::span<const uint8_t>(payload.data(), payload.size()));
+    const std::string got = format_checksum(alg, sum.hex_digest());
+    if (!want.empty() && want != got) {
+      ++mismatches;
+      return fail(errc::checksum_mismatch, "checksum mismatch for " + path->string() + ": received " + got);
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(path->parent_path(), ec);
+    const auto part = receiver::part_path(*path);
+    int out = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (out < 0) return fail(errno == ENOSPC ? errc::storage_full : errc::unavailable, "cannot create " + part.string() + ": " + std::strerror(errno));
+    size_t done = 0;
+    while (done < payload.size()) {
+      ssize_t w = ::write(out, payload.data() + done, payload.size() - done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        int err = errno;
+        ::close(out);
+        ::unlink(part.c_str());
+        return fail(err == ENOSPC ? errc::storage_full : errc::unavailable, "cannot write " + part.string() + ": " + std::strerror(err));
+      }
+      done += static_cast<size_t>(w);
+    }
+    const bool synced = ::fsync(out) == 0;
+    ::close(out);
+    if (!synced || ::rename(part.c_str(), path->c_str()) != 0) {
+      ::unlink(part.c_str());
+      return fail(errc::unavailable, "cannot commit " + path->string() + ": " + std::strerror(errno));
+    }
+    sync_dir(path->parent_path());
+    return got;
+  }();
+  pool->give(std::move(payload));
+  if (!answer) {
+    ++failed;
+    return send_frame(fd, error_frame(answer.err()));
+  }
+  bytes_received += *size;
+  ++completed;
+  return send_frame(fd, {{"ok", true}, {"checksum", *answer}});
+}
+
+// {"op":"get","path":REL} -> {"ok":true,"size":N,"checksum":..} + N bytes, or an error frame.
+status data_server::impl::tree_get(int fd, const ticket_registry::entry& e, const nlohmann::json& msg) {
+  block_buffer payload = pool->take();
+  auto answer = [&]() -> expected<std::string> {
+    auto rel = string_of(msg, "path");
+    if (!rel) return rel.err();
+    auto path = tree_member(e.grant.path, *rel);
+    if (!path) return path.err();
+    int in = ::open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0) return fail(errno == ENOENT ? errc::not_found : errc::unavailable, "cannot open " + path->string() + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > tree_file_bytes_max) {
+      ::close(in);
+      return fail(errc::invalid_argument, path->string() + " is not a regular file of at most " +
+                                              std::to_string(tree_file_bytes_max) + " bytes; copy it with its own ticket");
+    }
+    payload.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < payload.size()) {
+      ssize_t r = ::pread(in, payload.data() + got, payload.size() - got, static_cast<off_t>(got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        ::close(in);
+        return fail(errc::unavailable, "cannot read " + path->string());
+      }
+      got += static_cast<size_t>(r);
+    }
+    ::close(in);
+    checksum_stream sum(e.grant.alg);
+    sum.update(std::span<const uint8_t>(payload.data(), payload.size()));
+    return format_checksum(e.grant.alg, sum.hex_digest());
+  }();
+  status st;
+  if (!answer) {
+    ++failed;
+    st = send_frame(fd, error_frame(answer.err()));
+  } else {
+    st = send_frame(fd, {{"ok", true}, {"size", payload.size()}, {"checksum", *answer}});
+    if (st) st = write_all(fd, payload.data(), payload.size());
+    bytes_sent += payload.size();
+    ++completed;
+  }
+  pool->give(std::move(payload));
+  return st;
 }
 
 }  // namespace librarian::data

@@ -30,6 +30,9 @@ struct ticket_grant {
   std::string expected_checksum;  // put: "ALG:::HEX" the data must match, or ""
   std::string user;               // who asked, for logs
   unsigned streams_max = 32;
+  // A tree ticket grants every file under `path` (a directory) to pipelined small-file requests on
+  // its control connections, so a copy of many small files costs one ticket, not one per file.
+  bool tree = false;
   std::chrono::steady_clock::time_point expires;
   // put: called once, after the file is verified and renamed into place.
   std::function<void(const std::filesystem::path&, const std::string& checksum)> on_complete;

@@ -211,3 +211,42 @@ TEST_CASE("a download into /dev/null discards the bytes but still verifies them"
   REQUIRE_MESSAGE(r.has_value(), r.err().describe());
   CHECK(r->checksum == "xxh3:::" + checksum_file(src, checksum_alg::xxh3).value());
 }
+
+TEST_CASE("small files travel pipelined on a tree ticket; a bad member fails alone") {
+  fixture f;
+  fs::create_directories(f.dir / "tree");
+  std::vector<tree_item> items;
+  for (int i = 0; i < 50; ++i) {
+    auto p = random_file(f.dir / ("s" + std::to_string(i)), 1000 + 97 * i, 100 + i);
+    items.push_back({p, "sub" + std::to_string(i % 3) + "/s" + std::to_string(i)});
+  }
+  items.push_back({items[0].local, "../escape"});
+  items.push_back({items[0].local, "/abs"});
+  items.push_back({f.dir / "no-such-local-file", "missing"});
+  ticket_grant g;
+  g.mode = ticket_mode::put;
+  g.path = f.dir / "tree";
+  g.tree = true;
+  g.expires = ticket_registry::clock::now() + std::chrono::minutes(1);
+  auto t = f.tickets->issue(g).value();
+  auto up = put_tree_files(f.endpoint(), t, items, small_blocks(), 8);
+  REQUIRE_MESSAGE(up.has_value(), up.err().describe());
+  for (int i = 0; i < 50; ++i) {
+    CHECK_FALSE((*up)[i].failure.has_value());
+    CHECK(slurp(f.dir / "tree" / items[i].relative) == slurp(items[i].local));
+  }
+  CHECK((*up)[50].failure->code == errc::invalid_argument);
+  CHECK((*up)[51].failure->code == errc::invalid_argument);
+  CHECK((*up)[52].failure->code == errc::not_found);
+  CHECK_FALSE(fs::exists(f.dir / "escape"));
+
+  g.mode = ticket_mode::get;
+  auto t2 = f.tickets->issue(g).value();
+  std::vector<tree_item> back;
+  for (int i = 0; i < 50; ++i) back.push_back({f.dir / "back" / items[i].relative, items[i].relative});
+  back.push_back({f.dir / "back" / "nope", "not/there"});
+  auto down = get_tree_files(f.endpoint(), t2, back, small_blocks(), 4);
+  REQUIRE_MESSAGE(down.has_value(), down.err().describe());
+  for (int i = 0; i < 50; ++i) CHECK(slurp(back[i].local) == slurp(items[i].local));
+  CHECK((*down)[50].failure->code == errc::not_found);
+}
