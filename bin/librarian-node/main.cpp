@@ -232,6 +232,7 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
     }
     data_server = std::move(*started);
     env->data_port = data_server->port();
+    env->data_server = data_server.get();
   }
   LIB_LOG_INFO("node") << "starting node " << cfg.name << " incarnation " << identity->incarnation
                        << " seed " << env->seed << " data_dir " << cfg.data_dir;

@@ -313,7 +313,6 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
     }
     if (!client_sum.empty() && !e.grant.expected_checksum.empty() && client_sum != *done)
       LIB_LOG_WARN(log_context) << "client's checksum " << client_sum << " differs from the verified " << *done;
-    bytes_received += rx->bytes_received();
     ++completed;
     if (e.grant.on_complete) e.grant.on_complete(e.grant.path, *done);
     tickets->retire(ticket);
@@ -336,7 +335,7 @@ status data_server::impl::serve_put_data(int fd, ticket_registry::entry& e) {
     rx = s.rx;
   }
   status st = send_frame(fd, {{"ok", true}});
-  if (st) st = receive_stream(fd, *rx, *pool);
+  if (st) st = receive_stream(fd, *rx, *pool, [this](uint64_t n) { bytes_received += n; });
   {
     std::lock_guard lock(s.mu);
     --s.data_active;

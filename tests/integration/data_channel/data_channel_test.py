@@ -307,6 +307,10 @@ def test(args):
         test_kill_sending_node(ws, c, node, root, local)
         test_disk_full(c, ws, node, local)
         test_stall(c, node, root, local)
+        lt.log("/metrics counts the data channel")
+        text = lt.expect_status(node.http("GET", "/metrics", auth=None), 200, "metrics").text
+        lt.check(lt.metric(text, 'librarian_data_transfers_total{outcome="completed"}') > 0, "no completed transfers in /metrics")
+        lt.check(lt.metric(text, "librarian_data_bytes_sent_total") > 0, "no bytes sent in /metrics")
 
 
 if __name__ == "__main__":
