@@ -71,6 +71,18 @@ struct rls_config {
   std::vector<rli_target_config> update_rlis;
 };
 
+// The GridFTP server (docs/gridftp.md): clear-text login, paths confined to the roots.
+struct gridftp_config {
+  bool enabled = false;
+  uint16_t port = 2811;  // 0 = ephemeral (the ready line names it)
+  std::vector<std::string> roots;  // absolute directories; clients name paths under them
+  bool anonymous_user = false;     // allow USER anonymous / ftp
+  std::string password_file;       // "name:pbkdf2-sha256$..." lines; empty = no named users
+  int64_t marker_interval_ms = 5000;  // 111/112 markers while receiving
+  int64_t data_timeout_ms = 60000;    // no data connection or no progress for this long aborts
+  uint32_t sessions_max = 64;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -83,6 +95,7 @@ struct node_config {
   auth_config auth;
   supervisor_config supervisor;
   rls_config rls;
+  gridftp_config gridftp;
   std::string source;  // the file it came from, for messages
 };
 
