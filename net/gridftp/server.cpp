@@ -119,6 +119,7 @@ class session {
   void reply_error(const error& err) { reply(code_for(err), err.message); }
   expected<std::optional<std::string>> read_line();
   void dispatch(const command& cmd);
+  void drain_and_close();
 
   // Commands.
   void cmd_user(const std::string& arg);
@@ -253,6 +254,21 @@ std::string session::peer_host() const {
   return ec ? std::string{"?"} : ep.address().to_string();
 }
 
+// Closing with unread input makes the kernel send RST, which can destroy the reply still in
+// flight; so the write side is shut first and pending input is discarded, bounded in time and
+// bytes.
+void session::drain_and_close() {
+  boost::system::error_code ec;
+  control_.shutdown(tcp::socket::shutdown_send, ec);
+  tune_socket(control_.native_handle(), 0, 500ms);
+  std::array<char, 16384> sink{};
+  auto deadline = clock_type::now() + 2s;
+  size_t drained = 0;
+  while (!ec && clock_type::now() < deadline && drained < (4u << 20))
+    drained += control_.read_some(asio::buffer(sink), ec);
+  control_.close(ec);
+}
+
 void session::run() {
   tune_socket(control_.native_handle(), 0, srv_.options.idle_timeout);
   cwd_ = srv_.jail.roots().front();
@@ -264,7 +280,8 @@ void session::run() {
       reply(line.err().code == errc::timeout ? 421 : 500,
             line.err().code == errc::timeout ? "Idle timeout; closing control connection."
                                              : line.err().message + "; closing connection.");
-      break;
+      drain_and_close();
+      return;
     }
     if (!line->has_value()) break;
     auto cmd = parse_command(**line);
