@@ -362,7 +362,8 @@ status receive_download(control& c, const url& src, const data::transfer_options
   std::thread acceptor_thread([&] {
     bool first_connection = true;
     while (!receiver.finished() && !ctl.cancelled()) {
-      auto socket = accept_with_timeout(*acceptor, first_connection ? stall : 200ms, ctl);
+      // Short slices after the first connection so the end of the transfer is noticed at once.
+      auto socket = accept_with_timeout(*acceptor, first_connection ? stall : 20ms, ctl);
       if (!socket) {
         if (first_connection) ctl.cancel(socket.err());
         if (first_connection) break;
@@ -594,9 +595,10 @@ expected<data::transfer_report> upload(const std::string& local_path, std::strin
   // reported from here.
   std::atomic<bool> sender_done{false};
   std::thread progress([&] {
-    while (!sender_done) {
-      report_progress(opts, report.bytes_resumed + ctl.bytes.load(), w.length, started);
-      std::this_thread::sleep_for(200ms);
+    for (unsigned tick = 0; !sender_done; ++tick) {
+      if (tick % 10 == 0)
+        report_progress(opts, report.bytes_resumed + ctl.bytes.load(), w.length, started);
+      std::this_thread::sleep_for(20ms);  // short, so joining at the end costs nothing
     }
   });
   // The sender connects without waiting for the 150: globus-gridftp-server sends it only once

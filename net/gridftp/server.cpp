@@ -734,7 +734,9 @@ expected<data::range_set> session::receive_mode_e(int fd, uint64_t file_base,
     acceptor_thread = std::thread([&] {
       bool first = true;
       while (!receiver.finished() && !ctl.cancelled()) {
-        auto socket = accept_with_timeout(*passive_, first ? srv_.options.data_timeout : 200ms, ctl);
+        // Short slices after the first connection: the loop must notice the end of the transfer
+        // quickly, or every transfer pays for the wait.
+        auto socket = accept_with_timeout(*passive_, first ? srv_.options.data_timeout : 20ms, ctl);
         if (!socket) {
           if (first) {
             ctl.cancel(socket.err());
