@@ -116,7 +116,10 @@ class session {
     send_raw(std::to_string(code) + " " + one_line(text) + "\r\n");
   }
   void reply_lines(int code, const std::vector<std::string>& lines, const std::string& last);
-  void reply_error(const error& err) { reply(code_for(err), err.message); }
+  // "Permission denied" lets clients tell a refusal from a missing file (both are 550).
+  void reply_error(const error& err) {
+    reply(code_for(err), (err.code == errc::forbidden ? "Permission denied: " : "") + err.message);
+  }
   expected<std::optional<std::string>> read_line();
   void dispatch(const command& cmd);
   void drain_and_close();

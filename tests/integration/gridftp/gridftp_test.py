@@ -250,6 +250,91 @@ def interop(bin_dir, ws, root, src, ours, globus):
     lt.log("ok: CKSM MD5 (ours and globus') equals md5sum")
 
 
+def pasv_port(text):
+    nums = [int(x) for x in re.search(r"\((\d+(?:,\d+){5})\)", text).group(1).split(",")]
+    return nums[4] * 256 + nums[5]
+
+
+def send_blocks(sock, data, begin, end, block=500000):
+    for off in range(begin, end, block):
+        n = min(block, end - off)
+        sock.sendall(struct.pack(">BQQ", 0, n, off) + data[off:off + n])
+
+
+def store_restart(root, ours):
+    """A MODE E upload whose client dies after the server reported ranges with 111 markers is
+    finished by a second session that sends REST with those ranges and only the missing bytes:
+    the reported ranges were kept (synced) in the server's temporary file."""
+    size = 6000000
+    data = os.urandom(size)
+    path = "%s/dst/restart-upload" % root
+    first = [(0, 2000000), (4000000, 5000000)]
+    ftp = Ftp(ours)
+    ftp.expect("TYPE I", 200)
+    ftp.expect("MODE E", 200)
+    port = pasv_port(ftp.expect("PASV", 227))
+    ftp.expect("ALLO %d" % size, 200)
+    ftp.sock.sendall(b"STOR %s\r\n" % path.encode())
+    data_sock = socket.create_connection((lt.HOST, port), timeout=15)
+    code, text = ftp.reply()
+    lt.check_eq(code, 150, "STOR reply")
+    for b, e in first:
+        send_blocks(data_sock, data, b, e)
+    reported = []
+    deadline = time.monotonic() + 20
+    wanted = sum(e - b for b, e in first)
+
+    def covered(ranges):
+        total = 0
+        for b, e in first:
+            for rb, re_ in ranges:
+                total += max(0, min(e, re_) - max(b, rb))
+        return total
+    while covered(reported) < wanted:
+        lt.check(time.monotonic() < deadline, "no 111 markers covering %s; got %s" % (first, reported))
+        code, text = ftp.reply()
+        lt.check(code in (111, 112), "unexpected reply during transfer: %s %s" % (code, text))
+        if code == 111:
+            for item in text.split()[-1].split(","):
+                b, e = item.split("-")
+                reported.append((int(b), int(e)))
+    # The client dies: both connections reset, no EOD.
+    for s in (data_sock, ftp.sock):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    lt.wait_until(lambda: os.path.exists("%s/dst/.restart-upload.gridftp-part" % root), 10,
+                  "the temporary file to stay")
+    time.sleep(0.5)  # let the server finish the aborted session
+    lt.check(not os.path.exists(path), "a partial upload appeared under the final name")
+    rest = ",".join("%d-%d" % r for r in sorted(reported))
+    ftp = Ftp(ours)
+    ftp.expect("TYPE I", 200)
+    ftp.expect("MODE E", 200)
+    port = pasv_port(ftp.expect("PASV", 227))
+    ftp.expect("ALLO %d" % size, 200)
+    ftp.expect("REST %s" % rest, 350)
+    ftp.sock.sendall(b"STOR %s\r\n" % path.encode())
+    data_sock = socket.create_connection((lt.HOST, port), timeout=15)
+    code, text = ftp.reply()
+    lt.check_eq(code, 150, "restarted STOR reply")
+    have = sorted(reported)
+    cursor = 0
+    for b, e in have + [(size, size)]:
+        if cursor < b:
+            send_blocks(data_sock, data, cursor, b)
+        cursor = max(cursor, e)
+    data_sock.sendall(struct.pack(">BQQ", 64 | 8, 0, 1))
+    code, text = ftp.reply()
+    while code in (111, 112):
+        code, text = ftp.reply()
+    data_sock.close()
+    lt.check_eq(code, 226, "restarted STOR: %s" % text)
+    with open(path, "rb") as f:
+        lt.check(f.read() == data, "the restarted upload differs from the source")
+    ftp.close()
+    lt.log("ok: MODE E upload restarted with REST %s after the client died" % rest)
+
+
 def bad_input(ws, root, outside, ours):
     before = sorted(os.listdir(outside))
 
@@ -372,6 +457,7 @@ def main():
         ours = int(re.search(r"gridftp=[\d.]+:(\d+)", line).group(1))
         globus = Globus(ws)
         interop(args.bin_dir, ws, root, src, ours, globus.port)
+        store_restart(root, ours)
         bad_input(ws, root, outside, ours)
         lt.check(node.alive(), "the node died")
         node.stop()
