@@ -5,6 +5,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
@@ -97,6 +98,13 @@ class block_queue {
 
 }  // namespace
 
+void ignore_sigpipe() {
+  // sendfile(2) has no MSG_NOSIGNAL: a peer that closes mid-transfer would raise SIGPIPE and
+  // kill the whole process (the node, or the CLI). EPIPE is handled as an error instead.
+  static std::once_flag once;
+  std::call_once(once, [] { ::signal(SIGPIPE, SIG_IGN); });
+}
+
 void transfer_control::attach(int fd) {
   std::lock_guard lock{mutex_};
   fds_.push_back(fd);
@@ -135,7 +143,8 @@ void tune_socket(int fd, int buffer_bytes, std::chrono::milliseconds io_timeout)
 }
 
 expected<tcp::socket> connect_with_timeout(asio::io_context& io, const host_port& to,
-                                           std::chrono::milliseconds timeout, int buffer_bytes) {
+                                           std::chrono::milliseconds timeout, int buffer_bytes,
+                                           const transfer_control* ctl) {
   boost::system::error_code ec;
   auto address = asio::ip::make_address(to.host, ec);
   if (ec) return fail(errc::invalid_argument, "not an IP address: " + to.host);
@@ -148,8 +157,18 @@ expected<tcp::socket> connect_with_timeout(asio::io_context& io, const host_port
   socket.non_blocking(true, ec);
   socket.connect(endpoint, ec);
   if (ec == asio::error::would_block || ec == asio::error::in_progress) {
-    pollfd p{socket.native_handle(), POLLOUT, 0};
-    int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    // Polled in slices so a stopping server or a cancelled transfer does not wait it out.
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int n = 0;
+    while (n == 0) {
+      if (ctl && ctl->cancelled()) return *ctl->why();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{socket.native_handle(), POLLOUT, 0};
+      n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+      if (n < 0 && errno == EINTR) n = 0;
+    }
     if (n <= 0) return fail(errc::timeout, "connect to " + to.host + ":" + std::to_string(to.port) +
                                                " timed out");
     int so_error = 0;
@@ -195,7 +214,9 @@ expected<tcp::socket> accept_with_timeout(tcp::acceptor& acceptor, std::chrono::
   return socket;
 }
 
-status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job, transfer_control& ctl) {
+status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job, transfer_control& ctl,
+                   bool keep_open) {
+  ignore_sigpipe();
   if (sockets.empty()) return fail(errc::internal, "MODE E send without data connections");
   block_queue queue{job.ranges, job.block_bytes};
   std::mutex failure_mutex;
@@ -232,6 +253,7 @@ status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job, trans
   }
   for (auto& socket : sockets) {
     ctl.detach(socket.native_handle());
+    if (keep_open && !failure) continue;
     boost::system::error_code ec;
     socket.shutdown(tcp::socket::shutdown_send, ec);
     socket.close(ec);
@@ -241,6 +263,7 @@ status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job, trans
 }
 
 status send_stream(tcp::socket& socket, const send_job& job, transfer_control& ctl) {
+  ignore_sigpipe();
   ctl.attach(socket.native_handle());
   status result;
   for (auto [begin, end] : job.ranges) {
@@ -319,6 +342,11 @@ status mode_e_receiver::result() const {
 data::range_set mode_e_receiver::written() const {
   std::lock_guard lock{mutex_};
   return written_;
+}
+
+std::vector<tcp::socket> mode_e_receiver::take_idle() {
+  std::lock_guard lock{mutex_};
+  return std::move(idle_);
 }
 
 size_t mode_e_receiver::connections() const {
@@ -402,14 +430,18 @@ void mode_e_receiver::read_connection(tcp::socket socket) {
       written_.add(file_base_ + header.offset, file_base_ + header.offset + header.length);
     }
     if (header.has(data::block_flag::eod)) {
+      ctl_.detach(socket.native_handle());
       {
         std::lock_guard lock{mutex_};
         ++eods_seen_;
         if (eods_expected_ && eods_seen_ > *eods_expected_ && !failure_)
           failure_ = fail(errc::invalid_argument, "more EODs than the EOF announced");
+        // The sender may reuse a connection after EOD (GridFTP data channel caching) unless it
+        // said it will close it.
+        if (!header.has(data::block_flag::sender_closes)) idle_.push_back(std::move(socket));
       }
       changed_.notify_all();
-      break;
+      return;
     }
     changed_.notify_all();
   }

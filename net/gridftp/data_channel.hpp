@@ -45,10 +45,12 @@ class transfer_control {
 // so a silent peer makes a blocking call fail instead of hanging (stall detection).
 void tune_socket(int fd, int buffer_bytes, std::chrono::milliseconds io_timeout);
 
-// Connects with a deadline (a plain blocking connect can hang for minutes on a dead host).
+// Connects with a deadline (a plain blocking connect can hang for minutes on a dead host);
+// gives up early when ctl (optional) is cancelled.
 [[nodiscard]] expected<tcp::socket> connect_with_timeout(asio::io_context& io, const host_port& to,
                                                          std::chrono::milliseconds timeout,
-                                                         int buffer_bytes);
+                                                         int buffer_bytes,
+                                                         const transfer_control* ctl = nullptr);
 // A listening socket on `address` (port 0 = ephemeral).
 [[nodiscard]] expected<tcp::acceptor> listen_on(asio::io_context& io, const asio::ip::address& address,
                                                 int buffer_bytes);
@@ -66,10 +68,15 @@ struct send_job {
   uint64_t block_bytes = 256 * 1024;
 };
 
+// Sets SIGPIPE to ignored, once per process (sendfile cannot suppress it per call).
+void ignore_sigpipe();
+
 // MODE E: spreads blocks over every socket (sendfile for the payload), then sends EOD on each and
-// EOF (with the EOD count) on the first, as globus-gridftp-server does. Closes the sockets.
+// EOF (with the EOD count) on the first, as globus-gridftp-server does. Closes the sockets,
+// unless keep_open and the transfer succeeded (data channel caching: the next transfer of the
+// session may reuse them).
 [[nodiscard]] status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job,
-                                 transfer_control& ctl);
+                                 transfer_control& ctl, bool keep_open = false);
 // MODE S: the bytes of the (single, contiguous) range in order, then close.
 [[nodiscard]] status send_stream(tcp::socket& socket, const send_job& job, transfer_control& ctl);
 
@@ -93,6 +100,9 @@ class mode_e_receiver {
   // Every range written so far (not yet synced: callers fdatasync before reporting them).
   [[nodiscard]] data::range_set written() const;
   [[nodiscard]] size_t connections() const;
+  // Connections that ended with EOD but stay open for reuse by the next transfer (the sender did
+  // not set "sender will close"). Call after the transfer finished.
+  [[nodiscard]] std::vector<tcp::socket> take_idle();
   // Stops reading, joins every thread.
   void stop();
 
@@ -110,6 +120,7 @@ class mode_e_receiver {
   std::optional<uint64_t> eods_expected_;
   uint64_t eods_seen_ = 0;
   std::optional<error> failure_;
+  std::vector<tcp::socket> idle_;
   std::vector<std::thread> threads_;
 };
 

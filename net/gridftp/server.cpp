@@ -176,7 +176,7 @@ class session {
   // coordinates).
   expected<data::range_set> receive_mode_e(int fd, uint64_t file_base,
                                            std::optional<uint64_t> file_bytes);
-  expected<tcp::socket> open_one_data_connection();
+  expected<tcp::socket> open_one_data_connection(transfer_control& ctl);
   void reset_transfer_state();
   void send_perf_marker(uint64_t bytes);
   void send_range_marker(const data::range_set& ranges);
@@ -201,6 +201,18 @@ class session {
   std::optional<uint64_t> allo_;
   std::optional<tcp::acceptor> passive_;
   std::optional<host_port> port_;
+  // MODE E data channel caching: connections of the last transfer kept open after EOD, reused
+  // by the next one when the client sends no new PORT/PASV (globus-url-copy does this for every
+  // file after the first in a session). Dropped on PORT, PASV, MODE and DCAU changes.
+  std::vector<tcp::socket> cached_send_;
+  std::vector<tcp::socket> cached_receive_;
+  void drop_cached_channels() {
+    boost::system::error_code ec;
+    for (auto& s : cached_send_) s.close(ec);
+    for (auto& s : cached_receive_) s.close(ec);
+    cached_send_.clear();
+    cached_receive_.clear();
+  }
 };
 
 struct server::impl::session_slot {
@@ -400,6 +412,7 @@ void session::cmd_type(const std::string& arg) {
 void session::cmd_mode(const std::string& arg) {
   auto m = upper(arg);
   if (m == "S" || m == "E") {
+    if (mode_e_ != (m == "E")) drop_cached_channels();
     mode_e_ = m == "E";
     return reply(200, "Mode set to " + m + ".");
   }
@@ -412,7 +425,10 @@ void session::cmd_stru(const std::string& arg) {
 }
 
 void session::cmd_dcau(const std::string& arg) {
-  if (upper(arg) == "N") return reply(200, "DCAU N.");
+  if (upper(arg) == "N") {
+    drop_cached_channels();
+    return reply(200, "DCAU N.");
+  }
   reply(504, "Only DCAU N: data channel authentication needs GSI, which this server does not offer.");
 }
 
@@ -420,6 +436,7 @@ void session::cmd_pasv(const std::string&) {
   boost::system::error_code ec;
   auto local = control_.local_endpoint(ec);
   if (ec || !local.address().is_v4()) return reply(522, "PASV needs IPv4; use EPSV.");
+  drop_cached_channels();
   passive_.reset();
   port_.reset();
   auto acceptor = listen_on(srv_.io, local.address(), tcp_buffer_bytes_);
@@ -435,6 +452,7 @@ void session::cmd_epsv(const std::string& arg) {
   boost::system::error_code ec;
   auto local = control_.local_endpoint(ec);
   if (ec) return reply(425, "no local address");
+  drop_cached_channels();
   passive_.reset();
   port_.reset();
   auto acceptor = listen_on(srv_.io, local.address(), tcp_buffer_bytes_);
@@ -449,6 +467,7 @@ void session::cmd_port(const std::string& arg) {
   if (!hp) return reply(501, hp.err().message);
   // Privileged ports are refused: the classic FTP bounce attack aims data at them.
   if (hp->port < 1024) return reply(501, "Refusing a privileged data port.");
+  drop_cached_channels();
   passive_.reset();
   port_ = *hp;
   reply(200, "PORT Command successful.");
@@ -458,6 +477,7 @@ void session::cmd_eprt(const std::string& arg) {
   auto hp = parse_eprt_arg(arg);
   if (!hp) return reply(501, hp.err().message);
   if (hp->port < 1024) return reply(501, "Refusing a privileged data port.");
+  drop_cached_channels();
   passive_.reset();
   port_ = *hp;
   reply(200, "EPRT Command successful.");
@@ -604,10 +624,10 @@ void session::cmd_dele(const std::string& arg) {
 // ---------------------------------------------------------------------------------------------
 // Transfers
 
-expected<tcp::socket> session::open_one_data_connection() {
-  transfer_control ctl;
+expected<tcp::socket> session::open_one_data_connection(transfer_control& ctl) {
   if (passive_) return accept_with_timeout(*passive_, srv_.options.data_timeout, ctl);
-  if (port_) return connect_with_timeout(srv_.io, *port_, srv_.options.data_timeout, tcp_buffer_bytes_);
+  if (port_)
+    return connect_with_timeout(srv_.io, *port_, srv_.options.data_timeout, tcp_buffer_bytes_, &ctl);
   return fail(errc::invalid_argument, "use PORT or PASV first");
 }
 
@@ -621,7 +641,7 @@ status session::send_file(int fd, std::vector<data::range_set::range> ranges, ui
   status result;
   send_job job{fd, std::move(ranges), wire_base, srv_.options.block_bytes};
   if (!mode_e_) {
-    auto socket = open_one_data_connection();
+    auto socket = open_one_data_connection(ctl);
     if (!socket) {
       result = socket.err();
     } else {
@@ -631,17 +651,24 @@ status session::send_file(int fd, std::vector<data::range_set::range> ranges, ui
   } else {
     // MODE E: the sender is the active side; a passive sender serves one connection.
     std::vector<tcp::socket> sockets;
-    unsigned n = passive_ ? 1 : parallelism_;
-    for (unsigned i = 0; i < n && result; ++i) {
-      auto socket = open_one_data_connection();
-      if (!socket) {
-        result = socket.err();
-        break;
+    if (!port_ && !passive_ && !cached_send_.empty()) {
+      sockets = std::move(cached_send_);
+      cached_send_.clear();
+    } else {
+      drop_cached_channels();
+      unsigned n = passive_ ? 1 : parallelism_;
+      for (unsigned i = 0; i < n && result; ++i) {
+        auto socket = open_one_data_connection(ctl);
+        if (!socket) {
+          result = socket.err();
+          break;
+        }
+        tune_socket(socket->native_handle(), tcp_buffer_bytes_, srv_.options.data_timeout);
+        sockets.push_back(std::move(*socket));
       }
-      tune_socket(socket->native_handle(), tcp_buffer_bytes_, srv_.options.data_timeout);
-      sockets.push_back(std::move(*socket));
     }
-    if (result) result = send_mode_e(sockets, job, ctl);
+    if (result) result = send_mode_e(sockets, job, ctl, true);
+    if (result) cached_send_ = std::move(sockets);
   }
   std::lock_guard lock{abort_mutex_};
   active_ = nullptr;
@@ -756,13 +783,19 @@ expected<data::range_set> session::receive_mode_e(int fd, uint64_t file_base,
       }
     });
   } else if (port_) {
-    auto socket = connect_with_timeout(srv_.io, *port_, srv_.options.data_timeout, tcp_buffer_bytes_);
+    auto socket =
+        connect_with_timeout(srv_.io, *port_, srv_.options.data_timeout, tcp_buffer_bytes_, &ctl);
     if (!socket) {
       connect_error = socket.err();
     } else {
       tune_socket(socket->native_handle(), tcp_buffer_bytes_, srv_.options.data_timeout);
       if (auto st = receiver.add_connection(std::move(*socket)); !st) connect_error = st.err();
     }
+  } else if (!cached_receive_.empty()) {
+    // The client reuses the connections of its previous upload (no new PASV).
+    for (auto& socket : cached_receive_)
+      if (auto st = receiver.add_connection(std::move(socket)); !st) connect_error = st.err();
+    cached_receive_.clear();
   } else {
     connect_error = fail(errc::invalid_argument, "use PORT or PASV first");
   }
@@ -804,6 +837,7 @@ expected<data::range_set> session::receive_mode_e(int fd, uint64_t file_base,
   if (!result && ctl.why()) result = *ctl.why();
   receiver.stop();
   if (acceptor_thread.joinable()) acceptor_thread.join();
+  if (result) cached_receive_ = receiver.take_idle();
   {
     std::lock_guard lock{abort_mutex_};
     active_ = nullptr;
@@ -875,7 +909,7 @@ void session::store(const std::string& path, std::optional<uint64_t> adjusted_of
       if (aborted_) result = fail(errc::unavailable, "the server is stopping");
     }
     uint64_t start = have.contiguous_end(0);
-    auto socket = result ? open_one_data_connection() : expected<tcp::socket>{result.err()};
+    auto socket = result ? open_one_data_connection(ctl) : expected<tcp::socket>{result.err()};
     if (!socket) {
       result = socket.err();
     } else {

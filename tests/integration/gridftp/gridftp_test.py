@@ -201,6 +201,35 @@ def interop(bin_dir, ws, root, src, ours, globus):
         same_file(src, target, "third-party %s from %s to %s" % (
             driver, "globus" if a == globus else "node", "globus" if b == globus else "node"))
 
+    # Many files in one session: globus-url-copy reuses MODE E data connections (no new
+    # PORT/PASV after the first file), in every direction.
+    tree = os.path.join(root, "src", "tree")
+    for d in ("a/b", "c"):
+        os.makedirs(os.path.join(tree, d))
+    for i, rel in enumerate(("one", "a/two", "a/b/three", "c/four", "c/five")):
+        with open(os.path.join(tree, rel), "wb") as f:
+            f.write(os.urandom(1000 + 300001 * i))
+    for dirpath, _, files in os.walk(tree):
+        os.chmod(dirpath, 0o755)
+        for name in files:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+    recursive = [
+        ("download", url(ours, tree + "/"), "file://%s/tree-down/" % local, "%s/tree-down" % local, []),
+        ("upload", "file://%s/" % tree, url(ours, "%s/dst/tree-up/" % root), "%s/dst/tree-up" % root, []),
+        ("download -fast -cc 2", url(ours, tree + "/"), "file://%s/tree-fast/" % local,
+         "%s/tree-fast" % local, ["-fast", "-cc", "2"]),
+        ("3pt node->globus", url(ours, tree + "/"), url(globus, "%s/dst-globus/tree/" % root),
+         "%s/dst-globus/tree" % root, []),
+        ("3pt globus->node", url(globus, tree + "/"), url(ours, "%s/dst/tree-3pt/" % root),
+         "%s/dst/tree-3pt" % root, []),
+    ]
+    for name, a, b, check_dir, extra in recursive:
+        run([GUC, "-r", "-cd", "-p", "2"] + extra + [a, b], "recursive " + name)
+        rc = subprocess.run(["diff", "-r", tree, check_dir], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
+        lt.check(rc.returncode == 0, "recursive %s: trees differ: %s" % (name, rc.stdout[:500]))
+        lt.log("ok: globus-url-copy -r %s (cached data channels)" % name)
+
     # Partial retrieve (ERET) from both servers.
     with open(src, "rb") as f:
         f.seek(1000003)
@@ -460,7 +489,18 @@ def main():
         store_restart(root, ours)
         bad_input(ws, root, outside, ours)
         lt.check(node.alive(), "the node died")
-        node.stop()
+        # SIGTERM while a session waits for its data connection: the node stops at once, well
+        # before the data timeout, and cleanly.
+        ftp = Ftp(ours)
+        ftp.expect("TYPE I", 200)
+        ftp.expect("PASV", 227)
+        ftp.sock.sendall(b"STOR %s/dst/never\r\n" % root.encode())
+        lt.check_eq(ftp.reply()[0], 150, "STOR before shutdown")
+        started = time.monotonic()
+        node.stop(timeout=10)
+        lt.check(time.monotonic() - started < 5, "shutdown waited for the data timeout")
+        ftp.close()
+        lt.check(not os.path.exists("%s/dst/never" % root), "an aborted upload appeared")
     lt.log("PASS")
     return 0
 
