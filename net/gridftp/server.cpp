@@ -123,6 +123,7 @@ class session {
   expected<std::optional<std::string>> read_line();
   void dispatch(const command& cmd);
   void drain_and_close();
+  void close_control();
 
   // Commands.
   void cmd_user(const std::string& arg);
@@ -188,6 +189,7 @@ class session {
   std::mutex abort_mutex_;
   transfer_control* active_ = nullptr;
   bool aborted_ = false;
+  bool control_closed_ = false;
 
   bool quit_ = false;
   bool logged_in_ = false;
@@ -242,8 +244,9 @@ void session::reply_lines(int code, const std::vector<std::string>& lines,
 void session::abort() {
   std::lock_guard lock{abort_mutex_};
   aborted_ = true;
-  boost::system::error_code ec;
-  ::shutdown(control_.native_handle(), SHUT_RDWR);
+  // Only while the session still owns the descriptor: once closed, its number may already
+  // belong to another connection.
+  if (!control_closed_) ::shutdown(control_.native_handle(), SHUT_RDWR);
   if (active_) active_->cancel(fail(errc::unavailable, "the server is stopping"));
 }
 
@@ -281,7 +284,14 @@ void session::drain_and_close() {
   size_t drained = 0;
   while (!ec && clock_type::now() < deadline && drained < (4u << 20))
     drained += control_.read_some(asio::buffer(sink), ec);
+  close_control();
+}
+
+void session::close_control() {
+  std::lock_guard lock{abort_mutex_};
+  boost::system::error_code ec;
   control_.close(ec);
+  control_closed_ = true;
 }
 
 void session::run() {
@@ -306,8 +316,8 @@ void session::run() {
     }
     dispatch(*cmd);
   }
-  boost::system::error_code ec;
-  control_.close(ec);
+  drop_cached_channels();
+  close_control();
 }
 
 const std::map<std::string, session::handler>& session::handlers() {
