@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "bench/gridftp/gridftp_bench.hpp"
 #include "bench/messaging/messaging_bench.hpp"
 #include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
@@ -18,8 +19,8 @@ int main(int argc, char** argv) {
   bool quick = false;
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
-  app.add_option("suite", suite, "storage, messaging, sim, transfer or all")
-      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "all"}));
+  app.add_option("suite", suite, "storage, messaging, sim, transfer, gridftp or all")
+      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "gridftp", "all"}));
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -49,6 +50,11 @@ int main(int argc, char** argv) {
     // The node and CLI binaries sit next to this one (build/bin).
     auto bin_dir = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
     out["transfer"] = librarian::bench::bench_transfer(dir.string(), bin_dir, quick);
+  }
+  // Not part of "all": it needs the Globus tools and moves gigabytes.
+  if (suite == "gridftp") {
+    if (!json) std::cerr << "running gridftp suite...\n";
+    out["gridftp"] = librarian::bench::bench_gridftp(dir.string(), quick);
   }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";

@@ -162,6 +162,29 @@ void read_data(json_reader& r, data_config& out) {
   r.reject_unknown_keys();
 }
 
+void read_gridftp(json_reader& r, node_config& out) {
+  auto& g = out.gridftp;
+  r.optional("enabled", g.enabled);
+  r.optional_int("port", g.port, 0, port_max);
+  if (r.has("roots"))
+    for (auto& root : r.string_array("roots")) g.roots.push_back(std::move(root));
+  r.optional("anonymous_user", g.anonymous_user);
+  r.optional("password_file", g.password_file);
+  r.optional_int("marker_interval_ms", g.marker_interval_ms, 100, hour_ms);
+  r.optional_int("data_timeout_ms", g.data_timeout_ms, 100, hour_ms);
+  r.optional_int("sessions_max", g.sessions_max, 1, 10000);
+  r.reject_unknown_keys();
+  for (const auto& root : g.roots)
+    if (root.empty() || root.front() != '/') r.error("roots", "\"" + root + "\" is not an absolute path");
+  if (g.enabled && g.roots.empty()) r.error("roots", "an enabled GridFTP server needs at least one root");
+  if (g.enabled && !g.anonymous_user && g.password_file.empty())
+    r.error("password_file", "give a password_file or set anonymous_user, or nobody can log in");
+  const auto& l = out.listen;
+  if (g.enabled && g.port != 0 &&
+      (g.port == l.cluster_port || g.port == l.http_port || g.port == l.data_port))
+    r.error("port", "must differ from the listen ports");
+}
+
 void read_root(json_reader& root, node_config& out) {
   root.required("name", out.name);
   if (!out.name.empty() && !valid_node_name(out.name))
@@ -183,6 +206,7 @@ void read_root(json_reader& root, node_config& out) {
   if (auto r = root.object("supervisor")) read_supervisor(*r, out.supervisor);
   if (auto r = root.object("rls")) read_rls(*r, out);
   if (auto r = root.object("data")) read_data(*r, out.data);
+  if (auto r = root.object("gridftp")) read_gridftp(*r, out);
   root.reject_unknown_keys();
 }
 

@@ -82,6 +82,18 @@ struct data_config {
   uint32_t connections_max = 512;
 };
 
+// The GridFTP server (docs/gridftp.md): clear-text login, paths confined to the roots.
+struct gridftp_config {
+  bool enabled = false;
+  uint16_t port = 2811;  // 0 = ephemeral (the ready line names it)
+  std::vector<std::string> roots;  // absolute directories; clients name paths under them
+  bool anonymous_user = false;     // allow USER anonymous / ftp
+  std::string password_file;       // "name:pbkdf2-sha256$..." lines; empty = no named users
+  int64_t marker_interval_ms = 5000;  // 111/112 markers while receiving
+  int64_t data_timeout_ms = 60000;    // no data connection or no progress for this long aborts
+  uint32_t sessions_max = 64;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -95,6 +107,7 @@ struct node_config {
   supervisor_config supervisor;
   rls_config rls;
   data_config data;
+  gridftp_config gridftp;
   std::string source;  // the file it came from, for messages
 };
 

@@ -17,6 +17,9 @@ packages=(
   libedit-dev           # console line editing and history (BSD licence, unlike GNU readline)
   curl                  # integration tests talk HTTP to real nodes
   python3               # integration test drivers
+  globus-gridftp-server-progs  # GridFTP interop tests: the reference server
+  globus-gass-copy-progs       # GridFTP interop tests: globus-url-copy
+  clang libclang-rt-14-dev     # libFuzzer targets (tests/fuzz)
 )
 
 missing=()

@@ -15,6 +15,7 @@
 #include "actors/node/node_actor.hpp"
 #include "net/api/api.hpp"
 #include "net/data/server.hpp"
+#include "net/gridftp/server.hpp"
 #include "net/transport/transport.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/caf/system_config.hpp"
@@ -145,6 +146,24 @@ void wait_for_shutdown(caf::scoped_actor& self, const caf::actor& node, const si
   }
 }
 
+// The GridFTP server runs on its own threads beside the actors (it needs none of them); null
+// when disabled.
+expected<std::unique_ptr<gridftp::server>> start_gridftp(const node_config& cfg) {
+  if (!cfg.gridftp.enabled) return std::unique_ptr<gridftp::server>{};
+  gridftp::server_options options;
+  options.bind_address = cfg.listen.host;
+  options.port = cfg.gridftp.port;
+  options.roots = cfg.gridftp.roots;
+  options.anonymous = cfg.gridftp.anonymous_user;
+  options.password_file = cfg.gridftp.password_file;
+  options.sessions_max = cfg.gridftp.sessions_max;
+  options.marker_interval = std::chrono::milliseconds(cfg.gridftp.marker_interval_ms);
+  options.data_timeout = std::chrono::milliseconds(cfg.gridftp.data_timeout_ms);
+  auto started = gridftp::server::start(std::move(options));
+  if (!started) return started.err();
+  return std::move(*started);
+}
+
 int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::node_env> env,
           const node::node_identity& identity, const sigset_t& signals) {
   auto node = node::spawn_node(sys, env, identity);
@@ -154,6 +173,7 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
   auto port =
       sys.middleman().publish(gateway, cfg.listen.cluster_port, cfg.listen.host.c_str(), true);
   std::unique_ptr<net::api_server> api;
+  std::unique_ptr<gridftp::server> ftp;
   if (!port) {
     std::cerr << "librarian-node: cannot listen on " << cfg.listen.host << ":"
               << cfg.listen.cluster_port << " (" << sys.render(port.error())
@@ -165,18 +185,27 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
     if (!started) {
       std::cerr << "librarian-node: " << started.err().describe() << "\n";
       rc = exit_code(started.err().code);
+    } else if (auto ftp_started = start_gridftp(cfg); !ftp_started) {
+      std::cerr << "librarian-node: " << ftp_started.err().describe() << "\n";
+      rc = exit_code(ftp_started.err().code);
+      api = std::move(*started);
     } else {
       api = std::move(*started);
+      ftp = std::move(*ftp_started);
       std::cout << "librarian-node " << cfg.name << " ready: cluster=" << cfg.listen.host << ":"
                 << *port << " http="
                 << (api ? cfg.listen.host + ":" + std::to_string(api->port()) : std::string{"off"})
                 << " data="
                 << (env->data_port ? cfg.listen.host + ":" + std::to_string(env->data_port) : std::string{"off"})
-                << " incarnation=" << identity.incarnation << std::endl;
+                << " incarnation=" << identity.incarnation
+                << (ftp ? " gridftp=" + cfg.listen.host + ":" + std::to_string(ftp->port())
+                        : std::string{})
+                << std::endl;
       wait_for_shutdown(self, node, signals);
     }
   }
   arm_shutdown_watchdog();
+  if (ftp) ftp->stop();
   if (api) api->stop();
   self->send(node, atoms::shutdown_atom_v);
   self->wait_for(node);

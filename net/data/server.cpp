@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <list>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -35,6 +36,7 @@ struct ticket_session {
   std::shared_ptr<receiver> rx;
   unsigned eods = 0;
   unsigned data_active = 0;
+  std::optional<error> stream_failure;  // why a data stream of this attempt broke (disk full, …)
   // get
   int file_fd = -1;
   uint64_t file_size = 0;
@@ -261,6 +263,7 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
     }
     s.control_busy = true;
     s.eods = 0;
+    s.stream_failure.reset();
     rx = s.rx;
   }
   struct release {
@@ -294,9 +297,18 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
     }
     {
       std::unique_lock lock(s.mu);
-      if (!s.cv.wait_for(lock, options.stall_timeout,
-                         [&] { return stopping || (s.eods >= *streams && s.data_active == 0); }))
+      if (!s.cv.wait_for(lock, options.stall_timeout, [&] {
+            return stopping || s.stream_failure || (s.eods >= *streams && s.data_active == 0);
+          }))
         return fail(errc::timeout, "data streams did not all end within the stall timeout");
+      // A stream that broke (disk full, bad block) is the answer to this attempt; what was
+      // committed stays for the next one.
+      if (s.stream_failure) {
+        ++failed;
+        auto why = *s.stream_failure;
+        s.stream_failure.reset();
+        return why;
+      }
     }
     const std::string& want = e.grant.expected_checksum.empty() ? client_sum : e.grant.expected_checksum;
     auto done = rx->finish(want);
@@ -340,6 +352,7 @@ status data_server::impl::serve_put_data(int fd, ticket_registry::entry& e) {
     std::lock_guard lock(s.mu);
     --s.data_active;
     if (st) ++s.eods;
+    else if (st.err().code != errc::not_found && !s.stream_failure) s.stream_failure = st.err();
   }
   s.cv.notify_all();
   return st;

@@ -1,0 +1,63 @@
+// GridFTP client: downloads, uploads and third-party transfers against any GridFTP server
+// (ours, globus-gridftp-server) over clear-text login. `librarian copy` calls these for ftp://
+// URLs. Blocking; call from a worker thread, never from an actor.
+//
+//   data::transfer_options opts;              // streams, block size, tcp buffer, checksum, ...
+//   opts.streams = 4;                         // 0 = stream mode (MODE S), N >= 1 = MODE E, N streams
+//   auto r = gridftp::download("ftp://127.0.0.1:2811/srv/f", "/tmp/f", opts);
+//   auto r = gridftp::upload("/tmp/f", "ftp://user:pw@host:2811/srv/f", opts);
+//   data::range_set done;                     // keep across retries to restart with REST ranges
+//   auto r = gridftp::third_party("ftp://a:2811/x", "ftp://b:2811/y", opts, &done);
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/data/range_set.hpp"
+#include "net/data/transfer_options.hpp"
+#include "runtime/expected.hpp"
+
+namespace librarian::gridftp {
+
+struct url {
+  std::string user = "anonymous";
+  std::string password = "librarian@";
+  std::string host;
+  uint16_t port = 2811;
+  std::string path;  // absolute, as sent in RETR/STOR
+  [[nodiscard]] std::string to_string() const;  // without the password
+};
+
+// ftp://[user[:password]@]host[:port]/path. gsiftp:// is refused (GSI is not supported).
+[[nodiscard]] expected<url> parse_url(std::string_view text);
+
+// Downloads src to local_path. Data goes to local_path + ".gridftp-part" and is renamed only when
+// complete (and, with opts.verify_checksum, when the server's CKSM matches). The ranges received
+// are persisted (synced) beside it in local_path + ".gridftp-part.ranges" every second, so a
+// rerun after a crash or a failure sends REST with them and fetches only the rest.
+// Partial transfers (opts.partial_offset/length) use ERET; the local file is the window.
+[[nodiscard]] expected<data::transfer_report> download(std::string_view src_url,
+                                                       const std::string& local_path,
+                                                       const data::transfer_options& opts);
+
+// Uploads local_path to dst. `committed` (optional, in and out) holds the ranges the server has
+// reported with 111 markers; pass the same set to a retry and it restarts with REST. Partial
+// transfers send the local window [offset, offset+length) with ESTO A offset.
+[[nodiscard]] expected<data::transfer_report> upload(const std::string& local_path,
+                                                     std::string_view dst_url,
+                                                     const data::transfer_options& opts,
+                                                     data::range_set* committed = nullptr);
+
+// Server-to-server: the destination listens (PASV), the source connects to it (PORT) with
+// opts.streams streams. `committed` as for upload (REST is sent to both servers).
+[[nodiscard]] expected<data::transfer_report> third_party(std::string_view src_url,
+                                                          std::string_view dst_url,
+                                                          const data::transfer_options& opts,
+                                                          data::range_set* committed = nullptr);
+
+// The hex digest a server computes with CKSM ALG 0 -1 PATH (alg: "MD5", "ADLER32", "XXH3").
+[[nodiscard]] expected<std::string> remote_checksum(std::string_view url_text, std::string_view alg,
+                                                    const data::transfer_options& opts);
+
+}  // namespace librarian::gridftp
