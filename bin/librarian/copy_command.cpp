@@ -23,6 +23,7 @@
 #include "bin/librarian/client_config.hpp"
 #include "net/data/client.hpp"
 #include "net/data/receiver.hpp"
+#include "net/gridftp/client.hpp"
 #include "net/http/url.hpp"
 
 namespace librarian::cli {
@@ -148,7 +149,7 @@ expected<file_info> stat_location(copy_context& ctx, const location& loc, bool w
     return info;
   }
   if (loc.kind == scheme::ftp)
-    return fail(errc::invalid_argument, "ftp:// is not available in this build of librarian copy");
+    return fail(errc::invalid_argument, "-sync is not supported with ftp:// URLs yet");
   auto conn = connection_for(ctx, loc);
   if (!conn) return conn.err();
   std::string target = "/api/v1/data/stat?path=" + net::http::percent_encode(loc.path);
@@ -176,7 +177,7 @@ expected<std::vector<entry>> list_tree(copy_context& ctx, const location& loc) {
     return out;
   }
   if (loc.kind == scheme::ftp)
-    return fail(errc::invalid_argument, "ftp:// is not available in this build of librarian copy");
+    return fail(errc::invalid_argument, "-r is not supported with ftp:// URLs yet");
   auto conn = connection_for(ctx, loc);
   if (!conn) return conn.err();
   auto reply = call_api(*conn, "GET", "/api/v1/data/list?path=" + net::http::percent_encode(loc.path),
@@ -254,10 +255,10 @@ expected<data::transfer_report> local_copy(copy_context& ctx, const location& sr
 }
 
 expected<data::transfer_report> copy_once(copy_context& ctx, const location& src, const location& dst,
-                                           uint64_t size) {
+                                           uint64_t size, data::range_set* ftp_committed) {
   auto opts = ctx.options;
   // One stream is enough for a file that fits in a couple of blocks; more only costs connections.
-  if (size <= 2 * opts.block_bytes) opts.streams = 1;
+  if (src.kind != scheme::ftp && size <= 2 * opts.block_bytes) opts.streams = 1;
   opts.on_progress = nullptr;
   uint64_t last = 0;
   std::mutex last_mu;
@@ -287,8 +288,15 @@ expected<data::transfer_report> copy_once(copy_context& ctx, const location& src
     }
     return data::get_file(t->second, t->first, dst.path, opts);
   }
+  // GridFTP: the client keeps what the server committed (111 markers) across -rst attempts.
+  if (src.kind == scheme::file && dst.kind == scheme::ftp)
+    return gridftp::upload(src.path, dst.text, opts, ftp_committed);
+  if (src.kind == scheme::ftp && dst.kind == scheme::file) return gridftp::download(src.text, dst.path, opts);
+  if (src.kind == scheme::ftp && dst.kind == scheme::ftp)
+    return gridftp::third_party(src.text, dst.text, opts, ftp_committed);
   if (src.kind == scheme::ftp || dst.kind == scheme::ftp)
-    return fail(errc::invalid_argument, "ftp:// is not available in this build of librarian copy");
+    return fail(errc::invalid_argument, "ftp:// copies go to or from file:// or another ftp:// server; "
+                                        "for a node, use its lib:// data port");
   return fail(errc::invalid_argument, "copying between two nodes (lib:// to lib://) is not supported; run the copy on one of them");
 }
 
@@ -312,8 +320,9 @@ expected<data::transfer_report> copy_with_retries(copy_context& ctx, const locat
   const auto& a = ctx.args;
   const unsigned attempts_max = !a.restart ? 1 : a.restart_retries == 0 ? 1000 : a.restart_retries + 1;
   std::mt19937_64 jitter(std::random_device{}());
+  data::range_set ftp_committed;
   for (unsigned attempt = 1;; ++attempt) {
-    auto r = copy_once(ctx, src, dst, size);
+    auto r = copy_once(ctx, src, dst, size, &ftp_committed);
     if (r || attempt >= attempts_max || !data::retryable(r.err())) {
       if (r && a.verify_checksum && dst.kind == scheme::file && src.kind != scheme::file) {
         // -verify-checksum: an extra, independent pass over the written file.
@@ -495,8 +504,13 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
   if (!dst) return report_error(dst.err());
 
   // Expand the work list: one file, or every file under a source directory with -r.
-  auto src_info = stat_location(ctx, *src, false);
+  // A GridFTP source is one file whose size the transfer itself learns (-r and -sync need a
+  // listing and stat the GridFTP client does not offer yet).
+  auto src_info = src->kind == scheme::ftp ? expected<file_info>(file_info{true, false, 0, 0, ""})
+                                           : stat_location(ctx, *src, false);
   if (!src_info) return report_error(src_info.err());
+  if ((src->kind == scheme::ftp || dst->kind == scheme::ftp) && (a.sync || a.recursive))
+    return report_error(fail(errc::invalid_argument, "-sync and -r are not supported with ftp:// URLs yet"));
   if (!src_info->exists) return report_error(fail(errc::not_found, a.source + " does not exist"));
   std::vector<entry> work;
   location dst_base = *dst;

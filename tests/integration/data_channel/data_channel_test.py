@@ -280,6 +280,47 @@ def test_bad_input(c, node, root, local):
     lt.check_eq(rc, 0, "a READONLY user downloading (%s)" % err)
 
 
+def test_gridftp(c, ws, local):
+    lt.log("librarian copy with ftp:// against globus-gridftp-server: down, up, third party")
+    import shutil
+    if not shutil.which("globus-gridftp-server"):
+        lt.log("SKIP: globus-gridftp-server is not installed (apt-get install globus-gridftp-server-progs)")
+        return
+    area = ws.path("gftp")
+    os.chmod(ws.root, 0o755)  # mkdtemp makes it 0700; the session user must traverse it
+    os.makedirs(area)
+    os.chmod(area, 0o777)  # the anonymous session runs as nobody when we are root
+    src = write_random(os.path.join(area, "src.bin"), 9 * MiB + 5, 9)
+    os.chmod(src, 0o644)
+    port = lt.free_port()
+    argv = ["globus-gridftp-server", "-aa", "-p", str(port), "-control-interface", lt.HOST,
+            "-data-interface", lt.HOST, "-d", "0"]
+    if os.geteuid() == 0:
+        argv[2:2] = ["-anonymous-user", "nobody"]
+    server = ws.track(lt.Process(argv, ws.path("gfs.out"), ws.path("gfs.err"), name="globus-gridftp-server"))
+    lt.wait_until(lambda: _listening(port), 10, "globus-gridftp-server to listen")
+    ftp = "ftp://%s:%d" % (lt.HOST, port)
+    rc, s, err = c.run("-p", "4", ftp + src, local("g-down.bin"))
+    lt.check_eq(rc, 0, "download from globus-gridftp-server (%s)" % err)
+    same(src, local("g-down.bin"), "ftp download")
+    rc, s, err = c.run("-p", "4", src, ftp + os.path.join(area, "up.bin"))
+    lt.check_eq(rc, 0, "upload to globus-gridftp-server (%s)" % err)
+    same(src, os.path.join(area, "up.bin"), "ftp upload")
+    rc, s, err = c.run("-p", "2", ftp + src, ftp + os.path.join(area, "3pt.bin"))
+    lt.check_eq(rc, 0, "third-party copy (%s)" % err)
+    same(src, os.path.join(area, "3pt.bin"), "ftp third party")
+    server.kill_hard()
+
+
+def _listening(port):
+    import socket
+    try:
+        socket.create_connection((lt.HOST, port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
 def test(args):
     with lt.Workspace("data", keep=args.keep) as ws:
         root = ws.path("root")
@@ -299,6 +340,7 @@ def test(args):
         os.chmod(client_cfg, 0o600)
         c = Copier(ws, args.bin_dir, client_cfg)
         test_round_trips(c, root, local)
+        test_gridftp(c, ws, local)
         test_trees(c, root, local)
         test_bad_input(c, node, root, local)
         test_corruption(c, root, local)
