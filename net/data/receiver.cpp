@@ -224,15 +224,26 @@ status receiver::write_block(const block_header& header, block_buffer&& payload)
   }
   bytes_received_ += header.length;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (finished_) return fail(errc::conflict, "block arrived after the transfer finished");
     const uint64_t end = header.offset + header.length;
+    if (hash_ && config_.discard) {
+      // A discarding sink cannot re-read a block later, so an early block waits here until the
+      // reorder buffer has room. No deadlock: each stream delivers its blocks in offset order,
+      // so the block at the watermark is always at the head of some stream that is not waiting.
+      const bool room = hashed_cv_.wait_for(lock, std::chrono::seconds(120), [&] {
+        return finished_ || header.offset <= hashed_until_ ||
+               early_bytes_ + header.length <= config_.reorder_bytes_max;
+      });
+      if (!room) return fail(errc::timeout, "the reorder buffer stayed full for 120 s");
+    }
     written_.add(header.offset, end);
     if (hash_) {
       if (header.offset == hashed_until_) {
         hash_->update(std::span<const uint8_t>(payload.data(), payload.size()));
         hashed_until_ = end;
         if (auto st = hash_in_order_locked(); !st) return st;
+        hashed_cv_.notify_all();
       } else if (header.offset > hashed_until_ &&
                  early_bytes_ + header.length <= config_.reorder_bytes_max &&
                  !early_.contains(header.offset)) {
@@ -374,6 +385,7 @@ expected<std::string> receiver::finish(const std::string& expected_checksum) {
 void receiver::abandon() {
   std::lock_guard lock(mu_);
   finished_ = true;
+  hashed_cv_.notify_all();
   if (config_.discard) return;
   ::unlink(journal_path(config_.final_path).c_str());
   ::unlink(part_path(config_.final_path).c_str());

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -93,6 +94,7 @@ class receiver {
   std::atomic<int64_t> last_sync_ns_{0};
 
   mutable std::mutex mu_;                 // guards everything below
+  std::condition_variable hashed_cv_;     // the hash watermark moved (discarding sinks wait on it)
   range_set written_;                     // pwrite'd (maybe not yet synced)
   range_set journaled_;                   // synced and in the journal
   std::unique_ptr<checksum_stream> hash_;
