@@ -20,6 +20,7 @@ packages=(
   globus-gridftp-server-progs  # GridFTP interop tests: the reference server
   globus-gass-copy-progs       # GridFTP interop tests: globus-url-copy
   clang libclang-rt-14-dev     # libFuzzer targets (tests/fuzz)
+  iperf3                       # librarian-bench transfer: the loopback ceiling
 )
 
 missing=()
