@@ -71,6 +71,28 @@ struct rls_config {
   std::vector<rli_target_config> update_rlis;
 };
 
+// One store of the librarian (docs/configuration.md "stores").
+struct store_entry_config {
+  std::string name;
+  std::string type = "local";  // local | sneakernet
+  std::string staging_path;    // absolute
+  std::string store_path;      // absolute
+  bool ingestable = true;
+  bool enabled = true;
+  uint64_t capacity_bytes = 0;
+  double report_full_fraction = 1.0;
+};
+
+// The librarian actor's settings (docs/configuration.md "librarian").
+struct librarian_section_config {
+  uint64_t upload_bytes_max = 50'000'000'000ULL;
+  int64_t stage_ttl_s = 24 * 3600;  // an open upload older than this is reaped
+  int64_t reaper_interval_s = 60;
+  uint32_t search_results_max = 1000;
+  std::string encryption_key_file;  // base64 of 32 bytes; needed to store peer credentials
+  int64_t ping_timeout_ms = 3000;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -83,6 +105,8 @@ struct node_config {
   auth_config auth;
   supervisor_config supervisor;
   rls_config rls;
+  std::vector<store_entry_config> stores;
+  librarian_section_config librarian;
   std::string source;  // the file it came from, for messages
 };
 
