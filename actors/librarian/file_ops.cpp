@@ -104,7 +104,7 @@ expected<int64_t> ping_peer(const std::string& url, uint32_t port, const std::st
   auto start = std::chrono::steady_clock::now();
   auto reply = cli::http_send(host, static_cast<uint16_t>(port), "GET", "/api/v1/ping", "", headers,
                               timeout);
-  auto rtt = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+  auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
                                                                    start)
                  .count();
   if (!reply) return reply.err();

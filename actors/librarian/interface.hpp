@@ -63,7 +63,7 @@ typename Inspector::result_type inspect(Inspector& f, store_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, librarian_info& x) {
   return f(caf::meta::type_name("librarian_info"), x.name, x.url, x.port, x.transfers_enabled,
-           x.added_unix_ms, x.last_seen_unix_ms, x.ping_state, x.rtt_ms, x.ping_error);
+           x.added_unix_ms, x.last_seen_unix_ms, x.ping_state, x.rtt_us, x.ping_error);
 }
 
 template <class Inspector>

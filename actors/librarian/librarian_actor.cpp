@@ -358,7 +358,7 @@ void ping_all(self_ptr self, std::shared_ptr<ping_run> run, std::function<void()
         .then(
             [run, i, one_done](int64_t rtt) {
               run->peers[i].ping_state = "up";
-              run->peers[i].rtt_ms = rtt;
+              run->peers[i].rtt_us = rtt;
               one_done();
             },
             [run, i, one_done](caf::error& err) {

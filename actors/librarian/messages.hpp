@@ -110,7 +110,7 @@ struct store_info {
   friend bool operator==(const store_info&, const store_info&) = default;
 };
 
-// A peer librarian as listed (never with its credentials). rtt_ms < 0: not pinged.
+// A peer librarian as listed (never with its credentials). rtt_us < 0: not pinged.
 struct librarian_info {
   std::string name;
   std::string url;  // scheme://host
@@ -119,7 +119,7 @@ struct librarian_info {
   int64_t added_unix_ms = 0;
   int64_t last_seen_unix_ms = 0;
   std::string ping_state;  // "unknown" (not pinged), "up", "down"
-  int64_t rtt_ms = -1;
+  int64_t rtt_us = -1;  // round trip of the ping in microseconds
   std::string ping_error;
   friend bool operator==(const librarian_info&, const librarian_info&) = default;
 };
