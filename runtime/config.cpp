@@ -186,6 +186,14 @@ void read_librarian(json_reader& r, librarian_section_config& out) {
   r.optional_int("search_results_max", out.search_results_max, 1, 100000);
   r.optional("encryption_key_file", out.encryption_key_file);
   r.optional_int("ping_timeout_ms", out.ping_timeout_ms, 10, hour_ms);
+  for (auto& t : r.array_of_objects("check_integrity")) {
+    integrity_task_config task;
+    t.required("store", task.store);
+    t.optional_int("every_s", task.every_s, 1, 365LL * 24 * 3600);
+    t.optional_int("age_in_days", task.age_in_days, 0, 100000);
+    t.reject_unknown_keys();
+    out.check_integrity.push_back(std::move(task));
+  }
   r.reject_unknown_keys();
 }
 
@@ -210,7 +218,15 @@ void read_root(json_reader& root, node_config& out) {
   if (auto r = root.object("supervisor")) read_supervisor(*r, out.supervisor);
   if (auto r = root.object("rls")) read_rls(*r, out);
   read_stores(root, out);
-  if (auto r = root.object("librarian")) read_librarian(*r, out.librarian);
+  if (auto r = root.object("librarian")) {
+    read_librarian(*r, out.librarian);
+    for (const auto& task : out.librarian.check_integrity) {
+      bool known = false;
+      for (const auto& s : out.stores) known = known || s.name == task.store;
+      if (!task.store.empty() && !known)
+        r->error("check_integrity", "names store \"" + task.store + "\", which is not in stores");
+    }
+  }
   root.reject_unknown_keys();
 }
 

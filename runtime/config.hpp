@@ -83,6 +83,13 @@ struct store_entry_config {
   double report_full_fraction = 1.0;
 };
 
+// One check_integrity task: recompute the checksums of a store's instances every so often.
+struct integrity_task_config {
+  std::string store;
+  int64_t every_s = 24 * 3600;
+  int64_t age_in_days = 0;  // only instances created within this many days; 0 = all
+};
+
 // The librarian actor's settings (docs/configuration.md "librarian").
 struct librarian_section_config {
   uint64_t upload_bytes_max = 50'000'000'000ULL;
@@ -91,6 +98,7 @@ struct librarian_section_config {
   uint32_t search_results_max = 1000;
   std::string encryption_key_file;  // base64 of 32 bytes; needed to store peer credentials
   int64_t ping_timeout_ms = 3000;
+  std::vector<integrity_task_config> check_integrity;
 };
 
 struct node_config {

@@ -673,6 +673,7 @@ expected<validation_item> catalog_state::record_validation(const std::string& na
                                                            uint64_t instance_id,
                                                            const std::string& checksum,
                                                            uint64_t size, int64_t now_unix_ms,
+                                                           const std::string& caller,
                                                            row_list& rows) {
   auto f = read_file(name);
   if (!f) return f.err();
@@ -685,11 +686,14 @@ expected<validation_item> catalog_state::record_validation(const std::string& na
   validation_item item{node_name_, row.store, row.id,   row.path, (*f)->checksum,
                        (*f)->size, checksum,  size,     false,    ""};
   item.match = checksum == (*f)->checksum && size == (*f)->size;
+  // Periodic checks find the same damage again and again; it is recorded once.
+  bool known_bad = row.cached_checksum == checksum && row.cached_size == size;
   row.cached_checksum = checksum;
   row.cached_size = size;
   row.checksum_unix_ms = now_unix_ms;
   put_row(rows, instances_table, key, row);
-  if (!item.match) {
+  if (!item.match) item.problem = "checksum or size mismatch";
+  if (!item.match && !known_bad) {
     corrupt_row c{next_corrupt_id_++, name, row.id, row.path, now_unix_ms, size, checksum, 1};
     put_row(rows, corrupt_table, storage::u64_key(c.id), c);
     put_counter(corrupt_counter, next_corrupt_id_, rows);
@@ -698,11 +702,70 @@ expected<validation_item> catalog_state::record_validation(const std::string& na
                                row.path + " has " + checksum + " (" + std::to_string(size) +
                                " bytes); the catalog says " + (*f)->checksum + " (" +
                                std::to_string((*f)->size) + " bytes)",
-                           "validate-file", now_unix_ms, rows);
+                           caller, now_unix_ms, rows);
     if (!err) return err.err();
-    item.problem = "checksum or size mismatch";
   }
   return item;
+}
+
+expected<catalog_state::instance_batch> catalog_state::instances_on_store(
+    const std::string& store, int64_t created_from_unix_ms, const std::string& after,
+    size_t max) const {
+  std::string prefix;
+  storage::append_string(prefix, store);
+  std::string last_key;
+  if (!after.empty()) {
+    auto raw = from_hex(after);
+    if (!raw || !raw->starts_with(prefix))
+      return fail(errc::invalid_argument, "the cursor does not belong to store '" + store + "'");
+    last_key = *raw;
+  }
+  instance_batch out;
+  auto t = db_.get_table(instances_by_store_table);
+  size_t scanned = 0;
+  while (out.items.size() < max && scanned < limits_.search_rows_scanned_max) {
+    auto page = db_.scan_prefix(t, prefix, limits_.scan_page_rows, last_key);
+    if (!page) return page.err();
+    for (const auto& kv : page->rows) {
+      ++scanned;
+      storage::key_reader reader{kv.key};
+      auto s = reader.read_string();
+      if (!s) return s.err();
+      auto name = reader.read_string();
+      if (!name) return name.err();
+      auto id = reader.read_u64();
+      if (!id) return id.err();
+      last_key = kv.key;
+      auto row = storage::get_record<instance_row>(db_, db_.get_table(instances_table),
+                                                   instance_key(*name, *id));
+      if (!row) return row.err();
+      if (!*row) return fail(errc::internal, "the store index names instance " +
+                                                 std::to_string(*id) + " of '" + *name +
+                                                 "', which has no row");
+      if ((*row)->created_unix_ms < created_from_unix_ms) continue;
+      out.items.emplace_back(*name, instance_to_info(**row));
+      if (out.items.size() == max) break;
+    }
+    if (out.items.size() == max || !page->more) {
+      out.more = page->more || out.items.size() == max;
+      break;
+    }
+  }
+  if (scanned >= limits_.search_rows_scanned_max) out.more = true;
+  if (out.more) out.next_after = to_hex(last_key);
+  return out;
+}
+
+status catalog_state::mark_instance_unavailable(const std::string& name, uint64_t instance_id,
+                                                row_list& rows) {
+  auto key = instance_key(name, instance_id);
+  auto inst = storage::get_record<instance_row>(db_, db_.get_table(instances_table), key);
+  if (!inst) return inst.err();
+  if (!*inst) return fail(errc::not_found, "instance " + std::to_string(instance_id) + " is gone");
+  auto row = std::move(**inst);
+  row.available = false;
+  put_row(rows, instances_table, key, row);
+  return {};
 }
 
 status catalog_state::add_remote_instance(const remote_instance_row& remote, row_list& rows) {

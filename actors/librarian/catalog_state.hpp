@@ -106,12 +106,28 @@ class catalog_state {
   [[nodiscard]] expected<file_page> search(const file_query& q) const;
   // The best local instance to read: available, on an enabled store first, then the oldest.
   [[nodiscard]] expected<instance_info> best_instance(const std::string& name) const;
-  // A validation result: caches the checksum; a mismatch records a CorruptFile row and an error.
+  // A validation result: caches the checksum; a new mismatch (not the one already cached) records
+  // a CorruptFile row and a data_integrity error raised by `caller`.
   [[nodiscard]] expected<validation_item> record_validation(const std::string& name,
                                                             uint64_t instance_id,
                                                             const std::string& checksum,
                                                             uint64_t size, int64_t now_unix_ms,
+                                                            const std::string& caller,
                                                             storage::row_list& rows);
+  // Instances on a store created at or after created_from_unix_ms, in (name, id) order, after the
+  // cursor `after` ("" = from the start), at most max (check_integrity walks a store with this).
+  struct instance_batch {
+    std::vector<std::pair<std::string, instance_info>> items;  // (file name, instance)
+    bool more = false;
+    std::string next_after;
+  };
+  [[nodiscard]] expected<instance_batch> instances_on_store(const std::string& store,
+                                                            int64_t created_from_unix_ms,
+                                                            const std::string& after,
+                                                            size_t max) const;
+  // The instance's bytes are gone: kept as a row (reference: available=false), never read again.
+  [[nodiscard]] status mark_instance_unavailable(const std::string& name, uint64_t instance_id,
+                                                 storage::row_list& rows);
   [[nodiscard]] status add_remote_instance(const remote_instance_row& remote,
                                            storage::row_list& rows);
   [[nodiscard]] expected<std::vector<corrupt_row>> corrupt_files(size_t max) const;

@@ -115,6 +115,9 @@ using librarian_actor = caf::typed_actor<
     caf::replies_to<errors_atom, error_query>::with<std::vector<error_info>>,
     caf::replies_to<clear_atom, uint64_t>::with<error_info>,
     caf::replies_to<depth_atom>::with<uint64_t>,
-    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>, caf::reacts_to<reap_atom>>;
+    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>, caf::reacts_to<reap_atom>,
+    // check_integrity (task index, cursor): one batch of a pass over a store; the next batch and
+    // the next pass are messages to itself.
+    caf::reacts_to<integrity_atom, uint32_t, std::string>>;
 
 }  // namespace librarian::lib

@@ -244,6 +244,85 @@ void reap(self_ptr self) {
                      reap_atom_v);
 }
 
+// ----------------------------------------------------------------------------- check_integrity
+
+// Instances hashed per batch; the hash worker takes them one after another, so one pass never
+// floods the worker and requests interleave between batches.
+constexpr size_t integrity_batch_max = 16;
+
+void schedule_integrity(self_ptr self, uint32_t task) {
+  const auto& t = self->state.env->config.librarian.check_integrity.at(task);
+  self->delayed_send(self, std::chrono::seconds(t.every_s), integrity_atom_v, task, std::string{});
+}
+
+// One batch of a check_integrity pass: hash each instance, record the verdicts (CorruptFile rows
+// and data_integrity errors for mismatches, data_availability errors for missing bytes).
+void integrity_batch(self_ptr self, uint32_t task, const std::string& cursor) {
+  const auto& t = self->state.env->config.librarian.check_integrity.at(task);
+  auto from = t.age_in_days == 0 ? int64_t{0} : now_ms(self) - t.age_in_days * 86'400'000LL;
+  auto batch = self->state.catalog->instances_on_store(t.store, from, cursor, integrity_batch_max);
+  if (!batch) {
+    LIB_LOG_WARN("librarian") << "check_integrity of " << t.store << ": " << batch.err().describe();
+    return schedule_integrity(self, task);
+  }
+  struct verdict {
+    std::string name;
+    uint64_t id = 0;
+    std::string checksum;
+    uint64_t size = 0;
+    std::optional<error> problem;
+  };
+  struct pass {
+    size_t pending = 0;
+    std::vector<verdict> results;
+  };
+  auto run = std::make_shared<pass>();
+  std::vector<std::pair<std::string, instance_info>> items;
+  for (const auto& item : batch->items)
+    if (item.second.available) items.push_back(item);  // gone bytes were reported already
+  run->pending = items.size();
+  auto more = batch->more;
+  auto next = batch->next_after;
+  auto finish = [self, task, run, more, next] {
+    auto& catalog = *self->state.catalog;
+    storage::row_list rows;
+    for (const auto& v : run->results) {
+      if (!v.problem) {
+        static_cast<void>(catalog.record_validation(v.name, v.id, v.checksum, v.size, now_ms(self),
+                                                    "check_integrity", rows));
+        continue;
+      }
+      if (v.problem->code == errc::not_found)
+        static_cast<void>(catalog.mark_instance_unavailable(v.name, v.id, rows));
+      static_cast<void>(catalog.raise_error(
+          "error", "data_availability",
+          "check_integrity: instance " + std::to_string(v.id) + " of '" + v.name +
+              "': " + v.problem->message,
+          "check_integrity", now_ms(self), rows));
+    }
+    commit_quietly(self, std::move(rows), {});
+    if (more)
+      self->send(self, integrity_atom_v, task, next);
+    else
+      schedule_integrity(self, task);
+  };
+  if (items.empty()) return finish();
+  for (const auto& [name, inst] : items) {
+    auto done = [run, finish](verdict v) {
+      run->results.push_back(std::move(v));
+      if (--run->pending == 0) finish();
+    };
+    self->request(self->state.hash_worker, caf::infinite, digest_atom_v, inst.path)
+        .then(
+            [done, name = name, id = inst.id](const std::string& checksum, uint64_t size) {
+              done({name, id, checksum, size, std::nullopt});
+            },
+            [done, name = name, id = inst.id](caf::error& err) {
+              done({name, id, "", 0, from_caf(err)});
+            });
+  }
+}
+
 // ---------------------------------------------------------------------------------- validation
 
 struct validation_run {
@@ -283,7 +362,7 @@ caf::typed_response_promise<std::vector<validation_item>> validate(self_ptr self
       if (item.current_checksum.empty()) continue;
       auto recorded = self->state.catalog->record_validation(
           run->file.name, item.instance_id, item.current_checksum, item.current_size,
-          now_ms(self), rows);
+          now_ms(self), "validate-file", rows);
       if (recorded) item = *recorded;
     }
     storage::batch b;
@@ -459,6 +538,8 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
                 LIB_LOG_ERROR("librarian") << "store " << name << ": " << from_caf(err).message;
               });
   self->send(self, reap_atom_v);
+  for (uint32_t i = 0; i < env->config.librarian.check_integrity.size(); ++i)
+    schedule_integrity(self, i);
   auto& catalog = *self->state.catalog;
   return {
       [=](stage_atom, stage_request& req) { return stage(self, std::move(req)); },
@@ -509,6 +590,9 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
         self->state.commits.on_committed(token, code, std::move(message));
       },
       [=](reap_atom) { reap(self); },
+      [=](integrity_atom, uint32_t task, const std::string& cursor) {
+        integrity_batch(self, task, cursor);
+      },
   };
 }
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "actors/librarian/file_checksum.hpp"
 #include "bin/librarian/local_mover.hpp"
@@ -82,6 +83,21 @@ timeout_t commit_timeout(timeout_t base, uint64_t size) {
 
 // ------------------------------------------------------------------------------------- upload
 
+std::optional<api_reply> await_commit(const connection& conn, const std::string& name,
+                                      const std::string& checksum, timeout_t wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  constexpr int polls_max = 10000;
+  for (int i = 0; i < polls_max && std::chrono::steady_clock::now() < deadline; ++i) {
+    auto file = call_api(conn, "GET", "/api/v1/files/get?" + query_string("name", name),
+                         std::nullopt, timeout_t{10000});
+    if (file && str(file->value, "checksum") == checksum) return *file;
+    if (!file && file.err().code != errc::not_found && file.err().code != errc::timeout)
+      return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  return std::nullopt;
+}
+
 expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, timeout_t timeout) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(a.local_path, ec)))
@@ -124,8 +140,13 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
       return cancel(err);
     }
   }
-  auto committed = call_api(conn, "POST", "/api/v1/upload/commit", json{{"upload_id", id}},
-                            commit_timeout(timeout, digest->size));
+  auto wait = commit_timeout(timeout, digest->size);
+  auto committed = call_api(conn, "POST", "/api/v1/upload/commit", json{{"upload_id", id}}, wait);
+  if (!committed && committed.err().code == errc::timeout) {
+    // The node's HTTP handler gave up (http.request_timeout_ms) while the commit still hashes a
+    // large upload; it finishes anyway, so wait for the file to appear.
+    if (auto done = await_commit(conn, a.dest_path, digest->checksum, wait)) return *done;
+  }
   if (!committed) {
     // A mismatch already ended the upload on the node; anything else is cancelled here.
     if (committed.err().code != errc::checksum_mismatch) return cancel(committed.err());

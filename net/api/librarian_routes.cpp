@@ -6,6 +6,10 @@
 #include "net/api/api_context.hpp"
 
 namespace librarian::net {
+
+// docs/openapi.yaml, embedded at build time (net/api/openapi_document.cpp.in).
+extern const std::string_view openapi_document;
+
 namespace {
 
 using http::path_params;
@@ -416,6 +420,14 @@ void add_admin_routes(http::router& r, const context_ptr& ctx) {
 }  // namespace
 
 void add_librarian_routes(http::router& r, const context_ptr& ctx) {
+  r.add("GET", "/api/v1/openapi.yaml", [ctx](request req, path_params, respond_fn respond) {
+    authorize(ctx, req, respond, role::readonly, [respond](caller) {
+      http::response res;
+      res.content_type = "application/yaml";
+      res.body = std::string{openapi_document};
+      respond(std::move(res));
+    });
+  });
   add_upload_routes(r, ctx);
   add_file_routes(r, ctx);
   add_error_routes(r, ctx);

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import librarian_testlib as lt  # noqa: E402
@@ -47,7 +48,8 @@ class Env:
             {"name": "drive", "type": "sneakernet", "staging_path": self.stores["drive"][0],
              "store_path": self.stores["drive"][1], "capacity_bytes": 1 << 30, "ingestable": False},
         ]
-        cfg["librarian"] = {"encryption_key_file": self.key, "ping_timeout_ms": 1000}
+        cfg["librarian"] = {"encryption_key_file": self.key, "ping_timeout_ms": 1000,
+                            "check_integrity": [{"store": "small", "every_s": 1}]}
         self.node = lt.start_node(ws, bin_dir, cfg)
         self.client_cfg = ws.path("client.json")
         conns = {}
@@ -261,15 +263,38 @@ def test_corruption_and_errors(env, uploaded):
         f.write(b"CORRUPT")
     proc = env.cli("validate-file", "run1/obs1.dat", conn="readonly", expect=EXIT["checksum_mismatch"])
     lt.check("NO" in proc.stdout, proc.stdout)
-    errors = env.cli("search-errors", "-c", "data_integrity", conn="admin", json_out=True)["errors"]
+    about = lambda errs: [e for e in errs if "'run1/obs1.dat'" in e["message"]]  # noqa: E731
+    errors = about(env.cli("search-errors", "-c", "data_integrity", conn="admin", json_out=True)["errors"])
     lt.check_eq(len(errors), 1, "one data_integrity error")
-    lt.check("run1/obs1.dat" in errors[0]["message"], errors[0]["message"])
+    lt.check_eq(errors[0]["caller"], "validate-file", "raised by")
     env.cli("search-errors", conn="readonly", expect=EXIT["forbidden"])
     env.cli("clear-error", str(errors[0]["id"]), conn="admin")
-    lt.check_eq(env.cli("search-errors", conn="admin", json_out=True)["errors"], [], "cleared")
-    lt.check_eq(len(env.cli("search-errors", "--include-resolved", conn="admin", json_out=True)["errors"]), 1,
-                "resolved still listed")
+    lt.check_eq(about(env.cli("search-errors", conn="admin", json_out=True)["errors"]), [], "cleared")
+    lt.check_eq(len(about(env.cli("search-errors", "--include-resolved", conn="admin", json_out=True)["errors"])),
+                1, "resolved still listed")
     env.cli("clear-error", "4242", conn="admin", expect=EXIT["not_found"])
+
+
+def test_check_integrity(env):
+    lt.log("check_integrity (store 'small', every second): corruption and missing bytes, once each")
+    bad = env.cli("upload", env.local("i1.dat", b"i" * 40), "integrity/bad", "--store", "small", json_out=True)
+    gone = env.cli("upload", env.local("i2.dat", b"j" * 40), "integrity/gone", "--store", "small", json_out=True)
+    with open(bad["instances"][0]["path"], "r+b") as f:
+        f.write(b"XX")
+    os.remove(gone["instances"][0]["path"])
+
+    def found(category, name):
+        errs = env.cli("search-errors", "-c", category, conn="admin", json_out=True)["errors"]
+        return [e for e in errs if e["caller"] == "check_integrity" and ("'%s'" % name) in e["message"]]
+    lt.wait_until(lambda: found("data_integrity", "integrity/bad"), 20, "a data_integrity error")
+    lt.wait_until(lambda: found("data_availability", "integrity/gone"), 20, "a data_availability error")
+    lt.wait_until(lambda: not env.cli("search-files", "-n", "integrity/gone", conn="admin",
+                                      json_out=True)["files"][0]["instances"][0]["available"], 10,
+                  "the missing instance marked unavailable")
+    time.sleep(2.5)  # two or three more passes
+    lt.check_eq(len(found("data_integrity", "integrity/bad")), 1, "corruption recorded once")
+    lt.check_eq(len(found("data_availability", "integrity/gone")), 1, "missing bytes recorded once")
+    env.cli("download", "integrity/gone", env.ws.path("out", "gone"), conn="readonly", expect=EXIT["unavailable"])
 
 
 def test_peers(env):
@@ -376,6 +401,7 @@ ENDPOINTS = [
                                               "check_connection": False}, "ADMIN"),
     ("POST", "/api/v1/admin/librarians/transfer_status", {"name": "b", "transfers_enabled": False}, "ADMIN"),
     ("POST", "/api/v1/admin/librarians/remove", {"name": "rm"}, "ADMIN"),
+    ("GET", "/api/v1/openapi.yaml", None, "READONLY"),
 ]
 
 
@@ -398,6 +424,8 @@ def test_role_matrix(env):
                 lt.expect_error(resp, 403, "forbidden", "%s %s as %s" % (method, path, role))
                 # Existing and missing names look the same to a caller without rights.
                 lt.check("obs1" not in resp.text and "not_found" not in resp.text, resp.text)
+    doc = lt.expect_status(env.node.http("GET", "/api/v1/openapi.yaml", auth=USERS["READONLY"]), 200, "openapi")
+    lt.check(doc.text.startswith("openapi: 3") and "/api/v1/upload/stage:" in doc.text, doc.text[:200])
     # Remove what the ADMIN row of the matrix created, so the invariants stay exact.
     for f in env.files():
         lt.check(f["name"] != "rm/x", "a stage alone created a file")
@@ -415,6 +443,7 @@ def main():
         test_role_matrix(env)
         test_transfer_script(env)
         test_corruption_and_errors(env, uploaded)
+        test_check_integrity(env)
         env.node.stop()
     lt.log("PASS")
 

@@ -337,12 +337,12 @@ TEST_CASE("best instance and validation: a mismatch records corruption and an er
   CHECK(best->id == f.instances[0].id);
   CHECK(s.best_instance("missing").err().code == errc::not_found);
   storage::row_list rows;
-  auto ok = s.record_validation("v", best->id, sum_a, 10, 5000, rows);
+  auto ok = s.record_validation("v", best->id, sum_a, 10, 5000, "t", rows);
   REQUIRE(ok.has_value());
   CHECK(ok->match);
   d.write(rows);
   CHECK(s.corrupt_files(10)->empty());
-  auto bad = s.record_validation("v", best->id, sum_b, 10, 6000, rows);
+  auto bad = s.record_validation("v", best->id, sum_b, 10, 6000, "t", rows);
   REQUIRE(bad.has_value());
   CHECK_FALSE(bad->match);
   d.write(rows);
@@ -352,8 +352,39 @@ TEST_CASE("best instance and validation: a mismatch records corruption and an er
   auto errors = s.search_errors({.category = "data_integrity"});
   REQUIRE(errors->size() == 1);
   CHECK(s.get_file("v")->instances[0].cached_checksum == sum_b);
-  CHECK(s.get_file("v")->instances[0].checksum_unix_ms == 6000);
-  CHECK(s.record_validation("v", 999, sum_a, 10, 1, rows).err().code == errc::not_found);
+  auto again = s.record_validation("v", best->id, sum_b, 10, 7000, "t", rows);
+  REQUIRE(again.has_value());
+  CHECK_FALSE(again->match);
+  d.write(rows);
+  CHECK(s.corrupt_files(10)->size() == 1);  // the same damage is recorded once
+  CHECK(s.search_errors({})->size() == 1);
+  CHECK(s.get_file("v")->instances[0].checksum_unix_ms == 7000);  // the last check
+  CHECK(s.record_validation("v", 999, sum_a, 10, 1, "t", rows).err().code == errc::not_found);
+}
+
+TEST_CASE("instances_on_store walks one store in pages, newest-only when asked") {
+  catalog_db d;
+  auto s = make_state(d);
+  for (int i = 0; i < 7; ++i)
+    upload(d, s, req("f" + std::to_string(i), 1, i % 2 ? sum_a : sum_b), 100 + i);
+  std::vector<std::string> seen;
+  std::string after;
+  for (int guard = 0; guard < 10; ++guard) {
+    auto batch = s.instances_on_store("main", 0, after, 3);
+    REQUIRE(batch.has_value());
+    for (const auto& [name, inst] : batch->items) {
+      seen.push_back(name);
+      CHECK(inst.store == "main");
+    }
+    if (!batch->more) break;
+    after = batch->next_after;
+  }
+  CHECK(seen == std::vector<std::string>{"f0", "f1", "f2", "f3", "f4", "f5", "f6"});
+  auto recent = s.instances_on_store("main", 105, "", 100);
+  REQUIRE(recent.has_value());
+  CHECK(recent->items.size() == 2);
+  CHECK(s.instances_on_store("drive", 0, "", 10)->items.empty());
+  CHECK(s.instances_on_store("main", 0, "zz", 10).err().code == errc::invalid_argument);
 }
 
 TEST_CASE("peers: credentials sealed at rest, transfers toggled, removal") {
