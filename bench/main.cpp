@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "bench/librarian/librarian_bench.hpp"
 #include "bench/messaging/messaging_bench.hpp"
 #include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
@@ -17,8 +18,8 @@ int main(int argc, char** argv) {
   bool quick = false;
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
-  app.add_option("suite", suite, "storage, messaging, sim or all")
-      ->check(CLI::IsMember({"storage", "messaging", "sim", "all"}));
+  app.add_option("suite", suite, "storage, messaging, sim, librarian or all")
+      ->check(CLI::IsMember({"storage", "messaging", "sim", "librarian", "all"}));
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -43,9 +44,14 @@ int main(int argc, char** argv) {
     if (!json) std::cerr << "running sim suite...\n";
     out["sim"] = librarian::bench::bench_sim(quick);
   }
+  if (suite == "librarian" || suite == "all") {
+    if (!json) std::cerr << "running librarian suite...\n";
+    out["librarian"] = librarian::bench::bench_librarian((dir / "librarian").string(), quick);
+  }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";
   bool failed = (out.contains("storage") && out["storage"].contains("error")) ||
-                (out.contains("messaging") && out["messaging"].contains("error"));
+                (out.contains("messaging") && out["messaging"].contains("error")) ||
+                (out.contains("librarian") && out["librarian"]["catalog"].contains("error"));
   return failed ? 1 : 0;
 }
