@@ -2,10 +2,12 @@
 // struct's full definition and inspect() are visible here through the families' interfaces.
 #include <caf/actor_system_config.hpp>
 
+#include "actors/librarian/interface.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/rls/interface.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/type_ids.hpp"
+#include "storage/row_op.hpp"
 
 namespace librarian {
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "bench/gridftp/gridftp_bench.hpp"
+#include "bench/librarian/librarian_bench.hpp"
 #include "bench/messaging/messaging_bench.hpp"
 #include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
@@ -19,8 +20,8 @@ int main(int argc, char** argv) {
   bool quick = false;
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
-  app.add_option("suite", suite, "storage, messaging, sim, transfer, gridftp or all")
-      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "gridftp", "all"}));
+  app.add_option("suite", suite, "storage, messaging, sim, transfer, librarian, gridftp or all")
+      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp", "all"}));
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -56,9 +57,14 @@ int main(int argc, char** argv) {
     if (!json) std::cerr << "running gridftp suite...\n";
     out["gridftp"] = librarian::bench::bench_gridftp(dir.string(), quick);
   }
+  if (suite == "librarian" || suite == "all") {
+    if (!json) std::cerr << "running librarian suite...\n";
+    out["librarian"] = librarian::bench::bench_librarian((dir / "librarian").string(), quick);
+  }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";
   bool failed = (out.contains("storage") && out["storage"].contains("error")) ||
-                (out.contains("messaging") && out["messaging"].contains("error"));
+                (out.contains("messaging") && out["messaging"].contains("error")) ||
+                (out.contains("librarian") && out["librarian"]["catalog"].contains("error"));
   return failed ? 1 : 0;
 }

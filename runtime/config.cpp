@@ -185,6 +185,58 @@ void read_gridftp(json_reader& r, node_config& out) {
     r.error("port", "must differ from the listen ports");
 }
 
+bool absolute_clean_path(const std::string& p) {
+  if (p.size() < 2 || p.front() != '/' || p.back() == '/') return false;
+  return p.find("/../") == std::string::npos && !p.ends_with("/..") &&
+         p.find("//") == std::string::npos;
+}
+
+void read_stores(json_reader& root, node_config& out) {
+  std::set<std::string> names;
+  for (auto& r : root.array_of_objects("stores")) {
+    store_entry_config s;
+    r.required("name", s.name);
+    r.optional("type", s.type);
+    r.required("staging_path", s.staging_path);
+    r.required("store_path", s.store_path);
+    r.optional("ingestable", s.ingestable);
+    r.optional("enabled", s.enabled);
+    r.required_int("capacity_bytes", s.capacity_bytes, 1, std::numeric_limits<int64_t>::max());
+    r.optional("report_full_fraction", s.report_full_fraction, 0.01, 1.0);
+    r.reject_unknown_keys();
+    if (!s.name.empty() && !valid_node_name(s.name))
+      r.error("name", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}, got \"" + s.name + "\"");
+    if (!names.insert(s.name).second) r.error("name", "store \"" + s.name + "\" is listed twice");
+    if (s.type != "local" && s.type != "sneakernet")
+      r.error("type", "must be \"local\" or \"sneakernet\", got \"" + s.type + "\"");
+    for (auto [key, path] : {std::pair{"staging_path", &s.staging_path},
+                             std::pair{"store_path", &s.store_path}})
+      if (!path->empty() && !absolute_clean_path(*path))
+        r.error(key, "must be an absolute path without a trailing '/', '//' or '..'");
+    if (!s.staging_path.empty() && s.staging_path == s.store_path)
+      r.error("staging_path", "must differ from store_path");
+    out.stores.push_back(std::move(s));
+  }
+}
+
+void read_librarian(json_reader& r, librarian_section_config& out) {
+  r.optional_int("upload_bytes_max", out.upload_bytes_max, 1, std::numeric_limits<int64_t>::max());
+  r.optional_int("stage_ttl_s", out.stage_ttl_s, 1, 365LL * 24 * 3600);
+  r.optional_int("reaper_interval_s", out.reaper_interval_s, 1, 24 * 3600);
+  r.optional_int("search_results_max", out.search_results_max, 1, 100000);
+  r.optional("encryption_key_file", out.encryption_key_file);
+  r.optional_int("ping_timeout_ms", out.ping_timeout_ms, 10, hour_ms);
+  for (auto& t : r.array_of_objects("check_integrity")) {
+    integrity_task_config task;
+    t.required("store", task.store);
+    t.optional_int("every_s", task.every_s, 1, 365LL * 24 * 3600);
+    t.optional_int("age_in_days", task.age_in_days, 0, 100000);
+    t.reject_unknown_keys();
+    out.check_integrity.push_back(std::move(task));
+  }
+  r.reject_unknown_keys();
+}
+
 void read_root(json_reader& root, node_config& out) {
   root.required("name", out.name);
   if (!out.name.empty() && !valid_node_name(out.name))
@@ -207,6 +259,16 @@ void read_root(json_reader& root, node_config& out) {
   if (auto r = root.object("rls")) read_rls(*r, out);
   if (auto r = root.object("data")) read_data(*r, out.data);
   if (auto r = root.object("gridftp")) read_gridftp(*r, out);
+  read_stores(root, out);
+  if (auto r = root.object("librarian")) {
+    read_librarian(*r, out.librarian);
+    for (const auto& task : out.librarian.check_integrity) {
+      bool known = false;
+      for (const auto& s : out.stores) known = known || s.name == task.store;
+      if (!task.store.empty() && !known)
+        r->error("check_integrity", "names store \"" + task.store + "\", which is not in stores");
+    }
+  }
   root.reject_unknown_keys();
 }
 

@@ -94,6 +94,36 @@ struct gridftp_config {
   uint32_t sessions_max = 64;
 };
 
+// One store of the librarian (docs/configuration.md "stores").
+struct store_entry_config {
+  std::string name;
+  std::string type = "local";  // local | sneakernet
+  std::string staging_path;    // absolute
+  std::string store_path;      // absolute
+  bool ingestable = true;
+  bool enabled = true;
+  uint64_t capacity_bytes = 0;
+  double report_full_fraction = 1.0;
+};
+
+// One check_integrity task: recompute the checksums of a store's instances every so often.
+struct integrity_task_config {
+  std::string store;
+  int64_t every_s = 24 * 3600;
+  int64_t age_in_days = 0;  // only instances created within this many days; 0 = all
+};
+
+// The librarian actor's settings (docs/configuration.md "librarian").
+struct librarian_section_config {
+  uint64_t upload_bytes_max = 50'000'000'000ULL;
+  int64_t stage_ttl_s = 24 * 3600;  // an open upload older than this is reaped
+  int64_t reaper_interval_s = 60;
+  uint32_t search_results_max = 1000;
+  std::string encryption_key_file;  // base64 of 32 bytes; needed to store peer credentials
+  int64_t ping_timeout_ms = 3000;
+  std::vector<integrity_task_config> check_integrity;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -108,6 +138,8 @@ struct node_config {
   rls_config rls;
   data_config data;
   gridftp_config gridftp;
+  std::vector<store_entry_config> stores;
+  librarian_section_config librarian;
   std::string source;  // the file it came from, for messages
 };
 

@@ -25,6 +25,25 @@ struct name_page;
 struct mapping_page;
 }  // namespace librarian::rls
 
+namespace librarian::lib {
+struct stage_request;
+struct stage_reply;
+struct file_info;
+struct file_query;
+struct file_page;
+struct instance_info;
+struct store_info;
+struct librarian_info;
+struct add_librarian_request;
+struct error_info;
+struct error_query;
+struct validation_item;
+}  // namespace librarian::lib
+
+namespace librarian::storage {
+struct row_op;
+}  // namespace librarian::storage
+
 CAF_BEGIN_TYPE_ID_BLOCK(librarian, caf::first_custom_type_id)
 
 CAF_ADD_TYPE_ID(librarian, (librarian::node::member_info))
@@ -40,6 +59,24 @@ CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::name_page))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping_page))
 CAF_ADD_TYPE_ID(librarian, (std::vector<std::string>))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::stage_request))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::stage_reply))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::file_info))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::file_query))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::file_page))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::instance_info))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::store_info))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::lib::store_info>))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::librarian_info))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::lib::librarian_info>))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::add_librarian_request))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::error_info))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::lib::error_info>))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::error_query))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::validation_item))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::lib::validation_item>))
+CAF_ADD_TYPE_ID(librarian, (librarian::storage::row_op))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::storage::row_op>))
 
 // Atoms are at most 10 characters in CAF 0.17.
 CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
@@ -83,6 +120,27 @@ CAF_ADD_ATOM(librarian, librarian::atoms, rli_chunk_atom, "rlichunk")
 CAF_ADD_ATOM(librarian, librarian::atoms, rli_end_atom, "rliend")
 CAF_ADD_ATOM(librarian, librarian::atoms, rli_next_atom, "rlinext")
 CAF_ADD_ATOM(librarian, librarian::atoms, rli_tick_atom, "rlitick")
+CAF_ADD_ATOM(librarian, librarian::atoms, stage_atom, "stage")
+CAF_ADD_ATOM(librarian, librarian::atoms, commit_atom, "commit")
+CAF_ADD_ATOM(librarian, librarian::atoms, cancel_atom, "cancel")
+CAF_ADD_ATOM(librarian, librarian::atoms, fetch_atom, "fetch")
+CAF_ADD_ATOM(librarian, librarian::atoms, search_atom, "search")
+CAF_ADD_ATOM(librarian, librarian::atoms, validate_atom, "validate")
+CAF_ADD_ATOM(librarian, librarian::atoms, stores_atom, "stores")
+CAF_ADD_ATOM(librarian, librarian::atoms, store_set_atom, "storeset")
+CAF_ADD_ATOM(librarian, librarian::atoms, peers_atom, "peers")
+CAF_ADD_ATOM(librarian, librarian::atoms, peer_add_atom, "peeradd")
+CAF_ADD_ATOM(librarian, librarian::atoms, transfers_atom, "transfers")
+CAF_ADD_ATOM(librarian, librarian::atoms, errors_atom, "errors")
+CAF_ADD_ATOM(librarian, librarian::atoms, clear_atom, "clear")
+CAF_ADD_ATOM(librarian, librarian::atoms, reap_atom, "reap")
+CAF_ADD_ATOM(librarian, librarian::atoms, attach_atom, "attach")
+CAF_ADD_ATOM(librarian, librarian::atoms, mkdir_atom, "mkdir")
+CAF_ADD_ATOM(librarian, librarian::atoms, verify_atom, "verify")
+CAF_ADD_ATOM(librarian, librarian::atoms, digest_atom, "digest")
+CAF_ADD_ATOM(librarian, librarian::atoms, sweep_atom, "sweep")
+CAF_ADD_ATOM(librarian, librarian::atoms, prepare_atom, "prepare")
+CAF_ADD_ATOM(librarian, librarian::atoms, integrity_atom, "integrity")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

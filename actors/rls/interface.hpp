@@ -8,6 +8,7 @@
 
 #include "actors/rls/messages.hpp"
 #include "runtime/type_ids.hpp"
+#include "storage/row_op.hpp"
 
 namespace librarian::rls {
 
@@ -43,6 +44,10 @@ using lrc_actor = caf::typed_actor<
     caf::replies_to<count_atom>::with<uint64_t, uint64_t>,  // (LFNs, mappings)
     caf::replies_to<depth_atom>::with<uint64_t>,
     caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>,
+    // (LFN, PFN, rows): adds the mapping (creating the LFN if new) and commits it in ONE batch
+    // with the caller's rows -- how the librarian records an instance and its LRC mapping
+    // atomically. Nothing is written if the mapping is refused.
+    caf::replies_to<attach_atom, std::string, std::string, storage::row_list>::with<mapping>,
     // Soft state to RLIs: the full LFN list of update target T every interval, in chunks.
     caf::reacts_to<rli_tick_atom, uint32_t>,
     caf::reacts_to<rli_next_atom, uint32_t, uint64_t, uint32_t, std::string>>;

@@ -172,6 +172,19 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
         self->state.commits.on_committed(token, code, std::move(message));
       },
+      [=, &lrc](attach_atom, const std::string& lfn, const std::string& pfn,
+                const storage::row_list& extra) {
+        // The mapping first, in its own batch: a refused mapping appends nothing, and then the
+        // caller's rows must not be committed either.
+        storage::batch mapping_rows;
+        auto st = lrc.add(lfn, pfn, mapping_rows);
+        if (!st && st.err().code == errc::not_found) st = lrc.create(lfn, pfn, mapping_rows);
+        if (!st) return reply_now(self, expected<mapping>{st.err()});
+        storage::batch rows;
+        storage::append_rows(*self->state.env->db, extra, rows);
+        rows.append(std::move(mapping_rows));
+        return reply_after_commit(self, std::move(rows), expected<mapping>{mapping{lfn, pfn}});
+      },
   };
 }
 

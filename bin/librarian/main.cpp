@@ -30,6 +30,7 @@
 #include "bin/librarian/api_calls.hpp"
 #include "bin/librarian/client_config.hpp"
 #include "bin/librarian/copy_command.hpp"
+#include "bin/librarian/librarian_commands.hpp"
 #include "bin/librarian/password_input.hpp"
 #include "bin/librarian/rls_commands.hpp"
 #include "net/http/auth.hpp"
@@ -228,6 +229,7 @@ int main(int argc, char** argv) {
   add_create_token(app, args, chosen);
   std::optional<librarian::cli::rls_command> rls_chosen;
   librarian::cli::add_rls_commands(app, args.connection_name, rls_chosen);
+  librarian::cli::add_librarian_commands(app, args.connection_name, rls_chosen);
   librarian::cli::copy_arguments copy_args;
   bool copy_chosen = false;
   librarian::cli::add_copy_command(app, copy_args, copy_chosen);

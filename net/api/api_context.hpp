@@ -82,5 +82,6 @@ void add_user_routes(http::router& r, const context_ptr& ctx);
 void add_node_routes(http::router& r, const context_ptr& ctx);
 void add_rls_routes(http::router& r, const context_ptr& ctx);
 void add_data_routes(http::router& r, const context_ptr& ctx);
+void add_librarian_routes(http::router& r, const context_ptr& ctx);
 
 }  // namespace librarian::net

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <set>
 
+#include "actors/librarian/interface.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/rls/interface.hpp"
 #include "runtime/caf/system_config.hpp"
@@ -61,6 +62,40 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, rls::name_page{{"p1", "p2"}, true}, covered);
   check_roundtrip(sys, rls::mapping_page{{map, map}, true, false}, covered);
   check_roundtrip(sys, std::vector<std::string>{"lfn://a", "lfn://b"}, covered);
+
+  lib::instance_info inst{7, "main", "/data/main/a", true, "DISALLOWED", 5, "xxh3:::00", 6};
+  lib::file_info file{"run1/a.dat", 10, "xxh3:::ab", "alice", "alice", 4, {inst},
+                      {{"b", 1, 8, "a"}}};
+  check_roundtrip(sys, lib::stage_request{"a", 10, "xxh3:::ab", "alice", "ALLOWED", "main"},
+                  covered);
+  check_roundtrip(sys, lib::stage_reply{3, "a", "main", "/s/upload-3", "/s/upload-3/a", false, "",
+                                        99},
+                  covered);
+  check_roundtrip(sys, file, covered);
+  check_roundtrip(sys, inst, covered);
+  lib::file_query query;
+  query.name_glob = "run*";
+  query.has_remote_at = "b";
+  query.max_results = 5;
+  check_roundtrip(sys, query, covered);
+  check_roundtrip(sys, lib::file_page{{file}, true, false, "n0a"}, covered);
+  lib::store_info store{"main", "local", "/s", "/d", true, false, 100, 10, 5, 85, 1, 1.0};
+  check_roundtrip(sys, store, covered);
+  check_roundtrip(sys, std::vector<lib::store_info>{store, store}, covered);
+  lib::librarian_info peer{"b", "http://h", 7181, true, 1, 2, "up", 3, ""};
+  check_roundtrip(sys, peer, covered);
+  check_roundtrip(sys, std::vector<lib::librarian_info>{peer}, covered);
+  check_roundtrip(sys, lib::add_librarian_request{"b", "http://h", 7181, "a:pw", true}, covered);
+  lib::error_info err{4, "error", "transfer", "slow", "x", 1, true, 2};
+  check_roundtrip(sys, err, covered);
+  check_roundtrip(sys, std::vector<lib::error_info>{err}, covered);
+  check_roundtrip(sys, lib::error_query{0, "error", "", 1, 2, true, 10}, covered);
+  lib::validation_item item{"a", "main", 7, "/d/a", "xxh3:::ab", 10, "xxh3:::ab", 10, true, ""};
+  check_roundtrip(sys, item, covered);
+  check_roundtrip(sys, std::vector<lib::validation_item>{item}, covered);
+  storage::row_op row{"lib_files", "k", "v", false};
+  check_roundtrip(sys, row, covered);
+  check_roundtrip(sys, storage::row_list{row, {"lib_uploads", "k2", "", true}}, covered);
 
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)
     CHECK_MESSAGE(covered.count(id) == 1,

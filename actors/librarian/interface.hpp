@@ -1,0 +1,123 @@
+// The librarian family's public contract: the librarian actor's typed handle and the CAF
+// inspection of its messages. Other families (and the HTTP API) include only this header.
+#pragma once
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/librarian/messages.hpp"
+#include "runtime/type_ids.hpp"
+
+namespace librarian::lib {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_request& x) {
+  return f(caf::meta::type_name("stage_request"), x.name, x.size, x.checksum, x.uploader,
+           x.deletion_policy, x.store);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stage_reply& x) {
+  return f(caf::meta::type_name("stage_reply"), x.upload_id, x.name, x.store, x.staging_dir,
+           x.staging_file, x.already_present, x.ticket, x.expires_unix_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_info& x) {
+  return f(caf::meta::type_name("instance_info"), x.id, x.store, x.path, x.available,
+           x.deletion_policy, x.created_unix_ms, x.cached_checksum, x.checksum_unix_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_instance_info& x) {
+  return f(caf::meta::type_name("remote_instance_info"), x.librarian, x.store_id, x.copy_unix_ms,
+           x.sender);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, file_info& x) {
+  return f(caf::meta::type_name("file_info"), x.name, x.size, x.checksum, x.uploader, x.source,
+           x.create_unix_ms, x.instances, x.remote_instances);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, file_query& x) {
+  return f(caf::meta::type_name("file_query"), x.name_glob, x.create_from_unix_ms,
+           x.create_to_unix_ms, x.uploader, x.source, x.size_min, x.size_max, x.store, x.checksum,
+           x.has_remote_at, x.lacks_remote_at, x.after, x.max_results);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, file_page& x) {
+  return f(caf::meta::type_name("file_page"), x.files, x.more, x.truncated, x.next_after);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_info& x) {
+  return f(caf::meta::type_name("store_info"), x.name, x.type, x.staging_path, x.store_path,
+           x.ingestable, x.enabled, x.capacity_bytes, x.used_bytes, x.reserved_bytes,
+           x.free_bytes, x.instances, x.report_full_fraction);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, librarian_info& x) {
+  return f(caf::meta::type_name("librarian_info"), x.name, x.url, x.port, x.transfers_enabled,
+           x.added_unix_ms, x.last_seen_unix_ms, x.ping_state, x.rtt_us, x.ping_error);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, add_librarian_request& x) {
+  return f(caf::meta::type_name("add_librarian_request"), x.name, x.url, x.port, x.authenticator,
+           x.check_connection);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, error_info& x) {
+  return f(caf::meta::type_name("error_info"), x.id, x.severity, x.category, x.message, x.caller,
+           x.raised_unix_ms, x.cleared, x.cleared_unix_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, error_query& x) {
+  return f(caf::meta::type_name("error_query"), x.id, x.severity, x.category, x.from_unix_ms,
+           x.to_unix_ms, x.include_resolved, x.max_results);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, validation_item& x) {
+  return f(caf::meta::type_name("validation_item"), x.librarian, x.store, x.instance_id, x.path,
+           x.original_checksum, x.original_size, x.current_checksum, x.current_size, x.match,
+           x.problem);
+}
+
+using namespace librarian::atoms;
+
+// The librarian: this node's catalog of files, stores, peers and errors (reference §2).
+// Caller names and ADMIN-ness come from the API's authentication, never from a body.
+using librarian_actor = caf::typed_actor<
+    caf::replies_to<stage_atom, stage_request>::with<stage_reply>,
+    // (upload id, caller, caller is ADMIN): verify the staged bytes, move them into the store and
+    // record File + Instance + LRC mapping in one batch.
+    caf::replies_to<commit_atom, uint64_t, std::string, bool>::with<file_info>,
+    // (upload id, caller, caller is ADMIN): drop an open upload and its staging directory.
+    caf::replies_to<cancel_atom, uint64_t, std::string, bool>::with<uint64_t>,
+    caf::replies_to<lookup_atom, std::string>::with<file_info>,
+    caf::replies_to<fetch_atom, std::string>::with<instance_info>,  // best local instance
+    caf::replies_to<search_atom, file_query>::with<file_page>,
+    caf::replies_to<validate_atom, std::string>::with<std::vector<validation_item>>,
+    caf::replies_to<stores_atom>::with<std::vector<store_info>>,
+    caf::replies_to<store_set_atom, std::string, bool>::with<store_info>,
+    caf::replies_to<peers_atom, bool>::with<std::vector<librarian_info>>,  // bool: ping them
+    caf::replies_to<peer_add_atom, add_librarian_request>::with<librarian_info>,
+    caf::replies_to<remove_atom, std::string>::with<librarian_info>,
+    caf::replies_to<transfers_atom, std::string, bool>::with<librarian_info>,
+    caf::replies_to<errors_atom, error_query>::with<std::vector<error_info>>,
+    caf::replies_to<clear_atom, uint64_t>::with<error_info>,
+    caf::replies_to<depth_atom>::with<uint64_t>,
+    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>, caf::reacts_to<reap_atom>,
+    // check_integrity (task index, cursor): one batch of a pass over a store; the next batch and
+    // the next pass are messages to itself.
+    caf::reacts_to<integrity_atom, uint32_t, std::string>>;
+
+}  // namespace librarian::lib

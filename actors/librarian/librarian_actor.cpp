@@ -1,0 +1,606 @@
+#include "actors/librarian/librarian_actor.hpp"
+
+#include <caf/all.hpp>
+#include <optional>
+#include <set>
+
+#include "actors/librarian/catalog_state.hpp"
+#include "actors/librarian/file_checksum.hpp"
+#include "actors/librarian/file_ops.hpp"
+#include "actors/librarian/secrets.hpp"
+#include "actors/rls/interface.hpp"
+#include "runtime/caf/commit_tracker.hpp"
+#include "runtime/caf/error.hpp"
+#include "runtime/log.hpp"
+
+namespace librarian::lib {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Stale uploads handled per reaper tick; the rest wait for the next tick.
+constexpr size_t reap_batch_max = 100;
+constexpr size_t sweep_entries_max = 1000;
+
+struct librarian_shell {
+  std::shared_ptr<node::node_env> env;
+  caf::actor node;
+  std::optional<catalog_state> catalog;
+  commit_tracker commits;
+  // Detached (own threads): fs for quick file-system work, hash for reading whole files, net
+  // for peers. Split so one 2 GiB checksum does not hold up a mkdir or a ping.
+  caf::actor fs_worker;
+  caf::actor hash_worker;
+  caf::actor net_worker;
+};
+
+using self_ptr = librarian_actor::stateful_pointer<librarian_shell>;
+
+int64_t now_ms(self_ptr self) { return self->state.env->clock->now_unix_ms(); }
+
+template <class T>
+caf::typed_response_promise<T> reply_after_commit(self_ptr self, storage::row_list rows,
+                                                  expected<T> outcome) {
+  storage::batch b;
+  storage::append_rows(*self->state.env->db, rows, b);
+  return librarian::reply_after_commit(self, self->state.commits, *self->state.env->committer,
+                                       std::move(b), std::move(outcome));
+}
+
+template <class T>
+caf::typed_response_promise<T> reply_now(self_ptr self, expected<T> outcome) {
+  return reply_after_commit(self, storage::row_list{}, std::move(outcome));
+}
+
+// Writes rows that announce nothing (the reaper's); a failed commit stops the actor.
+void commit_quietly(self_ptr self, storage::row_list rows, std::function<void()> then) {
+  storage::batch b;
+  storage::append_rows(*self->state.env->db, rows, b);
+  self->state.commits.submit(self, *self->state.env->committer, std::move(b),
+                             [self, then](const status& st) {
+                               if (!st) {
+                                 self->quit(to_caf(st.err()));
+                                 return;
+                               }
+                               if (then) then();
+                             });
+}
+
+caf::behavior worker_behavior(caf::event_based_actor*) {
+  return {
+      [](mkdir_atom, const std::string& dir) -> caf::result<void> {
+        if (auto st = make_staging_dir(dir); !st) return to_caf(st.err());
+        return caf::unit;
+      },
+      [](verify_atom, const std::string& staged, const std::string& staging_dir, uint64_t size,
+         const std::string& checksum, const std::string& final_path) -> caf::result<uint64_t> {
+        auto out = verify_and_store(staged, staging_dir, size, checksum, final_path);
+        if (!out) return to_caf(out.err());
+        return *out;
+      },
+      [](remove_atom, const std::string& path) -> caf::result<void> {
+        if (auto st = remove_tree(path); !st) return to_caf(st.err());
+        return caf::unit;
+      },
+      [](digest_atom, const std::string& path) -> caf::result<std::string, uint64_t> {
+        auto d = digest_path(path);
+        if (!d) return to_caf(d.err());
+        return {d->checksum, d->size};
+      },
+      [](sweep_atom, const std::string& root, const std::vector<std::string>& keep) -> uint64_t {
+        auto n = sweep_staging(root, {keep.begin(), keep.end()}, sweep_entries_max);
+        return n ? *n : 0;
+      },
+      [](ping_atom, const std::string& url, uint32_t port, const std::string& authenticator,
+         int64_t timeout_ms) -> caf::result<int64_t> {
+        auto rtt = ping_peer(url, port, authenticator, std::chrono::milliseconds(timeout_ms));
+        if (!rtt) return to_caf(rtt.err());
+        return *rtt;
+      },
+      [](prepare_atom, const std::string& staging, const std::string& store) -> caf::result<void> {
+        if (auto st = prepare_store_dirs(staging, store); !st) return to_caf(st.err());
+        return caf::unit;
+      },
+  };
+}
+
+// ------------------------------------------------------------------------------------- uploads
+
+caf::typed_response_promise<stage_reply> stage(self_ptr self, stage_request req) {
+  storage::row_list rows;
+  auto out = self->state.catalog->stage(req, now_ms(self), rows);
+  if (!out || rows.empty())  // refused, already present, or a retried stage
+    return reply_now(self, std::move(out));
+  // Row first, then the directory: a crash in between leaves a row the reaper drops (removing a
+  // missing directory is fine), never a directory nothing knows about.
+  auto rp = self->make_response_promise<stage_reply>();
+  auto reply = *out;
+  storage::batch b;
+  storage::append_rows(*self->state.env->db, rows, b);
+  self->state.commits.submit(
+      self, *self->state.env->committer, std::move(b), [self, rp, reply](const status& st) mutable {
+        if (!st) {
+          rp.deliver(to_caf(st.err()));
+          self->quit(to_caf(st.err()));
+          return;
+        }
+        self->request(self->state.fs_worker, caf::infinite, mkdir_atom_v, reply.staging_dir)
+            .then([rp, reply]() mutable { rp.deliver(reply); },
+                  [self, rp, reply](caf::error& err) mutable {
+                    storage::row_list undo;
+                    static_cast<void>(self->state.catalog->abort_upload(reply.upload_id, undo));
+                    commit_quietly(self, std::move(undo), {});
+                    rp.deliver(err);
+                  });
+      });
+  return rp;
+}
+
+// The LRC committed nothing: forget what memory assumed, drop the upload and its moved bytes.
+void undo_failed_commit(self_ptr self, const upload_row& u, const std::string& final_path) {
+  if (auto st = self->state.catalog->load(); !st) {
+    self->quit(to_caf(st.err()));
+    return;
+  }
+  storage::row_list rows;
+  static_cast<void>(self->state.catalog->abort_upload(u.id, rows));
+  auto fs = self->state.fs_worker;
+  commit_quietly(self, std::move(rows), [self, fs, u, final_path] {
+    caf::anon_send(fs, remove_atom_v, final_path);
+    caf::anon_send(fs, remove_atom_v, u.staging_dir);
+  });
+}
+
+void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, const upload_row& u,
+                   const std::string& final_path) {
+  auto& catalog = *self->state.catalog;
+  storage::row_list rows;
+  auto out = catalog.finish_commit(u.id, final_path, now_ms(self), rows);
+  if (!out) {
+    rp.deliver(to_caf(out.err()));
+    undo_failed_commit(self, u, final_path);
+    return;
+  }
+  auto outcome = *out;
+  self->request(self->state.node, caf::infinite, ask_atom_v, std::string{"lrc"},
+                caf::make_message(attach_atom_v, outcome.lfn, outcome.pfn, std::move(rows)))
+      .then(
+          [self, rp, outcome](const rls::mapping&) mutable {
+            self->state.catalog->commit_settled(outcome.file.name);
+            rp.deliver(outcome.file);
+          },
+          [self, rp, u, final_path](caf::error& err) mutable {
+            LIB_LOG_WARN("librarian") << "commit of upload " << u.id << " (" << u.name
+                                      << ") failed: " << from_caf(err).describe();
+            undo_failed_commit(self, u, final_path);
+            rp.deliver(err);
+          });
+}
+
+caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const std::string& caller,
+                                              bool admin) {
+  auto rp = self->make_response_promise<file_info>();
+  auto claimed = self->state.catalog->begin_commit(id, caller, admin);
+  if (!claimed) {
+    rp.deliver(to_caf(claimed.err()));
+    return rp;
+  }
+  auto u = *claimed;
+  auto final_path = self->state.catalog->instance_path(u.store, u.name);
+  // Hashing reads the whole upload: on the hash worker's thread, never here.
+  self->request(self->state.hash_worker, caf::infinite, verify_atom_v, u.staging_file,
+                u.staging_dir, u.size, u.checksum, final_path)
+      .then([self, rp, u, final_path](uint64_t) mutable { record_commit(self, rp, u, final_path); },
+            [self, rp, u](caf::error& err) mutable {
+              auto problem = from_caf(err);
+              if (problem.code == errc::not_found) {
+                // Nothing staged yet: the upload stays open so the client can send and retry.
+                self->state.catalog->release_commit(u.id);
+              } else {
+                // The worker removed the stage; the upload is over.
+                storage::row_list rows;
+                static_cast<void>(self->state.catalog->abort_upload(u.id, rows));
+                commit_quietly(self, std::move(rows), {});
+              }
+              rp.deliver(err);
+            });
+  return rp;
+}
+
+caf::typed_response_promise<uint64_t> cancel(self_ptr self, uint64_t id, const std::string& caller,
+                                             bool admin) {
+  auto& catalog = *self->state.catalog;
+  const auto& open = catalog.open_uploads();
+  auto it = open.find(id);
+  if (it == open.end() || (!admin && it->second.uploader != caller))
+    return reply_now(self, expected<uint64_t>{fail(
+                               errc::not_found, "no open upload with id " + std::to_string(id))});
+  auto claimed = catalog.begin_commit(id, caller, admin);  // refuses one being committed
+  if (!claimed) return reply_now(self, expected<uint64_t>{claimed.err()});
+  storage::row_list rows;
+  auto u = catalog.abort_upload(id, rows);
+  if (u) caf::anon_send(self->state.fs_worker, remove_atom_v, u->staging_dir);
+  return reply_after_commit(self, std::move(rows), expected<uint64_t>{id});
+}
+
+void reap(self_ptr self) {
+  auto& catalog = *self->state.catalog;
+  storage::row_list rows;
+  std::vector<std::string> dirs;
+  for (const auto& u : catalog.stale_uploads(now_ms(self), reap_batch_max)) {
+    if (catalog.abort_upload(u.id, rows)) dirs.push_back(u.staging_dir);
+    LIB_LOG_INFO("librarian") << "reaped stale upload " << u.id << " (" << u.name << ")";
+  }
+  std::vector<std::string> keep;
+  for (const auto& [id, u] : catalog.open_uploads()) keep.push_back(u.staging_dir);
+  auto fs = self->state.fs_worker;
+  auto stores = catalog.stores();
+  commit_quietly(self, std::move(rows), [self, fs, dirs, keep, stores] {
+    for (const auto& d : dirs) caf::anon_send(fs, remove_atom_v, d);
+    // Stages with no upload row (a crash between the row's deletion and the directory's).
+    for (const auto& s : stores) caf::anon_send(fs, sweep_atom_v, s.staging_path, keep);
+  });
+  self->delayed_send(self, std::chrono::seconds(self->state.env->config.librarian.reaper_interval_s),
+                     reap_atom_v);
+}
+
+// ----------------------------------------------------------------------------- check_integrity
+
+// Instances hashed per batch; the hash worker takes them one after another, so one pass never
+// floods the worker and requests interleave between batches.
+constexpr size_t integrity_batch_max = 16;
+
+void schedule_integrity(self_ptr self, uint32_t task) {
+  const auto& t = self->state.env->config.librarian.check_integrity.at(task);
+  self->delayed_send(self, std::chrono::seconds(t.every_s), integrity_atom_v, task, std::string{});
+}
+
+// One batch of a check_integrity pass: hash each instance, record the verdicts (CorruptFile rows
+// and data_integrity errors for mismatches, data_availability errors for missing bytes).
+void integrity_batch(self_ptr self, uint32_t task, const std::string& cursor) {
+  const auto& t = self->state.env->config.librarian.check_integrity.at(task);
+  auto from = t.age_in_days == 0 ? int64_t{0} : now_ms(self) - t.age_in_days * 86'400'000LL;
+  auto batch = self->state.catalog->instances_on_store(t.store, from, cursor, integrity_batch_max);
+  if (!batch) {
+    LIB_LOG_WARN("librarian") << "check_integrity of " << t.store << ": " << batch.err().describe();
+    return schedule_integrity(self, task);
+  }
+  struct verdict {
+    std::string name;
+    uint64_t id = 0;
+    std::string checksum;
+    uint64_t size = 0;
+    std::optional<error> problem;
+  };
+  struct pass {
+    size_t pending = 0;
+    std::vector<verdict> results;
+  };
+  auto run = std::make_shared<pass>();
+  std::vector<std::pair<std::string, instance_info>> items;
+  for (const auto& item : batch->items)
+    if (item.second.available) items.push_back(item);  // gone bytes were reported already
+  run->pending = items.size();
+  auto more = batch->more;
+  auto next = batch->next_after;
+  auto finish = [self, task, run, more, next] {
+    auto& catalog = *self->state.catalog;
+    storage::row_list rows;
+    for (const auto& v : run->results) {
+      if (!v.problem) {
+        static_cast<void>(catalog.record_validation(v.name, v.id, v.checksum, v.size, now_ms(self),
+                                                    "check_integrity", rows));
+        continue;
+      }
+      if (v.problem->code == errc::not_found)
+        static_cast<void>(catalog.mark_instance_unavailable(v.name, v.id, rows));
+      static_cast<void>(catalog.raise_error(
+          "error", "data_availability",
+          "check_integrity: instance " + std::to_string(v.id) + " of '" + v.name +
+              "': " + v.problem->message,
+          "check_integrity", now_ms(self), rows));
+    }
+    commit_quietly(self, std::move(rows), {});
+    if (more)
+      self->send(self, integrity_atom_v, task, next);
+    else
+      schedule_integrity(self, task);
+  };
+  if (items.empty()) return finish();
+  for (const auto& [name, inst] : items) {
+    auto done = [run, finish](verdict v) {
+      run->results.push_back(std::move(v));
+      if (--run->pending == 0) finish();
+    };
+    self->request(self->state.hash_worker, caf::infinite, digest_atom_v, inst.path)
+        .then(
+            [done, name = name, id = inst.id](const std::string& checksum, uint64_t size) {
+              done({name, id, checksum, size, std::nullopt});
+            },
+            [done, name = name, id = inst.id](caf::error& err) {
+              done({name, id, "", 0, from_caf(err)});
+            });
+  }
+}
+
+// ---------------------------------------------------------------------------------- validation
+
+struct validation_run {
+  std::vector<validation_item> items;
+  size_t pending = 0;
+  file_info file;
+};
+
+caf::typed_response_promise<std::vector<validation_item>> validate(self_ptr self,
+                                                                   const std::string& name) {
+  using result = std::vector<validation_item>;
+  auto rp = self->make_response_promise<result>();
+  auto file = self->state.catalog->get_file(name);
+  if (!file) {
+    rp.deliver(to_caf(file.err()));
+    return rp;
+  }
+  auto run = std::make_shared<validation_run>();
+  run->file = *file;
+  for (const auto& r : file->remote_instances)
+    run->items.push_back({r.librarian, "", 0, "", file->checksum, file->size, "", 0, false,
+                          "not asked: validation at peer librarians is not implemented yet"});
+  std::vector<instance_info> local;
+  for (const auto& i : file->instances) {
+    if (!i.available) {
+      run->items.push_back({self->state.env->config.name, i.store, i.id, i.path, file->checksum,
+                            file->size, "", 0, false, "instance is marked unavailable"});
+      continue;
+    }
+    local.push_back(i);
+  }
+  run->pending = local.size();
+  auto done_one = [self, rp, run]() mutable {
+    if (--run->pending != 0) return;
+    storage::row_list rows;
+    for (auto& item : run->items) {
+      if (item.current_checksum.empty()) continue;
+      auto recorded = self->state.catalog->record_validation(
+          run->file.name, item.instance_id, item.current_checksum, item.current_size,
+          now_ms(self), "validate-file", rows);
+      if (recorded) item = *recorded;
+    }
+    storage::batch b;
+    storage::append_rows(*self->state.env->db, rows, b);
+    auto items = run->items;
+    self->state.commits.submit(self, *self->state.env->committer, std::move(b),
+                               [self, rp, items](const status& st) mutable {
+                                 if (!st) {
+                                   rp.deliver(to_caf(st.err()));
+                                   self->quit(to_caf(st.err()));
+                                   return;
+                                 }
+                                 rp.deliver(items);
+                               });
+  };
+  if (local.empty()) {
+    run->pending = 1;
+    done_one();
+    return rp;
+  }
+  for (const auto& i : local) {
+    auto index = run->items.size();
+    run->items.push_back({self->state.env->config.name, i.store, i.id, i.path, file->checksum,
+                          file->size, "", 0, false, ""});
+    self->request(self->state.hash_worker, caf::infinite, digest_atom_v, i.path)
+        .then(
+            [run, index, done_one](const std::string& checksum, uint64_t size) mutable {
+              run->items[index].current_checksum = checksum;
+              run->items[index].current_size = size;
+              done_one();
+            },
+            [run, index, done_one](caf::error& err) mutable {
+              run->items[index].problem = from_caf(err).message;
+              done_one();
+            });
+  }
+  return rp;
+}
+
+// --------------------------------------------------------------------------------------- peers
+
+struct ping_run {
+  std::vector<librarian_info> peers;
+  size_t pending = 0;
+};
+
+void ping_all(self_ptr self, std::shared_ptr<ping_run> run, std::function<void()> done) {
+  if (run->peers.empty()) return done();
+  run->pending = run->peers.size();
+  auto timeout_ms = self->state.env->config.librarian.ping_timeout_ms;
+  auto one_done = [self, run, done]() {
+    if (--run->pending != 0) return;
+    // Remember who answered (last seen), quietly: a lost last-seen stamp is harmless.
+    storage::row_list rows;
+    for (const auto& p : run->peers)
+      if (p.ping_state == "up")
+        static_cast<void>(self->state.catalog->mark_seen(p.name, now_ms(self), rows));
+    commit_quietly(self, std::move(rows), {});
+    done();
+  };
+  for (size_t i = 0; i < run->peers.size(); ++i) {
+    auto& p = run->peers[i];
+    auto auth = self->state.catalog->librarian_authenticator(p.name);
+    if (!auth) {
+      p.ping_state = "down";
+      p.ping_error = auth.err().message;
+      one_done();
+      continue;
+    }
+    self->request(self->state.net_worker, std::chrono::milliseconds(timeout_ms + 2000), ping_atom_v,
+                  p.url, p.port, *auth, timeout_ms)
+        .then(
+            [run, i, one_done](int64_t rtt) {
+              run->peers[i].ping_state = "up";
+              run->peers[i].rtt_us = rtt;
+              one_done();
+            },
+            [run, i, one_done](caf::error& err) {
+              run->peers[i].ping_state = "down";
+              run->peers[i].ping_error = from_caf(err).message;
+              one_done();
+            });
+  }
+}
+
+caf::typed_response_promise<std::vector<librarian_info>> list_peers(self_ptr self, bool ping) {
+  using result = std::vector<librarian_info>;
+  if (!ping) return reply_now(self, expected<result>{self->state.catalog->librarians()});
+  auto rp = self->make_response_promise<result>();
+  auto run = std::make_shared<ping_run>();
+  run->peers = self->state.catalog->librarians();
+  ping_all(self, run, [rp, run]() mutable { rp.deliver(run->peers); });
+  return rp;
+}
+
+caf::typed_response_promise<librarian_info> add_peer(self_ptr self, add_librarian_request req) {
+  auto rp = self->make_response_promise<librarian_info>();
+  storage::row_list rows;
+  auto added = self->state.catalog->add_librarian(req, now_ms(self), rows);
+  if (!added) {
+    rp.deliver(to_caf(added.err()));
+    return rp;
+  }
+  storage::batch b;
+  storage::append_rows(*self->state.env->db, rows, b);
+  auto info = *added;
+  bool check = req.check_connection;
+  self->state.commits.submit(
+      self, *self->state.env->committer, std::move(b),
+      [self, rp, info, check](const status& st) mutable {
+        if (!st) {
+          rp.deliver(to_caf(st.err()));
+          self->quit(to_caf(st.err()));
+          return;
+        }
+        if (!check) {
+          rp.deliver(info);
+          return;
+        }
+        auto run = std::make_shared<ping_run>();
+        run->peers.push_back(info);
+        ping_all(self, run, [rp, run]() mutable { rp.deliver(run->peers.front()); });
+      });
+  return rp;
+}
+
+// ------------------------------------------------------------------------------------ behavior
+
+std::string load_key(const node::node_env& env) {
+  const auto& path = env.config.librarian.encryption_key_file;
+  if (path.empty()) return {};
+  auto key = load_sealing_key(path);
+  if (!key) {
+    LIB_LOG_ERROR("librarian") << key.err().message << "; peers cannot be added";
+    return {};
+  }
+  return *key;
+}
+
+catalog_limits limits_of(const node_config& cfg) {
+  catalog_limits limits;
+  limits.upload_bytes_max = cfg.librarian.upload_bytes_max;
+  limits.stage_ttl_ms = cfg.librarian.stage_ttl_s * 1000;
+  limits.search_results_max = cfg.librarian.search_results_max;
+  limits.search_results_default = std::min<size_t>(limits.search_results_default,
+                                                   cfg.librarian.search_results_max);
+  return limits;
+}
+
+librarian_actor::behavior_type librarian_behavior(self_ptr self,
+                                                  std::shared_ptr<node::node_env> env,
+                                                  caf::actor node) {
+  self->state.env = env;
+  self->state.node = std::move(node);
+  std::vector<store_config> stores;
+  for (const auto& s : env->config.stores)
+    stores.push_back({s.name, s.type, s.staging_path, s.store_path, s.ingestable, s.enabled,
+                      s.capacity_bytes, s.report_full_fraction});
+  self->state.catalog.emplace(*env->db, env->config.name, stores, limits_of(env->config),
+                              load_key(*env));
+  if (auto st = self->state.catalog->load(); !st) {
+    LIB_LOG_ERROR("librarian") << "cannot load the catalog: " << st.err().message;
+    self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
+  }
+  self->state.fs_worker = self->spawn<caf::detached + caf::linked>(worker_behavior);
+  self->state.hash_worker = self->spawn<caf::detached + caf::linked>(worker_behavior);
+  self->state.net_worker = self->spawn<caf::detached + caf::linked>(worker_behavior);
+  for (const auto& s : stores)
+    self->request(self->state.fs_worker, caf::infinite, prepare_atom_v, s.staging_path,
+                  s.store_path)
+        .then([] {},
+              [name = s.name](caf::error& err) {
+                LIB_LOG_ERROR("librarian") << "store " << name << ": " << from_caf(err).message;
+              });
+  self->send(self, reap_atom_v);
+  for (uint32_t i = 0; i < env->config.librarian.check_integrity.size(); ++i)
+    schedule_integrity(self, i);
+  auto& catalog = *self->state.catalog;
+  return {
+      [=](stage_atom, stage_request& req) { return stage(self, std::move(req)); },
+      [=](commit_atom, uint64_t id, const std::string& caller, bool admin) {
+        return commit(self, id, caller, admin);
+      },
+      [=](cancel_atom, uint64_t id, const std::string& caller, bool admin) {
+        return cancel(self, id, caller, admin);
+      },
+      [=, &catalog](lookup_atom, const std::string& name) {
+        return reply_now(self, catalog.get_file(name));
+      },
+      [=, &catalog](fetch_atom, const std::string& name) {
+        return reply_now(self, catalog.best_instance(name));
+      },
+      [=, &catalog](search_atom, const file_query& q) { return reply_now(self, catalog.search(q)); },
+      [=](validate_atom, const std::string& name) { return validate(self, name); },
+      [=, &catalog](stores_atom) {
+        return reply_now(self, expected<std::vector<store_info>>{catalog.stores()});
+      },
+      [=, &catalog](store_set_atom, const std::string& name, bool enabled) {
+        storage::row_list rows;
+        auto out = catalog.set_store_enabled(name, enabled, rows);
+        return reply_after_commit(self, std::move(rows), std::move(out));
+      },
+      [=](peers_atom, bool ping) { return list_peers(self, ping); },
+      [=](peer_add_atom, add_librarian_request& req) { return add_peer(self, std::move(req)); },
+      [=, &catalog](remove_atom, const std::string& name) {
+        storage::row_list rows;
+        auto out = catalog.remove_librarian(name, rows);
+        return reply_after_commit(self, std::move(rows), std::move(out));
+      },
+      [=, &catalog](transfers_atom, const std::string& name, bool enabled) {
+        storage::row_list rows;
+        auto out = catalog.set_transfers_enabled(name, enabled, rows);
+        return reply_after_commit(self, std::move(rows), std::move(out));
+      },
+      [=, &catalog](errors_atom, const error_query& q) {
+        return reply_now(self, catalog.search_errors(q));
+      },
+      [=, &catalog](clear_atom, uint64_t id) {
+        storage::row_list rows;
+        auto out = catalog.clear_error(id, now_ms(self), rows);
+        return reply_after_commit(self, std::move(rows), std::move(out));
+      },
+      [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
+      [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
+        self->state.commits.on_committed(token, code, std::move(message));
+      },
+      [=](reap_atom) { reap(self); },
+      [=](integrity_atom, uint32_t task, const std::string& cursor) {
+        integrity_batch(self, task, cursor);
+      },
+  };
+}
+
+}  // namespace
+
+librarian_actor spawn_librarian(caf::local_actor* spawner, std::shared_ptr<node::node_env> env,
+                                caf::actor node) {
+  return spawner->spawn(librarian_behavior, std::move(env), std::move(node));
+}
+
+}  // namespace librarian::lib

@@ -1,0 +1,112 @@
+// The workers' blocking operations on a real file system: verify-and-store, stage sweeping.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "actors/librarian/file_checksum.hpp"
+#include "actors/librarian/file_ops.hpp"
+
+namespace librarian::lib {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct sandbox {
+  fs::path root;
+  sandbox() {
+    static int n = 0;
+    root = fs::temp_directory_path() /
+           ("librarian-unit-ops-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    fs::remove_all(root);
+    fs::create_directories(root / "staging/upload-1");
+    fs::create_directories(root / "store");
+  }
+  ~sandbox() { fs::remove_all(root); }
+  std::string write(const std::string& rel, const std::string& text) const {
+    fs::create_directories((root / rel).parent_path());
+    std::ofstream{root / rel, std::ios::binary} << text;
+    return (root / rel).string();
+  }
+  std::string path(const std::string& rel) const { return (root / rel).string(); }
+};
+
+}  // namespace
+
+TEST_CASE("verify_and_store moves verified bytes into the store and removes the stage") {
+  sandbox s;
+  auto staged = s.write("staging/upload-1/f.dat", "payload");
+  auto sum = digest_path(staged)->checksum;
+  auto size = verify_and_store(staged, s.path("staging/upload-1"), 7, sum, s.path("store/run/f.dat"));
+  REQUIRE(size.has_value());
+  CHECK(*size == 7);
+  CHECK(fs::exists(s.path("store/run/f.dat")));
+  CHECK_FALSE(fs::exists(s.path("staging/upload-1")));
+}
+
+TEST_CASE("a mismatch discards the stage and creates nothing in the store") {
+  sandbox s;
+  auto staged = s.write("staging/upload-1/f.dat", "payload");
+  auto sum = digest_path(staged)->checksum;
+  SUBCASE("size") {
+    auto out = verify_and_store(staged, s.path("staging/upload-1"), 8, sum, s.path("store/f"));
+    REQUIRE_FALSE(out.has_value());
+    CHECK(out.err().code == errc::checksum_mismatch);
+    CHECK(out.err().message.find("size mismatch") != std::string::npos);
+  }
+  SUBCASE("checksum") {
+    auto out = verify_and_store(staged, s.path("staging/upload-1"), 7,
+                                "xxh3:::" + std::string(32, '0'), s.path("store/f"));
+    REQUIRE_FALSE(out.has_value());
+    CHECK(out.err().code == errc::checksum_mismatch);
+  }
+  CHECK_FALSE(fs::exists(s.path("staging/upload-1")));
+  CHECK_FALSE(fs::exists(s.path("store/f")));
+}
+
+TEST_CASE("nothing staged yet is not_found and keeps the staging directory") {
+  sandbox s;
+  auto out = verify_and_store(s.path("staging/upload-1/f"), s.path("staging/upload-1"), 1,
+                              "xxh3:::" + std::string(32, '0'), s.path("store/f"));
+  CHECK(out.err().code == errc::not_found);
+  CHECK(fs::exists(s.path("staging/upload-1")));
+}
+
+TEST_CASE("an orphan left at the target by a crash is replaced") {
+  sandbox s;
+  s.write("store/f", "old orphan bytes");
+  auto staged = s.write("staging/upload-1/f", "new");
+  auto sum = digest_path(staged)->checksum;
+  REQUIRE(verify_and_store(staged, s.path("staging/upload-1"), 3, sum, s.path("store/f")));
+  std::ifstream in{s.path("store/f")};
+  std::string text;
+  in >> text;
+  CHECK(text == "new");
+}
+
+TEST_CASE("sweep removes only upload directories nobody keeps") {
+  sandbox s;
+  fs::create_directories(s.path("staging/upload-2"));
+  fs::create_directories(s.path("staging/upload-3"));
+  fs::create_directories(s.path("staging/lost+found"));
+  auto removed = sweep_staging(s.path("staging"), {s.path("staging/upload-2")}, 100);
+  REQUIRE(removed.has_value());
+  CHECK(*removed == 2);
+  CHECK(fs::exists(s.path("staging/upload-2")));
+  CHECK_FALSE(fs::exists(s.path("staging/upload-1")));
+  CHECK_FALSE(fs::exists(s.path("staging/upload-3")));
+  CHECK(fs::exists(s.path("staging/lost+found")));
+  CHECK(sweep_staging(s.path("missing"), {}, 10).value() == 0);
+  CHECK(remove_tree("relative/path").err().code == errc::internal);
+}
+
+TEST_CASE("pinging a closed port reports why") {
+  auto out = ping_peer("http://127.0.0.1", 1, "a:b", std::chrono::milliseconds(500));
+  REQUIRE_FALSE(out.has_value());
+  CHECK(out.err().code == errc::unavailable);
+  CHECK(ping_peer("https://h", 1, "a:b", std::chrono::milliseconds(100)).err().code ==
+        errc::unavailable);
+}
+
+}  // namespace librarian::lib
