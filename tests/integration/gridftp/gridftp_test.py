@@ -448,6 +448,8 @@ def bad_input(ws, root, outside, ours):
     ftp.expect("PORT 127,0,0,1,0,21", 501)
     ftp.expect("EPRT |9|x|1|", 501)
     ftp.expect("REST abc", 501)
+    ftp.expect("RMD", 501)
+    ftp.expect("STOR", 501)
     ftp.expect("REST 5-1", 501)
     ftp.expect("OPTS RETR Parallelism=0,0,0;", 501)
     ftp.expect("CKSM SHA7 0 -1 %s/src/data.bin" % root, 504)
