@@ -16,21 +16,10 @@
 
 #include "net/data/range_set.hpp"
 #include "net/data/transfer_options.hpp"
+#include "net/gridftp/url.hpp"
 #include "runtime/expected.hpp"
 
 namespace librarian::gridftp {
-
-struct url {
-  std::string user = "anonymous";
-  std::string password = "librarian@";
-  std::string host;
-  uint16_t port = 2811;
-  std::string path;  // absolute, as sent in RETR/STOR
-  [[nodiscard]] std::string to_string() const;  // without the password
-};
-
-// ftp://[user[:password]@]host[:port]/path. gsiftp:// is refused (GSI is not supported).
-[[nodiscard]] expected<url> parse_url(std::string_view text);
 
 // Downloads src to local_path. Data goes to local_path + ".gridftp-part" and is renamed only when
 // complete (and, with opts.verify_checksum, when the server's CKSM matches). The ranges received
