@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/data/range_set.hpp"
 #include "net/data/transfer_options.hpp"
@@ -44,6 +45,22 @@ namespace librarian::gridftp {
                                                           std::string_view dst_url,
                                                           const data::transfer_options& opts,
                                                           data::range_set* committed = nullptr);
+
+// One entry of MLST/MLSD, for `librarian copy -r`, `-sync` and `-cd`.
+struct remote_entry {
+  std::string name;  // MLSD: the entry's name; MLST: the full path
+  bool is_dir = false;
+  uint64_t size = 0;
+  int64_t mtime_unix = 0;  // seconds, from the Modify fact (UTC)
+};
+// MLST of the URL's path; errc::not_found when it does not exist.
+[[nodiscard]] expected<remote_entry> stat(std::string_view url_text,
+                                          const data::transfer_options& opts);
+// MLSD of a directory (stream mode, one connection); "." and ".." are left out.
+[[nodiscard]] expected<std::vector<remote_entry>> list(std::string_view dir_url,
+                                                       const data::transfer_options& opts);
+// MKD; an existing directory is not an error.
+[[nodiscard]] status make_directory(std::string_view dir_url, const data::transfer_options& opts);
 
 // The hex digest a server computes with CKSM ALG 0 -1 PATH (alg: "MD5", "ADLER32", "XXH3").
 [[nodiscard]] expected<std::string> remote_checksum(std::string_view url_text, std::string_view alg,

@@ -17,6 +17,7 @@ Skips (exit 77) only when the Globus binaries are absent.
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -229,6 +230,19 @@ def interop(bin_dir, ws, root, src, ours, globus):
                             stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
         lt.check(rc.returncode == 0, "recursive %s: trees differ: %s" % (name, rc.stdout[:500]))
         lt.log("ok: globus-url-copy -r %s (cached data channels)" % name)
+
+    # stat and list (MLST/MLSD) against both servers agree with the file system.
+    for port, who in ((ours, "node"), (globus, "globus")):
+        _, out, _ = run([tool, "list", url(port, tree)], "list on " + who)
+        names = {e["name"]: e for e in json.loads(out)}
+        lt.check_eq(sorted(names), ["a", "c", "one"], "MLSD names from %s" % who)
+        lt.check(names["a"]["dir"] and not names["one"]["dir"], "MLSD types from %s" % who)
+        lt.check_eq(names["one"]["size"], os.path.getsize(os.path.join(tree, "one")), "MLSD size")
+        _, out, _ = run([tool, "stat", url(port, src)], "stat on " + who)
+        entry = json.loads(out)[0]
+        lt.check_eq(entry["size"], FILE_BYTES, "MLST size from %s" % who)
+        lt.check(abs(entry["mtime"] - int(os.path.getmtime(src))) <= 1, "MLST mtime from %s" % who)
+        lt.log("ok: MLSD and MLST from %s" % who)
 
     # Partial retrieve (ERET) from both servers.
     with open(src, "rb") as f:
