@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
+#include <ctime>
 #include <cerrno>
 #include <fcntl.h>
 #include <fstream>
@@ -422,59 +423,6 @@ status receive_download(control& c, const url& src, const data::transfer_options
 
 }  // namespace
 
-std::string url::to_string() const {
-  return "ftp://" + (user == "anonymous" ? std::string{} : user + "@") + host + ":" +
-         std::to_string(port) + path;
-}
-
-expected<url> parse_url(std::string_view text) {
-  auto bad = [&](const std::string& why) {
-    return fail(errc::invalid_argument, "bad GridFTP URL '" + std::string{text.substr(0, 200)} +
-                                            "': " + why);
-  };
-  for (char c : text)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad("control character");
-  if (text.rfind("gsiftp://", 0) == 0)
-    return bad("gsiftp:// needs GSI, which is not supported; use ftp:// (clear-text login)");
-  if (text.rfind("ftp://", 0) != 0) return bad("must start with ftp://");
-  auto rest = text.substr(6);
-  auto slash = rest.find('/');
-  if (slash == std::string_view::npos) return bad("no path");
-  auto authority = rest.substr(0, slash);
-  url out;
-  out.path = std::string{rest.substr(slash)};
-  if (out.path.size() > 4096) return bad("path too long");
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-    auto userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    auto colon = userinfo.find(':');
-    out.user = std::string{userinfo.substr(0, colon)};
-    if (colon != std::string_view::npos) out.password = std::string{userinfo.substr(colon + 1)};
-    if (out.user.empty()) return bad("empty user");
-  }
-  std::string_view host = authority;
-  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unterminated [IPv6]");
-    host = authority.substr(1, close - 1);
-    authority = authority.substr(close + 1);
-    if (!authority.empty() && authority.front() != ':') return bad("junk after ]");
-    if (!authority.empty()) {
-      auto p = parse_u64(authority.substr(1));
-      if (!p || *p == 0 || *p > 65535) return bad("bad port");
-      out.port = static_cast<uint16_t>(*p);
-    }
-  } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    auto p = parse_u64(authority.substr(colon + 1));
-    if (!p || *p == 0 || *p > 65535) return bad("bad port");
-    out.port = static_cast<uint16_t>(*p);
-  }
-  if (host.empty() || host.size() > 253) return bad("bad host");
-  out.host = std::string{host};
-  return out;
-}
-
 expected<data::transfer_report> download(std::string_view src_url, const std::string& local_path,
                                          const data::transfer_options& opts) {
   auto src = parse_url(src_url);
@@ -708,6 +656,136 @@ expected<data::transfer_report> third_party(std::string_view src_url, std::strin
   d.quit();
   report.seconds = seconds_since(started);
   return report;
+}
+
+namespace {
+
+// "Type=file;Size=10;Modify=20261122073144;... name" -> entry; false for a malformed line.
+bool parse_facts(std::string_view line, remote_entry& out) {
+  auto space = line.find(' ');
+  if (space == std::string_view::npos || space + 1 >= line.size()) return false;
+  out.name = std::string{line.substr(space + 1)};
+  auto facts = line.substr(0, space);
+  bool typed = false;
+  while (!facts.empty()) {
+    auto semi = facts.find(';');
+    auto fact = facts.substr(0, semi);
+    facts = semi == std::string_view::npos ? std::string_view{} : facts.substr(semi + 1);
+    auto eq = fact.find('=');
+    if (eq == std::string_view::npos) continue;
+    auto key = upper(fact.substr(0, eq));
+    auto value = fact.substr(eq + 1);
+    if (key == "TYPE") {
+      auto t = upper(value);
+      out.is_dir = t == "DIR" || t == "CDIR" || t == "PDIR";
+      typed = true;
+    } else if (key == "SIZE") {
+      if (auto n = parse_u64(value)) out.size = *n;
+    } else if (key == "MODIFY" && value.size() >= 14) {
+      std::tm tm{};
+      auto num = [&](size_t at, size_t len) {
+        auto n = parse_u64(value.substr(at, len));
+        return n ? static_cast<int>(*n) : -1;
+      };
+      tm.tm_year = num(0, 4) - 1900;
+      tm.tm_mon = num(4, 2) - 1;
+      tm.tm_mday = num(6, 2);
+      tm.tm_hour = num(8, 2);
+      tm.tm_min = num(10, 2);
+      tm.tm_sec = num(12, 2);
+      if (tm.tm_year > 0 && tm.tm_mon >= 0 && tm.tm_mday > 0) out.mtime_unix = ::timegm(&tm);
+    }
+  }
+  return typed;
+}
+
+}  // namespace
+
+expected<remote_entry> stat(std::string_view url_text, const data::transfer_options& opts) {
+  auto u = parse_url(url_text);
+  if (!u) return u.err();
+  asio::io_context io;
+  control c{io};
+  if (auto st = c.open(*u, stall_of(opts)); !st) return st.err();
+  auto r = c.require("MLST " + u->path);
+  if (!r) return r.err();
+  // 250-status of PATH / " facts PATH" / 250 End.
+  std::istringstream lines{r->text};
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line.front() != ' ') continue;
+    remote_entry entry;
+    if (parse_facts(std::string_view{line}.substr(1), entry)) {
+      c.quit();
+      return entry;
+    }
+  }
+  return fail(errc::unavailable, "no facts in the MLST reply: " + r->text.substr(0, 200));
+}
+
+expected<std::vector<remote_entry>> list(std::string_view dir_url,
+                                         const data::transfer_options& opts) {
+  // A listing larger than this is refused rather than buffered.
+  constexpr uint64_t listing_bytes_max = 64ull << 20;
+  auto u = parse_url(dir_url);
+  if (!u) return u.err();
+  asio::io_context io;
+  control c{io};
+  auto stall = stall_of(opts);
+  if (auto st = c.open(*u, stall); !st) return st.err();
+  if (auto r = c.require("TYPE I"); !r) return r.err();
+  if (auto r = c.require("MODE S"); !r) return r.err();
+  auto hp = passive_address(c, !c.local_address().is_v4());
+  if (!hp) return hp.err();
+  if (auto st = c.send("MLSD " + u->path); !st) return st.err();
+  auto socket = connect_with_timeout(io, *hp, stall, 0);
+  auto first = c.read_reply();
+  if (!first) return first.err();
+  if (!first->preliminary()) return protocol_error("MLSD " + u->to_string(), *first);
+  if (!socket) return socket.err();
+  tune_socket(socket->native_handle(), 0, stall);
+  std::string text;
+  std::array<char, 65536> buffer{};
+  for (;;) {
+    boost::system::error_code ec;
+    size_t n = socket->read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::eof) break;
+    if (ec) return fail(errc::unavailable, "MLSD data: " + ec.message());
+    text.append(buffer.data(), n);
+    if (text.size() > listing_bytes_max) return fail(errc::unavailable, "listing too large");
+  }
+  auto last = c.final_reply(nullptr);
+  if (!last) return last.err();
+  if (last->code != 226 && last->code != 250) return protocol_error("MLSD " + u->to_string(), *last);
+  std::vector<remote_entry> out;
+  std::istringstream lines{text};
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    remote_entry entry;
+    if (!parse_facts(line, entry) || entry.name == "." || entry.name == "..") continue;
+    out.push_back(std::move(entry));
+  }
+  c.quit();
+  return out;
+}
+
+status make_directory(std::string_view dir_url, const data::transfer_options& opts) {
+  auto u = parse_url(dir_url);
+  if (!u) return u.err();
+  asio::io_context io;
+  control c{io};
+  if (auto st = c.open(*u, stall_of(opts)); !st) return st.err();
+  auto r = c.command("MKD " + u->path);
+  if (!r) return r.err();
+  if (r->code != 257 && r->code != 250) {
+    // Servers say "exists" in different words; ask directly.
+    auto m = c.command("MLST " + u->path);
+    if (!m || m->code != 250 || upper(m->text).find("TYPE=DIR") == std::string::npos)
+      return protocol_error("MKD " + u->to_string(), *r);
+  }
+  c.quit();
+  return {};
 }
 
 expected<std::string> remote_checksum(std::string_view url_text, std::string_view alg,

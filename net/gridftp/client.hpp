@@ -13,24 +13,14 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "net/data/range_set.hpp"
 #include "net/data/transfer_options.hpp"
+#include "net/gridftp/url.hpp"
 #include "runtime/expected.hpp"
 
 namespace librarian::gridftp {
-
-struct url {
-  std::string user = "anonymous";
-  std::string password = "librarian@";
-  std::string host;
-  uint16_t port = 2811;
-  std::string path;  // absolute, as sent in RETR/STOR
-  [[nodiscard]] std::string to_string() const;  // without the password
-};
-
-// ftp://[user[:password]@]host[:port]/path. gsiftp:// is refused (GSI is not supported).
-[[nodiscard]] expected<url> parse_url(std::string_view text);
 
 // Downloads src to local_path. Data goes to local_path + ".gridftp-part" and is renamed only when
 // complete (and, with opts.verify_checksum, when the server's CKSM matches). The ranges received
@@ -55,6 +45,22 @@ struct url {
                                                           std::string_view dst_url,
                                                           const data::transfer_options& opts,
                                                           data::range_set* committed = nullptr);
+
+// One entry of MLST/MLSD, for `librarian copy -r`, `-sync` and `-cd`.
+struct remote_entry {
+  std::string name;  // MLSD: the entry's name; MLST: the full path
+  bool is_dir = false;
+  uint64_t size = 0;
+  int64_t mtime_unix = 0;  // seconds, from the Modify fact (UTC)
+};
+// MLST of the URL's path; errc::not_found when it does not exist.
+[[nodiscard]] expected<remote_entry> stat(std::string_view url_text,
+                                          const data::transfer_options& opts);
+// MLSD of a directory (stream mode, one connection); "." and ".." are left out.
+[[nodiscard]] expected<std::vector<remote_entry>> list(std::string_view dir_url,
+                                                       const data::transfer_options& opts);
+// MKD; an existing directory is not an error.
+[[nodiscard]] status make_directory(std::string_view dir_url, const data::transfer_options& opts);
 
 // The hex digest a server computes with CKSM ALG 0 -1 PATH (alg: "MD5", "ADLER32", "XXH3").
 [[nodiscard]] expected<std::string> remote_checksum(std::string_view url_text, std::string_view alg,

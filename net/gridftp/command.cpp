@@ -177,6 +177,7 @@ expected<unsigned> parse_opts_retr(std::string_view text, unsigned streams_max) 
 }
 
 expected<rest_arg> parse_rest(std::string_view text) {
+  if (text.empty()) return bad("REST wants an offset or a range list");
   rest_arg out;
   if (auto n = parse_u64(text)) {
     out.stream_offset = *n;

@@ -443,7 +443,9 @@ void mode_e_receiver::read_connection(tcp::socket socket) {
       changed_.notify_all();
       return;
     }
-    changed_.notify_all();
+    // Waiters only care about the end of the transfer: an EOF may complete it (its EODs can
+    // arrive first); a data block cannot, and waking them per block costs a context switch.
+    if (header.has(data::block_flag::eof)) changed_.notify_all();
   }
   ctl_.detach(socket.native_handle());
   socket.close(ec);

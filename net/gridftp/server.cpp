@@ -358,6 +358,14 @@ void session::dispatch(const command& cmd) {
     reply(530, "Please login with USER and PASS.");
     return;
   }
+  // An empty path would silently mean the working directory ("RMD" removing it).
+  static const std::set<std::string> needs_argument{
+      "RETR", "STOR", "SIZE", "MDTM", "MKD", "RMD", "DELE", "CWD", "REST", "ALLO", "PORT",
+      "EPRT", "ERET", "ESTO", "CKSM", "TYPE", "MODE", "STRU", "DCAU", "OPTS", "SITE", "SBUF"};
+  if (cmd.arg.empty() && needs_argument.count(cmd.verb)) {
+    reply(501, cmd.verb + " needs an argument.");
+    return;
+  }
   (this->*(it->second))(cmd.arg);
 }
 

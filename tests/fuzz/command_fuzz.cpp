@@ -1,6 +1,6 @@
 // libFuzzer target: the GridFTP control channel's text layer (line splitting, command parsing,
-// every argument grammar, reply parsing, path normalization). Any input must be refused or
-// accepted without a crash, a sanitizer report or an unbounded buffer.
+// every argument grammar, reply parsing, path normalization) and the client's URL parser. Any
+// input must be refused or accepted without a crash, a sanitizer report or an unbounded buffer.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,6 +8,7 @@
 
 #include "net/gridftp/command.hpp"
 #include "net/gridftp/paths.hpp"
+#include "net/gridftp/url.hpp"
 #include "runtime/assert.hpp"
 
 using namespace librarian;
@@ -28,6 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       LIB_ASSERT(text.size() <= 512);
       auto r = replies.feed_line(text);
       static_cast<void>(r);
+      // URLs come from users of `librarian copy`.
+      if (auto u = parse_url(text)) {
+        LIB_ASSERT(!u->path.empty() && u->path.front() == '/');
+        LIB_ASSERT(u->port != 0 && !u->host.empty());
+      }
       auto cmd = parse_command(text);
       if (!cmd) continue;
       LIB_ASSERT(cmd->verb.size() >= 3 && cmd->verb.size() <= 4);

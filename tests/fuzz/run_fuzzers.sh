@@ -37,7 +37,7 @@ build() {  # name sources...
   fi
 }
 build command_fuzz "$src/tests/fuzz/command_fuzz.cpp" "$src/net/gridftp/command.cpp" \
-  "$src/net/gridftp/paths.cpp" "${common[@]}"
+  "$src/net/gridftp/paths.cpp" "$src/net/gridftp/url.cpp" "${common[@]}"
 build block_fuzz "$src/tests/fuzz/block_fuzz.cpp" "$src/net/data/block.cpp" "${common[@]}"
 status=0
 for name in command_fuzz block_fuzz; do

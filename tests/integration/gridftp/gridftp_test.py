@@ -17,6 +17,7 @@ Skips (exit 77) only when the Globus binaries are absent.
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -230,6 +231,19 @@ def interop(bin_dir, ws, root, src, ours, globus):
         lt.check(rc.returncode == 0, "recursive %s: trees differ: %s" % (name, rc.stdout[:500]))
         lt.log("ok: globus-url-copy -r %s (cached data channels)" % name)
 
+    # stat and list (MLST/MLSD) against both servers agree with the file system.
+    for port, who in ((ours, "node"), (globus, "globus")):
+        _, out, _ = run([tool, "list", url(port, tree)], "list on " + who)
+        names = {e["name"]: e for e in json.loads(out)}
+        lt.check_eq(sorted(names), ["a", "c", "one"], "MLSD names from %s" % who)
+        lt.check(names["a"]["dir"] and not names["one"]["dir"], "MLSD types from %s" % who)
+        lt.check_eq(names["one"]["size"], os.path.getsize(os.path.join(tree, "one")), "MLSD size")
+        _, out, _ = run([tool, "stat", url(port, src)], "stat on " + who)
+        entry = json.loads(out)[0]
+        lt.check_eq(entry["size"], FILE_BYTES, "MLST size from %s" % who)
+        lt.check(abs(entry["mtime"] - int(os.path.getmtime(src))) <= 1, "MLST mtime from %s" % who)
+        lt.log("ok: MLSD and MLST from %s" % who)
+
     # Partial retrieve (ERET) from both servers.
     with open(src, "rb") as f:
         f.seek(1000003)
@@ -364,6 +378,69 @@ def store_restart(root, ours):
     lt.log("ok: MODE E upload restarted with REST %s after the client died" % rest)
 
 
+def gridftp_port(node):
+    line = [l for l in node.stdout().splitlines() if " ready:" in l][-1]
+    return int(re.search(r"gridftp=[\d.]+:(\d+)", line).group(1))
+
+
+def killed_download_resumes(bin_dir, ws, root, node, victim):
+    """SIGKILL the receiving client (victim="client") or the sending node (victim="node") in
+    the middle of a download; the next run resumes from the ranges the client had synced and
+    the result is byte-identical. The node is paused (SIGSTOP) while the client's persisted
+    ranges are awaited, so the kill lands mid-transfer however fast the machine is."""
+    tool = lt.binary(bin_dir, "gridftp_tool")
+    big = os.path.join(root, "src", "big-%s.bin" % victim)
+    size = 256 * 1024 * 1024
+    with open(big, "wb") as f:
+        for _ in range(size // (16 << 20)):
+            f.write(os.urandom(16 << 20))
+    os.chmod(big, 0o644)
+    dst = ws.path("local", "killed-%s" % victim)
+    sidecar = dst + ".gridftp-part.ranges"
+    url = "ftp://%s:%d%s" % (lt.HOST, gridftp_port(node), big)
+    argv = [tool, "download", url, dst, "-p", "2", "--tcp-bs", "4096", "--stall-ms", "30000"]
+    client = lt.Process(argv, ws.path("killed-%s.out" % victim), ws.path("killed-%s.err" % victim),
+                        name="gridftp_tool")
+    ws.track(client)
+    try:
+        lt.wait_until(lambda: os.path.exists(dst + ".gridftp-part") and
+                      os.path.getsize(dst + ".gridftp-part") > 0 or not client.alive(),
+                      20, "the download to start", interval=0.002)
+        node.signal(signal.SIGSTOP)
+        lt.check(client.alive(), "the download finished before it could be interrupted")
+
+        def persisted():
+            with open(sidecar) as f:
+                lines = f.read().splitlines()
+            return len(lines) == 2 and lines[1] != ""
+        lt.wait_until(persisted, 10, "the client to persist received ranges")
+        if victim == "client":
+            client.signal(signal.SIGKILL)
+            client.wait_exit(10)
+            node.signal(signal.SIGCONT)
+        else:
+            node.signal(signal.SIGCONT)
+            node.kill9()
+            lt.check(client.wait_exit(40) is not None, "the client did not notice the dead server")
+            lt.check(client.returncode() != 0, "the client reported success from a dead server")
+            node.restart()
+            node.wait_ready()
+            url = "ftp://%s:%d%s" % (lt.HOST, gridftp_port(node), big)
+    finally:
+        node.signal(signal.SIGCONT)
+        client.kill_hard()
+    lt.check(not os.path.exists(dst), "a partial download appeared under the final name")
+    with open(sidecar) as f:
+        committed = f.read().splitlines()[1]
+    _, out, _ = run([tool, "download", url, dst, "-p", "2", "--verify"], "resumed download")
+    resumed = int(re.search(r'"bytes_resumed":(\d+)', out).group(1))
+    lt.check(resumed > 0, "the rerun did not resume: %s" % out)
+    same_file(big, dst, "download resumed after SIGKILL of the %s (%d bytes kept: %s)" % (
+        victim, resumed, committed[:80]))
+    os.remove(big)
+    os.remove(dst)
+
+
 def bad_input(ws, root, outside, ours):
     before = sorted(os.listdir(outside))
 
@@ -385,6 +462,8 @@ def bad_input(ws, root, outside, ours):
     ftp.expect("PORT 127,0,0,1,0,21", 501)
     ftp.expect("EPRT |9|x|1|", 501)
     ftp.expect("REST abc", 501)
+    ftp.expect("RMD", 501)
+    ftp.expect("STOR", 501)
     ftp.expect("REST 5-1", 501)
     ftp.expect("OPTS RETR Parallelism=0,0,0;", 501)
     ftp.expect("CKSM SHA7 0 -1 %s/src/data.bin" % root, 504)
@@ -487,6 +566,9 @@ def main():
         globus = Globus(ws)
         interop(args.bin_dir, ws, root, src, ours, globus.port)
         store_restart(root, ours)
+        killed_download_resumes(args.bin_dir, ws, root, node, "client")
+        killed_download_resumes(args.bin_dir, ws, root, node, "node")
+        ours = gridftp_port(node)
         bad_input(ws, root, outside, ours)
         lt.check(node.alive(), "the node died")
         # SIGTERM while a session waits for its data connection: the node stops at once, well

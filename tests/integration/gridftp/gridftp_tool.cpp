@@ -3,6 +3,7 @@
 //   gridftp_tool download|upload|3pt SRC DST [-p N] [--verify] [--alg ALG] [--bs N]
 //                [--tcp-bs N] [--offset N] [--length N] [--stall-ms N] [--retries N]
 //   gridftp_tool cksm URL ALG
+//   gridftp_tool stat|list URL      (JSON: name, dir, size, mtime)
 // Prints one JSON line with the report, or "error: ..." on stderr with exit code 1.
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -55,6 +56,29 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout << *hex << "\n";
+    return 0;
+  }
+  if (verb == "stat" || verb == "list") {
+    auto json_of = [](const gridftp::remote_entry& e) {
+      return nlohmann::json{{"name", e.name}, {"dir", e.is_dir}, {"size", e.size}, {"mtime", e.mtime_unix}};
+    };
+    nlohmann::json out = nlohmann::json::array();
+    if (verb == "stat") {
+      auto e = gridftp::stat(a, opts);
+      if (!e) {
+        std::cerr << "error: " << e.err().describe() << "\n";
+        return 1;
+      }
+      out.push_back(json_of(*e));
+    } else {
+      auto entries = gridftp::list(a, opts);
+      if (!entries) {
+        std::cerr << "error: " << entries.err().describe() << "\n";
+        return 1;
+      }
+      for (const auto& e : *entries) out.push_back(json_of(e));
+    }
+    std::cout << out.dump() << "\n";
     return 0;
   }
   data::range_set committed;

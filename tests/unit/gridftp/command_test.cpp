@@ -88,6 +88,7 @@ TEST_CASE("REST takes a stream offset or a range list") {
   CHECK(!r->stream_offset);
   CHECK(r->ranges.covered() == 497811456ull + (498335744ull - 498073600ull));
   CHECK(!parse_rest("abc"));
+  CHECK(!parse_rest(""));
   CHECK(!parse_rest("5-1"));
   CHECK(!parse_rest("99999999999999999999999"));
 }

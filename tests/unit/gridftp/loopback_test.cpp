@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <unistd.h>
 
@@ -186,4 +187,29 @@ TEST_CASE("the password file is strict") {
   CHECK(!gridftp::parse_password_file("alice:plaintext\n", "f"));
   CHECK(!gridftp::parse_password_file("nocolon\n", "f"));
   CHECK(!gridftp::parse_password_file("anonymous:" + crypto::hash_password("x", 1000), "f"));
+}
+
+TEST_CASE("stat, list and make_directory for copy -r, -sync and -cd") {
+  fixture f;
+  auto opts = options(0);
+  auto st = gridftp::stat(f.url((f.root / "src" / "f").string()), opts);
+  REQUIRE_MESSAGE(st, (st ? "" : st.err().describe()));
+  CHECK(!st->is_dir);
+  CHECK(st->size == f.content.size());
+  auto now = static_cast<int64_t>(::time(nullptr));
+  CHECK(st->mtime_unix > now - 600);
+  CHECK(st->mtime_unix <= now + 5);
+  CHECK(gridftp::stat(f.url((f.root / "src").string()), opts)->is_dir);
+  CHECK(gridftp::stat(f.url((f.root / "src" / "nope").string()), opts).err().code == errc::not_found);
+  REQUIRE(gridftp::make_directory(f.url((f.root / "src" / "sub").string()), opts));
+  CHECK(gridftp::make_directory(f.url((f.root / "src" / "sub").string()), opts));  // exists: fine
+  CHECK(fs::is_directory(f.root / "src" / "sub"));
+  auto entries = gridftp::list(f.url((f.root / "src").string()), opts);
+  REQUIRE_MESSAGE(entries, (entries ? "" : entries.err().describe()));
+  REQUIRE(entries->size() == 2);
+  std::map<std::string, gridftp::remote_entry> by_name;
+  for (auto& e : *entries) by_name[e.name] = e;
+  CHECK(by_name.at("f").size == f.content.size());
+  CHECK(!by_name.at("f").is_dir);
+  CHECK(by_name.at("sub").is_dir);
 }
