@@ -9,6 +9,7 @@
 
 #include "actors/librarian/file_checksum.hpp"
 #include "bin/librarian/local_mover.hpp"
+#include "net/data/client.hpp"
 #include "net/http/url.hpp"
 
 namespace librarian::cli {
@@ -127,16 +128,27 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
     if (!st) std::cerr << "warning: could not cancel upload " << id << ": " << st.err().message << '\n';
     return why;
   };
-  // The local mover; the native data channel will take over when the node's staging directory
-  // is not on this host (staged->value["ticket"]).
-  {
+  // The native data channel when the node offers a ticket (a single file; it verifies the
+  // declared size and checksum inline); the local mover for directories and nodes without a
+  // data port.
+  const auto ticket = str(staged->value, "ticket");
+  const bool native = !ticket.empty() && !digest->directory &&
+                      staged->value.contains("data_port") && staged->value["data_port"].is_number_unsigned();
+  if (native) {
+    progress_bar bar{"upload", digest->size};
+    data::transfer_options opts;
+    opts.on_progress = [&](const data::transfer_progress& p) { bar.update(p.bytes_done); };
+    data::data_endpoint ep{conn.host, staged->value["data_port"].get<uint16_t>()};
+    auto sent = data::put_file(ep, ticket, a.local_path, opts);
+    if (!sent) return cancel(sent.err());
+  } else {
     progress_bar bar{"upload", digest->size};
     auto copied = copy_tree(a.local_path, staging_file, [&](uint64_t d) { bar.update(d); });
     if (!copied) {
       auto err = copied.err();
       if (err.code == errc::unavailable)
-        err.message += " (the local mover needs the node's staging directory on this host; the "
-                       "network mover is not available yet)";
+        err.message += " (the local mover needs the node's staging directory on this host, and "
+                       "the node offered no data-channel ticket: is its listen.data_port 0?)";
       return cancel(err);
     }
   }
@@ -182,6 +194,26 @@ expected<api_reply> run_download(const lib_arguments& a, const connection& conn,
   std::error_code ec;
   if (fs::exists(fs::symlink_status(a.local_path, ec)))
     return fail(errc::already_exists, a.local_path + " already exists; choose another path");
+  const auto ticket = str(inst->value, "ticket");
+  if (!ticket.empty() && inst->value.contains("data_port") && inst->value["data_port"].is_number_unsigned()) {
+    // The native channel: resumable, and verified inline against the node's bytes; then the
+    // result is checked against the catalog's checksum before it is kept.
+    progress_bar bar{"download", size};
+    data::transfer_options opts;
+    opts.on_progress = [&](const data::transfer_progress& p) { bar.update(p.bytes_done); };
+    data::data_endpoint ep{conn.host, inst->value["data_port"].get<uint16_t>()};
+    auto got = data::get_file(ep, ticket, a.local_path, opts);
+    if (!got) return got.err();
+    if (got->checksum != expected_sum || got->bytes_total != size) {
+      fs::remove(a.local_path, ec);
+      return fail(errc::checksum_mismatch, "the copy of " + a.name + " has " + got->checksum +
+                                               ", the catalog says " + expected_sum +
+                                               "; nothing was kept (run validate-file)");
+    }
+    return synthesized({{"name", a.name}, {"path", a.local_path}, {"size", size},
+                        {"checksum", expected_sum}, {"verified", true}, {"source", source},
+                        {"mover", "native"}});
+  }
   // Copy to a temporary name and rename only once the checksum verifies.
   auto temp = a.local_path + ".librarian-partial";
   fs::remove_all(temp, ec);

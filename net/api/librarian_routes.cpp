@@ -2,8 +2,12 @@
 // validate), errors, stores and peer librarians. Every route checks its role before it reads
 // anything, so a caller without rights learns nothing about what exists. Names travel in JSON
 // bodies and query strings, never in the path: file names contain '/'.
+#include <filesystem>
+
 #include "actors/librarian/interface.hpp"
 #include "net/api/api_context.hpp"
+#include "net/data/checksum.hpp"
+#include "net/data/tickets.hpp"
 
 namespace librarian::net {
 
@@ -158,6 +162,36 @@ json list_of(const std::vector<T>& items) {
   return out;
 }
 
+// Native data-channel tickets for an upload's staging file or a download's instance. Issued here,
+// in the API, rather than by the librarian actor, so the actor family stays free of the data
+// plane (and simulable); a node without a data port offers only the local mover.
+std::string data_ticket(const context_ptr& ctx, data::ticket_mode mode, const std::string& path,
+                        uint64_t size, const std::string& checksum) {
+  if (!ctx->env->data_tickets) return {};
+  data::ticket_grant g;
+  g.mode = mode;
+  g.path = path;
+  g.size = size;
+  if (auto parsed = data::parse_checksum(checksum)) {
+    g.alg = parsed->alg;
+    g.expected_checksum = data::format_checksum(parsed->alg, parsed->hex);
+  }
+  g.expires = data::ticket_registry::clock::now() +
+              std::chrono::seconds(ctx->env->config.data.ticket_ttl_s);
+  auto t = ctx->env->data_tickets->issue(std::move(g));
+  return t ? *t : std::string{};
+}
+
+void add_data_offer(const context_ptr& ctx, json& out, const std::string& ticket) {
+  if (ticket.empty()) {
+    out["movers"] = json::array({"local"});
+    return;
+  }
+  out["ticket"] = ticket;
+  out["data_port"] = ctx->env->data_port;
+  out["movers"] = json::array({"native", "local"});
+}
+
 // The common shape: authorize, read the body's allowed fields, build the message, ask the
 // librarian, render the reply. `build` returns the payload or the error to answer with.
 template <class Reply, class Build, class Render>
@@ -214,17 +248,28 @@ void add_upload_routes(http::router& r, const context_ptr& ctx) {
           s.uploader = who.name;  // never from the body
           return caf::make_message(atoms::stage_atom_v, std::move(s));
         },
-        [](const lib::stage_reply& s) {
-          return http::json_response(s.already_present ? 200 : 201,
-                                     {{"upload_id", s.upload_id},
-                                      {"name", s.name},
-                                      {"store", s.store},
-                                      {"staging_dir", s.staging_dir},
-                                      {"staging_file", s.staging_file},
-                                      {"already_present", s.already_present},
-                                      {"ticket", s.ticket},
-                                      {"movers", json::array({"local"})},
-                                      {"expires_unix_ms", s.expires_unix_ms}});
+        [ctx, req](const lib::stage_reply& s) {
+          json out{{"upload_id", s.upload_id},
+                   {"name", s.name},
+                   {"store", s.store},
+                   {"staging_dir", s.staging_dir},
+                   {"staging_file", s.staging_file},
+                   {"already_present", s.already_present},
+                   {"ticket", ""},
+                   {"expires_unix_ms", s.expires_unix_ms}};
+          std::string ticket;
+          if (!s.already_present) {
+            // The body passed validation in build(); the ticket binds the declared size and
+            // checksum, so the data channel itself refuses other bytes.
+            auto body = json::parse(req.body, nullptr, false);
+            uint64_t size = body.is_object() && body.contains("size") && body["size"].is_number_unsigned()
+                                ? body["size"].get<uint64_t>() : 0;
+            std::string sum = body.is_object() && body.contains("checksum") && body["checksum"].is_string()
+                                  ? body["checksum"].get<std::string>() : std::string{};
+            ticket = data_ticket(ctx, data::ticket_mode::put, s.staging_file, size, sum);
+          }
+          add_data_offer(ctx, out, ticket);
+          return http::json_response(s.already_present ? 200 : 201, out);
         });
   });
   for (auto [path, is_commit] : {std::pair{"/api/v1/upload/commit", true},
@@ -265,9 +310,12 @@ void add_file_routes(http::router& r, const context_ptr& ctx) {
         [](fields& f, const caller&) -> expected<caf::message> {
           return caf::make_message(atoms::fetch_atom_v, f.text("name", true));
         },
-        [](const lib::instance_info& i) {
+        [ctx](const lib::instance_info& i) {
           auto out = to_json(i);
-          out["movers"] = json::array({"local"});
+          std::error_code ec;
+          // Directories (uploaded trees) travel with the local mover only.
+          const bool regular = std::filesystem::is_regular_file(i.path, ec);
+          add_data_offer(ctx, out, regular ? data_ticket(ctx, data::ticket_mode::get, i.path, 0, "") : "");
           return http::json_response(200, out);
         });
   });

@@ -329,7 +329,7 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
     if (e.grant.on_complete) e.grant.on_complete(e.grant.path, *done);
     tickets->retire(ticket);
     LIB_LOG_INFO(log_context) << "received " << e.grant.path.string() << " (" << e.grant.size
-                              << " bytes, " << *done << ") for " << e.grant.user;
+                              << " bytes, " << *done << ")" << (e.grant.user.empty() ? "" : " for " + e.grant.user);
     return send_frame(fd, {{"ok", true}, {"checksum", *done}, {"bytes_received", rx->bytes_received()}});
   }
   return fail(errc::invalid_argument, "too many control frames");

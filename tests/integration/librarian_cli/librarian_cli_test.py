@@ -131,6 +131,8 @@ def test_upload_search_download(env):
     path = out["instances"][0]["path"]
     with open(path, "rb") as f:
         lt.check(f.read() == data, "the stored bytes differ from the uploaded ones")
+    lt.check("received " in open(env.ws.path("a.err")).read(),
+             "the upload did not come over the node's data channel (no 'received' in its log)")
     again = env.cli("upload", src, "run1/obs1.dat")
     lt.check("already" in again.stdout, "identical re-upload: %r" % again.stdout)
     other = env.local("obs1-other.dat", b"different bytes")
@@ -172,7 +174,8 @@ def test_upload_search_download(env):
     lt.log("download and validate")
     dest = env.ws.path("out", "obs1.dat")
     os.makedirs(os.path.dirname(dest))
-    env.cli("download", "run1/obs1.dat", dest, conn="readonly")
+    got = env.cli("download", "run1/obs1.dat", dest, conn="readonly", json_out=True)
+    lt.check_eq(got.get("mover"), "native", "a single file comes over the node's data channel")
     with open(dest, "rb") as f:
         lt.check(f.read() == data, "downloaded bytes differ")
     env.cli("download", "run1/obs1.dat", dest, conn="readonly", expect=EXIT["already_exists"])
