@@ -145,6 +145,11 @@ void read_rls(json_reader& r, node_config& out) {
   r.reject_unknown_keys();
 }
 
+void read_mcs(json_reader& r, mcs_config& out) {
+  r.optional("enabled", out.enabled);
+  r.reject_unknown_keys();
+}
+
 void read_root(json_reader& root, node_config& out) {
   root.required("name", out.name);
   if (!out.name.empty() && !valid_node_name(out.name))
@@ -165,6 +170,7 @@ void read_root(json_reader& root, node_config& out) {
   if (auto r = root.object("auth")) read_auth(*r, out.auth);
   if (auto r = root.object("supervisor")) read_supervisor(*r, out.supervisor);
   if (auto r = root.object("rls")) read_rls(*r, out);
+  if (auto r = root.object("mcs")) read_mcs(*r, out.mcs);
   root.reject_unknown_keys();
 }
 

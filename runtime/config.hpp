@@ -71,6 +71,11 @@ struct rls_config {
   std::vector<rli_target_config> update_rlis;
 };
 
+// The Metadata Catalog Service (issue 8): on unless a node turns it off.
+struct mcs_config {
+  bool enabled = true;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -83,6 +88,7 @@ struct node_config {
   auth_config auth;
   supervisor_config supervisor;
   rls_config rls;
+  mcs_config mcs;
   std::string source;  // the file it came from, for messages
 };
 

@@ -83,6 +83,7 @@ CAF_ADD_ATOM(librarian, librarian::atoms, rli_chunk_atom, "rlichunk")
 CAF_ADD_ATOM(librarian, librarian::atoms, rli_end_atom, "rliend")
 CAF_ADD_ATOM(librarian, librarian::atoms, rli_next_atom, "rlinext")
 CAF_ADD_ATOM(librarian, librarian::atoms, rli_tick_atom, "rlitick")
+CAF_ADD_ATOM(librarian, librarian::atoms, mcs_atom, "mcs")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

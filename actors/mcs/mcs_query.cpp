@@ -215,6 +215,13 @@ expected<query_result> mcs_state::query(const call_ctx& c, const query_request& 
     }
   }
   bool scan_all = driver == steps->size();
+  // The filters run most selective first, so a candidate fails on as few reads as possible;
+  // conditions no index could estimate go last.
+  std::stable_sort(steps->begin(), steps->end(), [](const plan_step& a, const plan_step& b) {
+    auto rank = [](const plan_step& s) { return s.indexed ? s.estimate : SIZE_MAX; };
+    return rank(a) < rank(b);
+  });
+  if (!scan_all) driver = 0;  // the smallest estimate sorts first (the earliest of equals)
   if (scan_all && q.limit == 0 && !q.count_only)
     return fail(errc::invalid_argument,
                 "no condition can use an index (a != or a like pattern that starts with a "

@@ -238,7 +238,7 @@ status mcs_state::create(const call_ctx& c, const object_ref& ref,
     write_attr(id, ref.k, def_of(attr_valid), std::nullopt, int_value(1));
     audit_row(c, id, "create", describe(ref), std::to_string(attrs.size()) + " attributes");
     if (attrs.empty()) return {};
-    return set_attrs(c, id, row, attrs, 0);
+    return set_attrs(c, id, row, attrs, 0, false);
   });
 }
 
@@ -379,9 +379,10 @@ void mcs_state::touch(const call_ctx& c, uint64_t id, const object_row& row) {
   }
 }
 
-// mode 0 add, 1 modify, 2 delete, 3 add or modify (shredding).
+// mode 0 add, 1 modify, 2 delete, 3 add or modify (shredding). touched: record the change as a
+// modification (off for create, which has just written who made it and when).
 status mcs_state::set_attrs(const call_ctx& c, uint64_t id, const object_row& row,
-                            const std::vector<attr_assign>& attrs, int mode) {
+                            const std::vector<attr_assign>& attrs, int mode, bool touched) {
   if (attrs.empty()) return fail(errc::invalid_argument, "no attributes given");
   if (attrs.size() > limits_.attrs_per_request_max)
     return fail(errc::invalid_argument, "at most " + std::to_string(limits_.attrs_per_request_max) +
@@ -412,7 +413,12 @@ status mcs_state::set_attrs(const call_ctx& c, uint64_t id, const object_row& ro
     if (!old->has_value() && !pre) ++added;
     write_attr(id, row.object_kind(), *d, *old, now);
   }
-  if (added > 0) {
+  // A new object (!touched) had no user attributes, so `added` is its count; no scan needed.
+  if (!touched && added > limits_.attrs_per_object_max)
+    return fail(errc::invalid_argument, describe(row.ref()) + " would have more than " +
+                                            std::to_string(limits_.attrs_per_object_max) +
+                                            " attributes");
+  if (touched && added > 0) {
     auto count = user_attr_count(id, limits_.attrs_per_object_max + 1);
     if (!count) return count.err();
     if (*count > limits_.attrs_per_object_max)
@@ -420,6 +426,7 @@ status mcs_state::set_attrs(const call_ctx& c, uint64_t id, const object_row& ro
                                               std::to_string(limits_.attrs_per_object_max) +
                                               " attributes");
   }
+  if (!touched) return {};
   static constexpr const char* actions[] = {"add_att", "modify_att", "delete_att", "shred"};
   std::string names;
   for (const auto& a : attrs) names += (names.empty() ? "" : ",") + a.name;
@@ -434,7 +441,7 @@ status mcs_state::add_attrs(const call_ctx& c, const object_ref& ref,
   return transaction(rows, [&]() -> status {
     auto obj = resolve(c.who, ref, right_write);
     if (!obj) return obj.err();
-    return set_attrs(c, obj->first, obj->second, attrs, 0);
+    return set_attrs(c, obj->first, obj->second, attrs, 0, true);
   });
 }
 
@@ -443,7 +450,7 @@ status mcs_state::modify_attrs(const call_ctx& c, const object_ref& ref,
   return transaction(rows, [&]() -> status {
     auto obj = resolve(c.who, ref, right_write);
     if (!obj) return obj.err();
-    return set_attrs(c, obj->first, obj->second, attrs, 1);
+    return set_attrs(c, obj->first, obj->second, attrs, 1, true);
   });
 }
 
@@ -452,7 +459,7 @@ status mcs_state::delete_attrs(const call_ctx& c, const object_ref& ref,
   return transaction(rows, [&]() -> status {
     auto obj = resolve(c.who, ref, right_write);
     if (!obj) return obj.err();
-    return set_attrs(c, obj->first, obj->second, attrs, 2);
+    return set_attrs(c, obj->first, obj->second, attrs, 2, true);
   });
 }
 

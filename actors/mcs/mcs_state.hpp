@@ -187,7 +187,7 @@ class mcs_state {
   void write_attr(uint64_t id, kind k, const attr_def& d, const std::optional<typed_value>& old,
                   const std::optional<typed_value>& now);
   [[nodiscard]] status set_attrs(const call_ctx& c, uint64_t id, const object_row& row,
-                                 const std::vector<attr_assign>& attrs, int mode);
+                                 const std::vector<attr_assign>& attrs, int mode, bool touched);
   [[nodiscard]] expected<size_t> user_attr_count(uint64_t id, size_t cap) const;
   void touch(const call_ctx& c, uint64_t id, const object_row& row);
   [[nodiscard]] expected<std::string> attr_name_of(uint64_t attr_id) const;

@@ -506,7 +506,7 @@ status mcs_state::store_doc(const call_ctx& c, const object_ref& ref, const docu
         else if (a.type.empty())
           a.type = "string";
       }
-      if (auto st = set_attrs(c, obj->first, obj->second, shredded, 3); !st) return st;
+      if (auto st = set_attrs(c, obj->first, obj->second, shredded, 3, true); !st) return st;
     } else {
       touch(c, obj->first, obj->second);
     }

@@ -8,6 +8,7 @@
 #include "actors/node/interface.hpp"
 #include "actors/node/membership_actor.hpp"
 #include "actors/node/users_actor.hpp"
+#include "actors/mcs/mcs_actor.hpp"
 #include "actors/rls/lrc_actor.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
@@ -54,6 +55,8 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
         caf::actor_cast<caf::actor>(rls::spawn_lrc(self, env, caf::actor_cast<caf::actor>(self)));
   else if (name == "rli")
     handle = caf::actor_cast<caf::actor>(rls::spawn_rli(self, env));
+  else if (name == "mcs")
+    handle = caf::actor_cast<caf::actor>(mcs::spawn_mcs(self, env));
   else if (name == "transport")
     handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self), env);
   LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
@@ -191,6 +194,7 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
   self->set_down_handler([=](caf::down_msg& down) { on_child_down(self, down); });
   for (const auto& name : {"users", "lrc", "membership", "transport"}) start_child(self, name);
   if (env->config.rls.rli) start_child(self, "rli");
+  if (env->config.mcs.enabled) start_child(self, "mcs");
   self->delayed_send(self, env->tuning.depth_poll_interval, tick_atom_v);
   LIB_LOG_INFO("node") << "node " << env->config.name << " started (incarnation "
                        << identity.incarnation << ")";

@@ -2,6 +2,7 @@
 
 #include "actors/node/messages.hpp"
 #include "actors/node/users_state.hpp"
+#include "actors/mcs/mcs_state.hpp"
 #include "actors/rls/lrc_state.hpp"
 #include "storage/codec.hpp"
 
@@ -10,6 +11,7 @@ namespace librarian::node {
 std::vector<std::string> node_tables() {
   std::vector<std::string> tables{node_table, peers_table, users_table, tokens_table};
   for (auto& t : rls::lrc_tables()) tables.push_back(std::move(t));
+  for (auto& t : mcs::mcs_tables()) tables.push_back(std::move(t));
   return tables;
 }
 

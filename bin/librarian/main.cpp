@@ -29,6 +29,7 @@
 #include "bin/librarian/api_calls.hpp"
 #include "bin/librarian/client_config.hpp"
 #include "bin/librarian/password_input.hpp"
+#include "bin/librarian/mcs_commands.hpp"
 #include "bin/librarian/rls_commands.hpp"
 #include "net/http/auth.hpp"
 #include "net/http/url.hpp"
@@ -226,12 +227,15 @@ int main(int argc, char** argv) {
   add_create_token(app, args, chosen);
   std::optional<librarian::cli::rls_command> rls_chosen;
   librarian::cli::add_rls_commands(app, args.connection_name, rls_chosen);
+  std::optional<librarian::cli::mcs_command> mcs_chosen;
+  librarian::cli::add_mcs_commands(app, args.connection_name, mcs_chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : exit_usage;
   }
   if (rls_chosen) chosen = command{rls_chosen->run, rls_chosen->human, rls_chosen->exit_status};
+  if (mcs_chosen) chosen = command{mcs_chosen->run, mcs_chosen->human, mcs_chosen->exit_status};
   if (!chosen) return exit_usage;
   return run(options, args, *chosen);
 }

@@ -37,6 +37,7 @@ expected<std::unique_ptr<api_server>> start_api_server(caf::actor_system& sys, c
   add_node_routes(routes, ctx);
   add_user_routes(routes, ctx);
   add_rls_routes(routes, ctx);
+  add_mcs_routes(routes, ctx);
   http::server_options options;
   options.bind_address = cfg.listen.host;
   options.port = cfg.listen.http_port;

@@ -81,5 +81,6 @@ void authorize_self_or_admin(const context_ptr& ctx, const http::request& req,
 void add_user_routes(http::router& r, const context_ptr& ctx);
 void add_node_routes(http::router& r, const context_ptr& ctx);
 void add_rls_routes(http::router& r, const context_ptr& ctx);
+void add_mcs_routes(http::router& r, const context_ptr& ctx);
 
 }  // namespace librarian::net
