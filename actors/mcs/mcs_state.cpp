@@ -100,6 +100,7 @@ mcs_state::mcs_state(const storage::db& db, mcs_limits limits)
 
 status mcs_state::load() {
   store_.clear();
+  def_cache_.clear();
   auto row = storage::get_record<counters_row>(db_, meta_, counts_key);
   if (!row) return row.err();
   if (!row->has_value()) {
@@ -280,6 +281,8 @@ expected<object_page> mcs_state::list(const call_ctx& c, kind k, const std::stri
 expected<std::optional<mcs_state::attr_def>> mcs_state::find_def(const std::string& name) const {
   if (const auto* p = find_predefined(name))
     return std::optional<attr_def>{attr_def{p->id, static_cast<uint8_t>(p->type), p->name}};
+  if (auto hit = def_cache_.find(name); hit != def_cache_.end())
+    return std::optional<attr_def>{attr_def{hit->second.id, hit->second.type, name}};
   auto raw = store_.get(defs_, keys::def_by_name(name));
   if (!raw) return raw.err();
   if (!raw->has_value()) return std::optional<attr_def>{};
@@ -287,6 +290,10 @@ expected<std::optional<mcs_state::attr_def>> mcs_state::find_def(const std::stri
   if (!def) return def.err();
   if (!valid_attr_type(def->type) || def->id < first_user_attr)
     return fail(errc::internal, "corrupt record: attribute definition of '" + name + "'");
+  // Definitions are never removed; one made by a request that then failed is dropped with
+  // the whole cache when the transaction aborts.
+  if (def_cache_.size() < def_cache_entries_max)
+    def_cache_.emplace(name, cached_def{def->id, def->type});
   return std::optional<attr_def>{std::move(*def)};
 }
 
@@ -397,7 +404,8 @@ status mcs_state::set_attrs(const call_ctx& c, uint64_t id, const object_row& ro
     const auto* pre = find_predefined(d->id);
     if (pre && !pre->user_writable)
       return fail(errc::invalid_argument, "attribute '" + a.name + "' is kept by the catalog");
-    auto old = read_attr(id, *d);
+    // A new object (!touched) holds no values yet: no read needed.
+    auto old = touched ? read_attr(id, *d) : expected<std::optional<typed_value>>{std::nullopt};
     if (!old) return old.err();
     std::optional<typed_value> now;
     if (mode != 2) {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/mcs/model.hpp"
@@ -213,6 +214,13 @@ class mcs_state {
       meta_;
   overlay_store store_;
   counters counts_;
+  // Attribute definitions by name: read on every attribute of every request, never removed.
+  static constexpr size_t def_cache_entries_max = 100000;
+  struct cached_def {
+    uint64_t id = 0;
+    uint8_t type = 0;
+  };
+  mutable std::unordered_map<std::string, cached_def> def_cache_;
 };
 
 }  // namespace librarian::mcs

@@ -105,6 +105,7 @@ status mcs_state::transaction(storage::batch& rows, F&& body) {
   status st = body();
   if (!st) {
     store_.abort();
+    def_cache_.clear();
     counts_ = saved;
     return st;
   }
