@@ -199,6 +199,21 @@ def test_bad_input(ws, cli, node):
     lt.expect_status(resp, 401, "no credentials")
 
 
+def test_console(bin_dir, node):
+    lt.log("console: mcs call / mcs admin inject the same verbs")
+    script = "\n".join([
+        'set timeout 5s',
+        'ask mcs admin create "{\\"kind\\":\\"v\\",\\"name\\":\\"console-view\\"}" => ok',
+        'ask mcs call alice list "{\\"kind\\":\\"v\\"}" => contains "october"',
+        'ask mcs call bob list "{\\"kind\\":\\"v\\"}" => contains "\\"items\\":[]"',
+        'ask mcs call alice query "{\\"kind\\":\\"l\\"}" => error invalid_argument',
+        ''])
+    argv = [lt.binary(bin_dir, "librarian-console"), "--connect", "%s:%d" % (lt.HOST, node.cluster_port),
+            "--script", "-"]
+    rc, out, err = lt.run_tool(argv, stdin_text=script, timeout=25)
+    lt.check_eq(rc, 0, "console script (stdout %r, stderr %r)" % (out, err))
+
+
 def test(args):
     with lt.Workspace("mcs-api", keep=args.keep) as ws:
         cfg = lt.node_config("solo", ws.path("data"), mcs={"enabled": True})
@@ -213,6 +228,7 @@ def test(args):
         test_notes_and_documents(ws, cli)
         test_permissions(cli)
         test_bad_input(ws, cli, node)
+        test_console(args.bin_dir, node)
         lt.log("restart: everything committed is still there")
         node.stop(timeout=10, expect_code=0)
         node.restart()
