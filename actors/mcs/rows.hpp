@@ -159,6 +159,9 @@ inline std::string acl(uint64_t id, const std::string& principal) {
 }
 // The trailing 8 bytes of a key as a big-endian id (index rows and member rows end with one).
 inline uint64_t trailing_id(std::string_view key) {
+  // A key too short to hold an id (only a corrupt db makes one) reads as 0, which names no
+  // object, so callers treat it as a dangling row instead of reading out of bounds.
+  if (key.size() < 8) return 0;
   uint64_t v = 0;
   for (size_t i = key.size() - 8; i < key.size(); ++i) v = (v << 8) | static_cast<uint8_t>(key[i]);
   return v;
