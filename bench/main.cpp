@@ -9,6 +9,7 @@
 
 #include "bench/gridftp/gridftp_bench.hpp"
 #include "bench/librarian/librarian_bench.hpp"
+#include "bench/mcs/mcs_bench.hpp"
 #include "bench/messaging/messaging_bench.hpp"
 #include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
@@ -20,8 +21,10 @@ int main(int argc, char** argv) {
   bool quick = false;
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
-  app.add_option("suite", suite, "storage, messaging, sim, transfer, librarian, gridftp or all")
-      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp", "all"}));
+  uint64_t mcs_files = 0;
+  app.add_option("suite", suite, "storage, messaging, sim, transfer, librarian, gridftp, mcs or all (gridftp and mcs run only by name)")
+      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp", "mcs", "all"}));
+  app.add_option("--mcs-files", mcs_files, "files the mcs suite loads (default 1000000; 20000 quick)");
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -61,10 +64,17 @@ int main(int argc, char** argv) {
     if (!json) std::cerr << "running librarian suite...\n";
     out["librarian"] = librarian::bench::bench_librarian((dir / "librarian").string(), quick);
   }
+  // Only by name: it starts a node and a PostgreSQL cluster and loads a million files.
+  if (suite == "mcs") {
+    if (!json) std::cerr << "running mcs suite...\n";
+    auto bin_dir = std::filesystem::absolute(argv[0]).parent_path().string();
+    out["mcs"] = librarian::bench::bench_mcs(dir.string(), bin_dir, quick, mcs_files);
+  }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";
   bool failed = (out.contains("storage") && out["storage"].contains("error")) ||
                 (out.contains("messaging") && out["messaging"].contains("error")) ||
-                (out.contains("librarian") && out["librarian"]["catalog"].contains("error"));
+                (out.contains("librarian") && out["librarian"]["catalog"].contains("error")) ||
+                (out.contains("mcs") && out["mcs"]["mcs"].contains("error"));
   return failed ? 1 : 0;
 }

@@ -237,6 +237,11 @@ void read_librarian(json_reader& r, librarian_section_config& out) {
   r.reject_unknown_keys();
 }
 
+void read_mcs(json_reader& r, mcs_config& out) {
+  r.optional("enabled", out.enabled);
+  r.reject_unknown_keys();
+}
+
 void read_root(json_reader& root, node_config& out) {
   root.required("name", out.name);
   if (!out.name.empty() && !valid_node_name(out.name))
@@ -269,6 +274,7 @@ void read_root(json_reader& root, node_config& out) {
         r->error("check_integrity", "names store \"" + task.store + "\", which is not in stores");
     }
   }
+  if (auto r = root.object("mcs")) read_mcs(*r, out.mcs);
   root.reject_unknown_keys();
 }
 

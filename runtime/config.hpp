@@ -124,6 +124,11 @@ struct librarian_section_config {
   std::vector<integrity_task_config> check_integrity;
 };
 
+// The Metadata Catalog Service (issue 8): on unless a node turns it off.
+struct mcs_config {
+  bool enabled = true;
+};
+
 struct node_config {
   std::string name;
   std::string data_dir;
@@ -140,6 +145,7 @@ struct node_config {
   gridftp_config gridftp;
   std::vector<store_entry_config> stores;
   librarian_section_config librarian;
+  mcs_config mcs;
   std::string source;  // the file it came from, for messages
 };
 

@@ -141,6 +141,7 @@ CAF_ADD_ATOM(librarian, librarian::atoms, digest_atom, "digest")
 CAF_ADD_ATOM(librarian, librarian::atoms, sweep_atom, "sweep")
 CAF_ADD_ATOM(librarian, librarian::atoms, prepare_atom, "prepare")
 CAF_ADD_ATOM(librarian, librarian::atoms, integrity_atom, "integrity")
+CAF_ADD_ATOM(librarian, librarian::atoms, mcs_atom, "mcs")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

@@ -104,6 +104,17 @@ caf::behavior worker_behavior(caf::event_based_actor*) {
   };
 }
 
+// The workers start on first use: a node (or a simulated one) that never stages, hashes or pings
+// never pays for their threads. Detached actors get their own thread even under CAF's test
+// coordinator, so a simulation that exercises none of this stays single-threaded.
+caf::actor& spawn_once(self_ptr self, caf::actor& slot) {
+  if (!slot) slot = self->spawn<caf::detached + caf::linked>(worker_behavior);
+  return slot;
+}
+caf::actor& fs_worker(self_ptr self) { return spawn_once(self, self->state.fs_worker); }
+caf::actor& hash_worker(self_ptr self) { return spawn_once(self, self->state.hash_worker); }
+caf::actor& net_worker(self_ptr self) { return spawn_once(self, self->state.net_worker); }
+
 // ------------------------------------------------------------------------------------- uploads
 
 caf::typed_response_promise<stage_reply> stage(self_ptr self, stage_request req) {
@@ -124,7 +135,7 @@ caf::typed_response_promise<stage_reply> stage(self_ptr self, stage_request req)
           self->quit(to_caf(st.err()));
           return;
         }
-        self->request(self->state.fs_worker, caf::infinite, mkdir_atom_v, reply.staging_dir)
+        self->request(fs_worker(self), caf::infinite, mkdir_atom_v, reply.staging_dir)
             .then([rp, reply]() mutable { rp.deliver(reply); },
                   [self, rp, reply](caf::error& err) mutable {
                     storage::row_list undo;
@@ -144,7 +155,7 @@ void undo_failed_commit(self_ptr self, const upload_row& u, const std::string& f
   }
   storage::row_list rows;
   static_cast<void>(self->state.catalog->abort_upload(u.id, rows));
-  auto fs = self->state.fs_worker;
+  auto fs = fs_worker(self);
   commit_quietly(self, std::move(rows), [self, fs, u, final_path] {
     caf::anon_send(fs, remove_atom_v, final_path);
     caf::anon_send(fs, remove_atom_v, u.staging_dir);
@@ -188,7 +199,7 @@ caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const 
   auto u = *claimed;
   auto final_path = self->state.catalog->instance_path(u.store, u.name);
   // Hashing reads the whole upload: on the hash worker's thread, never here.
-  self->request(self->state.hash_worker, caf::infinite, verify_atom_v, u.staging_file,
+  self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file,
                 u.staging_dir, u.size, u.checksum, final_path)
       .then([self, rp, u, final_path](uint64_t) mutable { record_commit(self, rp, u, final_path); },
             [self, rp, u](caf::error& err) mutable {
@@ -219,7 +230,7 @@ caf::typed_response_promise<uint64_t> cancel(self_ptr self, uint64_t id, const s
   if (!claimed) return reply_now(self, expected<uint64_t>{claimed.err()});
   storage::row_list rows;
   auto u = catalog.abort_upload(id, rows);
-  if (u) caf::anon_send(self->state.fs_worker, remove_atom_v, u->staging_dir);
+  if (u) caf::anon_send(fs_worker(self), remove_atom_v, u->staging_dir);
   return reply_after_commit(self, std::move(rows), expected<uint64_t>{id});
 }
 
@@ -233,8 +244,9 @@ void reap(self_ptr self) {
   }
   std::vector<std::string> keep;
   for (const auto& [id, u] : catalog.open_uploads()) keep.push_back(u.staging_dir);
-  auto fs = self->state.fs_worker;
   auto stores = catalog.stores();
+  // Nothing to remove and no store to sweep (a node without stores): no worker needed.
+  caf::actor fs = dirs.empty() && stores.empty() ? caf::actor{} : fs_worker(self);
   commit_quietly(self, std::move(rows), [self, fs, dirs, keep, stores] {
     for (const auto& d : dirs) caf::anon_send(fs, remove_atom_v, d);
     // Stages with no upload row (a crash between the row's deletion and the directory's).
@@ -312,7 +324,7 @@ void integrity_batch(self_ptr self, uint32_t task, const std::string& cursor) {
       run->results.push_back(std::move(v));
       if (--run->pending == 0) finish();
     };
-    self->request(self->state.hash_worker, caf::infinite, digest_atom_v, inst.path)
+    self->request(hash_worker(self), caf::infinite, digest_atom_v, inst.path)
         .then(
             [done, name = name, id = inst.id](const std::string& checksum, uint64_t size) {
               done({name, id, checksum, size, std::nullopt});
@@ -387,7 +399,7 @@ caf::typed_response_promise<std::vector<validation_item>> validate(self_ptr self
     auto index = run->items.size();
     run->items.push_back({self->state.env->config.name, i.store, i.id, i.path, file->checksum,
                           file->size, "", 0, false, ""});
-    self->request(self->state.hash_worker, caf::infinite, digest_atom_v, i.path)
+    self->request(hash_worker(self), caf::infinite, digest_atom_v, i.path)
         .then(
             [run, index, done_one](const std::string& checksum, uint64_t size) mutable {
               run->items[index].current_checksum = checksum;
@@ -432,7 +444,7 @@ void ping_all(self_ptr self, std::shared_ptr<ping_run> run, std::function<void()
       one_done();
       continue;
     }
-    self->request(self->state.net_worker, std::chrono::milliseconds(timeout_ms + 2000), ping_atom_v,
+    self->request(net_worker(self), std::chrono::milliseconds(timeout_ms + 2000), ping_atom_v,
                   p.url, p.port, *auth, timeout_ms)
         .then(
             [run, i, one_done](int64_t rtt) {
@@ -527,11 +539,8 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
     LIB_LOG_ERROR("librarian") << "cannot load the catalog: " << st.err().message;
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
   }
-  self->state.fs_worker = self->spawn<caf::detached + caf::linked>(worker_behavior);
-  self->state.hash_worker = self->spawn<caf::detached + caf::linked>(worker_behavior);
-  self->state.net_worker = self->spawn<caf::detached + caf::linked>(worker_behavior);
   for (const auto& s : stores)
-    self->request(self->state.fs_worker, caf::infinite, prepare_atom_v, s.staging_path,
+    self->request(fs_worker(self), caf::infinite, prepare_atom_v, s.staging_path,
                   s.store_path)
         .then([] {},
               [name = s.name](caf::error& err) {

@@ -9,6 +9,7 @@
 #include "actors/node/interface.hpp"
 #include "actors/node/membership_actor.hpp"
 #include "actors/node/users_actor.hpp"
+#include "actors/mcs/mcs_actor.hpp"
 #include "actors/rls/lrc_actor.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
@@ -58,6 +59,8 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
   else if (name == "librarian")
     handle = caf::actor_cast<caf::actor>(
         lib::spawn_librarian(self, env, caf::actor_cast<caf::actor>(self)));
+  else if (name == "mcs")
+    handle = caf::actor_cast<caf::actor>(mcs::spawn_mcs(self, env));
   else if (name == "transport")
     handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self), env);
   LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
@@ -196,6 +199,7 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
   for (const auto& name : {"users", "lrc", "membership", "transport"}) start_child(self, name);
   if (env->config.rls.rli) start_child(self, "rli");
   start_child(self, "librarian");
+  if (env->config.mcs.enabled) start_child(self, "mcs");
   self->delayed_send(self, env->tuning.depth_poll_interval, tick_atom_v);
   LIB_LOG_INFO("node") << "node " << env->config.name << " started (incarnation "
                        << identity.incarnation << ")";

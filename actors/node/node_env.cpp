@@ -3,6 +3,7 @@
 #include "actors/librarian/records.hpp"
 #include "actors/node/messages.hpp"
 #include "actors/node/users_state.hpp"
+#include "actors/mcs/mcs_state.hpp"
 #include "actors/rls/lrc_state.hpp"
 #include "storage/codec.hpp"
 
@@ -12,6 +13,7 @@ std::vector<std::string> node_tables() {
   std::vector<std::string> tables{node_table, peers_table, users_table, tokens_table};
   for (auto& t : rls::lrc_tables()) tables.push_back(std::move(t));
   for (auto& t : lib::librarian_tables()) tables.push_back(std::move(t));
+  for (auto& t : mcs::mcs_tables()) tables.push_back(std::move(t));
   return tables;
 }
 

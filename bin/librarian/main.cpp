@@ -32,6 +32,7 @@
 #include "bin/librarian/copy_command.hpp"
 #include "bin/librarian/librarian_commands.hpp"
 #include "bin/librarian/password_input.hpp"
+#include "bin/librarian/mcs_commands.hpp"
 #include "bin/librarian/rls_commands.hpp"
 #include "net/http/auth.hpp"
 #include "net/http/url.hpp"
@@ -229,6 +230,8 @@ int main(int argc, char** argv) {
   add_create_token(app, args, chosen);
   std::optional<librarian::cli::rls_command> rls_chosen;
   librarian::cli::add_rls_commands(app, args.connection_name, rls_chosen);
+  std::optional<librarian::cli::mcs_command> mcs_chosen;
+  librarian::cli::add_mcs_commands(app, args.connection_name, mcs_chosen);
   librarian::cli::add_librarian_commands(app, args.connection_name, rls_chosen);
   librarian::cli::copy_arguments copy_args;
   bool copy_chosen = false;
@@ -246,6 +249,7 @@ int main(int argc, char** argv) {
         copy_args, options.json, options.config_path,
         std::chrono::milliseconds{static_cast<int64_t>(options.timeout_seconds * 1000)});
   if (rls_chosen) chosen = command{rls_chosen->run, rls_chosen->human, rls_chosen->exit_status};
+  if (mcs_chosen) chosen = command{mcs_chosen->run, mcs_chosen->human, mcs_chosen->exit_status};
   if (!chosen) return exit_usage;
   return run(options, args, *chosen);
 }

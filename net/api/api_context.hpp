@@ -83,5 +83,6 @@ void add_node_routes(http::router& r, const context_ptr& ctx);
 void add_rls_routes(http::router& r, const context_ptr& ctx);
 void add_data_routes(http::router& r, const context_ptr& ctx);
 void add_librarian_routes(http::router& r, const context_ptr& ctx);
+void add_mcs_routes(http::router& r, const context_ptr& ctx);
 
 }  // namespace librarian::net

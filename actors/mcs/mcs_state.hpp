@@ -1,0 +1,226 @@
+// The Metadata Catalog's state machine (no CAF, no I/O of its own): logical files, collections and
+// views with typed attributes, annotations, provenance, documents, permissions and an audit log,
+// all in RocksDB tables, plus the query engine over a typed order-preserving index per attribute.
+//
+// Every mutation is all-or-nothing: it validates and writes inside one overlay transaction and
+// appends its rows to the caller's batch only if it succeeds. Reads see committed state plus the
+// writes of earlier requests still being committed (see overlay.hpp for why that is safe).
+//
+// Authorization: the owner (creator) of an object, an admin, and whoever holds a grant on the
+// object, on any collection above it, or on the service may act on it. A caller without read
+// rights gets the same not_found as for an object that does not exist.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/mcs/model.hpp"
+#include "actors/mcs/overlay.hpp"
+#include "actors/mcs/values.hpp"
+#include "runtime/expected.hpp"
+#include "storage/db.hpp"
+
+namespace librarian::mcs {
+
+inline constexpr const char* objects_table = "mcs_objects";      // u64 id -> object row
+inline constexpr const char* names_table = "mcs_names";          // kind, name, version -> u64 id
+inline constexpr const char* attr_defs_table = "mcs_attr_defs";  // name -> attribute definition
+inline constexpr const char* values_table = "mcs_values";        // u64 obj, u64 attr -> value key
+inline constexpr const char* index_table = "mcs_index";      // u64 attr, kind, value, u64 obj -> ""
+inline constexpr const char* members_table = "mcs_members";  // 'd' parent child / 'u' child parent
+inline constexpr const char* notes_table = "mcs_notes";      // annotations and provenance links
+inline constexpr const char* docs_table = "mcs_docs";        // u64 obj -> document
+inline constexpr const char* acl_table = "mcs_acl";  // u64 obj (0: service), principal -> rights
+inline constexpr const char* audit_table = "mcs_audit";    // 'g' seq -> row; 'o' obj seq -> ""
+inline constexpr const char* mcs_meta_table = "mcs_meta";  // "counters"
+
+// The column families the MCS needs; the node adds them to its open_options.
+[[nodiscard]] std::vector<std::string> mcs_tables();
+
+struct mcs_limits {
+  size_t name_bytes_max = 1024;
+  size_t attr_name_bytes_max = 128;
+  size_t value_bytes_max = 4096;        // a string attribute value
+  size_t attrs_per_object_max = 256;    // user attributes on one object
+  size_t attrs_per_request_max = 1000;  // one add_blk / create -f
+  size_t attr_defs_max = 100000;        // distinct attribute names in the service
+  size_t text_bytes_max = 65536;        // an annotation or provenance text
+  size_t document_bytes_max = 1 << 20;  // a stored XML/JSON document
+  size_t annotations_per_object_max = 10000;
+  size_t provenance_sources_max = 1000;
+  size_t members_max = 1000000;       // of one collection or view
+  size_t depth_max = 64;              // collection nesting and view nesting
+  size_t view_walk_max = 100000;      // objects a view cycle check may visit
+  size_t delete_objects_max = 10000;  // one recursive delete
+  size_t acl_entries_max = 1000;      // per object
+  size_t conditions_max = 16;
+  size_t page_default = 100;
+  size_t page_max = 100000;
+  size_t offset_max = 1000000;
+  size_t estimate_rows_max = 1000;  // an index range is counted up to this many rows
+  size_t scan_rows_max = 2000000;   // rows one query may examine
+  size_t overlay_entries_max = 2000000;
+  size_t overlay_bytes_max = 512u << 20;
+};
+
+class mcs_state {
+ public:
+  // db must outlive the state and have been opened with mcs_tables().
+  explicit mcs_state(const storage::db& db, mcs_limits limits = {});
+
+  // Reads the counters (a fresh db starts empty) and clears the overlay.
+  [[nodiscard]] status load();
+  [[nodiscard]] status reload() { return load(); }
+  // The shell's commit callback (see overlay.hpp), and the token to pass to it.
+  void committed(uint64_t seq_durable) { store_.committed(seq_durable); }
+  [[nodiscard]] uint64_t last_seq() const { return store_.last_seq(); }
+
+  // --- objects ---------------------------------------------------------------------------------
+  // create l|c|v NAME [-f ATTR_FILE]: a new object owned by the caller, with its attributes.
+  [[nodiscard]] status create(const call_ctx& c, const object_ref& ref,
+                              const std::vector<attr_assign>& attrs, storage::batch& rows);
+  // delete: the object, its attributes, memberships, notes, document and grants. A collection
+  // with members needs recursive (which deletes the whole subtree, at most delete_objects_max).
+  [[nodiscard]] status remove(const call_ctx& c, const object_ref& ref, bool recursive,
+                              storage::batch& rows);
+  // list l|c|v: names in order after `after` (keyset paging); only objects the caller may read.
+  [[nodiscard]] expected<object_page> list(const call_ctx& c, kind k, const std::string& after,
+                                           size_t limit) const;
+
+  // --- attributes ------------------------------------------------------------------------------
+  // add_att / add_blk: the attributes must not have values yet; a new name is defined with the
+  // given type, a known one must be given its own type (or none).
+  [[nodiscard]] status add_attrs(const call_ctx& c, const object_ref& ref,
+                                 const std::vector<attr_assign>& attrs, storage::batch& rows);
+  // modify_att / modify_blk: the attributes must have values.
+  [[nodiscard]] status modify_attrs(const call_ctx& c, const object_ref& ref,
+                                    const std::vector<attr_assign>& attrs, storage::batch& rows);
+  // delete_att / delete_blk: only the names (and types, when given) are used.
+  [[nodiscard]] status delete_attrs(const call_ctx& c, const object_ref& ref,
+                                    const std::vector<attr_assign>& attrs, storage::batch& rows);
+  // listattributes: predefined first, then user attributes by name.
+  [[nodiscard]] expected<std::vector<attr_entry>> list_attrs(const call_ctx& c,
+                                                             const object_ref& ref) const;
+  // Every defined attribute name and type (the service's flat attribute namespace).
+  [[nodiscard]] expected<std::vector<attr_def_entry>> attribute_defs(size_t limit) const;
+
+  // --- collections and views -------------------------------------------------------------------
+  // add_coll PARENT -l FILE | -c CHILD: a file or collection joins a collection; it may be in at
+  // most one, and a collection may not end up inside itself.
+  [[nodiscard]] status add_to_collection(const call_ctx& c, const std::string& parent,
+                                         const object_ref& child, storage::batch& rows);
+  // add_view VIEW -l|-c|-v NAME: any object joins a view, unless that makes a cycle of views.
+  [[nodiscard]] status add_to_view(const call_ctx& c, const std::string& view,
+                                   const object_ref& child, storage::batch& rows);
+  // list_coll / list_view: the members (readable ones) in id order, paged by offset.
+  [[nodiscard]] expected<object_page> members(const call_ctx& c, const object_ref& parent,
+                                              size_t offset, size_t limit) const;
+
+  // --- notes, documents, permissions, audit ----------------------------------------------------
+  [[nodiscard]] status annotate(const call_ctx& c, const object_ref& ref, const std::string& text,
+                                storage::batch& rows);
+  [[nodiscard]] expected<std::vector<annotation>> annotations(const call_ctx& c,
+                                                              const object_ref& ref,
+                                                              size_t limit) const;
+  // Replaces the object's provenance: a text and the objects it was derived from.
+  [[nodiscard]] status set_provenance(const call_ctx& c, const object_ref& ref,
+                                      const std::string& text,
+                                      const std::vector<object_ref>& sources, storage::batch& rows);
+  [[nodiscard]] expected<provenance_info> provenance(const call_ctx& c,
+                                                     const object_ref& ref) const;
+  // store-doc: format "json" or "xml"; shred (JSON only): each top-level scalar member becomes
+  // an attribute (added or modified; its type inferred when new).
+  [[nodiscard]] status store_doc(const call_ctx& c, const object_ref& ref, const document& doc,
+                                 bool shred, storage::batch& rows);
+  [[nodiscard]] expected<document> get_doc(const call_ctx& c, const object_ref& ref) const;
+  // target nullopt: the service (admins only). Otherwise the owner or an admin.
+  [[nodiscard]] status grant(const call_ctx& c, const std::optional<object_ref>& target,
+                             const std::string& to, uint8_t rights, storage::batch& rows);
+  [[nodiscard]] status revoke(const call_ctx& c, const std::optional<object_ref>& target,
+                              const std::string& from, uint8_t rights, storage::batch& rows);
+  [[nodiscard]] expected<std::vector<acl_entry>> acl(const call_ctx& c,
+                                                     const std::optional<object_ref>& target) const;
+  // The object's audit rows, newest first (admins and the owner).
+  [[nodiscard]] expected<std::vector<audit_entry>> audit(const call_ctx& c, const object_ref& ref,
+                                                         size_t limit) const;
+
+  // --- queries ---------------------------------------------------------------------------------
+  [[nodiscard]] expected<query_result> query(const call_ctx& c, const query_request& q) const;
+
+  [[nodiscard]] uint64_t object_count() const { return counts_.objects; }
+  [[nodiscard]] const mcs_limits& limits() const { return limits_; }
+
+  struct counters {
+    uint64_t next_id = 1;         // object ids; 0 is the service
+    uint64_t next_attr_id = 100;  // user attribute ids; below 100 are predefined
+    uint64_t next_seq = 1;        // audit and annotation sequence
+    uint64_t objects = 0;
+  };
+  struct object_row;
+  struct attr_def;
+  struct plan_step;
+
+ private:
+  template <class F>
+  status transaction(storage::batch& rows, F&& body);
+
+  // Objects and access.
+  [[nodiscard]] expected<std::optional<uint64_t>> find_id(const object_ref& ref) const;
+  [[nodiscard]] expected<std::optional<object_row>> read_object(uint64_t id) const;
+  [[nodiscard]] expected<uint8_t> rights_on(const principal& who, uint64_t id,
+                                            const object_row& row) const;
+  // The object if the caller holds `need` on it; not_found if it is missing or unreadable,
+  // forbidden if readable but `need` is more than the caller holds.
+  [[nodiscard]] expected<std::pair<uint64_t, object_row>> resolve(const principal& who,
+                                                                  const object_ref& ref,
+                                                                  uint8_t need) const;
+  [[nodiscard]] status validate_ref(const object_ref& ref) const;
+  void write_object(uint64_t id, const object_row& row);
+
+  // Attributes.
+  [[nodiscard]] expected<std::optional<attr_def>> find_def(const std::string& name) const;
+  [[nodiscard]] expected<attr_def> def_for(const attr_assign& a, bool define);
+  [[nodiscard]] expected<std::optional<typed_value>> read_attr(uint64_t id,
+                                                               const attr_def& d) const;
+  void write_attr(uint64_t id, kind k, const attr_def& d, const std::optional<typed_value>& old,
+                  const std::optional<typed_value>& now);
+  [[nodiscard]] status set_attrs(const call_ctx& c, uint64_t id, const object_row& row,
+                                 const std::vector<attr_assign>& attrs, int mode, bool touched);
+  [[nodiscard]] expected<size_t> user_attr_count(uint64_t id, size_t cap) const;
+  void touch(const call_ctx& c, uint64_t id, const object_row& row);
+  [[nodiscard]] expected<std::string> attr_name_of(uint64_t attr_id) const;
+
+  // Structure.
+  [[nodiscard]] status delete_one(const call_ctx& c, uint64_t id, const object_row& row);
+  [[nodiscard]] expected<bool> has_members(uint64_t id) const;
+  [[nodiscard]] expected<bool> view_reaches(uint64_t from, uint64_t target) const;
+  [[nodiscard]] status delete_prefix(storage::table t, const std::string& prefix, size_t rows_max);
+  void audit_row(const call_ctx& c, uint64_t id, const std::string& action,
+                 const std::string& object, const std::string& detail);
+  void write_counts();
+
+  // Queries.
+  [[nodiscard]] expected<std::vector<plan_step>> plan_conditions(const query_request& q) const;
+  [[nodiscard]] expected<bool> matches(uint64_t id, const std::vector<plan_step>& steps,
+                                       size_t skip) const;
+  [[nodiscard]] expected<size_t> estimate(const plan_step& s) const;
+
+  const storage::db& db_;
+  mcs_limits limits_;
+  storage::table objects_, names_, defs_, values_, index_, members_, notes_, docs_, acl_, audit_,
+      meta_;
+  overlay_store store_;
+  counters counts_;
+  // Attribute definitions by name: read on every attribute of every request, never removed.
+  static constexpr size_t def_cache_entries_max = 100000;
+  struct cached_def {
+    uint64_t id = 0;
+    uint8_t type = 0;
+  };
+  mutable std::unordered_map<std::string, cached_def> def_cache_;
+};
+
+}  // namespace librarian::mcs

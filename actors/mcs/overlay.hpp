@@ -1,0 +1,118 @@
+// A read-your-writes view of the node's RocksDB for the MCS state machine. The actor shell
+// group-commits asynchronously, so a request may be validated while earlier batches are still
+// on their way to disk; every write goes both into the request's batch and into this bounded
+// overlay, and every read (point or range) sees the db with the overlay laid over it. Once a
+// batch is durable the shell calls committed(seq) and the overlay forgets its writes.
+//
+// Replies that read the overlay are still safe to send: the shell answers every request through
+// the commit tracker, in order, behind the commits it depends on (commit before announce).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/expected.hpp"
+#include "storage/db.hpp"
+
+namespace librarian::mcs {
+
+class overlay_store {
+ public:
+  overlay_store(const storage::db& db, size_t entries_max, size_t bytes_max)
+      : db_(db), entries_max_(entries_max), bytes_max_(bytes_max) {}
+
+  [[nodiscard]] expected<std::optional<std::string>> get(storage::table t,
+                                                         std::string_view key) const;
+  // A mutation runs as one transaction: begin(), then puts and dels (visible to the
+  // transaction's own reads at once), then finish() appends them all to the batch, or abort()
+  // undoes them -- so a request that fails changes nothing, whatever it had written.
+  void begin();
+  void put(storage::table t, std::string_view key, std::string_view value);
+  void del(storage::table t, std::string_view key);
+  void finish(storage::batch& rows);
+  void abort();
+  [[nodiscard]] bool in_transaction() const { return open_; }
+
+  [[nodiscard]] uint64_t last_seq() const { return seq_; }
+  // Forgets every write of transactions <= seq_durable: the db holds them now.
+  void committed(uint64_t seq_durable);
+  void clear();
+  // Whether the overlay has room for another transaction (each one is bounded by its caller).
+  [[nodiscard]] bool has_room() const {
+    return by_key_.size() < entries_max_ && bytes_ < bytes_max_;
+  }
+  [[nodiscard]] size_t size() const { return by_key_.size(); }
+
+  // Rows with begin <= key < end (end empty: to the table's end), merged, in key order.
+  class cursor {
+   public:
+    // The next row, or nullopt at the end. Each call reads at most one db page.
+    [[nodiscard]] expected<std::optional<storage::kv>> next();
+
+   private:
+    friend class overlay_store;
+    cursor(const overlay_store& s, storage::table t, std::string begin, std::string end,
+           size_t page_rows)
+        : store_(s),
+          table_(t),
+          lower_(std::move(begin)),
+          end_(std::move(end)),
+          page_rows_(page_rows) {}
+    [[nodiscard]] status fill();
+    const overlay_store& store_;
+    storage::table table_;
+    std::string lower_;  // every row still to return has key >= lower_
+    std::string end_;
+    size_t page_rows_;
+    std::deque<storage::kv> db_rows_;
+    bool db_done_ = false;
+    std::string db_next_;  // where the next db page starts
+    bool db_started_ = false;
+  };
+  [[nodiscard]] cursor scan(storage::table t, std::string begin, std::string end,
+                            size_t page_rows = 256) const {
+    return cursor{*this, t, std::move(begin), std::move(end), page_rows};
+  }
+  [[nodiscard]] cursor scan_prefix(storage::table t, const std::string& prefix,
+                                   size_t page_rows = 256) const;
+
+  [[nodiscard]] const storage::db& db() const { return db_; }
+
+ private:
+  struct entry {
+    std::optional<std::string> value;  // nullopt: deleted
+    uint64_t seq = 0;
+  };
+  static std::string overlay_key(storage::table t, std::string_view key);
+  void record(storage::table t, std::string_view key, std::optional<std::string> value);
+  struct staged {
+    storage::table table;
+    std::string key;
+    std::optional<std::string> value;
+  };
+  struct undo {
+    std::string okey;
+    std::optional<entry> previous;
+  };
+  bool open_ = false;
+  std::vector<staged> staged_;
+  std::vector<undo> undo_;
+  size_t bytes_at_begin_ = 0;
+
+  const storage::db& db_;
+  size_t entries_max_;
+  size_t bytes_max_;
+  size_t bytes_ = 0;
+  uint64_t seq_ = 0;
+  std::map<std::string, entry, std::less<>> by_key_;
+  // (seq, overlay key) in write order, so committed() drops a prefix.
+  std::deque<std::pair<uint64_t, std::string>> by_seq_;
+};
+
+}  // namespace librarian::mcs

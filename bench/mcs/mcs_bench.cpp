@@ -1,0 +1,548 @@
+// MCS benchmarks (see mcs_bench.hpp). The catalog side runs a real librarian-node on loopback and
+// talks to it only through POST /api/v1/mcs/{verb}, one HTTP request per connection as the CLI
+// does. The PostgreSQL side starts a private cluster (initdb + pg_ctl in the work dir, as the
+// `postgres` user when we are root), loads the same files into an attribute-value schema with the
+// same indexes (attribute, value, object), and runs the same operations through libpq with one
+// connection per client thread.
+#include "bench/mcs/mcs_bench.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "bin/librarian/api_calls.hpp"
+
+#ifdef LIBRARIAN_BENCH_HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
+
+extern char** environ;
+
+namespace librarian::bench {
+namespace {
+
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+constexpr int attrs_per_file = 10;
+constexpr size_t batch_files = 1000;
+constexpr int load_clients = 4;
+constexpr int query_clients = 16;
+constexpr const char* pg_bin = "/usr/lib/postgresql/15/bin";
+
+double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+double median(std::vector<double> xs) {
+  if (xs.empty()) return 0;
+  std::sort(xs.begin(), xs.end());
+  return xs[xs.size() / 2];
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Runs argv with stdout and stderr to `log`; returns the pid, or -1.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int run_and_wait(const std::vector<std::string>& argv, const std::string& log) {
+  auto pid = spawn(argv, log);
+  if (pid < 0) return -1;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The deterministic catalog: file i's 10 attributes, as the MCS and PostgreSQL both get them.
+struct file_attrs {
+  int64_t run, quality, band, night, size;
+  std::string field, site, tag;
+  double score;
+  int64_t taken_days;
+};
+
+file_attrs attrs_of(uint64_t i, uint64_t files) {
+  std::mt19937_64 rng{i * 0x9E3779B97F4A7C15ull + 1};
+  file_attrs a;
+  a.run = static_cast<int64_t>(i / 1000);
+  a.quality = static_cast<int64_t>(rng() % 100);
+  a.band = static_cast<int64_t>(rng() % 10);
+  a.night = static_cast<int64_t>(rng() % 1000);
+  a.size = static_cast<int64_t>(rng() % 1000000000);
+  a.field = "field-" + std::to_string(rng() % std::max<uint64_t>(1000, files / 100));
+  a.site = "site-" + std::to_string(rng() % 10);
+  a.tag = "t" + std::to_string(rng());
+  a.score = static_cast<double>(rng() % 100000) / 1000.0;
+  a.taken_days = 19000 + static_cast<int64_t>(rng() % 365);
+  return a;
+}
+
+std::string date_text(int64_t days) {
+  // days since 1970 -> YYYY-MM-DD (only 2022..2023 here, so a simple walk is enough).
+  int y = 1970;
+  auto leap = [](int yy) { return (yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0; };
+  while (days >= (leap(y) ? 366 : 365)) days -= leap(y++) ? 366 : 365;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int m = 0;
+  while (days >= mdays[m] + (m == 1 && leap(y) ? 1 : 0))
+    days -= mdays[m] + (m == 1 && leap(y) ? 1 : 0), ++m;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m + 1, static_cast<int>(days) + 1);
+  return buf;
+}
+
+json mcs_object(uint64_t i, uint64_t files) {
+  auto a = attrs_of(i, files);
+  auto attr = [](const char* n, const char* t, std::string v) {
+    return json{{"name", n}, {"type", t}, {"value", std::move(v)}};
+  };
+  return json{
+      {"kind", "l"},
+      {"name", "bench/file-" + std::to_string(i)},
+      {"attrs",
+       {attr("run", "int", std::to_string(a.run)),
+        attr("quality", "int", std::to_string(a.quality)),
+        attr("band", "int", std::to_string(a.band)), attr("night", "int", std::to_string(a.night)),
+        attr("size", "int", std::to_string(a.size)), attr("field", "string", a.field),
+        attr("site", "string", a.site), attr("tag", "string", a.tag),
+        attr("score", "float", std::to_string(a.score)),
+        attr("taken", "date", date_text(a.taken_days))}}};
+}
+
+// Runs fn(client, stop_flag) on n threads; returns the total operations and the seconds taken.
+template <class Fn>
+std::pair<uint64_t, double> run_clients(int n, Fn fn) {
+  std::atomic<uint64_t> ops{0};
+  std::vector<std::thread> threads;
+  auto t0 = steady::now();
+  for (int c = 0; c < n; ++c) threads.emplace_back([&, c] { ops += fn(c); });
+  for (auto& t : threads) t.join();
+  return {ops.load(), seconds_since(t0)};
+}
+
+// --- the catalog through the HTTP API ------------------------------------------------------------
+
+struct node_process {
+  pid_t pid = -1;
+  cli::connection conn;
+  ~node_process() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  }
+};
+
+std::string start_node(node_process& node, const fs::path& dir, const std::string& bin_dir) {
+  auto http_port = free_port();
+  json cfg{{"name", "bench"},
+           {"data_dir", (dir / "node").string()},
+           {"log_level", "warn"},
+           {"listen",
+            {{"host", "127.0.0.1"},
+             {"cluster_port", free_port()},
+             {"http_port", http_port},
+             {"data_port", free_port()}}},
+           {"auth",
+            {{"bootstrap_admin", {{"name", "admin"}, {"password", "bench-admin-pw"}}},
+             {"kdf_iterations", 1000}}},
+           {"mcs", {{"enabled", true}}}};
+  auto cfg_path = (dir / "node.json").string();
+  std::ofstream(cfg_path) << cfg.dump(2);
+  auto exe = (fs::path{bin_dir} / "librarian-node").string();
+  if (::access(exe.c_str(), X_OK) != 0) return exe + " is not built";
+  node.pid = spawn({exe, "--config", cfg_path}, (dir / "node.log").string());
+  if (node.pid < 0) return "cannot start " + exe;
+  node.conn =
+      cli::connection{"bench", "127.0.0.1", http_port, "admin", "bench-admin-pw", std::nullopt};
+  for (int i = 0; i < 400; ++i) {  // 20 s
+    auto r = cli::http_send("127.0.0.1", http_port, "GET", "/healthz", "", {},
+                            std::chrono::milliseconds(500));
+    if (r && r->status == 200) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "the node did not become ready (see " + (dir / "node.log").string() + ")";
+}
+
+expected<json> mcs_call(const cli::connection& conn, const std::string& verb, const json& body) {
+  auto r =
+      cli::call_api(conn, "POST", "/api/v1/mcs/" + verb, body, std::chrono::milliseconds(60000));
+  if (!r) return r.err();
+  return r->value;
+}
+
+// One 3-condition query: quality = Q and band = B and taken between D and D+30 (each alone
+// matches 1 %, 10 % and about 8 % of the files). Both sides draw the same sequence.
+struct conjunction {
+  uint64_t quality;
+  uint64_t band;
+  int64_t day;
+};
+
+conjunction next_conjunction(std::mt19937_64& rng) {
+  conjunction q{};
+  q.quality = rng() % 100;
+  q.band = rng() % 10;
+  q.day = 19000 + static_cast<int64_t>(rng() % 330);
+  return q;
+}
+
+json conjunctive_body(const conjunction& q) {
+  return json{{"kind", "l"},
+              {"limit", 100},
+              {"conditions",
+               {{{"attr", "quality"}, {"op", "="}, {"value", std::to_string(q.quality)}},
+                {{"attr", "band"}, {"op", "="}, {"value", std::to_string(q.band)}},
+                {{"attr", "taken"},
+                 {"op", "between"},
+                 {"value", date_text(q.day)},
+                 {"value2", date_text(q.day + 30)}}}}};
+}
+
+json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t files, bool quick) {
+  node_process node;
+  if (auto err = start_node(node, dir, bin_dir); !err.empty()) return json{{"error", err}};
+  json out;
+  std::atomic<uint64_t> next_batch{0};
+  std::mutex error_lock;
+  std::string first_error;
+  uint64_t batches = (files + batch_files - 1) / batch_files;
+  auto [added, load_s] = run_clients(load_clients, [&](int) -> uint64_t {
+    uint64_t done = 0;
+    for (uint64_t b = next_batch++; b < batches; b = next_batch++) {
+      json objects = json::array();
+      for (uint64_t i = b * batch_files; i < std::min(files, (b + 1) * batch_files); ++i)
+        objects.push_back(mcs_object(i, files));
+      auto r = mcs_call(node.conn, "create_many", {{"objects", objects}});
+      if (!r || (*r)["created"] != objects.size()) {
+        std::lock_guard lock{error_lock};
+        if (first_error.empty()) first_error = r ? r->dump().substr(0, 300) : r.err().describe();
+        continue;
+      }
+      done += objects.size();
+    }
+    return done;
+  });
+  if (!first_error.empty()) return json{{"error", "bulk add: " + first_error}};
+  out["add_files_per_s"] = static_cast<double>(added) / load_s;
+  out["files"] = added;
+
+  const double run_s = quick ? 2.0 : 10.0;
+  uint64_t fields = std::max<uint64_t>(1000, files / 100);
+  auto [queries, query_s] = run_clients(query_clients, [&](int c) -> uint64_t {
+    std::mt19937_64 rng{static_cast<uint64_t>(c) + 7};
+    uint64_t n = 0;
+    auto t0 = steady::now();
+    while (seconds_since(t0) < run_s) {
+      json body{{"kind", "l"},
+                {"limit", 100},
+                {"conditions",
+                 {{{"attr", "field"},
+                   {"op", "="},
+                   {"value", "field-" + std::to_string(rng() % fields)}}}}};
+      auto r = mcs_call(node.conn, "query", body);
+      if (r) ++n;
+    }
+    return n;
+  });
+  out["equality_queries_per_s"] = static_cast<double>(queries) / query_s;
+
+  std::mt19937_64 rng{42};
+  std::vector<double> latencies;
+  uint64_t matched = 0;
+  for (int q = 0; q < (quick ? 50 : 200); ++q) {
+    auto body = conjunctive_body(next_conjunction(rng));
+    auto t0 = steady::now();
+    auto r = mcs_call(node.conn, "query", body);
+    latencies.push_back(seconds_since(t0) * 1000);
+    if (!r) return json{{"error", "conjunctive query: " + r.err().describe()}};
+    matched += (*r)["items"].size();
+  }
+  out["conjunctive_p50_ms"] = median(latencies);
+  out["conjunctive_mean_matches"] =
+      static_cast<double>(matched) / static_cast<double>(latencies.size());
+  return out;
+}
+
+// --- PostgreSQL
+// ------------------------------------------------------------------------------------
+
+#ifdef LIBRARIAN_BENCH_HAVE_LIBPQ
+
+struct pg_cluster {
+  fs::path data;
+  std::string log;
+  bool as_postgres = false;
+  bool started = false;
+  uint16_t port = 0;
+  std::vector<std::string> as_owner(std::vector<std::string> argv) const {
+    if (!as_postgres) return argv;
+    std::vector<std::string> out{"/usr/sbin/runuser", "-u", "postgres", "--"};
+    out.insert(out.end(), argv.begin(), argv.end());
+    return out;
+  }
+  ~pg_cluster() {
+    if (started)
+      (void)run_and_wait(
+          as_owner({std::string{pg_bin} + "/pg_ctl", "-D", data.string(), "-m", "fast", "stop"}),
+          log);
+  }
+};
+
+std::string start_pg(pg_cluster& pg, const fs::path& dir) {
+  if (::access((std::string{pg_bin} + "/initdb").c_str(), X_OK) != 0)
+    return std::string{"PostgreSQL 15 is not installed ("} + pg_bin + "/initdb missing)";
+  pg.data = dir / "pg";
+  pg.log = (dir / "pg.log").string();
+  pg.port = free_port();
+  fs::create_directories(pg.data);
+  // PostgreSQL refuses to run as root: hand the directory to the postgres user.
+  if (::geteuid() == 0) {
+    auto* pw = ::getpwnam("postgres");
+    if (pw == nullptr) return "running as root and there is no 'postgres' user to run PostgreSQL";
+    pg.as_postgres = true;
+    for (auto p = pg.data; p != p.root_path() && p != fs::temp_directory_path();
+         p = p.parent_path())
+      if (::chown(p.c_str(), pw->pw_uid, pw->pw_gid) != 0) return "cannot chown " + p.string();
+    ::chmod(dir.c_str(), 0755);
+    std::ofstream{pg.log};
+    if (::chown(pg.log.c_str(), pw->pw_uid, pw->pw_gid) != 0) return "cannot chown the log";
+  }
+  if (run_and_wait(pg.as_owner({std::string{pg_bin} + "/initdb", "-D", pg.data.string(), "-U",
+                                "bench", "-A", "trust"}),
+                   pg.log) != 0)
+    return "initdb failed (see " + pg.log + ")";
+  auto opts = "-p " + std::to_string(pg.port) + " -k " + pg.data.string() +
+              " -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_connections=64";
+  if (run_and_wait(pg.as_owner({std::string{pg_bin} + "/pg_ctl", "-D", pg.data.string(), "-o", opts,
+                                "-w", "-l", (pg.data / "server.log").string(), "start"}),
+                   pg.log) != 0)
+    return "pg_ctl start failed (see " + pg.log + ")";
+  pg.started = true;
+  return {};
+}
+
+struct pg_conn {
+  PGconn* c = nullptr;
+  explicit pg_conn(uint16_t port) {
+    auto info = "host=127.0.0.1 port=" + std::to_string(port) + " user=bench dbname=postgres";
+    c = PQconnectdb(info.c_str());
+  }
+  ~pg_conn() { PQfinish(c); }
+  [[nodiscard]] bool ok() const { return PQstatus(c) == CONNECTION_OK; }
+  // Runs sql; returns the error text ("" on success) and the row count.
+  std::pair<std::string, int> exec(const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    auto st = PQresultStatus(r);
+    std::string err = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? "" : PQerrorMessage(c);
+    int rows = st == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+    PQclear(r);
+    return {err, rows};
+  }
+};
+
+std::string quoted(PGconn* c, const std::string& s) {
+  char* q = PQescapeLiteral(c, s.data(), s.size());
+  std::string out = q;
+  PQfreemem(q);
+  return out;
+}
+
+// The same catalog in an attribute-value schema: one table per value type with the MCS's index
+// (attribute, value, object) and its primary key (object, attribute). Dates are days (bigint).
+constexpr const char* pg_schema = R"(
+CREATE TABLE objects (id bigint PRIMARY KEY, kind char(1) NOT NULL, name text NOT NULL UNIQUE);
+CREATE TABLE attr_int (obj bigint NOT NULL, attr smallint NOT NULL, v bigint NOT NULL, PRIMARY KEY (obj, attr));
+CREATE TABLE attr_str (obj bigint NOT NULL, attr smallint NOT NULL, v text NOT NULL, PRIMARY KEY (obj, attr));
+CREATE TABLE attr_float (obj bigint NOT NULL, attr smallint NOT NULL, v double precision NOT NULL, PRIMARY KEY (obj, attr));
+CREATE INDEX attr_int_v ON attr_int (attr, v, obj);
+CREATE INDEX attr_str_v ON attr_str (attr, v, obj);
+CREATE INDEX attr_float_v ON attr_float (attr, v, obj);
+)";
+
+std::string pg_batch_sql(PGconn* c, uint64_t from, uint64_t to, uint64_t files) {
+  std::string objs, ints, strs, floats;
+  for (uint64_t i = from; i < to; ++i) {
+    auto a = attrs_of(i, files);
+    auto id = std::to_string(i + 1);
+    objs += (objs.empty() ? "" : ",") + ("(" + id + ",'l','bench/file-" + std::to_string(i) + "')");
+    int64_t iv[] = {a.run, a.quality, a.band, a.night, a.size, a.taken_days};
+    int attr_ids[] = {1, 2, 3, 4, 5, 10};
+    for (int k = 0; k < 6; ++k)
+      ints += (ints.empty() ? "" : ",") +
+              ("(" + id + "," + std::to_string(attr_ids[k]) + "," + std::to_string(iv[k]) + ")");
+    std::string sv[] = {a.field, a.site, a.tag};
+    for (int k = 0; k < 3; ++k)
+      strs += (strs.empty() ? "" : ",") +
+              ("(" + id + "," + std::to_string(6 + k) + "," + quoted(c, sv[k]) + ")");
+    floats += (floats.empty() ? "" : ",") + ("(" + id + ",9," + std::to_string(a.score) + ")");
+  }
+  return "BEGIN; INSERT INTO objects VALUES " + objs + "; INSERT INTO attr_int VALUES " + ints +
+         "; INSERT INTO attr_str VALUES " + strs + "; INSERT INTO attr_float VALUES " + floats +
+         "; COMMIT;";
+}
+
+json bench_postgres(const fs::path& dir, uint64_t files, bool quick) {
+  pg_cluster pg;
+  if (auto err = start_pg(pg, dir); !err.empty()) return json{{"unavailable", err}};
+  {
+    pg_conn admin{pg.port};
+    if (!admin.ok())
+      return json{{"error", std::string{"cannot connect: "} + PQerrorMessage(admin.c)}};
+    if (auto [err, rows] = admin.exec(pg_schema); !err.empty())
+      return json{{"error", "schema: " + err}};
+  }
+  json out;
+  std::atomic<uint64_t> next_batch{0};
+  std::atomic<bool> failed{false};
+  std::string first_error;
+  std::mutex lock;
+  uint64_t batches = (files + batch_files - 1) / batch_files;
+  auto [added, load_s] = run_clients(load_clients, [&](int) -> uint64_t {
+    pg_conn c{pg.port};
+    uint64_t done = 0;
+    for (uint64_t b = next_batch++; b < batches && c.ok(); b = next_batch++) {
+      auto to = std::min(files, (b + 1) * batch_files);
+      auto [err, rows] = c.exec(pg_batch_sql(c.c, b * batch_files, to, files));
+      if (!err.empty()) {
+        std::lock_guard g{lock};
+        if (first_error.empty()) first_error = err;
+        failed = true;
+        continue;
+      }
+      done += to - b * batch_files;
+    }
+    return done;
+  });
+  if (failed) return json{{"error", "bulk add: " + first_error}};
+  {
+    pg_conn admin{pg.port};
+    (void)admin.exec("VACUUM ANALYZE");
+  }
+  out["add_files_per_s"] = static_cast<double>(added) / load_s;
+  const double run_s = quick ? 2.0 : 10.0;
+  uint64_t fields = std::max<uint64_t>(1000, files / 100);
+  auto [queries, query_s] = run_clients(query_clients, [&](int client) -> uint64_t {
+    pg_conn c{pg.port};
+    std::mt19937_64 rng{static_cast<uint64_t>(client) + 7};
+    uint64_t n = 0;
+    auto t0 = steady::now();
+    while (c.ok() && seconds_since(t0) < run_s) {
+      auto sql =
+          "SELECT o.name FROM attr_str a JOIN objects o ON o.id = a.obj WHERE a.attr = 6 AND a.v = "
+          "'"
+          "field-" +
+          std::to_string(rng() % fields) + "' LIMIT 100";
+      if (c.exec(sql).first.empty()) ++n;
+    }
+    return n;
+  });
+  out["equality_queries_per_s"] = static_cast<double>(queries) / query_s;
+  pg_conn c{pg.port};
+  std::mt19937_64 rng{42};
+  std::vector<double> latencies;
+  uint64_t matched = 0;
+  for (int q = 0; q < (quick ? 50 : 200); ++q) {
+    auto cq = next_conjunction(rng);
+    auto quality = cq.quality;
+    auto band = cq.band;
+    auto d = cq.day;
+    auto sql =
+        "SELECT o.name FROM objects o WHERE o.id IN (SELECT obj FROM attr_int WHERE attr = 2 AND v "
+        "= " +
+        std::to_string(quality) +
+        ") AND o.id IN (SELECT obj FROM attr_int WHERE attr = 3 AND v = " + std::to_string(band) +
+        ") AND o.id IN (SELECT obj FROM attr_int WHERE attr = 10 AND v BETWEEN " +
+        std::to_string(d) + " AND " + std::to_string(d + 30) + ") LIMIT 100";
+    auto t0 = steady::now();
+    auto [err, rows] = c.exec(sql);
+    latencies.push_back(seconds_since(t0) * 1000);
+    if (!err.empty()) return json{{"error", "conjunctive query: " + err}};
+    matched += static_cast<uint64_t>(rows);
+  }
+  out["conjunctive_p50_ms"] = median(latencies);
+  out["conjunctive_mean_matches"] =
+      static_cast<double>(matched) / static_cast<double>(latencies.size());
+  return out;
+}
+
+#else
+
+json bench_postgres(const fs::path&, uint64_t, bool) {
+  return json{{"unavailable", "built without libpq (libpq-dev), so PostgreSQL was not measured"}};
+}
+
+#endif
+
+}  // namespace
+
+json bench_mcs(const std::string& work_dir, const std::string& bin_dir, bool quick,
+               uint64_t files) {
+  if (files == 0) files = quick ? 20000 : 1000000;
+  auto dir = fs::path{work_dir} / "mcs";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  json out{{"files_requested", files},
+           {"attributes_per_file", attrs_per_file},
+           {"load_clients", load_clients},
+           {"query_clients", query_clients},
+           {"batch_files", batch_files}};
+  out["mcs"] = bench_catalog(dir, bin_dir, files, quick);
+  out["postgres"] = bench_postgres(dir, files, quick);
+  const auto& m = out["mcs"];
+  const auto& p = out["postgres"];
+  json ratios;
+  for (const char* k : {"add_files_per_s", "equality_queries_per_s"})
+    if (m.contains(k) && p.contains(k) && p[k].get<double>() > 0)
+      ratios[k] = m[k].get<double>() / p[k].get<double>();
+  // For latency, above 1 means the catalog is faster.
+  if (m.contains("conjunctive_p50_ms") && p.contains("conjunctive_p50_ms") &&
+      m["conjunctive_p50_ms"].get<double>() > 0)
+    ratios["conjunctive_p50_speedup"] =
+        p["conjunctive_p50_ms"].get<double>() / m["conjunctive_p50_ms"].get<double>();
+  out["mcs_over_postgres"] = ratios;
+  return out;
+}
+
+}  // namespace librarian::bench

@@ -1,0 +1,114 @@
+// /api/v1/mcs/{verb}: the Metadata Catalog over HTTP. Every verb is a POST whose body is the verb's
+// JSON arguments (actors/mcs/dispatch.hpp; docs/api.md); the reply is the catalog's JSON answer.
+// Names travel in bodies, never in the path (logical names contain '/').
+// Roles: reading verbs need READONLY, changing verbs READWRITE; ADMIN sees and changes everything.
+// Per-object permissions apply on top, inside the catalog.
+#include <memory>
+
+#include "actors/mcs/dispatch.hpp"
+#include "actors/mcs/interface.hpp"
+#include "actors/rls/interface.hpp"
+#include "net/api/api_context.hpp"
+
+namespace librarian::net {
+namespace {
+
+using http::path_params;
+using http::request;
+using http::respond_fn;
+using http::role;
+
+// The node delegates (ask, "mcs", message) to its supervised MCS actor.
+constexpr const char* mcs_name = "mcs";
+constexpr size_t body_bytes_max = 8u << 20;  // a bulk create of 10,000 files fits
+
+// query with "locate": true joins each matching logical file with its replicas from this
+// node's LRC (the same LFNs): one LRC request after another, over at most one page of results.
+struct locate_job {
+  nlohmann::json reply;
+  size_t next = 0;
+};
+
+void locate_next(caf::event_based_actor* self, const context_ptr& ctx,
+                 const std::shared_ptr<locate_job>& job, const respond_fn& respond) {
+  auto& items = job->reply["items"];
+  while (job->next < items.size() && items[job->next].value("kind", "") != "l") ++job->next;
+  if (job->next >= items.size()) {
+    respond(http::json_response(200, job->reply));
+    self->quit();
+    return;
+  }
+  auto lfn = items[job->next].value("name", "");
+  auto payload = caf::make_message(atoms::query_atom_v, lfn, uint64_t{0}, uint64_t{0});
+  self->request(ctx->node, ctx->actor_timeout, atoms::ask_atom_v, std::string{"lrc"}, payload)
+      .then(
+          [=](const rls::name_page& page) {
+            job->reply["items"][job->next]["replicas"] = page.items;
+            ++job->next;
+            locate_next(self, ctx, job, respond);
+          },
+          [=](caf::error& err) {
+            auto e = from_caf(err);
+            // No mapping is an empty list; any other failure is reported on the item.
+            auto& item = job->reply["items"][job->next];
+            item["replicas"] = nlohmann::json::array();
+            if (e.code != errc::not_found) item["replicas_error"] = e.message;
+            ++job->next;
+            locate_next(self, ctx, job, respond);
+          });
+}
+
+// Takes "locate" out of a query's body (the catalog itself knows nothing of replicas).
+expected<bool> take_locate(std::string& body) {
+  auto j = nlohmann::json::parse(body.empty() ? std::string{"{}"} : body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("locate")) return false;
+  if (!j["locate"].is_boolean())
+    return fail(errc::invalid_argument, "argument 'locate' must be true or false");
+  bool locate = j["locate"].get<bool>();
+  j.erase("locate");
+  body = j.dump();
+  return locate;
+}
+
+void call(const context_ptr& ctx, const request& req, const respond_fn& respond,
+          const std::string& verb) {
+  if (!mcs::is_known_verb(verb))
+    return respond(http::error_response(
+        fail(errc::not_found, "no MCS verb '" + verb.substr(0, 32) + "' (see docs/api.md)"),
+        req.request_id));
+  auto need = mcs::is_write_verb(verb) ? role::readwrite : role::readonly;
+  authorize(ctx, req, respond, need, [=](caller who) {
+    if (req.body.size() > body_bytes_max)
+      return respond(http::error_response(
+          fail(errc::invalid_argument, "the request body is larger than 8 MiB"), req.request_id));
+    bool admin = who.role == role::admin;
+    auto args = req.body;
+    bool locate = false;
+    if (verb == "query") {
+      auto taken = take_locate(args);
+      if (!taken) return respond(http::error_response(taken.err(), req.request_id));
+      locate = *taken;
+    }
+    auto payload = caf::make_message(atoms::mcs_atom_v, who.name, std::vector<std::string>{}, admin,
+                                     verb, args);
+    ask_actor(ctx, mcs_name, std::move(payload), req, respond, [=](const std::string& reply) {
+      auto body = nlohmann::json::parse(reply, nullptr, false);
+      if (body.is_discarded())
+        return respond(http::error_response(fail(errc::internal, "the catalog's reply is not JSON"),
+                                            req.request_id));
+      if (!locate || !body.contains("items")) return respond(http::json_response(200, body));
+      auto job = std::make_shared<locate_job>(locate_job{std::move(body), 0});
+      ctx->sys.spawn([=](caf::event_based_actor* self) { locate_next(self, ctx, job, respond); });
+    });
+  });
+}
+
+}  // namespace
+
+void add_mcs_routes(http::router& r, const context_ptr& ctx) {
+  r.add("POST", "/api/v1/mcs/{verb}", [ctx](request req, path_params p, respond_fn respond) {
+    call(ctx, req, respond, p.at("verb"));
+  });
+}
+
+}  // namespace librarian::net

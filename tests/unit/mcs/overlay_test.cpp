@@ -1,0 +1,78 @@
+// The overlay: reads see pending writes over the db, in key order; an aborted transaction
+// leaves no trace; committed writes are forgotten once durable.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <random>
+
+#include "mcs_fixture.hpp"
+
+using namespace librarian;
+using namespace librarian::mcs;
+
+TEST_CASE("a cursor merges pending writes and deletes with the db like a map would") {
+  test::mcs_db fx;
+  auto t = fx.db->get_table(notes_table);
+  overlay_store store{*fx.db, 100000, 1 << 26};
+  std::map<std::string, std::string> model;
+  std::mt19937_64 rng{3};
+  std::vector<storage::batch> pending;
+  auto random_key = [&] { return std::string{"k"} + std::to_string(rng() % 300); };
+  for (int round = 0; round < 40; ++round) {
+    storage::batch rows;
+    store.begin();
+    for (int i = 0; i < 30; ++i) {
+      auto key = random_key();
+      if (rng() % 3 == 0) {
+        store.del(t, key);
+        model.erase(key);
+      } else {
+        auto value = std::to_string(rng());
+        store.put(t, key, value);
+        model[key] = value;
+      }
+    }
+    store.finish(rows);
+    pending.push_back(std::move(rows));
+    // Every third round the waiting batches reach the db in order; the others stay pending.
+    if (round % 3 == 2) {
+      for (auto& b : pending) REQUIRE(fx.db->write(b, storage::durability::buffered).has_value());
+      pending.clear();
+      store.committed(store.last_seq());
+    }
+    auto cur = store.scan(t, "k1", "k3", 7);
+    std::vector<std::pair<std::string, std::string>> got;
+    for (int n = 0; n < 1000; ++n) {
+      auto row = cur.next();
+      REQUIRE(row.has_value());
+      if (!row->has_value()) break;
+      got.emplace_back((*row)->key, (*row)->value);
+    }
+    std::vector<std::pair<std::string, std::string>> want;
+    for (auto it = model.lower_bound("k1"); it != model.end() && it->first < "k3"; ++it)
+      want.emplace_back(*it);
+    REQUIRE(got == want);
+  }
+}
+
+TEST_CASE("an aborted transaction leaves reads as they were") {
+  test::mcs_db fx;
+  auto t = fx.db->get_table(notes_table);
+  overlay_store store{*fx.db, 1000, 1 << 20};
+  storage::batch rows;
+  store.begin();
+  store.put(t, "a", "1");
+  store.finish(rows);
+  store.begin();
+  store.put(t, "a", "2");
+  store.put(t, "b", "3");
+  store.del(t, "a");
+  store.abort();
+  auto a = store.get(t, "a");
+  REQUIRE(a.has_value());
+  CHECK(*a == std::optional<std::string>{"1"});
+  auto b = store.get(t, "b");
+  REQUIRE(b.has_value());
+  CHECK_FALSE(b->has_value());
+  CHECK(rows.count() == 1);
+}
