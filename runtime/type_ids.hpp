@@ -38,6 +38,8 @@ struct add_librarian_request;
 struct error_info;
 struct error_query;
 struct validation_item;
+struct manifest_request;
+struct manifest_page;
 }  // namespace librarian::lib
 
 namespace librarian::storage {
@@ -77,6 +79,8 @@ CAF_ADD_TYPE_ID(librarian, (librarian::lib::validation_item))
 CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::lib::validation_item>))
 CAF_ADD_TYPE_ID(librarian, (librarian::storage::row_op))
 CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::storage::row_op>))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::manifest_request))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::manifest_page))
 
 // Atoms are at most 10 characters in CAF 0.17.
 CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
@@ -142,6 +146,7 @@ CAF_ADD_ATOM(librarian, librarian::atoms, sweep_atom, "sweep")
 CAF_ADD_ATOM(librarian, librarian::atoms, prepare_atom, "prepare")
 CAF_ADD_ATOM(librarian, librarian::atoms, integrity_atom, "integrity")
 CAF_ADD_ATOM(librarian, librarian::atoms, mcs_atom, "mcs")
+CAF_ADD_ATOM(librarian, librarian::atoms, manifest_atom, "manifest")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

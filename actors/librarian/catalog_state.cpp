@@ -804,6 +804,42 @@ store_info catalog_state::info_of(const store_state& s) const {
           s.config.report_full_fraction};
 }
 
+expected<manifest_page> catalog_state::store_manifest(const manifest_request& req,
+                                                      row_list& rows) {
+  constexpr size_t manifest_page_default = 10'000;
+  constexpr size_t manifest_page_max = 100'000;
+  auto max = req.max_entries == 0 ? manifest_page_default : req.max_entries;
+  if (max > manifest_page_max)
+    return fail(errc::invalid_argument,
+                "max_entries is at most " + std::to_string(manifest_page_max));
+  bool known_store = false;
+  for (const auto& s : stores_) known_store = known_store || s.config.name == req.store;
+  if (!known_store) return fail(errc::not_found, "no store named '" + req.store + "'");
+  if (!req.destination_librarian.empty() && !librarians_.contains(req.destination_librarian))
+    return fail(errc::not_found, "no librarian named '" + req.destination_librarian + "'");
+  auto batch = instances_on_store(req.store, 0, req.after, max);
+  if (!batch) return batch.err();
+  manifest_page out{node_name_, req.store, req.destination_librarian, {}, batch->more,
+                    batch->next_after};
+  for (const auto& [name, inst] : batch->items) {
+    auto f = read_file(name);
+    if (!f) return f.err();
+    if (!*f) return fail(errc::internal, "instance " + std::to_string(inst.id) + " names '" +
+                                             name + "', which has no file row");
+    const auto& file = **f;
+    out.entries.push_back({file.name, file.create_unix_ms, file.size, file.checksum,
+                           file.uploader, file.source, inst.path, inst.deletion_policy,
+                           inst.created_unix_ms, inst.available});
+  }
+  // Every read is done: from here on nothing can fail, so the rows go together or not at all.
+  if (req.mark_unavailable)
+    for (const auto& [name, inst] : batch->items)
+      if (inst.available) static_cast<void>(mark_instance_unavailable(name, inst.id, rows));
+  if (req.disable_store && req.after.empty())
+    static_cast<void>(set_store_enabled(req.store, false, rows));
+  return out;
+}
+
 std::vector<store_info> catalog_state::stores() const {
   std::vector<store_info> out;
   for (const auto& s : stores_) out.push_back(info_of(s));

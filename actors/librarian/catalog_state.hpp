@@ -133,6 +133,10 @@ class catalog_state {
   [[nodiscard]] expected<std::vector<corrupt_row>> corrupt_files(size_t max) const;
 
   // ---- stores
+  // One page of a store's manifest (SneakerNet); with the request's flags, the rows that disable
+  // the store (first page) and mark the listed instances unavailable.
+  [[nodiscard]] expected<manifest_page> store_manifest(const manifest_request& req,
+                                                       storage::row_list& rows);
   [[nodiscard]] std::vector<store_info> stores() const;
   [[nodiscard]] expected<store_info> set_store_enabled(const std::string& name, bool enabled,
                                                        storage::row_list& rows);

@@ -91,6 +91,25 @@ typename Inspector::result_type inspect(Inspector& f, validation_item& x) {
            x.problem);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, manifest_request& x) {
+  return f(caf::meta::type_name("manifest_request"), x.store, x.destination_librarian,
+           x.disable_store, x.mark_unavailable, x.after, x.max_entries);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, manifest_entry& x) {
+  return f(caf::meta::type_name("manifest_entry"), x.name, x.create_unix_ms, x.size, x.checksum,
+           x.uploader, x.source, x.instance_path, x.deletion_policy, x.instance_create_unix_ms,
+           x.instance_available);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, manifest_page& x) {
+  return f(caf::meta::type_name("manifest_page"), x.librarian_name, x.store_name,
+           x.destination_librarian, x.entries, x.more, x.next_after);
+}
+
 using namespace librarian::atoms;
 
 // The librarian: this node's catalog of files, stores, peers and errors (reference §2).
@@ -108,6 +127,7 @@ using librarian_actor = caf::typed_actor<
     caf::replies_to<validate_atom, std::string>::with<std::vector<validation_item>>,
     caf::replies_to<stores_atom>::with<std::vector<store_info>>,
     caf::replies_to<store_set_atom, std::string, bool>::with<store_info>,
+    caf::replies_to<manifest_atom, manifest_request>::with<manifest_page>,
     caf::replies_to<peers_atom, bool>::with<std::vector<librarian_info>>,  // bool: ping them
     caf::replies_to<peer_add_atom, add_librarian_request>::with<librarian_info>,
     caf::replies_to<remove_atom, std::string>::with<librarian_info>,

@@ -574,6 +574,11 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
         auto out = catalog.set_store_enabled(name, enabled, rows);
         return reply_after_commit(self, std::move(rows), std::move(out));
       },
+      [=, &catalog](manifest_atom, const manifest_request& req) {
+        storage::row_list rows;
+        auto out = catalog.store_manifest(req, rows);
+        return reply_after_commit(self, std::move(rows), std::move(out));
+      },
       [=](peers_atom, bool ping) { return list_peers(self, ping); },
       [=](peer_add_atom, add_librarian_request& req) { return add_peer(self, std::move(req)); },
       [=, &catalog](remove_atom, const std::string& name) {

@@ -172,4 +172,39 @@ struct validation_item {
   friend bool operator==(const validation_item&, const validation_item&) = default;
 };
 
+// get-store-manifest (SneakerNet, reference §5): what is on a store, page by page.
+struct manifest_request {
+  std::string store;
+  std::string destination_librarian;  // must be a known peer when given (recorded, see docs)
+  bool disable_store = false;         // applied with the first page
+  bool mark_unavailable = false;      // the listed instances become unavailable
+  std::string after;                  // next_after of the previous page
+  uint64_t max_entries = 0;           // 0 = 10,000
+  friend bool operator==(const manifest_request&, const manifest_request&) = default;
+};
+
+struct manifest_entry {
+  std::string name;
+  int64_t create_unix_ms = 0;
+  uint64_t size = 0;
+  std::string checksum;
+  std::string uploader;
+  std::string source;
+  std::string instance_path;
+  std::string deletion_policy;
+  int64_t instance_create_unix_ms = 0;
+  bool instance_available = true;
+  friend bool operator==(const manifest_entry&, const manifest_entry&) = default;
+};
+
+struct manifest_page {
+  std::string librarian_name;
+  std::string store_name;
+  std::string destination_librarian;
+  std::vector<manifest_entry> entries;
+  bool more = false;
+  std::string next_after;
+  friend bool operator==(const manifest_page&, const manifest_page&) = default;
+};
+
 }  // namespace librarian::lib

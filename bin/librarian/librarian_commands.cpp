@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -37,6 +38,10 @@ struct lib_arguments {
   std::string authenticator;
   bool no_check = false;
   bool remove_outgoing = false;
+  std::string destination;
+  bool disable_store = false;
+  bool mark_unavailable = false;
+  std::string output;
 };
 
 using args_ptr = std::shared_ptr<lib_arguments>;
@@ -371,6 +376,63 @@ void add_stores(CLI::App& app, std::string& conn, std::optional<rls_command>& ch
   });
 }
 
+// Pages through /admin/stores/manifest and writes one manifest: {librarian_name, store_name,
+// destination_librarian, store_files}. The flags apply with the first page (disable) and to
+// every listed instance (mark unavailable).
+expected<api_reply> run_manifest(const lib_arguments& a, const connection& conn, timeout_t t) {
+  json manifest;
+  json files = json::array();
+  std::string after;
+  constexpr int pages_max = 100000;
+  for (int page = 0; page < pages_max; ++page) {
+    json body{{"store", a.store},
+              {"disable_store", a.disable_store},
+              {"mark_local_instances_as_unavailable", a.mark_unavailable}};
+    if (!a.destination.empty()) body["destination_librarian"] = a.destination;
+    if (!after.empty()) body["after"] = after;
+    auto reply = call_api(conn, "POST", "/api/v1/admin/stores/manifest", body, t);
+    if (!reply) return reply.err();
+    for (auto& f : reply->value.value("store_files", json::array())) files.push_back(f);
+    manifest = {{"librarian_name", str(reply->value, "librarian_name")},
+                {"store_name", str(reply->value, "store_name")},
+                {"destination_librarian", str(reply->value, "destination_librarian")}};
+    if (!truthy(reply->value, "more")) break;
+    after = str(reply->value, "next_after");
+  }
+  manifest["store_files"] = std::move(files);
+  if (!a.output.empty()) {
+    std::error_code ec;
+    if (fs::exists(a.output, ec))
+      return fail(errc::already_exists, a.output + " already exists; choose another --output");
+    std::ofstream out{a.output};
+    out << manifest.dump(2) << '\n';
+    if (!out) return fail(errc::internal, "cannot write " + a.output);
+  }
+  return synthesized(std::move(manifest));
+}
+
+void add_manifest(CLI::App& app, std::string& conn, std::optional<rls_command>& chosen,
+                  const args_ptr& a) {
+  auto* sub = sub_with_conn(app, conn, "get-store-manifest",
+                            "list a store's files for SneakerNet (ADMIN)");
+  sub->add_option("--store", a->store, "the store (usually a removable drive)")->required();
+  sub->add_option("--destination-librarian", a->destination, "the librarian the drive goes to");
+  sub->add_flag("--disable-store", a->disable_store, "disable the store first");
+  sub->add_flag("--mark-instances-as-unavailable", a->mark_unavailable,
+                "mark the listed instances unavailable (the drive leaves)");
+  sub->add_option("--output", a->output, "write the manifest here (must not exist)");
+  sub->callback([&chosen, a] {
+    chosen = simple([a](const connection& c, timeout_t t) { return run_manifest(*a, c, t); },
+                    [a](const json& v) {
+                      auto n = v.value("store_files", json::array()).size();
+                      std::string where = a->output.empty() ? "" : " written to " + a->output;
+                      if (a->output.empty()) return v.dump(2) + "\n";
+                      return "manifest of store " + str(v, "store_name") + ": " +
+                             std::to_string(n) + " files" + where + "\n";
+                    });
+  });
+}
+
 void add_peers(CLI::App& app, std::string& conn, std::optional<rls_command>& chosen,
                const args_ptr& a) {
   auto* list = sub_with_conn(app, conn, "get-librarian-list", "list peer librarians (ADMIN)");
@@ -587,6 +649,7 @@ void add_librarian_commands(CLI::App& app, std::string& connection_name,
   add_search(app, connection_name, chosen, a);
   add_errors(app, connection_name, chosen, a);
   add_stores(app, connection_name, chosen, a);
+  add_manifest(app, connection_name, chosen, a);
   add_peers(app, connection_name, chosen, a);
 }
 

@@ -412,6 +412,44 @@ void add_admin_routes(http::router& r, const context_ptr& ctx) {
         },
         [](const lib::store_info& s) { return http::json_response(200, to_json(s)); });
   });
+  r.add("POST", "/api/v1/admin/stores/manifest",
+        [ctx](request req, path_params, respond_fn respond) {
+          call<lib::manifest_page>(
+              ctx, req, respond, role::admin,
+              {"store", "destination_librarian", "disable_store",
+               "mark_local_instances_as_unavailable", "after", "max_entries"},
+              [](fields& f, const caller&) -> expected<caf::message> {
+                lib::manifest_request m;
+                m.store = f.text("store", true);
+                m.destination_librarian = f.text("destination_librarian");
+                m.disable_store = f.flag("disable_store", false);
+                m.mark_unavailable = f.flag("mark_local_instances_as_unavailable", false);
+                m.after = f.text("after");
+                m.max_entries = f.count("max_entries");
+                return caf::make_message(atoms::manifest_atom_v, std::move(m));
+              },
+              [](const lib::manifest_page& p) {
+                auto files = json::array();
+                for (const auto& e : p.entries)
+                  files.push_back({{"name", e.name},
+                                   {"create_unix_ms", e.create_unix_ms},
+                                   {"size", e.size},
+                                   {"checksum", e.checksum},
+                                   {"uploader", e.uploader},
+                                   {"source", e.source},
+                                   {"instance_path", e.instance_path},
+                                   {"deletion_policy", e.deletion_policy},
+                                   {"instance_create_unix_ms", e.instance_create_unix_ms},
+                                   {"instance_available", e.instance_available}});
+                json out{{"librarian_name", p.librarian_name},
+                         {"store_name", p.store_name},
+                         {"destination_librarian", p.destination_librarian},
+                         {"store_files", files},
+                         {"more", p.more}};
+                if (p.more) out["next_after"] = p.next_after;
+                return http::json_response(200, out);
+              });
+        });
   r.add("GET", "/api/v1/admin/librarians", [ctx](request req, path_params, respond_fn respond) {
     call<std::vector<lib::librarian_info>>(
         ctx, req, respond, role::admin, {"ping"},

@@ -278,6 +278,31 @@ def test_corruption_and_errors(env, uploaded):
     env.cli("clear-error", "4242", conn="admin", expect=EXIT["not_found"])
 
 
+def test_manifest(env):
+    lt.log("get-store-manifest: the store's files; then retire the store")
+    out = env.ws.path("manifest.json")
+    env.cli("get-store-manifest", "--store", "small", "--output", out, conn="admin")
+    with open(out) as f:
+        manifest = json.load(f)
+    lt.check_eq(manifest["store_name"], "small", "store")
+    lt.check_eq(manifest["librarian_name"], "a", "librarian")
+    lt.check_eq(sorted(e["name"] for e in manifest["store_files"]), ["integrity/bad", "integrity/gone"], "files")
+    entry = [e for e in manifest["store_files"] if e["name"] == "integrity/bad"][0]
+    lt.check(entry["checksum"].startswith("xxh3:::") and entry["size"] == 40, "entry %r" % entry)
+    env.cli("get-store-manifest", "--store", "small", "--output", out, conn="admin", expect=EXIT["already_exists"])
+    env.cli("get-store-manifest", "--store", "nope", conn="admin", expect=EXIT["not_found"])
+    env.cli("get-store-manifest", "--store", "small", "--destination-librarian", "zz", conn="admin",
+            expect=EXIT["not_found"])
+    env.cli("get-store-manifest", "--store", "small", conn="readappend", expect=EXIT["forbidden"])
+    retired = env.cli("get-store-manifest", "--store", "small", "--destination-librarian", "b", "--disable-store",
+                      "--mark-instances-as-unavailable", conn="admin", json_out=True)
+    lt.check_eq(retired["destination_librarian"], "b", "destination")
+    stores = {s["name"]: s for s in env.cli("get-store-list", conn="admin", json_out=True)["stores"]}
+    lt.check_eq(stores["small"]["enabled"], False, "store disabled")
+    files = env.cli("search-files", "-n", "integrity/*", conn="readonly", json_out=True)["files"]
+    lt.check(all(not i["available"] for f in files for i in f["instances"]), "instances unavailable: %r" % files)
+
+
 def test_check_integrity(env):
     lt.log("check_integrity (store 'small', every second): corruption and missing bytes, once each")
     bad = env.cli("upload", env.local("i1.dat", b"i" * 40), "integrity/bad", "--store", "small", json_out=True)
@@ -405,6 +430,7 @@ ENDPOINTS = [
     ("POST", "/api/v1/admin/librarians/transfer_status", {"name": "b", "transfers_enabled": False}, "ADMIN"),
     ("POST", "/api/v1/admin/librarians/remove", {"name": "rm"}, "ADMIN"),
     ("GET", "/api/v1/openapi.yaml", None, "READONLY"),
+    ("POST", "/api/v1/admin/stores/manifest", {"store": "drive"}, "ADMIN"),
 ]
 
 
@@ -447,6 +473,7 @@ def main():
         test_transfer_script(env)
         test_corruption_and_errors(env, uploaded)
         test_check_integrity(env)
+        test_manifest(env)
         env.node.stop()
     lt.log("PASS")
 

@@ -387,6 +387,42 @@ TEST_CASE("instances_on_store walks one store in pages, newest-only when asked")
   CHECK(s.instances_on_store("main", 0, "zz", 10).err().code == errc::invalid_argument);
 }
 
+TEST_CASE("a store manifest lists its files page by page and can retire the store") {
+  catalog_db d;
+  auto s = make_state(d);
+  for (int i = 0; i < 5; ++i) upload(d, s, req("m" + std::to_string(i), 3), 50 + i);
+  storage::row_list rows;
+  manifest_request r{"main", "", false, false, "", 2};
+  std::vector<std::string> names;
+  for (int guard = 0; guard < 10; ++guard) {
+    auto page = s.store_manifest(r, rows);
+    REQUIRE(page.has_value());
+    CHECK(rows.empty());
+    CHECK(page->librarian_name == "a");
+    for (const auto& e : page->entries) {
+      names.push_back(e.name);
+      CHECK(e.size == 3);
+      CHECK(e.instance_path == "/data/main/" + e.name);
+      CHECK(e.instance_available);
+    }
+    if (!page->more) break;
+    r.after = page->next_after;
+  }
+  CHECK(names == std::vector<std::string>{"m0", "m1", "m2", "m3", "m4"});
+  CHECK(s.store_manifest({"nope", "", false, false, "", 0}, rows).err().code == errc::not_found);
+  CHECK(s.store_manifest({"main", "zz", false, false, "", 0}, rows).err().code == errc::not_found);
+  CHECK(rows.empty());
+  auto retired = s.store_manifest({"main", "", true, true, "", 0}, rows);
+  REQUIRE(retired.has_value());
+  CHECK(retired->entries.size() == 5);
+  d.write(rows);
+  CHECK_FALSE(s.stores()[0].enabled);
+  auto m0 = s.get_file("m0");
+  REQUIRE(m0.has_value());
+  for (const auto& i : m0->instances) CHECK_FALSE(i.available);
+  CHECK(s.best_instance("m0").err().code == errc::unavailable);
+}
+
 TEST_CASE("peers: credentials sealed at rest, transfers toggled, removal") {
   catalog_db d;
   auto s = make_state(d);

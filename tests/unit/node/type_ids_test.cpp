@@ -97,6 +97,11 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, row, covered);
   check_roundtrip(sys, storage::row_list{row, {"lib_uploads", "k2", "", true}}, covered);
 
+  lib::manifest_request manifest_req{"drive", "b", true, false, "00ab", 10};
+  check_roundtrip(sys, manifest_req, covered);
+  lib::manifest_entry entry{"a", 1, 10, "xxh3:::ab", "alice", "alice", "/d/a", "ALLOWED", 2, true};
+  check_roundtrip(sys, lib::manifest_page{"a", "drive", "b", {entry, entry}, true, "00ff"}, covered);
+
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)
     CHECK_MESSAGE(covered.count(id) == 1,
                   "type id " << id << " of the block has no round-trip sample");
