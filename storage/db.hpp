@@ -38,6 +38,9 @@ struct open_options {
   std::vector<std::string> tables;  // column families to open/create ("default" is implicit)
   bool create_if_missing = true;
   size_t block_cache_bytes = 32u << 20;
+  // Threads RocksDB starts per table to load its files at open. 1 loads them inline: the
+  // simulator opens many small DBs and must not start (non-deterministic) threads each time.
+  int file_opening_threads = 4;
 };
 
 struct kv {

@@ -252,7 +252,10 @@ node_config world_impl::config_for(const node_slot& n) const {
 }
 
 status world_impl::start_node(node_slot& n) {
-  auto opened = storage::db::open({"/sim/" + n.name + "/db", n.disk->env(), node::node_tables()});
+  storage::open_options db_options{"/sim/" + n.name + "/db", n.disk->env(), node::node_tables()};
+  db_options.file_opening_threads = 1;
+  db_options.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
+  auto opened = storage::db::open(db_options);
   if (!opened) return opened.err();
   n.db = std::move(*opened);
   auto identity = node::begin_incarnation(*n.db, n.name, clock.now_unix_ms());
