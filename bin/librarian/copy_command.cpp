@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -148,8 +149,25 @@ expected<file_info> stat_location(copy_context& ctx, const location& loc, bool w
     }
     return info;
   }
-  if (loc.kind == scheme::ftp)
-    return fail(errc::invalid_argument, "-sync is not supported with ftp:// URLs yet");
+  if (loc.kind == scheme::ftp) {
+    auto st = gridftp::stat(loc.text, ctx.options);
+    if (!st) {
+      if (st.err().code == errc::not_found) return info;
+      return st.err();
+    }
+    info.exists = true;
+    info.directory = st->is_dir;
+    info.size = st->size;
+    info.mtime = st->mtime_unix;
+    if (with_checksum && !info.directory) {
+      std::string upper(data::name(alg));
+      for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      auto sum = gridftp::remote_checksum(loc.text, upper, ctx.options);
+      if (!sum) return sum.err();
+      info.checksum = data::format_checksum(alg, *sum);
+    }
+    return info;
+  }
   auto conn = connection_for(ctx, loc);
   if (!conn) return conn.err();
   std::string target = "/api/v1/data/stat?path=" + net::http::percent_encode(loc.path);
@@ -165,6 +183,8 @@ expected<file_info> stat_location(copy_context& ctx, const location& loc, bool w
   return info;
 }
 
+location join(const location& base, const std::string& relative);
+
 expected<std::vector<entry>> list_tree(copy_context& ctx, const location& loc) {
   std::vector<entry> out;
   if (loc.kind == scheme::file) {
@@ -176,8 +196,23 @@ expected<std::vector<entry>> list_tree(copy_context& ctx, const location& loc) {
     if (ec) return fail(errc::unavailable, "cannot list " + loc.path + ": " + ec.message());
     return out;
   }
-  if (loc.kind == scheme::ftp)
-    return fail(errc::invalid_argument, "-r is not supported with ftp:// URLs yet");
+  if (loc.kind == scheme::ftp) {
+    // MLSD directory by directory, bounded in depth and entries like the node's own listing.
+    std::vector<std::pair<std::string, int>> dirs{{"", 0}};
+    for (size_t next_dir = 0; next_dir < dirs.size(); ++next_dir) {
+      auto [rel, depth] = dirs[next_dir];
+      auto entries = gridftp::list(join(loc, rel).text, ctx.options);
+      if (!entries) return entries.err();
+      for (const auto& e : *entries) {
+        const std::string child = rel.empty() ? e.name : rel + "/" + e.name;
+        if (out.size() + dirs.size() > 100000)
+          return fail(errc::invalid_argument, "more than 100000 entries under " + loc.text + "; copy a smaller tree");
+        if (e.is_dir && depth < 64) dirs.push_back({child, depth + 1});
+        else if (!e.is_dir) out.push_back({child, e.size});
+      }
+    }
+    return out;
+  }
   auto conn = connection_for(ctx, loc);
   if (!conn) return conn.err();
   auto reply = call_api(*conn, "GET", "/api/v1/data/list?path=" + net::http::percent_encode(loc.path),
@@ -403,8 +438,11 @@ class progress_display {
 
 location join(const location& base, const std::string& relative) {
   location out = base;
-  if (!relative.empty()) out.path = (fs::path(base.path) / relative).string();
-  out.text = base.text + (relative.empty() ? "" : "/" + relative);
+  if (relative.empty()) return out;
+  out.path = (fs::path(base.path) / relative).string();
+  std::string text = base.text;
+  while (!text.empty() && text.back() == '/') text.pop_back();
+  out.text = text + "/" + relative;
   return out;
 }
 
@@ -504,13 +542,8 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
   if (!dst) return report_error(dst.err());
 
   // Expand the work list: one file, or every file under a source directory with -r.
-  // A GridFTP source is one file whose size the transfer itself learns (-r and -sync need a
-  // listing and stat the GridFTP client does not offer yet).
-  auto src_info = src->kind == scheme::ftp ? expected<file_info>(file_info{true, false, 0, 0, ""})
-                                           : stat_location(ctx, *src, false);
+  auto src_info = stat_location(ctx, *src, false);
   if (!src_info) return report_error(src_info.err());
-  if ((src->kind == scheme::ftp || dst->kind == scheme::ftp) && (a.sync || a.recursive))
-    return report_error(fail(errc::invalid_argument, "-sync and -r are not supported with ftp:// URLs yet"));
   if (!src_info->exists) return report_error(fail(errc::not_found, a.source + " does not exist"));
   std::vector<entry> work;
   location dst_base = *dst;
@@ -524,6 +557,10 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
     if (!dst->path.empty() && dst->path.back() == '/')
       dst_base.path += fs::path(src->path).filename().string();
     work.push_back({"", src_info->size});
+  }
+  if (src_info->directory && dst_base.kind == scheme::ftp && (a.create_dirs || a.recursive)) {
+    // The tree's root on the GridFTP server; its subdirectories are made as files need them.
+    if (auto mk = gridftp::make_directory(dst_base.text, ctx.options); !mk) return report_error(mk.err());
   }
   if ((a.partial_offset || a.partial_length) && work.size() != 1)
     return report_error(fail(errc::invalid_argument, "-partial-offset/-partial-length apply to a single file"));
@@ -613,6 +650,18 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
         if (d.kind == scheme::file && (a.create_dirs || a.recursive)) {
           std::error_code ec;
           fs::create_directories(fs::path(d.path).parent_path(), ec);
+        }
+        if (d.kind == scheme::ftp && (a.create_dirs || a.recursive) && !work[i].relative.empty()) {
+          // MKD each level under the destination (an existing directory is not an error).
+          std::string rel_dir = fs::path(work[i].relative).parent_path().string(), prefix;
+          for (const auto& part : fs::path(rel_dir)) {
+            prefix += (prefix.empty() ? "" : "/") + part.string();
+            if (auto mk = gridftp::make_directory(join(dst_base, prefix).text, ctx.options); !mk) {
+              out.failure = mk.err();
+              break;
+            }
+          }
+          if (out.failure) continue;
         }
         auto r = copy_with_retries(ctx, s, d, work[i].size);
         if (r) out.report = *r;

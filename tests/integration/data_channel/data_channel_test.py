@@ -309,6 +309,27 @@ def test_gridftp(c, ws, local):
     rc, s, err = c.run("-p", "2", ftp + src, ftp + os.path.join(area, "3pt.bin"))
     lt.check_eq(rc, 0, "third-party copy (%s)" % err)
     same(src, os.path.join(area, "3pt.bin"), "ftp third party")
+    lt.log("-r and -sync over ftp://: a tree down, up with -cd, then -sync -sync-level 3 skips it all")
+    tree = os.path.join(area, "tree")
+    for i in range(6):
+        d = os.path.join(tree, "d%d" % (i % 2), "e")
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o777)
+        p = write_random(os.path.join(d, "f%d" % i), 500 + 3000 * i, 200 + i)
+        os.chmod(p, 0o644)
+    for d in (tree, os.path.join(tree, "d0"), os.path.join(tree, "d1")):
+        os.chmod(d, 0o777)
+    rc, s, err = c.run("-r", "-cc", "2", ftp + tree + "/", local("ftp-tree") + "/")
+    lt.check_eq((rc, len(s.get("files", []))), (0, 6), "ftp -r download (%s)" % err)
+    rc, s, err = c.run("-r", "-cd", local("ftp-tree"), ftp + os.path.join(area, "tree-up"))
+    lt.check_eq(rc, 0, "ftp -r -cd upload (%s %r)" % (err, s))
+    for dirpath, _, names in os.walk(tree):
+        for n in names:
+            rel = os.path.relpath(os.path.join(dirpath, n), tree)
+            same(os.path.join(dirpath, n), os.path.join(area, "tree-up", rel), "ftp tree %s" % rel)
+    rc, s, err = c.run("-r", "-sync", "-sync-level", "3", "-checksum-alg", "md5", local("ftp-tree"),
+                       ftp + os.path.join(area, "tree-up"))
+    lt.check_eq((rc, s.get("skipped")), (0, 6), "ftp -sync-level 3 skips identical files (%s)" % err)
     server.kill_hard()
 
 
