@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The product's main job, as far as it goes today: a 3-node cluster on loopback, its membership,
-# messages injected into its actors through the console, the HTTP API through the CLI, and a node
-# restart that shows its persisted state survived. Run by `make demo` (from the repo root).
+# messages injected into its actors through the console, files uploaded into node a's store and
+# found again (search, download, the replica index), bulk copies over the data channel, metadata
+# queries, and a node restart that shows its persisted state survived. Run by `make demo` (from
+# the repo root).
 set -euo pipefail
 
 bin_dir=$(cd "${1:-build/bin}" && pwd)
@@ -23,9 +25,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Each node's config is examples/cluster/N.json plus a store and data roots under demo-data
+# (store paths must be absolute, so they are added here).
+write_config() {
+  local n=$1 files="$root/$data/$n-files"
+  mkdir -p "$files/staging" "$files/store" "$files/exchange"
+  python3 - "$here/$n.json" "$data/$n.json" "$files" <<'PY'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+files = sys.argv[3]
+cfg["stores"] = [{"name": "main", "staging_path": files + "/staging", "store_path": files + "/store",
+                  "capacity_bytes": 10 * 2**30}]
+cfg["data"] = {"roots": [files + "/exchange"]}
+json.dump(cfg, open(sys.argv[2], "w"), indent=2)
+PY
+}
+
 start_node() {
   local n=$1
-  "$bin_dir/librarian-node" --config "examples/cluster/$n.json" >"$data/$n.out" 2>>"$data/$n.log" &
+  "$bin_dir/librarian-node" --config "$data/$n.json" >"$data/$n.out" 2>>"$data/$n.log" &
   pid[$n]=$!
   for _ in $(seq 1 100); do
     if grep -q "ready" "$data/$n.out" 2>/dev/null; then sed 's/^/  /' "$data/$n.out"; return 0; fi
@@ -60,6 +78,7 @@ for n in "${nodes[@]}"; do
   fi
 done
 rm -rf "$data" && mkdir -p "$data"
+for n in "${nodes[@]}"; do write_config "$n"; done
 
 say "Starting nodes a, b and c on loopback (examples/cluster/*.json)"
 for n in "${nodes[@]}"; do start_node "$n"; done
@@ -109,8 +128,28 @@ if [ -x "$bin_dir/librarian" ]; then
 }}
 CFG
   export HL_CLIENT_CONFIG="$root/$data/hl_client.cfg"
+  chmod 600 "$HL_CLIENT_CONFIG"
   "$bin_dir/librarian" ping demo-b
   "$bin_dir/librarian" get-members demo-a
+
+  say "Upload into node a's store, search, download (bytes over the data channel, checksummed)"
+  head -c 20000000 /dev/urandom >"$data/zen.2459002.uvh5"
+  "$bin_dir/librarian" upload demo-a "$data/zen.2459002.uvh5" demo/zen.2459002.uvh5
+  "$bin_dir/librarian" search-files demo-a -n 'demo/*'
+  "$bin_dir/librarian" download demo-a demo/zen.2459002.uvh5 "$data/zen.2459002.copy"
+  cmp "$data/zen.2459002.uvh5" "$data/zen.2459002.copy" && echo "  downloaded copy is byte-identical"
+
+  say "librarian copy (globus-url-copy's options): 4 streams to node b's data port, then back"
+  "$bin_dir/librarian" copy --conn demo-b -p 4 -vb "$data/zen.2459002.uvh5" "lib://127.0.0.1:7192$root/$data/b-files/exchange/zen.uvh5"
+  "$bin_dir/librarian" copy --conn demo-b --json "lib://127.0.0.1:7192$root/$data/b-files/exchange/zen.uvh5" "$data/zen.back" |
+    python3 -c 'import json,sys; f=json.load(sys.stdin)["files"][0]; print("  back from b:", f["bytes"], "bytes,", f["checksum"])'
+  cmp "$data/zen.2459002.uvh5" "$data/zen.back" && echo "  byte-identical"
+
+  say "Metadata catalog: describe the file, then find it by what it is"
+  "$bin_dir/librarian" mcs create demo-a -l demo/zen.2459002.uvh5 >/dev/null
+  "$bin_dir/librarian" mcs add_att demo-a l demo/zen.2459002.uvh5 field string EoR >/dev/null
+  "$bin_dir/librarian" mcs add_att demo-a l demo/zen.2459002.uvh5 jd int 2459002 >/dev/null
+  "$bin_dir/librarian" mcs query demo-a l -w "field = EoR" -w "jd >= 2459000" --locate
 fi
 
 say "Restarting node b (SIGTERM, then start again)"
