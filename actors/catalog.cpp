@@ -1,7 +1,7 @@
 // The product's console catalog: every actor family's injectable messages.
 #include "runtime/caf/catalog.hpp"
-#include "actors/node/console_messages.hpp"
 #include "actors/mcs/console_messages.hpp"
+#include "actors/node/console_messages.hpp"
 #include "actors/rls/console_messages.hpp"
 
 namespace librarian {

@@ -22,9 +22,13 @@ int main(int argc, char** argv) {
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
   uint64_t mcs_files = 0;
-  app.add_option("suite", suite, "storage, messaging, sim, transfer, librarian, gridftp, mcs or all (gridftp and mcs run only by name)")
-      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp", "mcs", "all"}));
-  app.add_option("--mcs-files", mcs_files, "files the mcs suite loads (default 1000000; 20000 quick)");
+  app.add_option("suite", suite,
+                 "storage, messaging, sim, transfer, librarian, gridftp, mcs or all (gridftp and "
+                 "mcs run only by name)")
+      ->check(CLI::IsMember(
+          {"storage", "messaging", "sim", "transfer", "librarian", "gridftp", "mcs", "all"}));
+  app.add_option("--mcs-files", mcs_files,
+                 "files the mcs suite loads (default 1000000; 20000 quick)");
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");

@@ -175,8 +175,10 @@ void read_gridftp(json_reader& r, node_config& out) {
   r.optional_int("sessions_max", g.sessions_max, 1, 10000);
   r.reject_unknown_keys();
   for (const auto& root : g.roots)
-    if (root.empty() || root.front() != '/') r.error("roots", "\"" + root + "\" is not an absolute path");
-  if (g.enabled && g.roots.empty()) r.error("roots", "an enabled GridFTP server needs at least one root");
+    if (root.empty() || root.front() != '/')
+      r.error("roots", "\"" + root + "\" is not an absolute path");
+  if (g.enabled && g.roots.empty())
+    r.error("roots", "an enabled GridFTP server needs at least one root");
   if (g.enabled && !g.anonymous_user && g.password_file.empty())
     r.error("password_file", "give a password_file or set anonymous_user, or nobody can log in");
   const auto& l = out.listen;
@@ -209,8 +211,8 @@ void read_stores(json_reader& root, node_config& out) {
     if (!names.insert(s.name).second) r.error("name", "store \"" + s.name + "\" is listed twice");
     if (s.type != "local" && s.type != "sneakernet")
       r.error("type", "must be \"local\" or \"sneakernet\", got \"" + s.type + "\"");
-    for (auto [key, path] : {std::pair{"staging_path", &s.staging_path},
-                             std::pair{"store_path", &s.store_path}})
+    for (auto [key, path] :
+         {std::pair{"staging_path", &s.staging_path}, std::pair{"store_path", &s.store_path}})
       if (!path->empty() && !absolute_clean_path(*path))
         r.error(key, "must be an absolute path without a trailing '/', '//' or '..'");
     if (!s.staging_path.empty() && s.staging_path == s.store_path)

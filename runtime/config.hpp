@@ -73,22 +73,22 @@ struct rls_config {
 
 // The native data channel on listen.data_port (net/data).
 struct data_config {
-  std::vector<std::string> roots;          // absolute directories lib:// paths must lie under
-  int64_t stall_timeout_ms = 120000;       // a connection with no progress this long is dropped
-  int32_t tcp_buffer_bytes = 0;            // SO_SNDBUF/SO_RCVBUF; 0 = kernel autotuning
-  uint64_t block_bytes_max = 64ull << 20;  // largest block a client may send or ask for
+  std::vector<std::string> roots;            // absolute directories lib:// paths must lie under
+  int64_t stall_timeout_ms = 120000;         // a connection with no progress this long is dropped
+  int32_t tcp_buffer_bytes = 0;              // SO_SNDBUF/SO_RCVBUF; 0 = kernel autotuning
+  uint64_t block_bytes_max = 64ull << 20;    // largest block a client may send or ask for
   uint64_t sync_every_bytes = 256ull << 20;  // received data synced and journaled this often
-  int64_t ticket_ttl_s = 24 * 3600;        // how long a data ticket stays valid
+  int64_t ticket_ttl_s = 24 * 3600;          // how long a data ticket stays valid
   uint32_t connections_max = 512;
 };
 
 // The GridFTP server (docs/gridftp.md): clear-text login, paths confined to the roots.
 struct gridftp_config {
   bool enabled = false;
-  uint16_t port = 2811;  // 0 = ephemeral (the ready line names it)
-  std::vector<std::string> roots;  // absolute directories; clients name paths under them
-  bool anonymous_user = false;     // allow USER anonymous / ftp
-  std::string password_file;       // "name:pbkdf2-sha256$..." lines; empty = no named users
+  uint16_t port = 2811;               // 0 = ephemeral (the ready line names it)
+  std::vector<std::string> roots;     // absolute directories; clients name paths under them
+  bool anonymous_user = false;        // allow USER anonymous / ftp
+  std::string password_file;          // "name:pbkdf2-sha256$..." lines; empty = no named users
   int64_t marker_interval_ms = 5000;  // 111/112 markers while receiving
   int64_t data_timeout_ms = 60000;    // no data connection or no progress for this long aborts
   uint32_t sessions_max = 64;

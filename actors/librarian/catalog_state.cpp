@@ -53,16 +53,18 @@ std::string time_key(int64_t t, const std::string& name) {
   return k;
 }
 
-bool known_policy(const std::string& p) { return p == "DISALLOWED" || p == "ALLOWED"; }
+bool known_policy(const std::string& p) {
+  return p == "DISALLOWED" || p == "ALLOWED";
+}
 
 const std::vector<std::string>& severities() {
   static const std::vector<std::string> v{"critical", "error", "warning", "info"};
   return v;
 }
 const std::vector<std::string>& categories() {
-  static const std::vector<std::string> v{"data_integrity",   "data_availability",
-                                          "configuration",    "store_full",
-                                          "programming",      "librarian_network_availability",
+  static const std::vector<std::string> v{"data_integrity", "data_availability",
+                                          "configuration",  "store_full",
+                                          "programming",    "librarian_network_availability",
                                           "transfer"};
   return v;
 }
@@ -121,9 +123,19 @@ std::string leaf_of(const std::string& name) {
 }  // namespace
 
 std::vector<std::string> librarian_tables() {
-  return {files_table,  files_by_time_table, files_by_checksum_table, instances_table,
-          instances_by_store_table, remotes_table, remotes_by_librarian_table, stores_table,
-          store_usage_table, librarians_table, errors_table, corrupt_table, uploads_table,
+  return {files_table,
+          files_by_time_table,
+          files_by_checksum_table,
+          instances_table,
+          instances_by_store_table,
+          remotes_table,
+          remotes_by_librarian_table,
+          stores_table,
+          store_usage_table,
+          librarians_table,
+          errors_table,
+          corrupt_table,
+          uploads_table,
           meta_table};
 }
 
@@ -138,8 +150,8 @@ status validate_file_name(const std::string& name, size_t name_bytes_max) {
       return fail(errc::invalid_argument,
                   "the file name contains a control character (byte " + std::to_string(c) + ")");
   if (name.front() == '/')
-    return fail(errc::invalid_argument, "the file name '" + name +
-                                            "' starts with '/': names are relative to the store");
+    return fail(errc::invalid_argument,
+                "the file name '" + name + "' starts with '/': names are relative to the store");
   if (name.back() == '/')
     return fail(errc::invalid_argument, "the file name '" + name + "' ends with '/'");
   size_t start = 0;
@@ -174,9 +186,10 @@ status catalog_state::load() {
   names_committing_.clear();
   librarians_.clear();
   auto meta = db_.get_table(meta_table);
-  for (auto [name, target] :
-       {std::pair{uploads_counter, &next_upload_id_}, std::pair{instances_counter, &next_instance_id_},
-        std::pair{errors_counter, &next_error_id_}, std::pair{corrupt_counter, &next_corrupt_id_}}) {
+  for (auto [name, target] : {std::pair{uploads_counter, &next_upload_id_},
+                              std::pair{instances_counter, &next_instance_id_},
+                              std::pair{errors_counter, &next_error_id_},
+                              std::pair{corrupt_counter, &next_corrupt_id_}}) {
     auto row = storage::get_record<counter_row>(db_, meta, name);
     if (!row) return row.err();
     *target = *row ? (*row)->value : 1;
@@ -246,10 +259,9 @@ expected<catalog_state::store_state*> catalog_state::choose_store(const stage_re
     any_open = true;
     if (room_bytes(s) >= req.size) return &s;
   }
-  if (!any_open)
-    return fail(errc::unavailable, "no enabled, ingestable store on this librarian");
-  return fail(errc::storage_full, "no enabled store has room for " + std::to_string(req.size) +
-                                      " bytes");
+  if (!any_open) return fail(errc::unavailable, "no enabled, ingestable store on this librarian");
+  return fail(errc::storage_full,
+              "no enabled store has room for " + std::to_string(req.size) + " bytes");
 }
 
 std::string catalog_state::instance_path(const std::string& store, const std::string& name) const {
@@ -262,15 +274,17 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
                                            row_list& rows) {
   if (auto st = validate_file_name(req.name, limits_.name_bytes_max); !st) return st.err();
   if (!valid_checksum(req.checksum))
-    return fail(errc::invalid_argument, "checksum must be \"xxh3:::\" and 32 lower-case hex "
-                                        "digits, got '" + req.checksum + "'");
+    return fail(errc::invalid_argument,
+                "checksum must be \"xxh3:::\" and 32 lower-case hex "
+                "digits, got '" +
+                    req.checksum + "'");
   if (req.size > limits_.upload_bytes_max)
     return fail(errc::invalid_argument, "the upload has " + std::to_string(req.size) +
                                             " bytes; this librarian accepts at most " +
                                             std::to_string(limits_.upload_bytes_max));
   if (!known_policy(req.deletion_policy))
-    return fail(errc::invalid_argument, "deletion_policy must be DISALLOWED or ALLOWED, got '" +
-                                            req.deletion_policy + "'");
+    return fail(errc::invalid_argument,
+                "deletion_policy must be DISALLOWED or ALLOWED, got '" + req.deletion_policy + "'");
   if (req.uploader.empty()) return fail(errc::invalid_argument, "the uploader is empty");
   auto existing = read_file(req.name);
   if (!existing) return existing.err();
@@ -293,8 +307,8 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
     if (u.uploader == req.uploader && u.checksum == req.checksum && u.size == req.size &&
         !committing_.contains(id)) {
       // A retried stage (the client lost the first reply): the same upload again.
-      return stage_reply{u.id, u.name, u.store, u.staging_dir, u.staging_file, false, "",
-                         u.expires_unix_ms};
+      return stage_reply{u.id,           u.name, u.store, u.staging_dir,
+                         u.staging_file, false,  "",      u.expires_unix_ms};
     }
     return fail(errc::conflict, "an upload of '" + req.name + "' by " + u.uploader +
                                     " is already open (upload " + std::to_string(id) +
@@ -321,8 +335,8 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
   put_row(rows, uploads_table, storage::u64_key(u.id), u);
   put_counter(uploads_counter, next_upload_id_, rows);
   uploads_[u.id] = u;
-  return stage_reply{u.id, u.name, u.store, u.staging_dir, u.staging_file, false, "",
-                     u.expires_unix_ms};
+  return stage_reply{u.id,           u.name, u.store, u.staging_dir,
+                     u.staging_file, false,  "",      u.expires_unix_ms};
 }
 
 expected<upload_row> catalog_state::begin_commit(uint64_t upload_id, const std::string& caller,
@@ -391,8 +405,9 @@ expected<commit_outcome> catalog_state::finish_commit(uint64_t upload_id,
   uploads_.erase(it);
   committing_.erase(upload_id);
   commit_outcome out;
-  out.file = file_info{f.name, f.size, f.checksum, f.uploader, f.source, f.create_unix_ms,
-                       {instance_to_info(inst)}, {}};
+  out.file = file_info{
+      f.name, f.size, f.checksum, f.uploader, f.source, f.create_unix_ms, {instance_to_info(inst)},
+      {}};
   out.lfn = f.name;
   out.pfn = "file://" + final_path;
   return out;
@@ -430,8 +445,8 @@ expected<std::optional<file_row>> catalog_state::read_file(const std::string& na
 expected<std::vector<instance_row>> catalog_state::read_instances(const std::string& name) const {
   std::string prefix;
   storage::append_string(prefix, name);
-  auto page = db_.scan_prefix(db_.get_table(instances_table), prefix,
-                              limits_.instances_per_file_max);
+  auto page =
+      db_.scan_prefix(db_.get_table(instances_table), prefix, limits_.instances_per_file_max);
   if (!page) return page.err();
   std::vector<instance_row> out;
   for (const auto& kv : page->rows) {
@@ -449,8 +464,8 @@ expected<file_info> catalog_state::assemble(file_row f) const {
   for (const auto& i : *insts) out.instances.push_back(instance_to_info(i));
   std::string prefix;
   storage::append_string(prefix, f.name);
-  auto remotes = db_.scan_prefix(db_.get_table(remotes_table), prefix,
-                                 limits_.instances_per_file_max);
+  auto remotes =
+      db_.scan_prefix(db_.get_table(remotes_table), prefix, limits_.instances_per_file_max);
   if (!remotes) return remotes.err();
   for (const auto& kv : remotes->rows) {
     auto r = storage::decode<remote_instance_row>(kv.value);
@@ -483,17 +498,17 @@ expected<instance_info> catalog_state::best_instance(const std::string& name) co
     }
   }
   if (best == nullptr)
-    return fail(errc::unavailable, "'" + name + "' has no available instance on this librarian" +
-                                       (file->remote_instances.empty()
-                                            ? std::string{}
-                                            : "; copies exist at peer librarians"));
+    return fail(
+        errc::unavailable,
+        "'" + name + "' has no available instance on this librarian" +
+            (file->remote_instances.empty() ? std::string{} : "; copies exist at peer librarians"));
   return *best;
 }
 
 expected<bool> catalog_state::has_remote_at(const std::string& name,
                                             const std::string& librarian) const {
-  auto page = db_.scan_prefix(db_.get_table(remotes_by_librarian_table), pair_key(librarian, name),
-                              1);
+  auto page =
+      db_.scan_prefix(db_.get_table(remotes_by_librarian_table), pair_key(librarian, name), 1);
   if (!page) return page.err();
   return !page->rows.empty();
 }
@@ -540,8 +555,8 @@ expected<bool> catalog_state::matches(const file_row& f, const file_query& q,
 expected<file_page> catalog_state::search(const file_query& q) const {
   auto max = q.max_results == 0 ? limits_.search_results_default : q.max_results;
   if (max > limits_.search_results_max)
-    return fail(errc::invalid_argument, "max_results is at most " +
-                                            std::to_string(limits_.search_results_max));
+    return fail(errc::invalid_argument,
+                "max_results is at most " + std::to_string(limits_.search_results_max));
   std::optional<rls::glob> glob;
   if (!q.name_glob.empty()) {
     auto parsed = rls::parse_glob(q.name_glob, limits_.name_bytes_max);
@@ -584,8 +599,9 @@ expected<file_page> catalog_state::search(const file_query& q) const {
   if (!q.after.empty()) {
     auto raw = from_hex(std::string_view{q.after}.substr(1));
     if (q.after[0] != index || !raw)
-      return fail(errc::invalid_argument, "the paging cursor 'after' does not belong to this "
-                                          "query; pass next_after from the previous page");
+      return fail(errc::invalid_argument,
+                  "the paging cursor 'after' does not belong to this "
+                  "query; pass next_after from the previous page");
     last_key = *raw;
   }
   file_page out;
@@ -646,8 +662,8 @@ expected<file_page> catalog_state::search(const file_query& q) const {
         f = std::move(*row);
       }
       if (!f) {  // an index row without its file would be a broken batch
-        return fail(errc::internal, "index " + std::string{table} + " names '" + name +
-                                        "', which has no file row");
+        return fail(errc::internal,
+                    "index " + std::string{table} + " names '" + name + "', which has no file row");
       }
       auto ok = matches(*f, q, glob ? &*glob : nullptr);
       if (!ok) return ok.err();
@@ -669,12 +685,9 @@ expected<file_page> catalog_state::search(const file_query& q) const {
   return out;
 }
 
-expected<validation_item> catalog_state::record_validation(const std::string& name,
-                                                           uint64_t instance_id,
-                                                           const std::string& checksum,
-                                                           uint64_t size, int64_t now_unix_ms,
-                                                           const std::string& caller,
-                                                           row_list& rows) {
+expected<validation_item> catalog_state::record_validation(
+    const std::string& name, uint64_t instance_id, const std::string& checksum, uint64_t size,
+    int64_t now_unix_ms, const std::string& caller, row_list& rows) {
   auto f = read_file(name);
   if (!f) return f.err();
   if (!*f) return fail(errc::not_found, "no file named '" + name + "'");
@@ -683,8 +696,8 @@ expected<validation_item> catalog_state::record_validation(const std::string& na
   if (!inst) return inst.err();
   if (!*inst) return fail(errc::not_found, "instance " + std::to_string(instance_id) + " is gone");
   auto row = std::move(**inst);
-  validation_item item{node_name_, row.store, row.id,   row.path, (*f)->checksum,
-                       (*f)->size, checksum,  size,     false,    ""};
+  validation_item item{node_name_, row.store, row.id, row.path, (*f)->checksum,
+                       (*f)->size, checksum,  size,   false,    ""};
   item.match = checksum == (*f)->checksum && size == (*f)->size;
   // Periodic checks find the same damage again and again; it is recorded once.
   bool known_bad = row.cached_checksum == checksum && row.cached_size == size;
@@ -739,9 +752,9 @@ expected<catalog_state::instance_batch> catalog_state::instances_on_store(
       auto row = storage::get_record<instance_row>(db_, db_.get_table(instances_table),
                                                    instance_key(*name, *id));
       if (!row) return row.err();
-      if (!*row) return fail(errc::internal, "the store index names instance " +
-                                                 std::to_string(*id) + " of '" + *name +
-                                                 "', which has no row");
+      if (!*row)
+        return fail(errc::internal, "the store index names instance " + std::to_string(*id) +
+                                        " of '" + *name + "', which has no row");
       if ((*row)->created_unix_ms < created_from_unix_ms) continue;
       out.items.emplace_back(*name, instance_to_info(**row));
       if (out.items.size() == max) break;
@@ -798,14 +811,13 @@ expected<std::vector<corrupt_row>> catalog_state::corrupt_files(size_t max) cons
 // -------------------------------------------------------------------------------------- stores
 
 store_info catalog_state::info_of(const store_state& s) const {
-  return {s.config.name,         s.config.type,       s.config.staging_path, s.config.store_path,
-          s.config.ingestable,   s.enabled,           s.config.capacity_bytes, s.used_bytes,
-          s.reserved_bytes,      room_bytes(s),       s.instances,
-          s.config.report_full_fraction};
+  return {s.config.name,           s.config.type,       s.config.staging_path,
+          s.config.store_path,     s.config.ingestable, s.enabled,
+          s.config.capacity_bytes, s.used_bytes,        s.reserved_bytes,
+          room_bytes(s),           s.instances,         s.config.report_full_fraction};
 }
 
-expected<manifest_page> catalog_state::store_manifest(const manifest_request& req,
-                                                      row_list& rows) {
+expected<manifest_page> catalog_state::store_manifest(const manifest_request& req, row_list& rows) {
   constexpr size_t manifest_page_default = 10'000;
   constexpr size_t manifest_page_max = 100'000;
   auto max = req.max_entries == 0 ? manifest_page_default : req.max_entries;
@@ -819,17 +831,18 @@ expected<manifest_page> catalog_state::store_manifest(const manifest_request& re
     return fail(errc::not_found, "no librarian named '" + req.destination_librarian + "'");
   auto batch = instances_on_store(req.store, 0, req.after, max);
   if (!batch) return batch.err();
-  manifest_page out{node_name_, req.store, req.destination_librarian, {}, batch->more,
-                    batch->next_after};
+  manifest_page out{node_name_, req.store,   req.destination_librarian,
+                    {},         batch->more, batch->next_after};
   for (const auto& [name, inst] : batch->items) {
     auto f = read_file(name);
     if (!f) return f.err();
-    if (!*f) return fail(errc::internal, "instance " + std::to_string(inst.id) + " names '" +
-                                             name + "', which has no file row");
+    if (!*f)
+      return fail(errc::internal, "instance " + std::to_string(inst.id) + " names '" + name +
+                                      "', which has no file row");
     const auto& file = **f;
-    out.entries.push_back({file.name, file.create_unix_ms, file.size, file.checksum,
-                           file.uploader, file.source, inst.path, inst.deletion_policy,
-                           inst.created_unix_ms, inst.available});
+    out.entries.push_back({file.name, file.create_unix_ms, file.size, file.checksum, file.uploader,
+                           file.source, inst.path, inst.deletion_policy, inst.created_unix_ms,
+                           inst.available});
   }
   // Every read is done: from here on nothing can fail, so the rows go together or not at all.
   if (req.mark_unavailable)
@@ -869,8 +882,8 @@ void catalog_state::put_counter(const char* name, uint64_t value, row_list& rows
 // --------------------------------------------------------------------------------------- peers
 
 librarian_info catalog_state::info_of(const librarian_row& r) const {
-  return {r.name, r.url, r.port, r.transfers_enabled, r.added_unix_ms, r.last_seen_unix_ms,
-          "unknown", -1, ""};
+  return {r.name,    r.url, r.port, r.transfers_enabled, r.added_unix_ms, r.last_seen_unix_ms,
+          "unknown", -1,    ""};
 }
 
 std::vector<librarian_info> catalog_state::librarians() const {
@@ -882,13 +895,17 @@ std::vector<librarian_info> catalog_state::librarians() const {
 expected<librarian_info> catalog_state::add_librarian(const add_librarian_request& req,
                                                       int64_t now_unix_ms, row_list& rows) {
   if (!valid_node_name(req.name))
-    return fail(errc::invalid_argument, "a librarian name must match "
-                                        "[A-Za-z0-9][A-Za-z0-9._-]{0,63}, got '" + req.name + "'");
+    return fail(errc::invalid_argument,
+                "a librarian name must match "
+                "[A-Za-z0-9][A-Za-z0-9._-]{0,63}, got '" +
+                    req.name + "'");
   bool http = req.url.starts_with("http://"), https = req.url.starts_with("https://");
   auto host = req.url.substr(http ? 7 : https ? 8 : 0);
   if ((!http && !https) || host.empty() || host.find_first_of(":/ ") != std::string::npos)
-    return fail(errc::invalid_argument, "url must be http://HOST or https://HOST without a port "
-                                        "or path (the port is separate), got '" + req.url + "'");
+    return fail(errc::invalid_argument,
+                "url must be http://HOST or https://HOST without a port "
+                "or path (the port is separate), got '" +
+                    req.url + "'");
   if (req.port == 0 || req.port > 65535)
     return fail(errc::invalid_argument, "port must be 1..65535");
   auto colon = req.authenticator.find(':');
@@ -900,14 +917,15 @@ expected<librarian_info> catalog_state::add_librarian(const add_librarian_reques
   if (librarians_.contains(req.name))
     return fail(errc::already_exists, "librarian '" + req.name + "' is already known");
   if (librarians_.size() >= limits_.librarians_max)
-    return fail(errc::unavailable, "at most " + std::to_string(limits_.librarians_max) +
-                                       " librarians can be known");
+    return fail(errc::unavailable,
+                "at most " + std::to_string(limits_.librarians_max) + " librarians can be known");
   if (sealing_key_.empty())
     return fail(errc::unavailable,
                 "this node has no librarian.encryption_key_file configured, so it cannot store "
                 "peer credentials; configure one and restart");
-  librarian_row row{req.name, req.url, req.port,
-                    seal(sealing_key_, req.authenticator, req.name), true, now_unix_ms, 0};
+  librarian_row row{
+      req.name, req.url,     req.port, seal(sealing_key_, req.authenticator, req.name),
+      true,     now_unix_ms, 0};
   put_row(rows, librarians_table, storage::string_key(row.name), row);
   librarians_[row.name] = row;
   return info_of(row);
@@ -922,8 +940,8 @@ expected<librarian_info> catalog_state::remove_librarian(const std::string& name
   return info;
 }
 
-expected<librarian_info> catalog_state::set_transfers_enabled(const std::string& name,
-                                                              bool enabled, row_list& rows) {
+expected<librarian_info> catalog_state::set_transfers_enabled(const std::string& name, bool enabled,
+                                                              row_list& rows) {
   auto it = librarians_.find(name);
   if (it == librarians_.end()) return fail(errc::not_found, "no librarian named '" + name + "'");
   it->second.transfers_enabled = enabled;
@@ -956,8 +974,8 @@ expected<error_info> catalog_state::raise_error(const std::string& severity,
     return fail(errc::invalid_argument, "severity must be critical, error, warning or info");
   if (!one_of(categories(), category))
     return fail(errc::invalid_argument, "unknown error category '" + category + "'");
-  error_row row{next_error_id_++, severity, category, message.substr(0, 4096), caller,
-                now_unix_ms, false, 0};
+  error_row row{next_error_id_++, severity,    category, message.substr(0, 4096),
+                caller,           now_unix_ms, false,    0};
   put_row(rows, errors_table, storage::u64_key(row.id), row);
   put_counter(errors_counter, next_error_id_, rows);
   return error_to_info(row);

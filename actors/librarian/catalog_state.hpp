@@ -108,12 +108,9 @@ class catalog_state {
   [[nodiscard]] expected<instance_info> best_instance(const std::string& name) const;
   // A validation result: caches the checksum; a new mismatch (not the one already cached) records
   // a CorruptFile row and a data_integrity error raised by `caller`.
-  [[nodiscard]] expected<validation_item> record_validation(const std::string& name,
-                                                            uint64_t instance_id,
-                                                            const std::string& checksum,
-                                                            uint64_t size, int64_t now_unix_ms,
-                                                            const std::string& caller,
-                                                            storage::row_list& rows);
+  [[nodiscard]] expected<validation_item> record_validation(
+      const std::string& name, uint64_t instance_id, const std::string& checksum, uint64_t size,
+      int64_t now_unix_ms, const std::string& caller, storage::row_list& rows);
   // Instances on a store created at or after created_from_unix_ms, in (name, id) order, after the
   // cursor `after` ("" = from the start), at most max (check_integrity walks a store with this).
   struct instance_batch {

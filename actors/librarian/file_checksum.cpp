@@ -136,8 +136,9 @@ expected<content_digest> digest_path(const std::string& path, const progress_fn&
   }
   if (!fs::is_directory(st))
     return fail(errc::invalid_argument,
-                path + " is a symlink or special file; only regular files and directories can be "
-                       "uploaded");
+                path +
+                    " is a symlink or special file; only regular files and directories can be "
+                    "uploaded");
   auto entries = list_tree(path, limits);
   if (!entries) return entries.err();
   uint64_t total = 0;

@@ -16,7 +16,8 @@ namespace fs = std::filesystem;
 status make_staging_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return fail(errc::internal, "cannot create staging directory " + dir + ": " + ec.message());
+  if (ec)
+    return fail(errc::internal, "cannot create staging directory " + dir + ": " + ec.message());
   return {};
 }
 
@@ -55,7 +56,8 @@ expected<uint64_t> verify_and_store(const std::string& staged_path, const std::s
   fs::rename(staged_path, final_path, ec);
   if (ec)
     return fail(errc::internal, "cannot move " + staged_path + " to " + final_path + ": " +
-                                    ec.message() + " (staging and store must be on one file system)");
+                                    ec.message() +
+                                    " (staging and store must be on one file system)");
   drop_stage();
   return digest->size;
 }
@@ -104,8 +106,8 @@ expected<int64_t> ping_peer(const std::string& url, uint32_t port, const std::st
   auto start = std::chrono::steady_clock::now();
   auto reply = cli::http_send(host, static_cast<uint16_t>(port), "GET", "/api/v1/ping", "", headers,
                               timeout);
-  auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                   start)
+  auto rtt = std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now() - start)
                  .count();
   if (!reply) return reply.err();
   if (reply->status == 401)

@@ -38,7 +38,8 @@ namespace librarian::lib {
 [[nodiscard]] status prepare_store_dirs(const std::string& staging_path,
                                         const std::string& store_path);
 
-// GET url:port/api/v1/ping with HTTP Basic "user:password"; the round trip in microseconds, or why not.
+// GET url:port/api/v1/ping with HTTP Basic "user:password"; the round trip in microseconds, or why
+// not.
 [[nodiscard]] expected<int64_t> ping_peer(const std::string& url, uint32_t port,
                                           const std::string& authenticator,
                                           std::chrono::milliseconds timeout);

@@ -56,8 +56,8 @@ typename Inspector::result_type inspect(Inspector& f, file_page& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, store_info& x) {
   return f(caf::meta::type_name("store_info"), x.name, x.type, x.staging_path, x.store_path,
-           x.ingestable, x.enabled, x.capacity_bytes, x.used_bytes, x.reserved_bytes,
-           x.free_bytes, x.instances, x.report_full_fraction);
+           x.ingestable, x.enabled, x.capacity_bytes, x.used_bytes, x.reserved_bytes, x.free_bytes,
+           x.instances, x.report_full_fraction);
 }
 
 template <class Inspector>

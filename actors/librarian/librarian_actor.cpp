@@ -36,7 +36,9 @@ struct librarian_shell {
 
 using self_ptr = librarian_actor::stateful_pointer<librarian_shell>;
 
-int64_t now_ms(self_ptr self) { return self->state.env->clock->now_unix_ms(); }
+int64_t now_ms(self_ptr self) {
+  return self->state.env->clock->now_unix_ms();
+}
 
 template <class T>
 caf::typed_response_promise<T> reply_after_commit(self_ptr self, storage::row_list rows,
@@ -111,9 +113,15 @@ caf::actor& spawn_once(self_ptr self, caf::actor& slot) {
   if (!slot) slot = self->spawn<caf::detached + caf::linked>(worker_behavior);
   return slot;
 }
-caf::actor& fs_worker(self_ptr self) { return spawn_once(self, self->state.fs_worker); }
-caf::actor& hash_worker(self_ptr self) { return spawn_once(self, self->state.hash_worker); }
-caf::actor& net_worker(self_ptr self) { return spawn_once(self, self->state.net_worker); }
+caf::actor& fs_worker(self_ptr self) {
+  return spawn_once(self, self->state.fs_worker);
+}
+caf::actor& hash_worker(self_ptr self) {
+  return spawn_once(self, self->state.hash_worker);
+}
+caf::actor& net_worker(self_ptr self) {
+  return spawn_once(self, self->state.net_worker);
+}
 
 // ------------------------------------------------------------------------------------- uploads
 
@@ -199,8 +207,8 @@ caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const 
   auto u = *claimed;
   auto final_path = self->state.catalog->instance_path(u.store, u.name);
   // Hashing reads the whole upload: on the hash worker's thread, never here.
-  self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file,
-                u.staging_dir, u.size, u.checksum, final_path)
+  self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file, u.staging_dir,
+                u.size, u.checksum, final_path)
       .then([self, rp, u, final_path](uint64_t) mutable { record_commit(self, rp, u, final_path); },
             [self, rp, u](caf::error& err) mutable {
               auto problem = from_caf(err);
@@ -252,8 +260,8 @@ void reap(self_ptr self) {
     // Stages with no upload row (a crash between the row's deletion and the directory's).
     for (const auto& s : stores) caf::anon_send(fs, sweep_atom_v, s.staging_path, keep);
   });
-  self->delayed_send(self, std::chrono::seconds(self->state.env->config.librarian.reaper_interval_s),
-                     reap_atom_v);
+  self->delayed_send(
+      self, std::chrono::seconds(self->state.env->config.librarian.reaper_interval_s), reap_atom_v);
 }
 
 // ----------------------------------------------------------------------------- check_integrity
@@ -306,11 +314,10 @@ void integrity_batch(self_ptr self, uint32_t task, const std::string& cursor) {
       }
       if (v.problem->code == errc::not_found)
         static_cast<void>(catalog.mark_instance_unavailable(v.name, v.id, rows));
-      static_cast<void>(catalog.raise_error(
-          "error", "data_availability",
-          "check_integrity: instance " + std::to_string(v.id) + " of '" + v.name +
-              "': " + v.problem->message,
-          "check_integrity", now_ms(self), rows));
+      static_cast<void>(catalog.raise_error("error", "data_availability",
+                                            "check_integrity: instance " + std::to_string(v.id) +
+                                                " of '" + v.name + "': " + v.problem->message,
+                                            "check_integrity", now_ms(self), rows));
     }
     commit_quietly(self, std::move(rows), {});
     if (more)
@@ -373,8 +380,8 @@ caf::typed_response_promise<std::vector<validation_item>> validate(self_ptr self
     for (auto& item : run->items) {
       if (item.current_checksum.empty()) continue;
       auto recorded = self->state.catalog->record_validation(
-          run->file.name, item.instance_id, item.current_checksum, item.current_size,
-          now_ms(self), "validate-file", rows);
+          run->file.name, item.instance_id, item.current_checksum, item.current_size, now_ms(self),
+          "validate-file", rows);
       if (recorded) item = *recorded;
     }
     storage::batch b;
@@ -482,22 +489,22 @@ caf::typed_response_promise<librarian_info> add_peer(self_ptr self, add_libraria
   storage::append_rows(*self->state.env->db, rows, b);
   auto info = *added;
   bool check = req.check_connection;
-  self->state.commits.submit(
-      self, *self->state.env->committer, std::move(b),
-      [self, rp, info, check](const status& st) mutable {
-        if (!st) {
-          rp.deliver(to_caf(st.err()));
-          self->quit(to_caf(st.err()));
-          return;
-        }
-        if (!check) {
-          rp.deliver(info);
-          return;
-        }
-        auto run = std::make_shared<ping_run>();
-        run->peers.push_back(info);
-        ping_all(self, run, [rp, run]() mutable { rp.deliver(run->peers.front()); });
-      });
+  self->state.commits.submit(self, *self->state.env->committer, std::move(b),
+                             [self, rp, info, check](const status& st) mutable {
+                               if (!st) {
+                                 rp.deliver(to_caf(st.err()));
+                                 self->quit(to_caf(st.err()));
+                                 return;
+                               }
+                               if (!check) {
+                                 rp.deliver(info);
+                                 return;
+                               }
+                               auto run = std::make_shared<ping_run>();
+                               run->peers.push_back(info);
+                               ping_all(self, run,
+                                        [rp, run]() mutable { rp.deliver(run->peers.front()); });
+                             });
   return rp;
 }
 
@@ -519,8 +526,8 @@ catalog_limits limits_of(const node_config& cfg) {
   limits.upload_bytes_max = cfg.librarian.upload_bytes_max;
   limits.stage_ttl_ms = cfg.librarian.stage_ttl_s * 1000;
   limits.search_results_max = cfg.librarian.search_results_max;
-  limits.search_results_default = std::min<size_t>(limits.search_results_default,
-                                                   cfg.librarian.search_results_max);
+  limits.search_results_default =
+      std::min<size_t>(limits.search_results_default, cfg.librarian.search_results_max);
   return limits;
 }
 
@@ -540,8 +547,7 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
   }
   for (const auto& s : stores)
-    self->request(fs_worker(self), caf::infinite, prepare_atom_v, s.staging_path,
-                  s.store_path)
+    self->request(fs_worker(self), caf::infinite, prepare_atom_v, s.staging_path, s.store_path)
         .then([] {},
               [name = s.name](caf::error& err) {
                 LIB_LOG_ERROR("librarian") << "store " << name << ": " << from_caf(err).message;
@@ -564,7 +570,9 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
       [=, &catalog](fetch_atom, const std::string& name) {
         return reply_now(self, catalog.best_instance(name));
       },
-      [=, &catalog](search_atom, const file_query& q) { return reply_now(self, catalog.search(q)); },
+      [=, &catalog](search_atom, const file_query& q) {
+        return reply_now(self, catalog.search(q));
+      },
       [=](validate_atom, const std::string& name) { return validate(self, name); },
       [=, &catalog](stores_atom) {
         return reply_now(self, expected<std::vector<store_info>>{catalog.stores()});

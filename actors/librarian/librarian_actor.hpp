@@ -11,7 +11,6 @@ namespace librarian::lib {
 
 // `node` routes the LRC attach (ask "lrc"), so the instance and its mapping commit together.
 [[nodiscard]] librarian_actor spawn_librarian(caf::local_actor* spawner,
-                                              std::shared_ptr<node::node_env> env,
-                                              caf::actor node);
+                                              std::shared_ptr<node::node_env> env, caf::actor node);
 
 }  // namespace librarian::lib

@@ -10,12 +10,12 @@ namespace librarian::lib {
 
 // upload/stage: the client declares what it will send.
 struct stage_request {
-  std::string name;          // the file's unique name (may contain '/', see validate_file_name)
-  uint64_t size = 0;         // bytes (a directory: the sum of its files)
-  std::string checksum;      // "xxh3:::<hex>" as digest_path computes it
-  std::string uploader;      // set by the API to the authenticated caller
+  std::string name;      // the file's unique name (may contain '/', see validate_file_name)
+  uint64_t size = 0;     // bytes (a directory: the sum of its files)
+  std::string checksum;  // "xxh3:::<hex>" as digest_path computes it
+  std::string uploader;  // set by the API to the authenticated caller
   std::string deletion_policy = "DISALLOWED";  // DISALLOWED | ALLOWED
-  std::string store;         // "" = the first store with room
+  std::string store;                           // "" = the first store with room
   friend bool operator==(const stage_request&, const stage_request&) = default;
 };
 
@@ -119,7 +119,7 @@ struct librarian_info {
   int64_t added_unix_ms = 0;
   int64_t last_seen_unix_ms = 0;
   std::string ping_state;  // "unknown" (not pinged), "up", "down"
-  int64_t rtt_us = -1;  // round trip of the ping in microseconds
+  int64_t rtt_us = -1;     // round trip of the ping in microseconds
   std::string ping_error;
   friend bool operator==(const librarian_info&, const librarian_info&) = default;
 };

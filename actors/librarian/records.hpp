@@ -8,10 +8,10 @@
 
 namespace librarian::lib {
 
-inline constexpr const char* files_table = "lib_files";                  // name
-inline constexpr const char* files_by_time_table = "lib_files_by_time";  // i64 create, name
+inline constexpr const char* files_table = "lib_files";                          // name
+inline constexpr const char* files_by_time_table = "lib_files_by_time";          // i64 create, name
 inline constexpr const char* files_by_checksum_table = "lib_files_by_checksum";  // sum, name
-inline constexpr const char* instances_table = "lib_instances";  // name, u64 id
+inline constexpr const char* instances_table = "lib_instances";                  // name, u64 id
 inline constexpr const char* instances_by_store_table = "lib_instances_by_store";  // store,name,id
 inline constexpr const char* remotes_table = "lib_remote_instances";  // name, librarian, u64 store
 inline constexpr const char* remotes_by_librarian_table = "lib_remotes_by_librarian";  // lib,name,s
@@ -104,8 +104,7 @@ struct librarian_row {
   int64_t last_seen_unix_ms = 0;
   template <class Archive>
   void serialize(Archive& ar) {
-    ar(name, url, port, sealed_authenticator, transfers_enabled, added_unix_ms,
-       last_seen_unix_ms);
+    ar(name, url, port, sealed_authenticator, transfers_enabled, added_unix_ms, last_seen_unix_ms);
   }
 };
 

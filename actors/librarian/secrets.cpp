@@ -22,7 +22,9 @@ using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, ctx_deleter>;
 const unsigned char* bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
-unsigned char* bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+unsigned char* bytes(std::string& s) {
+  return reinterpret_cast<unsigned char*>(s.data());
+}
 
 }  // namespace
 
@@ -58,13 +60,13 @@ expected<std::string> unseal(std::string_view key, std::string_view sealed,
   LIB_ASSERT(ctx != nullptr);
   std::string out(body.size(), '\0');
   int len = 0;
-  bool ok = EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key), bytes(nonce)) &&
-            EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(associated),
-                              static_cast<int>(associated.size())) &&
-            EVP_DecryptUpdate(ctx.get(), bytes(out), &len, bytes(body),
-                              static_cast<int>(body.size())) &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, tag_bytes, bytes(tag)) &&
-            EVP_DecryptFinal_ex(ctx.get(), bytes(out) + len, &len) > 0;
+  bool ok =
+      EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, bytes(key), bytes(nonce)) &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(associated),
+                        static_cast<int>(associated.size())) &&
+      EVP_DecryptUpdate(ctx.get(), bytes(out), &len, bytes(body), static_cast<int>(body.size())) &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, tag_bytes, bytes(tag)) &&
+      EVP_DecryptFinal_ex(ctx.get(), bytes(out) + len, &len) > 0;
   if (!ok)
     return fail(errc::internal,
                 "stored peer credentials do not decrypt: the encryption key changed or the row "
@@ -84,8 +86,9 @@ expected<std::string> load_sealing_key(const std::string& path) {
   auto key = crypto::base64_decode(s.substr(first, last - first + 1));
   if (!key || key->size() != sealing_key_bytes)
     return fail(errc::invalid_argument,
-                path + " must hold the base64 of exactly 32 random bytes (e.g. `openssl rand "
-                       "-base64 32 > " +
+                path +
+                    " must hold the base64 of exactly 32 random bytes (e.g. `openssl rand "
+                    "-base64 32 > " +
                     path + "`)");
   return *key;
 }

@@ -6,10 +6,10 @@
 #include <set>
 
 #include "actors/librarian/librarian_actor.hpp"
+#include "actors/mcs/mcs_actor.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/membership_actor.hpp"
 #include "actors/node/users_actor.hpp"
-#include "actors/mcs/mcs_actor.hpp"
 #include "actors/rls/lrc_actor.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"

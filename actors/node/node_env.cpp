@@ -1,9 +1,9 @@
 #include "actors/node/node_env.hpp"
 
 #include "actors/librarian/records.hpp"
+#include "actors/mcs/mcs_state.hpp"
 #include "actors/node/messages.hpp"
 #include "actors/node/users_state.hpp"
-#include "actors/mcs/mcs_state.hpp"
 #include "actors/rls/lrc_state.hpp"
 #include "storage/codec.hpp"
 

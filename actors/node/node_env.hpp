@@ -19,7 +19,7 @@
 namespace librarian::data {
 class ticket_registry;
 class data_server;
-}
+}  // namespace librarian::data
 
 namespace librarian::node {
 
@@ -38,7 +38,7 @@ struct node_env {
   // The native data channel's tickets (null when listen.data_port is 0, and in simulation):
   // whoever grants a transfer (the HTTP API, upload staging) issues one here.
   std::shared_ptr<data::ticket_registry> data_tickets;
-  uint16_t data_port = 0;  // the port the data server actually listens on
+  uint16_t data_port = 0;                          // the port the data server actually listens on
   const data::data_server* data_server = nullptr;  // for /metrics; outlives the API
   // Spawns this node's transport; `supervisor` is the node actor it reports to. The env is
   // passed in rather than captured, so the env does not own itself.

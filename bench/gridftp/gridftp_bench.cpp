@@ -1,5 +1,7 @@
 #include "bench/gridftp/gridftp_bench.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -8,8 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 #include "net/gridftp/server.hpp"
@@ -43,9 +43,19 @@ struct globus_server {
       ::dup2(out[1], 1);
       ::close(out[0]);
       ::close(out[1]);
-      std::vector<const char*> argv{"globus-gridftp-server", "-aa", "-p", "0",
-                                    "-control-interface", "127.0.0.1", "-data-interface",
-                                    "127.0.0.1", "-no-chdir", "-d", "error", "-l", log.c_str()};
+      std::vector<const char*> argv{"globus-gridftp-server",
+                                    "-aa",
+                                    "-p",
+                                    "0",
+                                    "-control-interface",
+                                    "127.0.0.1",
+                                    "-data-interface",
+                                    "127.0.0.1",
+                                    "-no-chdir",
+                                    "-d",
+                                    "error",
+                                    "-l",
+                                    log.c_str()};
       // globus flushes before range markers only with -sync-writes (off by default); ours
       // always syncs, so this is the like-for-like comparison for uploads.
       if (sync_writes) argv.push_back("-sync-writes");
@@ -116,7 +126,8 @@ nlohmann::json bench_gridftp(const std::string& work_dir, bool quick) {
     std::vector<uint64_t> block(1 << 17);
     for (uint64_t written = 0; written < bytes; written += block.size() * 8) {
       for (auto& v : block) v = rng();
-      f.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(block.size() * 8));
+      f.write(reinterpret_cast<const char*>(block.data()),
+              static_cast<std::streamsize>(block.size() * 8));
     }
   }
   fs::permissions(file, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read |
@@ -141,17 +152,18 @@ nlohmann::json bench_gridftp(const std::string& work_dir, bool quick) {
   // Warm the page cache so both servers read from memory.
   static_cast<void>(run_seconds("cat " + file.string()));
   out["bytes"] = bytes;
-  out["command"] = "globus-url-copy -p 4 ftp://127.0.0.1:PORT/FILE file:///dev/null (download); "
-                   "globus-url-copy -p 4 file:///FILE ftp://127.0.0.1:PORT/DST (upload)";
+  out["command"] =
+      "globus-url-copy -p 4 ftp://127.0.0.1:PORT/FILE file:///dev/null (download); "
+      "globus-url-copy -p 4 file:///FILE ftp://127.0.0.1:PORT/DST (upload)";
   for (auto [name, port] : {std::pair<std::string, int>{"librarian", (*ours)->port()},
                             std::pair<std::string, int>{"globus", globus.port},
                             std::pair<std::string, int>{"globus_sync_writes", globus_sync.port}}) {
     if (name != "globus_sync_writes")
       out[name]["download_to_dev_null"] =
           measure("globus-url-copy -p 4 " + url(port, file) + " file:///dev/null", bytes, runs);
-    out[name]["upload_to_disk"] = measure(
-        "globus-url-copy -p 4 file://" + file.string() + " " + url(port, root / "dst" / (name + ".bin")),
-        bytes, runs);
+    out[name]["upload_to_disk"] = measure("globus-url-copy -p 4 file://" + file.string() + " " +
+                                              url(port, root / "dst" / (name + ".bin")),
+                                          bytes, runs);
     fs::remove(root / "dst" / (name + ".bin"));
   }
   auto ratio = [&](const char* other, const char* figure) {

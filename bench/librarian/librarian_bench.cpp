@@ -73,9 +73,8 @@ nlohmann::json bench_catalog(const fs::path& dir, bool quick) {
     std::vector<uint64_t> ids;
     for (size_t i = 0; i < per_batch && done + i < n; ++i) {
       std::snprintf(name, sizeof name, "run%05zu/obs%07zu.dat", (done + i) / 1000, done + i);
-      auto staged = state.stage({name, 1024, "xxh3:::" + std::string(32, 'a'), "bench",
-                                 "DISALLOWED", ""},
-                                1, rows);
+      auto staged = state.stage(
+          {name, 1024, "xxh3:::" + std::string(32, 'a'), "bench", "DISALLOWED", ""}, 1, rows);
       if (!staged) return {{"error", staged.err().message}};
       ids.push_back(staged->upload_id);
     }

@@ -22,7 +22,9 @@ std::vector<char*> c_args(const std::vector<std::string>& argv) {
   return out;
 }
 
-double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
+double seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+}
 
 }  // namespace
 
@@ -54,7 +56,8 @@ run_result run_process(const std::vector<std::string>& argv, std::chrono::second
   for (;;) {
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(out_pipe[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<size_t>(n));
+    while ((n = ::read(out_pipe[0], buf, sizeof buf)) > 0)
+      r.out.append(buf, static_cast<size_t>(n));
     pid_t done = ::wait4(pid, &status, WNOHANG, &usage);
     if (done == pid) break;
     if (std::chrono::steady_clock::now() - start > deadline) {
@@ -89,9 +92,13 @@ server_process::server_process(const std::vector<std::string>& argv, const std::
   }
 }
 
-server_process::~server_process() { stop(); }
+server_process::~server_process() {
+  stop();
+}
 
-bool server_process::alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+bool server_process::alive() const {
+  return pid_ > 0 && ::kill(pid_, 0) == 0;
+}
 
 double server_process::cpu_seconds() const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");

@@ -109,18 +109,31 @@ node_under_test start_node(const fs::path& dir, const std::string& bin_dir,
   json cfg{{"name", "bench"},
            {"data_dir", (dir / "node-db").string()},
            {"log_level", "warn"},
-           {"listen", {{"host", "127.0.0.1"}, {"cluster_port", cluster}, {"http_port", http}, {"data_port", n.data_port}}},
-           {"auth", {{"kdf_iterations", 1000}, {"bootstrap_admin", {{"name", "bench"}, {"password", "bench-password"}}}}},
+           {"listen",
+            {{"host", "127.0.0.1"},
+             {"cluster_port", cluster},
+             {"http_port", http},
+             {"data_port", n.data_port}}},
+           {"auth",
+            {{"kdf_iterations", 1000},
+             {"bootstrap_admin", {{"name", "bench"}, {"password", "bench-password"}}}}},
            {"data", {{"roots", roots}}}};
   std::ofstream(dir / "node.json") << cfg.dump(2);
-  json client{{"connections", {{"bench", {{"host", "127.0.0.1"}, {"port", http}, {"user", "bench"}, {"password", "bench-password"}}}}}};
+  json client{{"connections",
+               {{"bench",
+                 {{"host", "127.0.0.1"},
+                  {"port", http},
+                  {"user", "bench"},
+                  {"password", "bench-password"}}}}}};
   n.client_config = (dir / "client.cfg").string();
   std::ofstream(n.client_config) << client.dump(2);
   fs::permissions(n.client_config, fs::perms::owner_read | fs::perms::owner_write);
   n.proc = std::make_unique<server_process>(
-      std::vector<std::string>{bin_dir + "/librarian-node", "--config", (dir / "node.json").string()},
+      std::vector<std::string>{bin_dir + "/librarian-node", "--config",
+                               (dir / "node.json").string()},
       (dir / "node.log").string());
-  if (!wait_listening(http, std::chrono::seconds(20)) || !wait_listening(n.data_port, std::chrono::seconds(5)))
+  if (!wait_listening(http, std::chrono::seconds(20)) ||
+      !wait_listening(n.data_port, std::chrono::seconds(5)))
     n.error = "librarian-node did not start; see " + (dir / "node.log").string();
   return n;
 }
@@ -131,31 +144,40 @@ json bench_transfer(const std::string& work_dir, const std::string& bin_dir, boo
   const fs::path dir = fs::path(work_dir) / "transfer";
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::all & ~fs::perms::group_write & ~fs::perms::others_write);
-  const fs::path shm = fs::exists("/dev/shm") ? fs::path("/dev/shm") / ("librarian-bench-" + std::to_string(::getpid())) : dir / "shm";
+  const fs::path shm =
+      fs::exists("/dev/shm")
+          ? fs::path("/dev/shm") / ("librarian-bench-" + std::to_string(::getpid()))
+          : dir / "shm";
   fs::create_directories(shm);
   const uint64_t big_bytes = quick ? (256ull << 20) : (2ull << 30);
   const int small_count = quick ? 200 : 2000;
   const int runs = quick ? 1 : 3;
   const auto deadline = std::chrono::seconds(300);
-  json out{{"big_file_bytes", big_bytes}, {"small_files", small_count}, {"small_file_bytes", 65536},
-           {"runs", runs}, {"streams", 4}};
+  json out{{"big_file_bytes", big_bytes},
+           {"small_files", small_count},
+           {"small_file_bytes", 65536},
+           {"runs", runs},
+           {"streams", 4}};
 
   const fs::path src = dir / "src.bin";
   write_random_file(src, big_bytes, 42);
   const fs::path small = shm / "small";
   fs::create_directories(small);
-  for (int i = 0; i < small_count; ++i) write_random_file(small / ("f" + std::to_string(i)), 65536, 1000 + i);
+  for (int i = 0; i < small_count; ++i)
+    write_random_file(small / ("f" + std::to_string(i)), 65536, 1000 + i);
 
   // The physical ceiling.
   figure iperf;
   if (have("iperf3")) {
     for (int r = 0; r < runs; ++r) {
       const uint16_t port = free_port();
-      server_process server({"iperf3", "-s", "-1", "-p", std::to_string(port)}, (dir / "iperf3.log").string());
+      server_process server({"iperf3", "-s", "-1", "-p", std::to_string(port)},
+                            (dir / "iperf3.log").string());
       // Not probed with a connect: "-1" makes the server serve exactly one client.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      auto res = run_process({"iperf3", "-c", "127.0.0.1", "-p", std::to_string(port), "-P", "4", "-t",
-                              quick ? "2" : "4", "-J"}, std::chrono::seconds(30));
+      auto res = run_process({"iperf3", "-c", "127.0.0.1", "-p", std::to_string(port), "-P", "4",
+                              "-t", quick ? "2" : "4", "-J"},
+                             std::chrono::seconds(30));
       try {
         auto j = json::parse(res.out);
         iperf.rates.push_back(j["end"]["sum_received"]["bits_per_second"].get<double>() / 8 / 1e9);
@@ -171,9 +193,12 @@ json bench_transfer(const std::string& work_dir, const std::string& bin_dir, boo
   figure disk_ceiling;
   {
     const fs::path probe = dir / "dd.bin";
-    auto res = run_process({"dd", "if=" + src.string(), "of=" + probe.string(), "bs=4M", "conv=fdatasync"}, deadline);
-    if (res.exit_code == 0) disk_ceiling.rates.push_back(static_cast<double>(big_bytes) / res.wall_s / 1e9);
-    else disk_ceiling.error = "dd failed";
+    auto res = run_process(
+        {"dd", "if=" + src.string(), "of=" + probe.string(), "bs=4M", "conv=fdatasync"}, deadline);
+    if (res.exit_code == 0)
+      disk_ceiling.rates.push_back(static_cast<double>(big_bytes) / res.wall_s / 1e9);
+    else
+      disk_ceiling.error = "dd failed";
     fs::remove(probe);
   }
 
@@ -183,7 +208,8 @@ json bench_transfer(const std::string& work_dir, const std::string& bin_dir, boo
   if (node.error.empty()) {
     const std::string lib = "lib://127.0.0.1:" + std::to_string(node.data_port);
     auto copy = [&](std::vector<std::string> args) {
-      std::vector<std::string> argv{bin_dir + "/librarian", "--config", node.client_config, "copy", "--json"};
+      std::vector<std::string> argv{bin_dir + "/librarian", "--config", node.client_config, "copy",
+                                    "--json"};
       argv.insert(argv.end(), args.begin(), args.end());
       return run_process(argv, deadline);
     };
@@ -232,13 +258,22 @@ json bench_transfer(const std::string& work_dir, const std::string& bin_dir, boo
   figure g_mem, g_mem_tuned, g_disk, g_verify, g_small;
   if (have("globus-gridftp-server") && have("globus-url-copy")) {
     const uint16_t port = free_port();
-    std::vector<std::string> argv{"globus-gridftp-server", "-aa", "-p", std::to_string(port), "-control-interface",
-                                  "127.0.0.1", "-data-interface", "127.0.0.1", "-d", "0"};
+    std::vector<std::string> argv{"globus-gridftp-server",
+                                  "-aa",
+                                  "-p",
+                                  std::to_string(port),
+                                  "-control-interface",
+                                  "127.0.0.1",
+                                  "-data-interface",
+                                  "127.0.0.1",
+                                  "-d",
+                                  "0"};
     if (::geteuid() == 0) argv.insert(argv.begin() + 2, {"-anonymous-user", "nobody"});
     server_process gfs(argv, (dir / "gridftp.log").string());
     if (wait_listening(port, std::chrono::seconds(10))) {
       const std::string ftp = "ftp://127.0.0.1:" + std::to_string(port);
-      auto guc = [&](figure& f, std::vector<std::string> args, const fs::path& dst, uint64_t bytes) {
+      auto guc = [&](figure& f, std::vector<std::string> args, const fs::path& dst,
+                     uint64_t bytes) {
         for (int r = 0; r < runs; ++r) {
           std::vector<std::string> cmd{"globus-url-copy"};
           cmd.insert(cmd.end(), args.begin(), args.end());
@@ -253,15 +288,20 @@ json bench_transfer(const std::string& work_dir, const std::string& bin_dir, boo
       };
       warm_page_cache(src);
       guc(g_mem, {"-p", "4", ftp + src.string(), "file:///dev/null"}, "/dev/null", big_bytes);
-      guc(g_mem_tuned, {"-fast", "-p", "4", "-bs", "4M", "-tcp-bs", "8M", ftp + src.string(), "file:///dev/null"}, "/dev/null", big_bytes);
+      guc(g_mem_tuned,
+          {"-fast", "-p", "4", "-bs", "4M", "-tcp-bs", "8M", ftp + src.string(),
+           "file:///dev/null"},
+          "/dev/null", big_bytes);
       const fs::path gdst = dir / "dst-guc.bin";
       guc(g_disk, {"-p", "4", ftp + src.string(), "file://" + gdst.string()}, gdst, big_bytes);
-      guc(g_verify, {"-p", "4", "-verify-checksum", ftp + src.string(), "file://" + gdst.string()}, gdst, big_bytes);
+      guc(g_verify, {"-p", "4", "-verify-checksum", ftp + src.string(), "file://" + gdst.string()},
+          gdst, big_bytes);
       fs::remove(gdst);
       for (int r = 0; r < runs; ++r) {
         const fs::path dst = shm / ("out-guc-" + std::to_string(r));
-        auto res = run_process({"globus-url-copy", "-r", "-cd", "-fast", "-cc", "4", "-pp", ftp + small.string() + "/",
-                                "file://" + dst.string() + "/"}, deadline);
+        auto res = run_process({"globus-url-copy", "-r", "-cd", "-fast", "-cc", "4", "-pp",
+                                ftp + small.string() + "/", "file://" + dst.string() + "/"},
+                               deadline);
         if (res.exit_code != 0) {
           g_small.error = "globus-url-copy -r exited " + std::to_string(res.exit_code);
           break;
@@ -273,16 +313,19 @@ json bench_transfer(const std::string& work_dir, const std::string& bin_dir, boo
       g_mem.error = "globus-gridftp-server did not start; see " + (dir / "gridftp.log").string();
     }
   } else {
-    g_mem.error = "globus-gridftp-server or globus-url-copy not installed (globus-gridftp-server-progs, globus-gass-copy-progs)";
+    g_mem.error =
+        "globus-gridftp-server or globus-url-copy not installed (globus-gridftp-server-progs, "
+        "globus-gass-copy-progs)";
   }
 
   out["iperf3_p4"] = iperf.to_json("gb_per_s");
-  out["memory_to_memory"] = {{"librarian", ours_mem.to_json("gb_per_s")},
-                             {"globus_url_copy_p4", g_mem.to_json("gb_per_s")},
-                             {"globus_url_copy_p4_fast_bs4M_tcpbs8M", g_mem_tuned.to_json("gb_per_s")},
-                             {"ratio_vs_globus_p4", ratio(ours_mem, g_mem)},
-                             {"ratio_vs_globus_tuned", ratio(ours_mem, g_mem_tuned)},
-                             {"ratio_vs_iperf3", ratio(ours_mem, iperf)}};
+  out["memory_to_memory"] = {
+      {"librarian", ours_mem.to_json("gb_per_s")},
+      {"globus_url_copy_p4", g_mem.to_json("gb_per_s")},
+      {"globus_url_copy_p4_fast_bs4M_tcpbs8M", g_mem_tuned.to_json("gb_per_s")},
+      {"ratio_vs_globus_p4", ratio(ours_mem, g_mem)},
+      {"ratio_vs_globus_tuned", ratio(ours_mem, g_mem_tuned)},
+      {"ratio_vs_iperf3", ratio(ours_mem, iperf)}};
   out["disk_to_disk"] = {{"librarian_inline_xxh3_durable", ours_disk.to_json("gb_per_s")},
                          {"globus_url_copy_p4", g_disk.to_json("gb_per_s")},
                          {"globus_url_copy_p4_verify_checksum", g_verify.to_json("gb_per_s")},

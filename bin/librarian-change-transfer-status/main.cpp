@@ -58,10 +58,11 @@ expected<std::string> change_online(const node_config& cfg, const std::string& p
                 "again, or enable its HTTP API");
   auto clients = cli::load_client_config(client_config_path);
   if (!clients)
-    return fail(errc::unauthenticated, "the node is running (its database is locked), so the "
-                                       "change must go through its API, which needs ADMIN "
-                                       "credentials from a client config: " +
-                                           clients.err().message);
+    return fail(errc::unauthenticated,
+                "the node is running (its database is locked), so the "
+                "change must go through its API, which needs ADMIN "
+                "credentials from a client config: " +
+                    clients.err().message);
   std::optional<cli::connection> conn;
   if (conn_name) {
     auto found = cli::find_connection(*clients, *conn_name);
@@ -85,7 +86,8 @@ expected<std::string> change_online(const node_config& cfg, const std::string& p
   if (!conn)
     return fail(errc::unauthenticated,
                 "the node is running (its database is locked), so the change must go through its "
-                "API, but " + clients->path + " has no connection to port " +
+                "API, but " +
+                    clients->path + " has no connection to port " +
                     std::to_string(cfg.listen.http_port) +
                     "; pass --connection NAME of an ADMIN connection");
   // The node's own address, whatever host the connection names.

@@ -196,7 +196,8 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
                 << *port << " http="
                 << (api ? cfg.listen.host + ":" + std::to_string(api->port()) : std::string{"off"})
                 << " data="
-                << (env->data_port ? cfg.listen.host + ":" + std::to_string(env->data_port) : std::string{"off"})
+                << (env->data_port ? cfg.listen.host + ":" + std::to_string(env->data_port)
+                                   : std::string{"off"})
                 << " incarnation=" << identity.incarnation
                 << (ftp ? " gridftp=" + cfg.listen.host + ":" + std::to_string(ftp->port())
                         : std::string{})

@@ -13,8 +13,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <iomanip>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -58,7 +58,9 @@ expected<location> parse_location(const std::string& text) {
     std::string rest = after(loc.kind == scheme::lib ? "lib://" : "ftp://");
     auto slash = rest.find('/');
     if (slash == std::string::npos || slash == 0)
-      return fail(errc::invalid_argument, "'" + text + "' needs a host and an absolute path, e.g. lib://host:7190/data/file");
+      return fail(
+          errc::invalid_argument,
+          "'" + text + "' needs a host and an absolute path, e.g. lib://host:7190/data/file");
     std::string authority = rest.substr(0, slash);
     loc.path = rest.substr(slash);
     auto colon = authority.rfind(':');
@@ -77,13 +79,15 @@ expected<location> parse_location(const std::string& text) {
     loc.host = authority;
     if (loc.host.empty()) return fail(errc::invalid_argument, "'" + text + "' has no host");
   } else if (text.find("://") != std::string::npos) {
-    return fail(errc::invalid_argument, "unsupported URL scheme in '" + text + "': use file://, lib:// or ftp://");
+    return fail(errc::invalid_argument,
+                "unsupported URL scheme in '" + text + "': use file://, lib:// or ftp://");
   } else {
     std::error_code ec;
     loc.path = fs::absolute(text, ec).string();
   }
   if (loc.path.empty() || loc.path.front() != '/')
-    return fail(errc::invalid_argument, "'" + text + "': the path must be absolute (file:///abs/path)");
+    return fail(errc::invalid_argument,
+                "'" + text + "': the path must be absolute (file:///abs/path)");
   return loc;
 }
 
@@ -122,13 +126,14 @@ expected<connection> connection_for(copy_context& ctx, const location& loc) {
   for (const auto& [name, conn] : ctx.config->connections) {
     if (conn.host != loc.host) continue;
     if (found)
-      return fail(errc::invalid_argument, "several connections in " + ctx.config->path + " are for host " +
-                                              loc.host + "; choose one with --conn NAME");
+      return fail(errc::invalid_argument, "several connections in " + ctx.config->path +
+                                              " are for host " + loc.host +
+                                              "; choose one with --conn NAME");
     found = conn;
   }
   if (!found)
-    return fail(errc::not_found, "no connection in " + ctx.config->path + " is for host " + loc.host +
-                                     "; add one, or pass --conn NAME");
+    return fail(errc::not_found, "no connection in " + ctx.config->path + " is for host " +
+                                     loc.host + "; add one, or pass --conn NAME");
   return *found;
 }
 
@@ -206,17 +211,21 @@ expected<std::vector<entry>> list_tree(copy_context& ctx, const location& loc) {
       for (const auto& e : *entries) {
         const std::string child = rel.empty() ? e.name : rel + "/" + e.name;
         if (out.size() + dirs.size() > 100000)
-          return fail(errc::invalid_argument, "more than 100000 entries under " + loc.text + "; copy a smaller tree");
-        if (e.is_dir && depth < 64) dirs.push_back({child, depth + 1});
-        else if (!e.is_dir) out.push_back({child, e.size});
+          return fail(errc::invalid_argument,
+                      "more than 100000 entries under " + loc.text + "; copy a smaller tree");
+        if (e.is_dir && depth < 64)
+          dirs.push_back({child, depth + 1});
+        else if (!e.is_dir)
+          out.push_back({child, e.size});
       }
     }
     return out;
   }
   auto conn = connection_for(ctx, loc);
   if (!conn) return conn.err();
-  auto reply = call_api(*conn, "GET", "/api/v1/data/list?path=" + net::http::percent_encode(loc.path),
-                        std::nullopt, ctx.api_timeout);
+  auto reply =
+      call_api(*conn, "GET", "/api/v1/data/list?path=" + net::http::percent_encode(loc.path),
+               std::nullopt, ctx.api_timeout);
   if (!reply) return reply.err();
   for (const auto& e : reply->value.value("entries", json::array()))
     if (e.value("type", "") == "file")
@@ -224,8 +233,8 @@ expected<std::vector<entry>> list_tree(copy_context& ctx, const location& loc) {
   return out;
 }
 
-expected<std::pair<std::string, data::data_endpoint>> ticket_for(copy_context& ctx, const location& loc,
-                                                                 json body) {
+expected<std::pair<std::string, data::data_endpoint>> ticket_for(copy_context& ctx,
+                                                                 const location& loc, json body) {
   auto conn = connection_for(ctx, loc);
   if (!conn) return conn.err();
   body["path"] = loc.path;
@@ -241,7 +250,8 @@ expected<std::pair<std::string, data::data_endpoint>> ticket_for(copy_context& c
 
 // file -> file through the same journaled receiver: resumable, verified, never a partial file
 // under the final name.
-expected<data::transfer_report> local_copy(copy_context& ctx, const location& src, const location& dst) {
+expected<data::transfer_report> local_copy(copy_context& ctx, const location& src,
+                                           const location& dst) {
   int fd = ::open(src.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(errc::not_found, "cannot open " + src.path + ": " + std::strerror(errno));
   struct closer {
@@ -252,7 +262,8 @@ expected<data::transfer_report> local_copy(copy_context& ctx, const location& sr
   ::fstat(fd, &st);
   const auto& o = ctx.options;
   const uint64_t size = static_cast<uint64_t>(st.st_size);
-  if (o.partial_offset > size) return fail(errc::invalid_argument, "partial offset is past the end of " + src.path);
+  if (o.partial_offset > size)
+    return fail(errc::invalid_argument, "partial offset is past the end of " + src.path);
   const uint64_t length = std::min(o.partial_length.value_or(UINT64_MAX), size - o.partial_offset);
   auto pool = std::make_shared<data::buffer_pool>(o.block_bytes, 4);
   data::receiver_config rc;
@@ -275,7 +286,8 @@ expected<data::transfer_report> local_copy(copy_context& ctx, const location& sr
       data::block_buffer buf = pool->take();
       buf.resize(n);
       ssize_t got = ::pread(fd, buf.data(), n, static_cast<off_t>(off));
-      if (got != static_cast<ssize_t>(n)) return fail(errc::unavailable, "short read from " + src.path);
+      if (got != static_cast<ssize_t>(n))
+        return fail(errc::unavailable, "short read from " + src.path);
       if (auto w = (*rx)->write_block({0, n, off}, std::move(buf)); !w) return w.err();
       off += n;
       report.bytes += n;
@@ -289,8 +301,9 @@ expected<data::transfer_report> local_copy(copy_context& ctx, const location& sr
   return report;
 }
 
-expected<data::transfer_report> copy_once(copy_context& ctx, const location& src, const location& dst,
-                                           uint64_t size, data::range_set* ftp_committed) {
+expected<data::transfer_report> copy_once(copy_context& ctx, const location& src,
+                                          const location& dst, uint64_t size,
+                                          data::range_set* ftp_committed) {
   auto opts = ctx.options;
   // One stream is enough for a file that fits in a couple of blocks; more only costs connections.
   if (src.kind != scheme::ftp && size <= 2 * opts.block_bytes) opts.streams = 1;
@@ -306,8 +319,10 @@ expected<data::transfer_report> copy_once(copy_context& ctx, const location& src
   };
   if (src.kind == scheme::file && dst.kind == scheme::file) return local_copy(ctx, src, dst);
   if (src.kind == scheme::file && dst.kind == scheme::lib) {
-    const uint64_t length = std::min(opts.partial_length.value_or(UINT64_MAX), size - std::min(size, opts.partial_offset));
-    auto t = ticket_for(ctx, dst, {{"mode", "put"}, {"size", length}, {"create_dirs", ctx.args.create_dirs}});
+    const uint64_t length = std::min(opts.partial_length.value_or(UINT64_MAX),
+                                     size - std::min(size, opts.partial_offset));
+    auto t = ticket_for(ctx, dst,
+                        {{"mode", "put"}, {"size", length}, {"create_dirs", ctx.args.create_dirs}});
     if (!t) return t.err();
     return data::put_file(t->second, t->first, src.path, opts);
   }
@@ -326,13 +341,17 @@ expected<data::transfer_report> copy_once(copy_context& ctx, const location& src
   // GridFTP: the client keeps what the server committed (111 markers) across -rst attempts.
   if (src.kind == scheme::file && dst.kind == scheme::ftp)
     return gridftp::upload(src.path, dst.text, opts, ftp_committed);
-  if (src.kind == scheme::ftp && dst.kind == scheme::file) return gridftp::download(src.text, dst.path, opts);
+  if (src.kind == scheme::ftp && dst.kind == scheme::file)
+    return gridftp::download(src.text, dst.path, opts);
   if (src.kind == scheme::ftp && dst.kind == scheme::ftp)
     return gridftp::third_party(src.text, dst.text, opts, ftp_committed);
   if (src.kind == scheme::ftp || dst.kind == scheme::ftp)
-    return fail(errc::invalid_argument, "ftp:// copies go to or from file:// or another ftp:// server; "
-                                        "for a node, use its lib:// data port");
-  return fail(errc::invalid_argument, "copying between two nodes (lib:// to lib://) is not supported; run the copy on one of them");
+    return fail(errc::invalid_argument,
+                "ftp:// copies go to or from file:// or another ftp:// server; "
+                "for a node, use its lib:// data port");
+  return fail(
+      errc::invalid_argument,
+      "copying between two nodes (lib:// to lib://) is not supported; run the copy on one of them");
 }
 
 // -sync: true when the destination already matches at the requested level.
@@ -353,7 +372,9 @@ expected<bool> in_sync(copy_context& ctx, const location& src, const location& d
 expected<data::transfer_report> copy_with_retries(copy_context& ctx, const location& src,
                                                   const location& dst, uint64_t size) {
   const auto& a = ctx.args;
-  const unsigned attempts_max = !a.restart ? 1 : a.restart_retries == 0 ? 1000 : a.restart_retries + 1;
+  const unsigned attempts_max = !a.restart               ? 1
+                                : a.restart_retries == 0 ? 1000
+                                                         : a.restart_retries + 1;
   std::mt19937_64 jitter(std::random_device{}());
   data::range_set ftp_committed;
   for (unsigned attempt = 1;; ++attempt) {
@@ -364,7 +385,8 @@ expected<data::transfer_report> copy_with_retries(copy_context& ctx, const locat
         auto sum = data::checksum_file(dst.path, ctx.options.alg);
         if (!sum) return sum.err();
         if (!r->checksum.empty() && data::format_checksum(ctx.options.alg, *sum) != r->checksum)
-          return fail(errc::checksum_mismatch, dst.path + " does not match the transferred checksum");
+          return fail(errc::checksum_mismatch,
+                      dst.path + " does not match the transferred checksum");
       }
       return r;
     }
@@ -373,8 +395,8 @@ expected<data::transfer_report> copy_with_retries(copy_context& ctx, const locat
     wait_s *= 0.75 + 0.5 * (static_cast<double>(jitter() % 1000) / 1000.0);
     {
       std::lock_guard lock(ctx.print_mu);
-      std::cerr << "\rretrying " << src.text << " in " << std::fixed << std::setprecision(1) << wait_s
-                << "s (attempt " << attempt + 1 << "): " << r.err().message << '\n';
+      std::cerr << "\rretrying " << src.text << " in " << std::fixed << std::setprecision(1)
+                << wait_s << "s (attempt " << attempt + 1 << "): " << r.err().message << '\n';
     }
     std::this_thread::sleep_for(std::chrono::duration<double>(wait_s));
   }
@@ -395,7 +417,8 @@ std::string human_bytes(double b) {
 // A progress bar on a terminal (stderr), or -vb's periodic lines; silent otherwise.
 class progress_display {
  public:
-  progress_display(copy_context& ctx, bool bar, bool verbose) : ctx_(ctx), bar_(bar), verbose_(verbose) {
+  progress_display(copy_context& ctx, bool bar, bool verbose)
+      : ctx_(ctx), bar_(bar), verbose_(verbose) {
     if (!bar_ && !verbose_) return;
     thread_ = std::thread([this] { loop(); });
   }
@@ -421,9 +444,11 @@ class progress_display {
         double frac = total > 0 ? std::min(1.0, done / total) : 0;
         int fill = static_cast<int>(frac * 30);
         double eta = rate > 0 && total > done ? (total - done) / rate : 0;
-        std::cerr << "\r[" << std::string(static_cast<size_t>(fill), '=') << std::string(static_cast<size_t>(30 - fill), ' ')
-                  << "] " << std::setw(3) << static_cast<int>(frac * 100) << "% " << human_bytes(done) << " "
-                  << human_bytes(rate) << "/s ETA " << static_cast<int>(eta) << "s   " << std::flush;
+        std::cerr << "\r[" << std::string(static_cast<size_t>(fill), '=')
+                  << std::string(static_cast<size_t>(30 - fill), ' ') << "] " << std::setw(3)
+                  << static_cast<int>(frac * 100) << "% " << human_bytes(done) << " "
+                  << human_bytes(rate) << "/s ETA " << static_cast<int>(eta) << "s   "
+                  << std::flush;
       } else {
         std::cerr << std::fixed << std::setprecision(2) << "  " << static_cast<uint64_t>(done)
                   << " bytes " << rate / 1e6 << " MB/sec avg\n";
@@ -453,22 +478,50 @@ std::optional<uint64_t> parse_size(const std::string& text) {
   uint64_t mult = 1;
   std::string digits = text;
   switch (std::toupper(static_cast<unsigned char>(text.back()))) {
-    case 'K': mult = 1ull << 10; digits.pop_back(); break;
-    case 'M': mult = 1ull << 20; digits.pop_back(); break;
-    case 'G': mult = 1ull << 30; digits.pop_back(); break;
-    default: break;
+    case 'K':
+      mult = 1ull << 10;
+      digits.pop_back();
+      break;
+    case 'M':
+      mult = 1ull << 20;
+      digits.pop_back();
+      break;
+    case 'G':
+      mult = 1ull << 30;
+      digits.pop_back();
+      break;
+    default:
+      break;
   }
-  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 12)
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
+      digits.size() > 12)
     return std::nullopt;
   return std::stoull(digits) * mult;
 }
 
 std::vector<std::string> normalize_copy_options(std::vector<std::string> argv) {
-  static const char* long_names[] = {"cc",  "bs",          "tcp-bs",          "cd",           "sync",
-                                     "sync-level", "verify-checksum", "checksum-alg", "rst",
-                                     "rst-retries", "rst-interval", "stall-timeout", "st",
-                                     "partial-offset", "off", "partial-length", "len", "vb",
-                                     "parallel", "concurrency", "recurse", "create-dest"};
+  static const char* long_names[] = {"cc",
+                                     "bs",
+                                     "tcp-bs",
+                                     "cd",
+                                     "sync",
+                                     "sync-level",
+                                     "verify-checksum",
+                                     "checksum-alg",
+                                     "rst",
+                                     "rst-retries",
+                                     "rst-interval",
+                                     "stall-timeout",
+                                     "st",
+                                     "partial-offset",
+                                     "off",
+                                     "partial-length",
+                                     "len",
+                                     "vb",
+                                     "parallel",
+                                     "concurrency",
+                                     "recurse",
+                                     "create-dest"};
   for (auto& arg : argv) {
     if (arg.size() < 3 || arg[0] != '-' || arg[1] == '-') continue;
     for (const char* name : long_names)
@@ -478,27 +531,40 @@ std::vector<std::string> normalize_copy_options(std::vector<std::string> argv) {
 }
 
 void add_copy_command(CLI::App& app, copy_arguments& a, bool& chosen) {
-  auto* sub = app.add_subcommand("copy", "copy files like globus-url-copy: file://, lib://HOST[:PORT]/PATH, ftp://HOST:PORT/PATH");
-  sub->add_option("SOURCE", a.source, "source URL (file:///abs, lib://host:port/abs, ftp://host:port/abs)")->required();
+  auto* sub = app.add_subcommand(
+      "copy",
+      "copy files like globus-url-copy: file://, lib://HOST[:PORT]/PATH, ftp://HOST:PORT/PATH");
+  sub->add_option("SOURCE", a.source,
+                  "source URL (file:///abs, lib://host:port/abs, ftp://host:port/abs)")
+      ->required();
   sub->add_option("DEST", a.destination, "destination URL")->required();
-  sub->add_option("-p,--parallel", a.parallel, "parallel TCP streams per file (4)")->check(CLI::Range(1, 64));
-  sub->add_option("--cc,--concurrency", a.concurrency, "files in flight at once (1)")->check(CLI::Range(1, 64));
+  sub->add_option("-p,--parallel", a.parallel, "parallel TCP streams per file (4)")
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--cc,--concurrency", a.concurrency, "files in flight at once (1)")
+      ->check(CLI::Range(1, 64));
   sub->add_option("--bs", a.block_size, "block size, e.g. 4M (1M)");
   sub->add_option("--tcp-bs", a.tcp_buffer_size, "TCP buffer size, e.g. 8M (kernel default)");
   sub->add_flag("-r,--recurse", a.recursive, "copy a directory tree");
   sub->add_flag("--cd,--create-dest", a.create_dirs, "create missing destination directories");
   sub->add_flag("--sync", a.sync, "skip files the destination already has (see -sync-level)");
-  sub->add_option("--sync-level", a.sync_level, "0 exists, 1 size, 2 mtime (default), 3 checksum")->check(CLI::Range(0, 3));
-  sub->add_flag("--verify-checksum", a.verify_checksum, "also re-read the written file and compare its checksum");
+  sub->add_option("--sync-level", a.sync_level, "0 exists, 1 size, 2 mtime (default), 3 checksum")
+      ->check(CLI::Range(0, 3));
+  sub->add_flag("--verify-checksum", a.verify_checksum,
+                "also re-read the written file and compare its checksum");
   sub->add_option("--checksum-alg", a.checksum_alg, "xxh3 (default), md5 or adler32");
   sub->add_flag("--rst", a.restart, "retry failed transfers, resuming from committed ranges");
   sub->add_option("--rst-retries", a.restart_retries, "retries with -rst (5; 0 = until it works)");
-  sub->add_option("--rst-interval", a.restart_interval_s, "seconds between retries (0 = exponential backoff)");
-  sub->add_option("--stall-timeout,--st", a.stall_timeout_s, "seconds without progress before a transfer fails (600)")->check(CLI::Range(0.1, 86400.0));
+  sub->add_option("--rst-interval", a.restart_interval_s,
+                  "seconds between retries (0 = exponential backoff)");
+  sub->add_option("--stall-timeout,--st", a.stall_timeout_s,
+                  "seconds without progress before a transfer fails (600)")
+      ->check(CLI::Range(0.1, 86400.0));
   sub->add_option("--partial-offset,--off", a.partial_offset, "first byte to copy");
   sub->add_option("--partial-length,--len", a.partial_length, "bytes to copy");
   sub->add_flag("--vb", a.verbose, "print bytes and rate periodically");
-  sub->add_option("--conn", a.connection_name, "client-config connection whose credentials lib:// URLs use (default: the one for the URL's host)");
+  sub->add_option("--conn", a.connection_name,
+                  "client-config connection whose credentials lib:// URLs use (default: the one "
+                  "for the URL's host)");
   sub->callback([&chosen] { chosen = true; });
 }
 
@@ -506,7 +572,11 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
              std::chrono::milliseconds api_timeout) {
   auto report_error = [&](const error& err) {
     if (json_out) {
-      std::cout << json{{"ok", false}, {"error", std::string(name(err.code))}, {"message", err.message}}.dump() << '\n';
+      std::cout << json{{"ok", false},
+                        {"error", std::string(name(err.code))},
+                        {"message", err.message}}
+                       .dump()
+                << '\n';
     } else {
       std::cerr << "error: " << err.message << "\n hint: " << hint(err.code) << '\n';
     }
@@ -524,7 +594,8 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
   auto bs = parse_size(a.block_size);
   auto tcp = parse_size(a.tcp_buffer_size);
   if (!bs || *bs < 4096 || *bs > (64ull << 20))
-    return report_error(fail(errc::invalid_argument, "-bs must be a size between 4K and 64M, e.g. 4M"));
+    return report_error(
+        fail(errc::invalid_argument, "-bs must be a size between 4K and 64M, e.g. 4M"));
   if (!tcp || *tcp > (1ull << 30))
     return report_error(fail(errc::invalid_argument, "-tcp-bs must be a size up to 1G, e.g. 8M"));
   ctx.options.streams = a.parallel;
@@ -532,7 +603,8 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
   ctx.options.tcp_buffer_bytes = static_cast<int>(*tcp);
   ctx.options.alg = *alg;
   ctx.options.verify_checksum = true;
-  ctx.options.stall_timeout = std::chrono::milliseconds(static_cast<int64_t>(a.stall_timeout_s * 1000));
+  ctx.options.stall_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(a.stall_timeout_s * 1000));
   ctx.options.partial_offset = a.partial_offset.value_or(0);
   ctx.options.partial_length = a.partial_length;
 
@@ -548,7 +620,9 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
   std::vector<entry> work;
   location dst_base = *dst;
   if (src_info->directory) {
-    if (!a.recursive) return report_error(fail(errc::invalid_argument, a.source + " is a directory; pass -r to copy a tree"));
+    if (!a.recursive)
+      return report_error(
+          fail(errc::invalid_argument, a.source + " is a directory; pass -r to copy a tree"));
     auto listed = list_tree(ctx, *src);
     if (!listed) return report_error(listed.err());
     work = std::move(*listed);
@@ -560,10 +634,12 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
   }
   if (src_info->directory && dst_base.kind == scheme::ftp && (a.create_dirs || a.recursive)) {
     // The tree's root on the GridFTP server; its subdirectories are made as files need them.
-    if (auto mk = gridftp::make_directory(dst_base.text, ctx.options); !mk) return report_error(mk.err());
+    if (auto mk = gridftp::make_directory(dst_base.text, ctx.options); !mk)
+      return report_error(mk.err());
   }
   if ((a.partial_offset || a.partial_length) && work.size() != 1)
-    return report_error(fail(errc::invalid_argument, "-partial-offset/-partial-length apply to a single file"));
+    return report_error(
+        fail(errc::invalid_argument, "-partial-offset/-partial-length apply to a single file"));
   for (const auto& w : work) ctx.bytes_total += w.size;
 
   struct outcome {
@@ -590,14 +666,18 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
     progress_display display(ctx, ::isatty(2) && !json_out, a.verbose);
     if (!pipelined.empty()) {
       const location& remote = src->kind == scheme::lib ? *src : dst_base;
-      auto t = ticket_for(ctx, remote, {{"mode", src->kind == scheme::lib ? "get" : "put"}, {"tree", true},
-                                        {"create_dirs", true}});
+      auto t = ticket_for(ctx, remote,
+                          {{"mode", src->kind == scheme::lib ? "get" : "put"},
+                           {"tree", true},
+                           {"create_dirs", true}});
       auto tree_worker = [&](size_t w, size_t workers) {
         std::vector<data::tree_item> items;
         std::vector<size_t> index;
         for (size_t k = w; k < pipelined.size(); k += workers) {
           const size_t i = pipelined[k];
-          const std::string local = (fs::path(src->kind == scheme::lib ? dst_base.path : src->path) / work[i].relative).string();
+          const std::string local =
+              (fs::path(src->kind == scheme::lib ? dst_base.path : src->path) / work[i].relative)
+                  .string();
           items.push_back({local, work[i].relative});
           index.push_back(i);
           results[i].source = join(*src, work[i].relative).text;
@@ -609,7 +689,9 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
           return;
         }
         auto opts = ctx.options;
-        opts.on_progress = [&](const data::transfer_progress& p) { ctx.bytes_done += p.bytes_done; };
+        opts.on_progress = [&](const data::transfer_progress& p) {
+          ctx.bytes_done += p.bytes_done;
+        };
         auto r = src->kind == scheme::lib ? data::get_tree_files(t->second, t->first, items, opts)
                                           : data::put_tree_files(t->second, t->first, items, opts);
         for (size_t k = 0; k < index.size(); ++k) {
@@ -619,7 +701,8 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
           } else if ((*r)[k].failure) {
             out.failure = (*r)[k].failure;
           } else {
-            out.report = data::transfer_report{(*r)[k].bytes, (*r)[k].bytes, 0, (*r)[k].checksum, 0};
+            out.report =
+                data::transfer_report{(*r)[k].bytes, (*r)[k].bytes, 0, (*r)[k].checksum, 0};
           }
         }
       };
@@ -664,16 +747,20 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
           if (out.failure) continue;
         }
         auto r = copy_with_retries(ctx, s, d, work[i].size);
-        if (r) out.report = *r;
-        else out.failure = r.err();
+        if (r)
+          out.report = *r;
+        else
+          out.failure = r.err();
       }
     };
     std::vector<std::thread> workers;
-    const unsigned n = std::min<unsigned>(a.concurrency, static_cast<unsigned>(std::max<size_t>(1, work.size())));
+    const unsigned n =
+        std::min<unsigned>(a.concurrency, static_cast<unsigned>(std::max<size_t>(1, work.size())));
     for (unsigned i = 0; i < n; ++i) workers.emplace_back(worker);
     for (auto& t : workers) t.join();
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   uint64_t moved = 0;
   size_t failed = 0, skipped = 0;
   std::optional<error> first_failure;
@@ -698,18 +785,25 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
     files.push_back(std::move(f));
   }
   if (json_out) {
-    std::cout << json{{"ok", failed == 0},     {"files", files},   {"bytes", moved},
-                      {"seconds", secs},       {"failed", failed}, {"skipped", skipped},
+    std::cout << json{{"ok", failed == 0},
+                      {"files", files},
+                      {"bytes", moved},
+                      {"seconds", secs},
+                      {"failed", failed},
+                      {"skipped", skipped},
                       {"rate_bytes_per_s", secs > 0 ? static_cast<double>(moved) / secs : 0.0}}
                      .dump()
               << '\n';
   } else {
     for (const auto& r : results)
-      if (r.failure) std::cerr << "error: " << r.source << " -> " << r.destination << ": " << r.failure->message << '\n';
+      if (r.failure)
+        std::cerr << "error: " << r.source << " -> " << r.destination << ": " << r.failure->message
+                  << '\n';
     if (a.verbose || work.size() > 1)
-      std::cerr << "copied " << (work.size() - failed - skipped) << " file(s), skipped " << skipped << ", failed "
-                << failed << "; " << human_bytes(static_cast<double>(moved)) << " in " << std::fixed
-                << std::setprecision(2) << secs << " s (" << human_bytes(secs > 0 ? moved / secs : 0) << "/s)\n";
+      std::cerr << "copied " << (work.size() - failed - skipped) << " file(s), skipped " << skipped
+                << ", failed " << failed << "; " << human_bytes(static_cast<double>(moved))
+                << " in " << std::fixed << std::setprecision(2) << secs << " s ("
+                << human_bytes(secs > 0 ? moved / secs : 0) << "/s)\n";
   }
   if (first_failure) {
     if (!json_out) std::cerr << " hint: " << hint(first_failure->code) << '\n';

@@ -14,23 +14,23 @@ namespace librarian::cli {
 struct copy_arguments {
   std::string source;
   std::string destination;
-  unsigned parallel = 4;       // -p
-  unsigned concurrency = 1;    // -cc
+  unsigned parallel = 4;              // -p
+  unsigned concurrency = 1;           // -cc
   std::string block_size = "1M";      // -bs
   std::string tcp_buffer_size = "0";  // -tcp-bs
-  bool recursive = false;      // -r
-  bool create_dirs = false;    // -cd
-  bool sync = false;           // -sync
-  int sync_level = 2;          // -sync-level
+  bool recursive = false;             // -r
+  bool create_dirs = false;           // -cd
+  bool sync = false;                  // -sync
+  int sync_level = 2;                 // -sync-level
   bool verify_checksum = false;  // -verify-checksum (the native channel always verifies inline)
   std::string checksum_alg = "xxh3";
-  bool restart = false;        // -rst
-  unsigned restart_retries = 5;  // -rst-retries, 0 = forever
-  double restart_interval_s = 0;  // -rst-interval, 0 = exponential backoff
-  double stall_timeout_s = 600;   // -stall-timeout
-  std::optional<uint64_t> partial_offset;  // -partial-offset
-  std::optional<uint64_t> partial_length;  // -partial-length
-  bool verbose = false;        // -vb
+  bool restart = false;                        // -rst
+  unsigned restart_retries = 5;                // -rst-retries, 0 = forever
+  double restart_interval_s = 0;               // -rst-interval, 0 = exponential backoff
+  double stall_timeout_s = 600;                // -stall-timeout
+  std::optional<uint64_t> partial_offset;      // -partial-offset
+  std::optional<uint64_t> partial_length;      // -partial-length
+  bool verbose = false;                        // -vb
   std::optional<std::string> connection_name;  // --conn: credentials for lib:// URLs
 };
 

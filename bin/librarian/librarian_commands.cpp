@@ -111,7 +111,8 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
   expected<lib::content_digest> digest = fail(errc::internal, "not computed");
   {
     std::error_code size_ec;
-    auto total = fs::is_regular_file(a.local_path, size_ec) ? fs::file_size(a.local_path, size_ec) : 0;
+    auto total =
+        fs::is_regular_file(a.local_path, size_ec) ? fs::file_size(a.local_path, size_ec) : 0;
     progress_bar bar{"checksum", total};
     digest = lib::digest_path(a.local_path, [&](uint64_t d) { bar.update(d); });
   }
@@ -124,13 +125,16 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
   auto staged = call_api(conn, "POST", "/api/v1/upload/stage", stage, timeout);
   if (!staged) return staged.err();
   if (truthy(staged->value, "already_present"))
-    return synthesized({{"name", a.dest_path}, {"already_present", true},
-                        {"checksum", digest->checksum}, {"size", digest->size}});
+    return synthesized({{"name", a.dest_path},
+                        {"already_present", true},
+                        {"checksum", digest->checksum},
+                        {"size", digest->size}});
   auto id = staged->value.value("upload_id", uint64_t{0});
   auto staging_file = str(staged->value, "staging_file");
   auto cancel = [&](const error& why) -> error {
     auto st = call_api(conn, "POST", "/api/v1/upload/cancel", json{{"upload_id", id}}, timeout);
-    if (!st) std::cerr << "warning: could not cancel upload " << id << ": " << st.err().message << '\n';
+    if (!st)
+      std::cerr << "warning: could not cancel upload " << id << ": " << st.err().message << '\n';
     return why;
   };
   // The native data channel when the node offers a ticket (a single file; it verifies the
@@ -138,7 +142,8 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
   // data port.
   const auto ticket = str(staged->value, "ticket");
   const bool native = !ticket.empty() && !digest->directory &&
-                      staged->value.contains("data_port") && staged->value["data_port"].is_number_unsigned();
+                      staged->value.contains("data_port") &&
+                      staged->value["data_port"].is_number_unsigned();
   if (native) {
     progress_bar bar{"upload", digest->size};
     data::transfer_options opts;
@@ -152,8 +157,9 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
     if (!copied) {
       auto err = copied.err();
       if (err.code == errc::unavailable)
-        err.message += " (the local mover needs the node's staging directory on this host, and "
-                       "the node offered no data-channel ticket: is its listen.data_port 0?)";
+        err.message +=
+            " (the local mover needs the node's staging directory on this host, and "
+            "the node offered no data-channel ticket: is its listen.data_port 0?)";
       return cancel(err);
     }
   }
@@ -174,7 +180,8 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
 
 std::string human_upload(const json& v) {
   if (truthy(v, "already_present"))
-    return "'" + str(v, "name") + "' is already in the librarian with the same contents; nothing "
+    return "'" + str(v, "name") +
+           "' is already in the librarian with the same contents; nothing "
            "to do\n";
   std::string where;
   if (v.contains("instances") && v["instances"].is_array() && !v["instances"].empty())
@@ -200,7 +207,8 @@ expected<api_reply> run_download(const lib_arguments& a, const connection& conn,
   if (fs::exists(fs::symlink_status(a.local_path, ec)))
     return fail(errc::already_exists, a.local_path + " already exists; choose another path");
   const auto ticket = str(inst->value, "ticket");
-  if (!ticket.empty() && inst->value.contains("data_port") && inst->value["data_port"].is_number_unsigned()) {
+  if (!ticket.empty() && inst->value.contains("data_port") &&
+      inst->value["data_port"].is_number_unsigned()) {
     // The native channel: resumable, and verified inline against the node's bytes; then the
     // result is checked against the catalog's checksum before it is kept.
     progress_bar bar{"download", size};
@@ -215,8 +223,12 @@ expected<api_reply> run_download(const lib_arguments& a, const connection& conn,
                                                ", the catalog says " + expected_sum +
                                                "; nothing was kept (run validate-file)");
     }
-    return synthesized({{"name", a.name}, {"path", a.local_path}, {"size", size},
-                        {"checksum", expected_sum}, {"verified", true}, {"source", source},
+    return synthesized({{"name", a.name},
+                        {"path", a.local_path},
+                        {"size", size},
+                        {"checksum", expected_sum},
+                        {"verified", true},
+                        {"source", source},
                         {"mover", "native"}});
   }
   // Copy to a temporary name and rename only once the checksum verifies.
@@ -244,8 +256,12 @@ expected<api_reply> run_download(const lib_arguments& a, const connection& conn,
   }
   fs::rename(temp, a.local_path, ec);
   if (ec) return fail(errc::internal, "cannot rename " + temp + ": " + ec.message());
-  return synthesized({{"name", a.name}, {"path", a.local_path}, {"size", size},
-                      {"checksum", expected_sum}, {"verified", true}, {"source", source}});
+  return synthesized({{"name", a.name},
+                      {"path", a.local_path},
+                      {"size", size},
+                      {"checksum", expected_sum},
+                      {"verified", true},
+                      {"source", source}});
 }
 
 // -------------------------------------------------------------------------------------- search
@@ -413,8 +429,8 @@ expected<api_reply> run_manifest(const lib_arguments& a, const connection& conn,
 
 void add_manifest(CLI::App& app, std::string& conn, std::optional<rls_command>& chosen,
                   const args_ptr& a) {
-  auto* sub = sub_with_conn(app, conn, "get-store-manifest",
-                            "list a store's files for SneakerNet (ADMIN)");
+  auto* sub =
+      sub_with_conn(app, conn, "get-store-manifest", "list a store's files for SneakerNet (ADMIN)");
   sub->add_option("--store", a->store, "the store (usually a removable drive)")->required();
   sub->add_option("--destination-librarian", a->destination, "the librarian the drive goes to");
   sub->add_flag("--disable-store", a->disable_store, "disable the store first");
@@ -440,16 +456,19 @@ void add_peers(CLI::App& app, std::string& conn, std::optional<rls_command>& cho
   list->callback([&chosen, a] {
     chosen = simple(
         [a](const connection& c, timeout_t t) {
-          return call_api(c, "GET",
-                          std::string{"/api/v1/admin/librarians?ping="} + (a->ping ? "true" : "false"),
-                          std::nullopt, t);
+          return call_api(
+              c, "GET",
+              std::string{"/api/v1/admin/librarians?ping="} + (a->ping ? "true" : "false"),
+              std::nullopt, t);
         },
         format_librarians);
   });
   auto* add = sub_with_conn(app, conn, "add-librarian", "register a peer librarian (ADMIN)");
   add->add_option("--name", a->name, "the peer's name (its node name)")->required();
   add->add_option("--url", a->url, "http://HOST (no port)")->required();
-  add->add_option("--port", a->port, "the peer's HTTP port")->required()->check(CLI::Range(1, 65535));
+  add->add_option("--port", a->port, "the peer's HTTP port")
+      ->required()
+      ->check(CLI::Range(1, 65535));
   add->add_option("--authenticator", a->authenticator,
                   "USER:PASSWORD this librarian uses to call the peer")
       ->required();
@@ -529,18 +548,19 @@ void add_files(CLI::App& app, std::string& conn, std::optional<rls_command>& cho
                                  "recompute the checksum of every instance of a file");
   validate->add_option("FILE-NAME", a->name, "the file's name")->required();
   validate->callback([&chosen, a] {
-    chosen = rls_command{
-        [a](const connection& c, timeout_t t) {
-          return call_api(c, "POST", "/api/v1/files/validate", json{{"name", a->name}},
-                          std::max(t, timeout_t{600000}));
-        },
-        [](const api_reply& r) { return format_validation(r.value); },
-        [](const api_reply& r) {
-          // Scripts can tell: 0 every instance matches, checksum_mismatch's code otherwise.
-          for (const auto& item : r.value.value("items", json::array()))
-            if (!item.value("match", false)) return exit_code(errc::checksum_mismatch);
-          return 0;
-        }};
+    chosen = rls_command{[a](const connection& c, timeout_t t) {
+                           return call_api(c, "POST", "/api/v1/files/validate",
+                                           json{{"name", a->name}}, std::max(t, timeout_t{600000}));
+                         },
+                         [](const api_reply& r) { return format_validation(r.value); },
+                         [](const api_reply& r) {
+                           // Scripts can tell: 0 every instance matches, checksum_mismatch's code
+                           // otherwise.
+                           for (const auto& item : r.value.value("items", json::array()))
+                             if (!item.value("match", false))
+                               return exit_code(errc::checksum_mismatch);
+                           return 0;
+                         }};
   });
 }
 
@@ -634,8 +654,8 @@ std::string format_validation(const json& reply) {
   out << "Librarian  Store  Instance  Checksum Match  Original  Current\n";
   for (const auto& v : reply.value("items", json::array())) {
     out << str(v, "librarian") << "  " << str(v, "store") << "  " << str(v, "instance_id") << "  "
-        << (v.value("match", false) ? "yes" : "NO") << "  " << str(v, "original_checksum")
-        << "  " << str(v, "current_checksum");
+        << (v.value("match", false) ? "yes" : "NO") << "  " << str(v, "original_checksum") << "  "
+        << str(v, "current_checksum");
     if (v.contains("problem")) out << "  (" << str(v, "problem") << ")";
     out << '\n';
   }

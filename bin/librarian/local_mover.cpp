@@ -25,7 +25,8 @@ constexpr size_t block_bytes = 4u << 20;
 status copy_file(const fs::path& src, const fs::path& dst, uint64_t& done,
                  const copy_progress& progress) {
   file_ptr in{std::fopen(src.c_str(), "rb")};
-  if (!in) return fail(errc::not_found, "cannot open " + src.string() + ": " + std::strerror(errno));
+  if (!in)
+    return fail(errc::not_found, "cannot open " + src.string() + ": " + std::strerror(errno));
   file_ptr out{std::fopen(dst.c_str(), "wbx")};  // x: never overwrite
   if (!out)
     return fail(errc::unavailable, "cannot create " + dst.string() + ": " + std::strerror(errno));
@@ -51,7 +52,8 @@ status copy_any(const fs::path& src, const fs::path& dst, uint64_t& done,
                 const copy_progress& progress) {
   std::error_code ec;
   auto st = fs::symlink_status(src, ec);
-  if (ec || !fs::exists(st)) return fail(errc::not_found, "no such file or directory: " + src.string());
+  if (ec || !fs::exists(st))
+    return fail(errc::not_found, "no such file or directory: " + src.string());
   if (fs::is_regular_file(st)) return copy_file(src, dst, done, progress);
   if (!fs::is_directory(st))
     return fail(errc::invalid_argument, src.string() + " is a symlink or special file");
@@ -99,7 +101,9 @@ status copy_tree(const std::string& src, const std::string& dst_text,
 progress_bar::progress_bar(std::string label, uint64_t total_bytes)
     : label_(std::move(label)), total_(total_bytes), enabled_(::isatty(STDERR_FILENO) == 1) {}
 
-progress_bar::~progress_bar() { finish(); }
+progress_bar::~progress_bar() {
+  finish();
+}
 
 void progress_bar::update(uint64_t done_bytes) {
   if (!enabled_ || finished_) return;

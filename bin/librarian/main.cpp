@@ -31,8 +31,8 @@
 #include "bin/librarian/client_config.hpp"
 #include "bin/librarian/copy_command.hpp"
 #include "bin/librarian/librarian_commands.hpp"
-#include "bin/librarian/password_input.hpp"
 #include "bin/librarian/mcs_commands.hpp"
+#include "bin/librarian/password_input.hpp"
 #include "bin/librarian/rls_commands.hpp"
 #include "net/http/auth.hpp"
 #include "net/http/url.hpp"
@@ -245,7 +245,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : exit_usage;
   }
-  if (copy_chosen) return librarian::cli::run_copy(
+  if (copy_chosen)
+    return librarian::cli::run_copy(
         copy_args, options.json, options.config_path,
         std::chrono::milliseconds{static_cast<int64_t>(options.timeout_seconds * 1000)});
   if (rls_chosen) chosen = command{rls_chosen->run, rls_chosen->human, rls_chosen->exit_status};

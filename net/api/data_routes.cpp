@@ -32,14 +32,16 @@ expected<uint64_t> uint_field(const nlohmann::json& body, const char* key, uint6
   auto it = body.find(key);
   if (it == body.end()) return fallback;
   if (!it->is_number_unsigned())
-    return fail(errc::invalid_argument, std::string{"field '"} + key + "' must be a non-negative integer");
+    return fail(errc::invalid_argument,
+                std::string{"field '"} + key + "' must be a non-negative integer");
   return it->get<uint64_t>();
 }
 
 expected<bool> bool_field(const nlohmann::json& body, const char* key, bool fallback) {
   auto it = body.find(key);
   if (it == body.end()) return fallback;
-  if (!it->is_boolean()) return fail(errc::invalid_argument, std::string{"field '"} + key + "' must be true or false");
+  if (!it->is_boolean())
+    return fail(errc::invalid_argument, std::string{"field '"} + key + "' must be true or false");
   return it->get<bool>();
 }
 
@@ -47,11 +49,15 @@ expected<fs::path> confined(const context_ptr& ctx, const std::string& path) {
   return data::confine_path(ctx->env->config.data.roots, path);
 }
 
-int64_t mtime_of(const struct stat& st) { return static_cast<int64_t>(st.st_mtim.tv_sec); }
+int64_t mtime_of(const struct stat& st) {
+  return static_cast<int64_t>(st.st_mtim.tv_sec);
+}
 
 nlohmann::json stat_json(const struct stat& st) {
   return {{"exists", true},
-          {"type", S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" : "other"},
+          {"type", S_ISDIR(st.st_mode)   ? "dir"
+                   : S_ISREG(st.st_mode) ? "file"
+                                         : "other"},
           {"size", static_cast<uint64_t>(st.st_size)},
           {"mtime", mtime_of(st)}};
 }
@@ -68,22 +74,31 @@ void issue_ticket(const context_ptr& ctx, const request& req, respond_fn respond
     auto create_dirs = bool_field(body, "create_dirs", false);
     if (!create_dirs) return answer_error(req, respond, create_dirs.err());
     std::error_code ec;
-    if (grant.mode == data::ticket_mode::put && *create_dirs) fs::create_directories(grant.path, ec);
+    if (grant.mode == data::ticket_mode::put && *create_dirs)
+      fs::create_directories(grant.path, ec);
     if (!fs::is_directory(grant.path, ec))
-      return answer_error(req, respond, fail(errc::not_found, grant.path.string() + " is not a directory on this node"));
+      return answer_error(
+          req, respond,
+          fail(errc::not_found, grant.path.string() + " is not a directory on this node"));
   } else if (grant.mode == data::ticket_mode::get) {
     if (!exists || !S_ISREG(st.st_mode))
-      return answer_error(req, respond, fail(errc::not_found, grant.path.string() + " is not a regular file on this node"));
+      return answer_error(
+          req, respond,
+          fail(errc::not_found, grant.path.string() + " is not a regular file on this node"));
   } else {
     if (exists && !S_ISREG(st.st_mode))
-      return answer_error(req, respond, fail(errc::conflict, grant.path.string() + " exists and is not a regular file"));
+      return answer_error(
+          req, respond,
+          fail(errc::conflict, grant.path.string() + " exists and is not a regular file"));
     auto create_dirs = bool_field(body, "create_dirs", false);
     if (!create_dirs) return answer_error(req, respond, create_dirs.err());
     std::error_code ec;
     if (*create_dirs) fs::create_directories(grant.path.parent_path(), ec);
     if (!fs::is_directory(grant.path.parent_path(), ec))
-      return answer_error(req, respond, fail(errc::not_found, "directory " + grant.path.parent_path().string() +
-                                                                  " does not exist (create it, or pass create_dirs / -cd)"));
+      return answer_error(
+          req, respond,
+          fail(errc::not_found, "directory " + grant.path.parent_path().string() +
+                                    " does not exist (create it, or pass create_dirs / -cd)"));
   }
   const auto& cfg = ctx->env->config.data;
   grant.user = who.name;
@@ -101,7 +116,9 @@ void issue_ticket(const context_ptr& ctx, const request& req, respond_fn respond
 
 void post_ticket(const context_ptr& ctx, const request& req, respond_fn respond) {
   if (!ctx->env->data_tickets)
-    return answer_error(req, respond, fail(errc::unavailable, "this node's data channel is off (listen.data_port is 0)"));
+    return answer_error(
+        req, respond,
+        fail(errc::unavailable, "this node's data channel is off (listen.data_port is 0)"));
   auto body = read_json_object(req, {"mode", "path", "size", "offset", "length", "checksum_alg",
                                      "expected_checksum", "create_dirs", "tree"});
   if (!body) return answer_error(req, respond, body.err());
@@ -110,7 +127,8 @@ void post_ticket(const context_ptr& ctx, const request& req, respond_fn respond)
   if (!mode) return answer_error(req, respond, mode.err());
   if (!path) return answer_error(req, respond, path.err());
   if (*mode != "put" && *mode != "get")
-    return answer_error(req, respond, fail(errc::invalid_argument, "field 'mode' must be \"put\" or \"get\""));
+    return answer_error(req, respond,
+                        fail(errc::invalid_argument, "field 'mode' must be \"put\" or \"get\""));
   data::ticket_grant grant;
   grant.mode = *mode == "put" ? data::ticket_mode::put : data::ticket_mode::get;
   grant.path = *path;
@@ -122,7 +140,8 @@ void post_ticket(const context_ptr& ctx, const request& req, respond_fn respond)
   if (!tree) return answer_error(req, respond, tree.err());
   grant.tree = *tree;
   if (grant.mode == data::ticket_mode::put && !grant.tree && !body->contains("size"))
-    return answer_error(req, respond, fail(errc::invalid_argument, "a put ticket needs the field 'size'"));
+    return answer_error(req, respond,
+                        fail(errc::invalid_argument, "a put ticket needs the field 'size'"));
   grant.size = *size;
   grant.offset = *offset;
   if (body->contains("length")) {
@@ -153,14 +172,18 @@ void post_ticket(const context_ptr& ctx, const request& req, respond_fn respond)
 void get_stat(const context_ptr& ctx, const request& req, respond_fn respond) {
   authorize(ctx, req, respond, role::readonly, [=](caller) {
     auto it = req.query.find("path");
-    if (it == req.query.end()) return answer_error(req, respond, fail(errc::invalid_argument, "query parameter 'path' is required"));
+    if (it == req.query.end())
+      return answer_error(req, respond,
+                          fail(errc::invalid_argument, "query parameter 'path' is required"));
     auto path = confined(ctx, it->second);
     if (!path) return answer_error(req, respond, path.err());
     struct stat st {};
-    if (::stat(path->c_str(), &st) != 0) return respond(http::json_response(200, {{"exists", false}}));
+    if (::stat(path->c_str(), &st) != 0)
+      return respond(http::json_response(200, {{"exists", false}}));
     auto out = stat_json(st);
     auto alg_it = req.query.find("checksum");
-    if (alg_it == req.query.end() || !S_ISREG(st.st_mode)) return respond(http::json_response(200, out));
+    if (alg_it == req.query.end() || !S_ISREG(st.st_mode))
+      return respond(http::json_response(200, out));
     auto alg = data::parse_checksum_alg(alg_it->second);
     if (!alg) return answer_error(req, respond, alg.err());
     // Hashing a large file takes seconds: off the HTTP I/O threads.
@@ -176,17 +199,25 @@ void get_stat(const context_ptr& ctx, const request& req, respond_fn respond) {
 void get_list(const context_ptr& ctx, const request& req, respond_fn respond) {
   authorize(ctx, req, respond, role::readonly, [=](caller) {
     auto it = req.query.find("path");
-    if (it == req.query.end()) return answer_error(req, respond, fail(errc::invalid_argument, "query parameter 'path' is required"));
+    if (it == req.query.end())
+      return answer_error(req, respond,
+                          fail(errc::invalid_argument, "query parameter 'path' is required"));
     auto dir = confined(ctx, it->second);
     if (!dir) return answer_error(req, respond, dir.err());
     std::error_code ec;
-    if (!fs::is_directory(*dir, ec)) return answer_error(req, respond, fail(errc::not_found, dir->string() + " is not a directory"));
+    if (!fs::is_directory(*dir, ec))
+      return answer_error(req, respond,
+                          fail(errc::not_found, dir->string() + " is not a directory"));
     nlohmann::json entries = nlohmann::json::array();
     // Symlinks are listed as "other" and never followed: a listing must not leave the root.
-    for (auto walk = fs::recursive_directory_iterator(*dir, fs::directory_options::skip_permission_denied, ec);
+    for (auto walk = fs::recursive_directory_iterator(
+             *dir, fs::directory_options::skip_permission_denied, ec);
          !ec && walk != fs::recursive_directory_iterator(); walk.increment(ec)) {
       if (entries.size() >= list_entries_max)
-        return answer_error(req, respond, fail(errc::invalid_argument, "more than " + std::to_string(list_entries_max) + " entries under " + dir->string() + "; copy a smaller tree"));
+        return answer_error(req, respond,
+                            fail(errc::invalid_argument,
+                                 "more than " + std::to_string(list_entries_max) +
+                                     " entries under " + dir->string() + "; copy a smaller tree"));
       struct stat st {};
       if (::lstat(walk->path().c_str(), &st) != 0) continue;
       auto e = stat_json(st);
@@ -194,7 +225,10 @@ void get_list(const context_ptr& ctx, const request& req, respond_fn respond) {
       e["path"] = walk->path().lexically_relative(*dir).string();
       entries.push_back(std::move(e));
     }
-    if (ec) return answer_error(req, respond, fail(errc::unavailable, "cannot list " + dir->string() + ": " + ec.message()));
+    if (ec)
+      return answer_error(
+          req, respond,
+          fail(errc::unavailable, "cannot list " + dir->string() + ": " + ec.message()));
     respond(http::json_response(200, {{"path", dir->string()}, {"entries", std::move(entries)}}));
   });
 }
@@ -209,7 +243,10 @@ void post_mkdir(const context_ptr& ctx, const request& req, respond_fn respond) 
     if (!dir) return answer_error(req, respond, dir.err());
     std::error_code ec;
     fs::create_directories(*dir, ec);
-    if (ec) return answer_error(req, respond, fail(errc::unavailable, "cannot create " + dir->string() + ": " + ec.message()));
+    if (ec)
+      return answer_error(
+          req, respond,
+          fail(errc::unavailable, "cannot create " + dir->string() + ": " + ec.message()));
     respond(http::json_response(200, {{"path", dir->string()}}));
   });
 }

@@ -41,7 +41,8 @@ class fields {
   uint64_t count(const char* key, bool required = false) {
     auto it = body_.find(key);
     if (it == body_.end()) {
-      if (required) note(fail(errc::invalid_argument, std::string{"field '"} + key + "' is required"));
+      if (required)
+        note(fail(errc::invalid_argument, std::string{"field '"} + key + "' is required"));
       return 0;
     }
     if (!it->is_number_unsigned())
@@ -62,11 +63,13 @@ class fields {
   bool flag(const char* key, bool fallback, bool required = false) {
     auto it = body_.find(key);
     if (it == body_.end()) {
-      if (required) note(fail(errc::invalid_argument, std::string{"field '"} + key + "' is required"));
+      if (required)
+        note(fail(errc::invalid_argument, std::string{"field '"} + key + "' is required"));
       return fallback;
     }
     if (!it->is_boolean())
-      return note(fail(errc::invalid_argument, std::string{"field '"} + key + "' must be a boolean")),
+      return note(fail(errc::invalid_argument,
+                       std::string{"field '"} + key + "' must be a boolean")),
              fallback;
     return it->get<bool>();
   }
@@ -135,10 +138,14 @@ json to_json(const lib::librarian_info& p) {
 }
 
 json to_json(const lib::error_info& e) {
-  return {{"id", e.id},           {"severity", e.severity},
-          {"category", e.category}, {"message", e.message},
-          {"caller", e.caller},   {"raised_unix_ms", e.raised_unix_ms},
-          {"cleared", e.cleared}, {"cleared_unix_ms", e.cleared_unix_ms}};
+  return {{"id", e.id},
+          {"severity", e.severity},
+          {"category", e.category},
+          {"message", e.message},
+          {"caller", e.caller},
+          {"raised_unix_ms", e.raised_unix_ms},
+          {"cleared", e.cleared},
+          {"cleared_unix_ms", e.cleared_unix_ms}};
 }
 
 json to_json(const lib::validation_item& v) {
@@ -206,15 +213,18 @@ void call(const context_ptr& ctx, const request& req, const respond_fn& respond,
       try {
         doc = nlohmann::json::parse(req.body.empty() ? std::string{"{}"} : req.body);
       } catch (const nlohmann::json::parse_error& e) {
-        return bad_request(req, respond,
-                           fail(errc::invalid_argument, std::string{"the body is not valid JSON: "} + e.what()));
+        return bad_request(
+            req, respond,
+            fail(errc::invalid_argument, std::string{"the body is not valid JSON: "} + e.what()));
       }
       if (!doc.is_object())
-        return bad_request(req, respond, fail(errc::invalid_argument, "the body must be a JSON object"));
+        return bad_request(req, respond,
+                           fail(errc::invalid_argument, "the body must be a JSON object"));
       for (const auto& [key, value] : doc.items())
         if (std::find(keys.begin(), keys.end(), key) == keys.end())
-          return bad_request(req, respond,
-                             fail(errc::invalid_argument, "unknown field '" + key + "' in the body"));
+          return bad_request(
+              req, respond,
+              fail(errc::invalid_argument, "unknown field '" + key + "' in the body"));
       body = std::move(doc);
     } else {
       for (const auto& [key, value] : req.query)
@@ -262,18 +272,22 @@ void add_upload_routes(http::router& r, const context_ptr& ctx) {
             // The body passed validation in build(); the ticket binds the declared size and
             // checksum, so the data channel itself refuses other bytes.
             auto body = json::parse(req.body, nullptr, false);
-            uint64_t size = body.is_object() && body.contains("size") && body["size"].is_number_unsigned()
-                                ? body["size"].get<uint64_t>() : 0;
-            std::string sum = body.is_object() && body.contains("checksum") && body["checksum"].is_string()
-                                  ? body["checksum"].get<std::string>() : std::string{};
+            uint64_t size =
+                body.is_object() && body.contains("size") && body["size"].is_number_unsigned()
+                    ? body["size"].get<uint64_t>()
+                    : 0;
+            std::string sum =
+                body.is_object() && body.contains("checksum") && body["checksum"].is_string()
+                    ? body["checksum"].get<std::string>()
+                    : std::string{};
             ticket = data_ticket(ctx, data::ticket_mode::put, s.staging_file, size, sum);
           }
           add_data_offer(ctx, out, ticket);
           return http::json_response(s.already_present ? 200 : 201, out);
         });
   });
-  for (auto [path, is_commit] : {std::pair{"/api/v1/upload/commit", true},
-                                 std::pair{"/api/v1/upload/cancel", false}}) {
+  for (auto [path, is_commit] :
+       {std::pair{"/api/v1/upload/commit", true}, std::pair{"/api/v1/upload/cancel", false}}) {
     r.add("POST", path, [ctx, is_commit](request req, path_params, respond_fn respond) {
       auto build = [is_commit](fields& f, const caller& who) -> expected<caf::message> {
         auto id = f.count("upload_id", true);
@@ -282,15 +296,13 @@ void add_upload_routes(http::router& r, const context_ptr& ctx) {
         return caf::make_message(atoms::cancel_atom_v, id, who.name, admin);
       };
       if (is_commit)
-        call<lib::file_info>(ctx, req, respond, role::readappend, {"upload_id"}, build,
-                             [](const lib::file_info& f) {
-                               return http::json_response(200, to_json(f));
-                             });
+        call<lib::file_info>(
+            ctx, req, respond, role::readappend, {"upload_id"}, build,
+            [](const lib::file_info& f) { return http::json_response(200, to_json(f)); });
       else
-        call<uint64_t>(ctx, req, respond, role::readappend, {"upload_id"}, build,
-                       [](uint64_t id) {
-                         return http::json_response(200, {{"upload_id", id}, {"cancelled", true}});
-                       });
+        call<uint64_t>(ctx, req, respond, role::readappend, {"upload_id"}, build, [](uint64_t id) {
+          return http::json_response(200, {{"upload_id", id}, {"cancelled", true}});
+        });
     });
   }
 }
@@ -315,7 +327,8 @@ void add_file_routes(http::router& r, const context_ptr& ctx) {
           std::error_code ec;
           // Directories (uploaded trees) travel with the local mover only.
           const bool regular = std::filesystem::is_regular_file(i.path, ec);
-          add_data_offer(ctx, out, regular ? data_ticket(ctx, data::ticket_mode::get, i.path, 0, "") : "");
+          add_data_offer(ctx, out,
+                         regular ? data_ticket(ctx, data::ticket_mode::get, i.path, 0, "") : "");
           return http::json_response(200, out);
         });
   });

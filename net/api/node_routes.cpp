@@ -121,16 +121,19 @@ void data_metrics(metrics_text& m, const context_ptr& ctx) {
   const auto* server = ctx->env->data_server;
   if (!server) return;
   auto st = server->stats();
-  m.family("librarian_data_bytes_received_total", "counter", "Bytes received and verified on the data channel.");
+  m.family("librarian_data_bytes_received_total", "counter",
+           "Bytes received and verified on the data channel.");
   m.sample("librarian_data_bytes_received_total", st.bytes_received);
   m.family("librarian_data_bytes_sent_total", "counter", "Bytes sent on the data channel.");
   m.sample("librarian_data_bytes_sent_total", st.bytes_sent);
   m.family("librarian_data_transfers_total", "counter", "Data-channel transfers by outcome.");
   m.sample("librarian_data_transfers_total{outcome=\"completed\"}", st.transfers_completed);
   m.sample("librarian_data_transfers_total{outcome=\"failed\"}", st.transfers_failed);
-  m.family("librarian_data_checksum_mismatches_total", "counter", "Transfers whose checksum did not verify.");
+  m.family("librarian_data_checksum_mismatches_total", "counter",
+           "Transfers whose checksum did not verify.");
   m.sample("librarian_data_checksum_mismatches_total", st.checksum_mismatches);
-  m.family("librarian_data_connections_rejected_total", "counter", "Data connections refused (bad ticket, too many).");
+  m.family("librarian_data_connections_rejected_total", "counter",
+           "Data connections refused (bad ticket, too many).");
   m.sample("librarian_data_connections_rejected_total", st.connections_rejected);
   m.family("librarian_data_connections_open", "gauge", "Open data-channel connections.");
   m.sample("librarian_data_connections_open", st.connections_open);

@@ -47,8 +47,8 @@ std::string describe(const block_header& header) {
 
 status validate(const block_header& header, const block_limits& limits) {
   auto bad = [&](const char* why) {
-    return fail(errc::invalid_argument, std::string("bad block header (") + describe(header) +
-                                            "): " + why);
+    return fail(errc::invalid_argument,
+                std::string("bad block header (") + describe(header) + "): " + why);
   };
   if ((header.flags & ~known_flags) != 0) return bad("unknown descriptor bits");
   if (header.has(block_flag::eor) || header.has(block_flag::restart_marker))

@@ -15,12 +15,12 @@ namespace librarian::data {
 
 // Descriptor bits as the GridFTP extensions document defines them.
 namespace block_flag {
-inline constexpr uint8_t eor = 128;             // legacy end of record; we never send it
-inline constexpr uint8_t eof = 64;              // offset field = number of EODs to expect
-inline constexpr uint8_t suspect = 32;          // sender suspects errors in this block
-inline constexpr uint8_t restart_marker = 16;   // unused in MODE E (markers go on control)
-inline constexpr uint8_t eod = 8;               // no more data on this connection
-inline constexpr uint8_t sender_closes = 4;     // sender will close the connection after EOD
+inline constexpr uint8_t eor = 128;            // legacy end of record; we never send it
+inline constexpr uint8_t eof = 64;             // offset field = number of EODs to expect
+inline constexpr uint8_t suspect = 32;         // sender suspects errors in this block
+inline constexpr uint8_t restart_marker = 16;  // unused in MODE E (markers go on control)
+inline constexpr uint8_t eod = 8;              // no more data on this connection
+inline constexpr uint8_t sender_closes = 4;    // sender will close the connection after EOD
 }  // namespace block_flag
 
 inline constexpr size_t block_header_bytes = 17;

@@ -28,9 +28,12 @@ std::string to_hex(const uint8_t* p, size_t n) {
 
 size_t digest_hex_length(checksum_alg alg) {
   switch (alg) {
-    case checksum_alg::xxh3: return 32;
-    case checksum_alg::md5: return 32;
-    case checksum_alg::adler32: return 8;
+    case checksum_alg::xxh3:
+      return 32;
+    case checksum_alg::md5:
+      return 32;
+    case checksum_alg::adler32:
+      return 8;
   }
   return 0;
 }
@@ -70,9 +73,12 @@ struct checksum_stream::impl {
 
 std::string_view name(checksum_alg alg) {
   switch (alg) {
-    case checksum_alg::xxh3: return "xxh3";
-    case checksum_alg::md5: return "md5";
-    case checksum_alg::adler32: return "adler32";
+    case checksum_alg::xxh3:
+      return "xxh3";
+    case checksum_alg::md5:
+      return "md5";
+    case checksum_alg::adler32:
+      return "adler32";
   }
   return "unknown";
 }
@@ -84,8 +90,8 @@ expected<checksum_alg> parse_checksum_alg(std::string_view text) {
   if (lower == "xxh3" || lower == "xxh3-128" || lower == "xxh128") return checksum_alg::xxh3;
   if (lower == "md5") return checksum_alg::md5;
   if (lower == "adler32") return checksum_alg::adler32;
-  return fail(errc::invalid_argument, "unknown checksum algorithm '" + std::string(text) +
-                                          "': use xxh3, md5 or adler32");
+  return fail(errc::invalid_argument,
+              "unknown checksum algorithm '" + std::string(text) + "': use xxh3, md5 or adler32");
 }
 
 checksum_stream::checksum_stream(checksum_alg alg) : alg_(alg), impl_(std::make_unique<impl>()) {
@@ -100,7 +106,8 @@ checksum_stream::checksum_stream(checksum_alg alg) : alg_(alg), impl_(std::make_
       LIB_ASSERT(impl_->md5 != nullptr);
       LIB_ASSERT(EVP_DigestInit_ex(impl_->md5, EVP_md5(), nullptr) == 1);
       break;
-    case checksum_alg::adler32: break;
+    case checksum_alg::adler32:
+      break;
   }
 }
 
@@ -112,11 +119,15 @@ void checksum_stream::update(std::span<const uint8_t> bytes) {
   LIB_ASSERT_MSG(!impl_->finished, "checksum_stream updated after hex_digest()");
   bytes_ += bytes.size();
   switch (alg_) {
-    case checksum_alg::xxh3: XXH3_128bits_update(impl_->xxh, bytes.data(), bytes.size()); break;
+    case checksum_alg::xxh3:
+      XXH3_128bits_update(impl_->xxh, bytes.data(), bytes.size());
+      break;
     case checksum_alg::md5:
       LIB_ASSERT(EVP_DigestUpdate(impl_->md5, bytes.data(), bytes.size()) == 1);
       break;
-    case checksum_alg::adler32: impl_->adler.update(bytes.data(), bytes.size()); break;
+    case checksum_alg::adler32:
+      impl_->adler.update(bytes.data(), bytes.size());
+      break;
   }
 }
 
@@ -156,8 +167,9 @@ std::string format_checksum(checksum_alg alg, std::string_view hex) {
 expected<parsed_checksum> parse_checksum(std::string_view text) {
   auto sep = text.find(":::");
   if (sep == std::string_view::npos)
-    return fail(errc::invalid_argument, "checksum '" + std::string(text.substr(0, 80)) +
-                                            "' is not of the form ALG:::HEX (e.g. xxh3:::<32 hex>)");
+    return fail(errc::invalid_argument,
+                "checksum '" + std::string(text.substr(0, 80)) +
+                    "' is not of the form ALG:::HEX (e.g. xxh3:::<32 hex>)");
   auto alg = parse_checksum_alg(text.substr(0, sep));
   if (!alg) return alg.err();
   std::string hex(text.substr(sep + 3));

@@ -94,7 +94,8 @@ bool retryable(const error& err) {
 expected<transfer_report> put_file(const data_endpoint& to, const std::string& ticket,
                                    const std::filesystem::path& local_path,
                                    const transfer_options& o) {
-  if (o.streams == 0 || o.streams > 64) return fail(errc::invalid_argument, "streams must be 1..64");
+  if (o.streams == 0 || o.streams > 64)
+    return fail(errc::invalid_argument, "streams must be 1..64");
   ignore_sigpipe();
   int file = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (file < 0)
@@ -115,8 +116,9 @@ expected<transfer_report> put_file(const data_endpoint& to, const std::string& t
   if (!control) return control.err();
   guard.fds.push_back(*control);
   if (json_u64(hello, "size") != length)
-    return fail(errc::invalid_argument, "the ticket is for " + std::to_string(json_u64(hello, "size")) +
-                                            " bytes but the file window has " + std::to_string(length));
+    return fail(errc::invalid_argument,
+                "the ticket is for " + std::to_string(json_u64(hello, "size")) +
+                    " bytes but the file window has " + std::to_string(length));
   auto committed = range_set::parse(json_str(hello, "committed"));
   if (!committed) return committed.err();
   // The server speaks in destination offsets (0..length); the sender reads source offsets.
@@ -179,7 +181,8 @@ expected<transfer_report> put_file(const data_endpoint& to, const std::string& t
 expected<transfer_report> get_file(const data_endpoint& from, const std::string& ticket,
                                    const std::filesystem::path& local_path,
                                    const transfer_options& o) {
-  if (o.streams == 0 || o.streams > 64) return fail(errc::invalid_argument, "streams must be 1..64");
+  if (o.streams == 0 || o.streams > 64)
+    return fail(errc::invalid_argument, "streams must be 1..64");
   ignore_sigpipe();
   nlohmann::json hello;
   auto control = attach(from, ticket, "control", o, &hello);
@@ -305,11 +308,14 @@ class pipeline {
 
 expected<block_buffer> read_whole(const std::filesystem::path& path, uint64_t limit) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(errno == ENOENT ? errc::not_found : errc::unavailable, "cannot open " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    return fail(errno == ENOENT ? errc::not_found : errc::unavailable,
+                "cannot open " + path.string() + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > limit) {
     ::close(fd);
-    return fail(errc::invalid_argument, path.string() + " is not a regular file of at most " + std::to_string(limit) + " bytes");
+    return fail(errc::invalid_argument, path.string() + " is not a regular file of at most " +
+                                            std::to_string(limit) + " bytes");
   }
   block_buffer buf(static_cast<size_t>(st.st_size));
   size_t got = 0;
@@ -331,7 +337,9 @@ status write_atomically(const std::filesystem::path& path, const block_buffer& d
   std::filesystem::create_directories(path.parent_path(), ec);
   const auto part = receiver::part_path(path);
   int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fail(errno == ENOSPC ? errc::storage_full : errc::unavailable, "cannot create " + part.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    return fail(errno == ENOSPC ? errc::storage_full : errc::unavailable,
+                "cannot create " + part.string() + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < data.size()) {
     ssize_t w = ::write(fd, data.data() + done, data.size() - done);
@@ -340,12 +348,14 @@ status write_atomically(const std::filesystem::path& path, const block_buffer& d
       int err = errno;
       ::close(fd);
       ::unlink(part.c_str());
-      return fail(err == ENOSPC ? errc::storage_full : errc::unavailable, "cannot write " + part.string() + ": " + std::strerror(err));
+      return fail(err == ENOSPC ? errc::storage_full : errc::unavailable,
+                  "cannot write " + part.string() + ": " + std::strerror(err));
     }
     done += static_cast<size_t>(w);
   }
   ::close(fd);
-  if (::rename(part.c_str(), path.c_str()) != 0) return fail(errc::unavailable, "cannot rename into " + path.string());
+  if (::rename(part.c_str(), path.c_str()) != 0)
+    return fail(errc::unavailable, "cannot rename into " + path.string());
   return {};
 }
 
@@ -354,8 +364,8 @@ constexpr uint64_t tree_file_bytes_max = 16ull << 20;
 template <class Writer, class Reader>
 expected<std::vector<tree_item_result>> run_tree(const data_endpoint& ep, const std::string& ticket,
                                                  const std::vector<tree_item>& items,
-                                                 const transfer_options& o, size_t window, Writer write_one,
-                                                 Reader read_one) {
+                                                 const transfer_options& o, size_t window,
+                                                 Writer write_one, Reader read_one) {
   ignore_sigpipe();
   nlohmann::json hello;
   auto control = attach(ep, ticket, "control", o, &hello);
@@ -400,7 +410,8 @@ expected<std::vector<tree_item_result>> run_tree(const data_endpoint& ep, const 
 
 }  // namespace
 
-expected<std::vector<tree_item_result>> put_tree_files(const data_endpoint& to, const std::string& ticket,
+expected<std::vector<tree_item_result>> put_tree_files(const data_endpoint& to,
+                                                       const std::string& ticket,
                                                        const std::vector<tree_item>& items,
                                                        const transfer_options& o, size_t window) {
   auto write_one = [&](int fd, size_t i, tree_item_result& r) -> status {
@@ -410,9 +421,14 @@ expected<std::vector<tree_item_result>> put_tree_files(const data_endpoint& to, 
     sum.update(std::span<const uint8_t>(data->data(), data->size()));
     r.checksum = format_checksum(o.alg, sum.hex_digest());
     r.bytes = data->size();
-    if (auto st = send_frame(fd, {{"op", "put"}, {"path", items[i].relative}, {"size", data->size()}, {"checksum", r.checksum}}); !st)
+    if (auto st = send_frame(fd, {{"op", "put"},
+                                  {"path", items[i].relative},
+                                  {"size", data->size()},
+                                  {"checksum", r.checksum}});
+        !st)
       return fail(errc::internal, st.err().message);
-    if (auto st = write_all(fd, data->data(), data->size()); !st) return fail(errc::internal, st.err().message);
+    if (auto st = write_all(fd, data->data(), data->size()); !st)
+      return fail(errc::internal, st.err().message);
     return {};
   };
   auto read_one = [&](int fd, size_t, tree_item_result& r) -> status {
@@ -428,7 +444,8 @@ expected<std::vector<tree_item_result>> put_tree_files(const data_endpoint& to, 
   return run_tree(to, ticket, items, o, window, write_one, read_one);
 }
 
-expected<std::vector<tree_item_result>> get_tree_files(const data_endpoint& from, const std::string& ticket,
+expected<std::vector<tree_item_result>> get_tree_files(const data_endpoint& from,
+                                                       const std::string& ticket,
                                                        const std::vector<tree_item>& items,
                                                        const transfer_options& o, size_t window) {
   auto write_one = [&](int fd, size_t i, tree_item_result&) -> status {
@@ -444,7 +461,8 @@ expected<std::vector<tree_item_result>> get_tree_files(const data_endpoint& from
       return {};
     }
     const uint64_t size = json_u64(*reply, "size");
-    if (size > tree_file_bytes_max) return fail(errc::invalid_argument, "the server announced an oversized file");
+    if (size > tree_file_bytes_max)
+      return fail(errc::invalid_argument, "the server announced an oversized file");
     block_buffer data(static_cast<size_t>(size));
     if (auto st = read_exact(fd, data.data(), data.size()); !st) return st;
     const std::string want = json_str(*reply, "checksum");

@@ -28,7 +28,8 @@ struct data_endpoint {
 
 // Fetches the ticket's window into local_path (a ".librarian-part" file until it verifies; a
 // device like /dev/null is written directly and not journaled).
-[[nodiscard]] expected<transfer_report> get_file(const data_endpoint& from, const std::string& ticket,
+[[nodiscard]] expected<transfer_report> get_file(const data_endpoint& from,
+                                                 const std::string& ticket,
                                                  const std::filesystem::path& local_path,
                                                  const transfer_options& options);
 

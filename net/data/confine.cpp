@@ -21,7 +21,8 @@ bool under(const fs::path& root, const fs::path& p) {
 
 expected<fs::path> confine_path(const std::vector<std::string>& roots, std::string_view requested) {
   if (requested.empty()) return fail(errc::invalid_argument, "the path is empty");
-  if (requested.size() > 4096) return fail(errc::invalid_argument, "the path is longer than 4096 bytes");
+  if (requested.size() > 4096)
+    return fail(errc::invalid_argument, "the path is longer than 4096 bytes");
   for (unsigned char c : requested)
     if (c < 0x20 || c == 0x7f)
       return fail(errc::invalid_argument, "the path contains a control character");
@@ -39,13 +40,15 @@ expected<fs::path> confine_path(const std::vector<std::string>& roots, std::stri
     const fs::path real_root = fs::weakly_canonical(root, ec);
     if (ec) return fail(errc::unavailable, "data root " + root.string() + ": " + ec.message());
     const fs::path real = fs::weakly_canonical(normal, ec);
-    if (ec) return fail(errc::unavailable, "cannot resolve " + normal.string() + ": " + ec.message());
+    if (ec)
+      return fail(errc::unavailable, "cannot resolve " + normal.string() + ": " + ec.message());
     if (!under(real_root, real))
       return fail(errc::forbidden, normal.string() + " leads outside the data root " +
                                        root.string() + " through a symbolic link");
     return normal;
   }
-  return fail(errc::forbidden, normal.string() + " is not under any configured data root (data.roots)");
+  return fail(errc::forbidden,
+              normal.string() + " is not under any configured data root (data.roots)");
 }
 
 }  // namespace librarian::data

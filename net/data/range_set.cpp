@@ -85,7 +85,8 @@ expected<range_set> range_set::parse(std::string_view text, size_t ranges_max) {
   size_t pos = 0;
   while (pos <= text.size()) {
     size_t comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
+    std::string_view item =
+        text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
     if (++count > ranges_max)
       return fail(errc::invalid_argument,
                   "range list has more than " + std::to_string(ranges_max) + " ranges");
@@ -100,8 +101,8 @@ expected<range_set> range_set::parse(std::string_view text, size_t ranges_max) {
       return fail(errc::invalid_argument, "range '" + std::string(item.substr(0, 64)) +
                                               "' is not START-END (decimal byte offsets)");
     if (b > e)
-      return fail(errc::invalid_argument, "range '" + std::string(item.substr(0, 64)) +
-                                              "' ends before it starts");
+      return fail(errc::invalid_argument,
+                  "range '" + std::string(item.substr(0, 64)) + "' ends before it starts");
     out.add(b, e);
     if (comma == std::string_view::npos) break;
     pos = comma + 1;

@@ -157,7 +157,8 @@ status receiver::load_or_create_journal() {
     // Rewrite nothing: a torn tail is harmless because the next appended line starts after a
     // newline only if the tail was complete; to be safe, compact the journal now.
     std::string compact = header;
-    for (auto [b, e] : loaded.ranges()) compact += "R " + std::to_string(b) + "-" + std::to_string(e) + "\n";
+    for (auto [b, e] : loaded.ranges())
+      compact += "R " + std::to_string(b) + "-" + std::to_string(e) + "\n";
     ::close(journal_fd_);
     const auto tmp = journal.string() + ".tmp";
     int tfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -198,7 +199,8 @@ range_set receiver::committed() const {
 range_set receiver::missing() const {
   std::lock_guard lock(mu_);
   range_set out;
-  for (auto [b, e] : written_.missing(config_.window_begin, config_.window_begin + config_.window_length))
+  for (auto [b, e] :
+       written_.missing(config_.window_begin, config_.window_begin + config_.window_length))
     out.add(b, e);
   return out;
 }
@@ -302,8 +304,9 @@ status receiver::hash_from_file_locked(uint64_t end) {
                           static_cast<off_t>(hashed_until_ - config_.window_begin));
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0)
-      return fail(errc::unavailable, "cannot re-read " + part_path(config_.final_path).string() +
-                                         " to hash it: " + (got < 0 ? std::strerror(errno) : "short file"));
+      return fail(errc::unavailable,
+                  "cannot re-read " + part_path(config_.final_path).string() +
+                      " to hash it: " + (got < 0 ? std::strerror(errno) : "short file"));
     hash_->update(std::span<const uint8_t>(buf.data(), static_cast<size_t>(got)));
     hashed_until_ += static_cast<uint64_t>(got);
   }
@@ -323,7 +326,8 @@ status receiver::sync() {
     std::lock_guard lock(mu_);
     snapshot = written_;
   }
-  if (::fdatasync(data_fd_) != 0) return io_error("cannot sync", part_path(config_.final_path), errno);
+  if (::fdatasync(data_fd_) != 0)
+    return io_error("cannot sync", part_path(config_.final_path), errno);
   std::string lines;
   range_set already;
   {
@@ -351,7 +355,8 @@ expected<std::string> receiver::finish(const std::string& expected_checksum) {
     if (!written_.contains(config_.window_begin, end)) {
       range_set gaps;
       for (auto [b, e] : written_.missing(config_.window_begin, end)) gaps.add(b, e);
-      return fail(errc::unavailable, "transfer incomplete: missing byte ranges " + gaps.to_string());
+      return fail(errc::unavailable,
+                  "transfer incomplete: missing byte ranges " + gaps.to_string());
     }
     if (hash_) {
       if (auto st = hash_in_order_locked(); !st) return st.err();

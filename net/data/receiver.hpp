@@ -15,10 +15,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <functional>
 #include <string>
 
 #include "net/data/block.hpp"
@@ -93,12 +93,12 @@ class receiver {
   std::atomic<uint64_t> unsynced_bytes_{0};
   std::atomic<int64_t> last_sync_ns_{0};
 
-  mutable std::mutex mu_;                 // guards everything below
-  std::condition_variable hashed_cv_;     // the hash watermark moved (discarding sinks wait on it)
-  range_set written_;                     // pwrite'd (maybe not yet synced)
-  range_set journaled_;                   // synced and in the journal
+  mutable std::mutex mu_;              // guards everything below
+  std::condition_variable hashed_cv_;  // the hash watermark moved (discarding sinks wait on it)
+  range_set written_;                  // pwrite'd (maybe not yet synced)
+  range_set journaled_;                // synced and in the journal
   std::unique_ptr<checksum_stream> hash_;
-  uint64_t hashed_until_ = 0;             // source offset: bytes before it are hashed
+  uint64_t hashed_until_ = 0;  // source offset: bytes before it are hashed
   std::map<uint64_t, block_buffer> early_;
   uint64_t early_bytes_ = 0;
   bool finished_ = false;

@@ -9,10 +9,10 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <chrono>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -41,18 +41,21 @@ status send_from_file(int sock, int file_fd, const block_header& header, uint64_
     if (w < 0) {
       if (errno == EINTR) continue;
       return fail(errno == EAGAIN ? errc::timeout : errc::unavailable,
-                  std::string("send failed: ") + (errno == EAGAIN ? "the peer stalled" : std::strerror(errno)));
+                  std::string("send failed: ") +
+                      (errno == EAGAIN ? "the peer stalled" : std::strerror(errno)));
     }
     done += static_cast<size_t>(w);
   }
   off_t off = static_cast<off_t>(file_offset);
   uint64_t left = header.length;
   while (left > 0) {
-    ssize_t w = ::sendfile(sock, file_fd, &off, static_cast<size_t>(std::min<uint64_t>(left, 1u << 30)));
+    ssize_t w =
+        ::sendfile(sock, file_fd, &off, static_cast<size_t>(std::min<uint64_t>(left, 1u << 30)));
     if (w < 0) {
       if (errno == EINTR) continue;
       return fail(errno == EAGAIN ? errc::timeout : errc::unavailable,
-                  std::string("sendfile failed: ") + (errno == EAGAIN ? "the peer stalled" : std::strerror(errno)));
+                  std::string("sendfile failed: ") +
+                      (errno == EAGAIN ? "the peer stalled" : std::strerror(errno)));
     }
     if (w == 0) return fail(errc::unavailable, "the file shrank during the transfer");
     left -= static_cast<uint64_t>(w);
@@ -179,7 +182,8 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
     const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     map.begin = job.window_begin / page * page;
     map.length = static_cast<size_t>(end - map.begin);
-    void* p = ::mmap(nullptr, map.length, PROT_READ, MAP_SHARED, job.file_fd, static_cast<off_t>(map.begin));
+    void* p = ::mmap(nullptr, map.length, PROT_READ, MAP_SHARED, job.file_fd,
+                     static_cast<off_t>(map.begin));
     if (p == MAP_FAILED) {
       map.length = 0;
     } else {
@@ -222,9 +226,10 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
       ssize_t r = ::pread(job.file_fd, buf.data() + got, n - got, static_cast<off_t>(off + got));
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        failure = fail(errc::unavailable, "cannot read " + job.file_name + " at offset " +
-                                              std::to_string(off + got) + ": " +
-                                              (r < 0 ? std::strerror(errno) : "file shrank during the transfer"));
+        failure =
+            fail(errc::unavailable,
+                 "cannot read " + job.file_name + " at offset " + std::to_string(off + got) + ": " +
+                     (r < 0 ? std::strerror(errno) : "file shrank during the transfer"));
         break;
       }
       got += static_cast<size_t>(r);
@@ -238,7 +243,8 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
     } else {
       for (auto [b, e] : gaps) {
         block_buffer part = pool.take();
-        part.assign(buf.begin() + static_cast<ptrdiff_t>(b - off), buf.begin() + static_cast<ptrdiff_t>(e - off));
+        part.assign(buf.begin() + static_cast<ptrdiff_t>(b - off),
+                    buf.begin() + static_cast<ptrdiff_t>(e - off));
         if (!queue.push({{0, e - b, b - job.wire_offset_shift}, std::move(part), 0, false})) break;
       }
       pool.give(std::move(buf));

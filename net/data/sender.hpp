@@ -18,7 +18,7 @@
 namespace librarian::data {
 
 struct send_job {
-  int file_fd = -1;  // read with pread; the caller owns it
+  int file_fd = -1;       // read with pread; the caller owns it
   std::string file_name;  // for errors
   uint64_t window_begin = 0;
   uint64_t window_length = 0;
@@ -37,8 +37,8 @@ struct send_job {
 
 // Sends the window over the given connected sockets (one thread per socket; the caller's thread
 // reads). Returns "ALG:::HEX" of the whole window ("" when hash is false).
-[[nodiscard]] expected<std::string> send_blocks(const send_job& job, std::span<const int> stream_fds,
-                                                buffer_pool& pool);
+[[nodiscard]] expected<std::string> send_blocks(const send_job& job,
+                                                std::span<const int> stream_fds, buffer_pool& pool);
 
 // Test-only fault hook: when the environment variable LIBRARIAN_FAULT_CORRUPT_ONCE holds a byte
 // offset, the first block sent that contains it is corrupted in flight (after hashing), once per

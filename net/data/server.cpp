@@ -68,7 +68,8 @@ expected<std::string> string_of(const nlohmann::json& j, const char* key) {
 expected<uint64_t> uint_of(const nlohmann::json& j, const char* key, uint64_t lo, uint64_t hi) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number_unsigned())
-    return fail(errc::invalid_argument, std::string("field '") + key + "' must be an unsigned integer");
+    return fail(errc::invalid_argument,
+                std::string("field '") + key + "' must be an unsigned integer");
   auto v = it->get<uint64_t>();
   if (v < lo || v > hi)
     return fail(errc::invalid_argument, std::string("field '") + key + "' must be in " +
@@ -101,21 +102,31 @@ struct data_server::impl {
   status serve_tree(int fd, ticket_registry::entry& e);
   status tree_put(int fd, const ticket_registry::entry& e, const nlohmann::json& msg);
   status tree_get(int fd, const ticket_registry::entry& e, const nlohmann::json& msg);
-  void reply_error(int fd, const error& err) { static_cast<void>(send_frame(fd, error_frame(err))); }
+  void reply_error(int fd, const error& err) {
+    static_cast<void>(send_frame(fd, error_frame(err)));
+  }
 };
 
 data_server::data_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-data_server::~data_server() { stop(); }
-uint16_t data_server::port() const { return impl_->port; }
+data_server::~data_server() {
+  stop();
+}
+uint16_t data_server::port() const {
+  return impl_->port;
+}
 
 data_server_stats data_server::stats() const {
-  return {impl_->bytes_received.load(), impl_->bytes_sent.load(), impl_->completed.load(),
-          impl_->failed.load(),         impl_->mismatches.load(), impl_->rejected.load(),
+  return {impl_->bytes_received.load(),
+          impl_->bytes_sent.load(),
+          impl_->completed.load(),
+          impl_->failed.load(),
+          impl_->mismatches.load(),
+          impl_->rejected.load(),
           impl_->open.load()};
 }
 
-expected<std::unique_ptr<data_server>> data_server::start(data_server_options options,
-                                                          std::shared_ptr<ticket_registry> tickets) {
+expected<std::unique_ptr<data_server>> data_server::start(
+    data_server_options options, std::shared_ptr<ticket_registry> tickets) {
   ignore_sigpipe();
   auto p = std::make_unique<impl>();
   p->options = options;
@@ -136,20 +147,23 @@ expected<std::unique_ptr<data_server>> data_server::start(data_server_options op
     int err = errno;
     ::freeaddrinfo(res);
     if (fd >= 0) ::close(fd);
-    return fail(errc::unavailable, "data port: cannot listen on " + options.bind_address + ":" +
-                                       service + ": " + std::strerror(err) +
-                                       (err == EADDRINUSE ? " (another process uses the port; change listen.data_port)" : ""));
+    return fail(
+        errc::unavailable,
+        "data port: cannot listen on " + options.bind_address + ":" + service + ": " +
+            std::strerror(err) +
+            (err == EADDRINUSE ? " (another process uses the port; change listen.data_port)" : ""));
   }
   ::freeaddrinfo(res);
   sockaddr_storage bound{};
   socklen_t len = sizeof bound;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
   p->port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                               : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   p->listen_fd = fd;
   auto* raw = p.get();
   p->acceptor = std::thread([raw] { raw->accept_loop(); });
-  LIB_LOG_INFO(log_context) << "data channel listening on " << options.bind_address << ":" << p->port;
+  LIB_LOG_INFO(log_context) << "data channel listening on " << options.bind_address << ":"
+                            << p->port;
   return std::unique_ptr<data_server>(new data_server(std::move(p)));
 }
 
@@ -186,7 +200,9 @@ void data_server::impl::accept_loop() {
     }
     if (conns.size() >= options.connections_max || stopping) {
       ++rejected;
-      static_cast<void>(send_frame(fd, error_frame(fail(errc::unavailable, "data server busy: too many connections; retry later"))));
+      static_cast<void>(
+          send_frame(fd, error_frame(fail(errc::unavailable,
+                                          "data server busy: too many connections; retry later"))));
       ::close(fd);
       continue;
     }
@@ -227,10 +243,12 @@ void data_server::impl::serve(connection& c) {
     }
     const bool put = e.grant.mode == ticket_mode::put;
     if (e.grant.tree) {
-      if (*role != "control") return fail(errc::invalid_argument, "a tree ticket takes control connections only");
+      if (*role != "control")
+        return fail(errc::invalid_argument, "a tree ticket takes control connections only");
       return serve_tree(fd, e);
     }
-    if (*role == "control") return put ? serve_put_control(fd, *ticket, e) : serve_get_control(fd, *ticket, e);
+    if (*role == "control")
+      return put ? serve_put_control(fd, *ticket, e) : serve_get_control(fd, *ticket, e);
     return put ? serve_put_data(fd, e) : serve_get_data(fd, e);
   }();
   if (!outcome && outcome.err().code != errc::not_found) {
@@ -243,7 +261,7 @@ void data_server::impl::serve(connection& c) {
 }
 
 status data_server::impl::serve_put_control(int fd, const std::string& ticket,
-                                           ticket_registry::entry& e) {
+                                            ticket_registry::entry& e) {
   auto& s = *e.session;
   std::shared_ptr<receiver> rx;
   {
@@ -286,7 +304,8 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
     auto op = string_of(*msg, "op");
     if (!op) return op.err();
     if (*op == "abort") return {};
-    if (*op != "finish") return fail(errc::invalid_argument, "unknown op '" + *op + "' (finish|abort)");
+    if (*op != "finish")
+      return fail(errc::invalid_argument, "unknown op '" + *op + "' (finish|abort)");
     auto streams = uint_of(*msg, "streams", 1, e.grant.streams_max);
     if (!streams) return streams.err();
     std::string client_sum;
@@ -310,7 +329,8 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
         return why;
       }
     }
-    const std::string& want = e.grant.expected_checksum.empty() ? client_sum : e.grant.expected_checksum;
+    const std::string& want =
+        e.grant.expected_checksum.empty() ? client_sum : e.grant.expected_checksum;
     auto done = rx->finish(want);
     if (!done) {
       if (done.err().code == errc::checksum_mismatch) {
@@ -320,17 +340,21 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
         s.rx.reset();
       }
       ++failed;
-      LIB_LOG_WARN(log_context) << "upload to " << e.grant.path.string() << " failed: " << done.err().describe();
+      LIB_LOG_WARN(log_context) << "upload to " << e.grant.path.string()
+                                << " failed: " << done.err().describe();
       return done.err();
     }
     if (!client_sum.empty() && !e.grant.expected_checksum.empty() && client_sum != *done)
-      LIB_LOG_WARN(log_context) << "client's checksum " << client_sum << " differs from the verified " << *done;
+      LIB_LOG_WARN(log_context) << "client's checksum " << client_sum
+                                << " differs from the verified " << *done;
     ++completed;
     if (e.grant.on_complete) e.grant.on_complete(e.grant.path, *done);
     tickets->retire(ticket);
     LIB_LOG_INFO(log_context) << "received " << e.grant.path.string() << " (" << e.grant.size
-                              << " bytes, " << *done << ")" << (e.grant.user.empty() ? "" : " for " + e.grant.user);
-    return send_frame(fd, {{"ok", true}, {"checksum", *done}, {"bytes_received", rx->bytes_received()}});
+                              << " bytes, " << *done << ")"
+                              << (e.grant.user.empty() ? "" : " for " + e.grant.user);
+    return send_frame(
+        fd, {{"ok", true}, {"checksum", *done}, {"bytes_received", rx->bytes_received()}});
   }
   return fail(errc::invalid_argument, "too many control frames");
 }
@@ -340,7 +364,8 @@ status data_server::impl::serve_put_data(int fd, ticket_registry::entry& e) {
   std::shared_ptr<receiver> rx;
   {
     std::lock_guard lock(s.mu);
-    if (!s.rx) return fail(errc::invalid_argument, "attach the control connection before data streams");
+    if (!s.rx)
+      return fail(errc::invalid_argument, "attach the control connection before data streams");
     if (s.data_active >= e.grant.streams_max)
       return fail(errc::unavailable, "too many data streams for this ticket");
     ++s.data_active;
@@ -351,15 +376,17 @@ status data_server::impl::serve_put_data(int fd, ticket_registry::entry& e) {
   {
     std::lock_guard lock(s.mu);
     --s.data_active;
-    if (st) ++s.eods;
-    else if (st.err().code != errc::not_found && !s.stream_failure) s.stream_failure = st.err();
+    if (st)
+      ++s.eods;
+    else if (st.err().code != errc::not_found && !s.stream_failure)
+      s.stream_failure = st.err();
   }
   s.cv.notify_all();
   return st;
 }
 
 status data_server::impl::serve_get_control(int fd, const std::string& ticket,
-                                           ticket_registry::entry& e) {
+                                            ticket_registry::entry& e) {
   auto& s = *e.session;
   {
     std::lock_guard lock(s.mu);
@@ -389,11 +416,15 @@ status data_server::impl::serve_get_control(int fd, const std::string& ticket,
   } guard{s};
   if (e.grant.offset > s.file_size)
     return fail(errc::invalid_argument, "partial offset " + std::to_string(e.grant.offset) +
-                                            " is past the end of the file (" + std::to_string(s.file_size) + " bytes)");
+                                            " is past the end of the file (" +
+                                            std::to_string(s.file_size) + " bytes)");
   const uint64_t begin = e.grant.offset;
   const uint64_t length = std::min(e.grant.length.value_or(UINT64_MAX), s.file_size - begin);
-  if (auto st = send_frame(fd, {{"ok", true}, {"mode", "get"}, {"size", s.file_size},
-                                {"window_begin", begin}, {"window_length", length}});
+  if (auto st = send_frame(fd, {{"ok", true},
+                                {"mode", "get"},
+                                {"size", s.file_size},
+                                {"window_begin", begin},
+                                {"window_length", length}});
       !st)
     return st;
   for (int frames = 0; frames < 1000; ++frames) {
@@ -430,7 +461,8 @@ status data_server::impl::serve_get_control(int fd, const std::string& ticket,
         return fail(errc::timeout, "the client did not attach its data streams in time");
       if (stopping) return fail(errc::unavailable, "server stopping");
       fds.assign(s.waiting_fds.begin(), s.waiting_fds.begin() + static_cast<ptrdiff_t>(*streams));
-      s.waiting_fds.erase(s.waiting_fds.begin(), s.waiting_fds.begin() + static_cast<ptrdiff_t>(*streams));
+      s.waiting_fds.erase(s.waiting_fds.begin(),
+                          s.waiting_fds.begin() + static_cast<ptrdiff_t>(*streams));
     }
     send_job job;
     job.file_fd = s.file_fd;
@@ -470,7 +502,8 @@ status data_server::impl::serve_get_data(int fd, ticket_registry::entry& e) {
   s.cv.notify_all();
   // The control connection's thread writes on this socket; this thread only keeps it open until
   // the sender releases it. Bounded by the server's life: stop() sets stopping and wakes us.
-  while (!stopping && !s.released_fds.contains(fd)) s.cv.wait_for(lock, std::chrono::milliseconds(500));
+  while (!stopping && !s.released_fds.contains(fd))
+    s.cv.wait_for(lock, std::chrono::milliseconds(500));
   s.released_fds.erase(fd);
   std::erase(s.waiting_fds, fd);
   return fail(errc::not_found, "released");  // not_found ends the connection quietly
@@ -480,7 +513,8 @@ namespace {
 
 // A file inside a tree ticket: relative, no "..", no control characters, and (after symlinks)
 // still under the tree's root.
-expected<std::filesystem::path> tree_member(const std::filesystem::path& root, const std::string& rel) {
+expected<std::filesystem::path> tree_member(const std::filesystem::path& root,
+                                            const std::string& rel) {
   if (rel.empty() || rel.front() == '/')
     return fail(errc::invalid_argument, "a tree member's path must be relative and non-empty");
   return confine_path({root.string()}, (root / rel).string());
@@ -501,8 +535,10 @@ void sync_dir(const std::filesystem::path& dir) {
 }  // namespace
 
 status data_server::impl::serve_tree(int fd, ticket_registry::entry& e) {
-  if (auto st = send_frame(fd, {{"ok", true}, {"mode", e.grant.mode == ticket_mode::put ? "put" : "get"},
-                                {"tree", true}, {"small_bytes_max", tree_file_bytes_max}});
+  if (auto st = send_frame(fd, {{"ok", true},
+                                {"mode", e.grant.mode == ticket_mode::put ? "put" : "get"},
+                                {"tree", true},
+                                {"small_bytes_max", tree_file_bytes_max}});
       !st)
     return st;
   // Bounded by the ticket's lifetime and this count; each frame is one file.
@@ -513,9 +549,12 @@ status data_server::impl::serve_tree(int fd, ticket_registry::entry& e) {
     if (!op) return op.err();
     if (*op == "close") return send_frame(fd, {{"ok", true}});
     status st;
-    if (*op == "put" && e.grant.mode == ticket_mode::put) st = tree_put(fd, e, *msg);
-    else if (*op == "get" && e.grant.mode == ticket_mode::get) st = tree_get(fd, e, *msg);
-    else return fail(errc::invalid_argument, "op '" + *op + "' does not fit this tree ticket");
+    if (*op == "put" && e.grant.mode == ticket_mode::put)
+      st = tree_put(fd, e, *msg);
+    else if (*op == "get" && e.grant.mode == ticket_mode::get)
+      st = tree_get(fd, e, *msg);
+    else
+      return fail(errc::invalid_argument, "op '" + *op + "' does not fit this tree ticket");
     if (!st) return st;  // only errors that desynchronise the connection end it
   }
   return fail(errc::invalid_argument, "too many requests on one connection");
@@ -523,7 +562,8 @@ status data_server::impl::serve_tree(int fd, ticket_registry::entry& e) {
 
 // {"op":"put","path":REL,"size":N,"checksum":"ALG:::HEX"} + N bytes -> {"ok":..,"checksum":..}.
 // A refused file still has its bytes read, so the connection stays in step; its reply says why.
-status data_server::impl::tree_put(int fd, const ticket_registry::entry& e, const nlohmann::json& msg) {
+status data_server::impl::tree_put(int fd, const ticket_registry::entry& e,
+                                   const nlohmann::json& msg) {
   auto size = uint_of(msg, "size", 0, tree_file_bytes_max);
   if (!size) return size.err();  // cannot know how many bytes follow: end the connection
   block_buffer payload = pool->take();
@@ -548,13 +588,16 @@ status data_server::impl::tree_put(int fd, const ticket_registry::entry& e, cons
     const std::string got = format_checksum(alg, sum.hex_digest());
     if (!want.empty() && want != got) {
       ++mismatches;
-      return fail(errc::checksum_mismatch, "checksum mismatch for " + path->string() + ": received " + got);
+      return fail(errc::checksum_mismatch,
+                  "checksum mismatch for " + path->string() + ": received " + got);
     }
     std::error_code ec;
     std::filesystem::create_directories(path->parent_path(), ec);
     const auto part = receiver::part_path(*path);
     int out = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (out < 0) return fail(errno == ENOSPC ? errc::storage_full : errc::unavailable, "cannot create " + part.string() + ": " + std::strerror(errno));
+    if (out < 0)
+      return fail(errno == ENOSPC ? errc::storage_full : errc::unavailable,
+                  "cannot create " + part.string() + ": " + std::strerror(errno));
     size_t done = 0;
     while (done < payload.size()) {
       ssize_t w = ::write(out, payload.data() + done, payload.size() - done);
@@ -563,7 +606,8 @@ status data_server::impl::tree_put(int fd, const ticket_registry::entry& e, cons
         int err = errno;
         ::close(out);
         ::unlink(part.c_str());
-        return fail(err == ENOSPC ? errc::storage_full : errc::unavailable, "cannot write " + part.string() + ": " + std::strerror(err));
+        return fail(err == ENOSPC ? errc::storage_full : errc::unavailable,
+                    "cannot write " + part.string() + ": " + std::strerror(err));
       }
       done += static_cast<size_t>(w);
     }
@@ -571,7 +615,8 @@ status data_server::impl::tree_put(int fd, const ticket_registry::entry& e, cons
     ::close(out);
     if (!synced || ::rename(part.c_str(), path->c_str()) != 0) {
       ::unlink(part.c_str());
-      return fail(errc::unavailable, "cannot commit " + path->string() + ": " + std::strerror(errno));
+      return fail(errc::unavailable,
+                  "cannot commit " + path->string() + ": " + std::strerror(errno));
     }
     sync_dir(path->parent_path());
     return got;
@@ -587,7 +632,8 @@ status data_server::impl::tree_put(int fd, const ticket_registry::entry& e, cons
 }
 
 // {"op":"get","path":REL} -> {"ok":true,"size":N,"checksum":..} + N bytes, or an error frame.
-status data_server::impl::tree_get(int fd, const ticket_registry::entry& e, const nlohmann::json& msg) {
+status data_server::impl::tree_get(int fd, const ticket_registry::entry& e,
+                                   const nlohmann::json& msg) {
   block_buffer payload = pool->take();
   auto answer = [&]() -> expected<std::string> {
     auto rel = string_of(msg, "path");
@@ -595,12 +641,16 @@ status data_server::impl::tree_get(int fd, const ticket_registry::entry& e, cons
     auto path = tree_member(e.grant.path, *rel);
     if (!path) return path.err();
     int in = ::open(path->c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (in < 0) return fail(errno == ENOENT ? errc::not_found : errc::unavailable, "cannot open " + path->string() + ": " + std::strerror(errno));
+    if (in < 0)
+      return fail(errno == ENOENT ? errc::not_found : errc::unavailable,
+                  "cannot open " + path->string() + ": " + std::strerror(errno));
     struct stat st {};
-    if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > tree_file_bytes_max) {
+    if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode) ||
+        static_cast<uint64_t>(st.st_size) > tree_file_bytes_max) {
       ::close(in);
       return fail(errc::invalid_argument, path->string() + " is not a regular file of at most " +
-                                              std::to_string(tree_file_bytes_max) + " bytes; copy it with its own ticket");
+                                              std::to_string(tree_file_bytes_max) +
+                                              " bytes; copy it with its own ticket");
     }
     payload.resize(static_cast<size_t>(st.st_size));
     size_t got = 0;

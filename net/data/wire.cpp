@@ -1,6 +1,7 @@
 // Socket plumbing for the data channel.
 #include "net/data/wire.hpp"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,19 +9,19 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <fcntl.h>
 
-#include <csignal>
 #include <cerrno>
-#include <mutex>
+#include <csignal>
 #include <cstring>
+#include <mutex>
 
 namespace librarian::data {
 namespace {
 
 error socket_error(const char* what, int err) {
   if (err == EAGAIN || err == EWOULDBLOCK)
-    return fail(errc::timeout, std::string(what) + ": the peer stalled (no progress within the stall timeout)");
+    return fail(errc::timeout,
+                std::string(what) + ": the peer stalled (no progress within the stall timeout)");
   return fail(errc::unavailable, std::string(what) + ": " + std::strerror(err));
 }
 
@@ -108,8 +109,9 @@ status read_exact(int fd, void* data, size_t n) {
       return socket_error("receive failed", errno);
     }
     if (r == 0)
-      return fail(got == 0 ? errc::not_found : errc::unavailable,
-                  got == 0 ? "peer closed the connection" : "peer closed the connection mid-message");
+      return fail(
+          got == 0 ? errc::not_found : errc::unavailable,
+          got == 0 ? "peer closed the connection" : "peer closed the connection mid-message");
     got += static_cast<size_t>(r);
   }
   return {};
@@ -118,8 +120,9 @@ status read_exact(int fd, void* data, size_t n) {
 status send_frame(int fd, const nlohmann::json& message) {
   std::string body = message.dump();
   LIB_ASSERT(body.size() <= frame_bytes_max);
-  uint8_t len[4] = {static_cast<uint8_t>(body.size() >> 24), static_cast<uint8_t>(body.size() >> 16),
-                    static_cast<uint8_t>(body.size() >> 8), static_cast<uint8_t>(body.size())};
+  uint8_t len[4] = {static_cast<uint8_t>(body.size() >> 24),
+                    static_cast<uint8_t>(body.size() >> 16), static_cast<uint8_t>(body.size() >> 8),
+                    static_cast<uint8_t>(body.size())};
   std::string out(reinterpret_cast<char*>(len), 4);
   out += body;
   return write_all(fd, out.data(), out.size());
@@ -128,10 +131,12 @@ status send_frame(int fd, const nlohmann::json& message) {
 expected<nlohmann::json> recv_frame(int fd) {
   uint8_t len[4];
   if (auto st = read_exact(fd, len, 4); !st) return st.err();
-  uint32_t n = (uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) | (uint32_t{len[2]} << 8) | len[3];
+  uint32_t n =
+      (uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) | (uint32_t{len[2]} << 8) | len[3];
   if (n == 0 || n > frame_bytes_max)
     return fail(errc::invalid_argument, "control frame of " + std::to_string(n) +
-                                            " bytes (must be 1.." + std::to_string(frame_bytes_max) + ")");
+                                            " bytes (must be 1.." +
+                                            std::to_string(frame_bytes_max) + ")");
   std::string body(n, '\0');
   if (auto st = read_exact(fd, body.data(), n); !st) return st.err();
   try {
@@ -139,7 +144,8 @@ expected<nlohmann::json> recv_frame(int fd) {
     if (!j.is_object()) return fail(errc::invalid_argument, "control frame is not a JSON object");
     return j;
   } catch (const nlohmann::json::exception& e) {
-    return fail(errc::invalid_argument, std::string("control frame is not valid JSON: ") + e.what());
+    return fail(errc::invalid_argument,
+                std::string("control frame is not valid JSON: ") + e.what());
   }
 }
 
@@ -156,11 +162,13 @@ status check_reply(const nlohmann::json& reply) {
   if (auto e = reply.find("error"); e != reply.end() && e->is_string())
     code = errc_from_name(e->get<std::string>()).value_or(errc::internal);
   std::string message = "peer error";
-  if (auto m = reply.find("message"); m != reply.end() && m->is_string()) message = m->get<std::string>();
+  if (auto m = reply.find("message"); m != reply.end() && m->is_string())
+    message = m->get<std::string>();
   return fail(code, message);
 }
 
-expected<int> connect_tcp(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+expected<int> connect_tcp(const std::string& host, uint16_t port,
+                          std::chrono::milliseconds timeout) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_family = AF_UNSPEC;
@@ -170,7 +178,8 @@ expected<int> connect_tcp(const std::string& host, uint16_t port, std::chrono::m
     return fail(errc::unavailable, "cannot resolve " + host + ": " + ::gai_strerror(rc));
   error last = fail(errc::unavailable, "no address for " + host);
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     if (fd < 0) continue;
     int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
@@ -193,7 +202,8 @@ expected<int> connect_tcp(const std::string& host, uint16_t port, std::chrono::m
       set_nodelay(fd);
       return fd;
     }
-    last = fail(errc::unavailable, "cannot connect to " + host + ":" + service + ": " + std::strerror(errno));
+    last = fail(errc::unavailable,
+                "cannot connect to " + host + ":" + service + ": " + std::strerror(errno));
     ::close(fd);
   }
   ::freeaddrinfo(res);

@@ -1,8 +1,8 @@
 #include "net/gridftp/checksum_fd.hpp"
 
-#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
 #include <vector>
 
 #include "net/gridftp/paths.hpp"
@@ -14,7 +14,8 @@ expected<std::string> checksum_fd(int fd, data::checksum_alg alg, uint64_t offse
   struct stat st {};
   if (::fstat(fd, &st) != 0) return errno_error(errno, "fstat");
   auto size = static_cast<uint64_t>(st.st_size);
-  if (offset > size) return fail(errc::invalid_argument, "checksum offset past the end of the file");
+  if (offset > size)
+    return fail(errc::invalid_argument, "checksum offset past the end of the file");
   uint64_t end = length ? offset + *length : size;
   if (end > size) return fail(errc::invalid_argument, "checksum range past the end of the file");
   data::checksum_stream sum{alg};

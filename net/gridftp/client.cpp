@@ -1,17 +1,17 @@
 #include "net/gridftp/client.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
-#include <ctime>
 #include <cerrno>
-#include <fcntl.h>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <sys/stat.h>
 #include <thread>
-#include <unistd.h>
 
 #include "net/gridftp/checksum_fd.hpp"
 #include "net/gridftp/command.hpp"
@@ -31,12 +31,16 @@ constexpr auto persist_interval = 1s;
 
 error protocol_error(const std::string& what, const reply& r) {
   errc code = errc::unavailable;
-  if (r.code == 550) code = r.text.find("ermission") != std::string::npos ? errc::forbidden
-                                                                           : errc::not_found;
-  else if (r.code == 530) code = errc::unauthenticated;
-  else if (r.code == 452 || r.code == 552) code = errc::storage_full;
-  else if (r.code == 553 || r.code == 501 || r.code == 504) code = errc::invalid_argument;
-  else if (r.code == 421) code = errc::unavailable;
+  if (r.code == 550)
+    code = r.text.find("ermission") != std::string::npos ? errc::forbidden : errc::not_found;
+  else if (r.code == 530)
+    code = errc::unauthenticated;
+  else if (r.code == 452 || r.code == 552)
+    code = errc::storage_full;
+  else if (r.code == 553 || r.code == 501 || r.code == 504)
+    code = errc::invalid_argument;
+  else if (r.code == 421)
+    code = errc::unavailable;
   return fail(code, what + ": " + r.text);
 }
 
@@ -52,9 +56,10 @@ class control {
     auto results = resolver.resolve(u.host, std::to_string(u.port), ec);
     if (ec || results.empty()) return fail(errc::unavailable, "cannot resolve " + u.host);
     auto address = results.begin()->endpoint().address().to_string();
-    auto s = connect_with_timeout(static_cast<asio::io_context&>(socket_.get_executor().context()),
-                                  host_port{address, u.port},
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout), 0);
+    auto s = connect_with_timeout(
+        static_cast<asio::io_context&>(socket_.get_executor().context()),
+        host_port{address, u.port},
+        std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout), 0);
     if (!s) return s.err();
     socket_ = std::move(*s);
     tune_socket(socket_.native_handle(), 0, timeout);
@@ -149,7 +154,9 @@ class control {
     boost::system::error_code ec;
     return socket_.remote_endpoint(ec).address().to_string();
   }
-  [[nodiscard]] bool offers_checksum(const std::string& alg) const { return checksums_.count(alg) > 0; }
+  [[nodiscard]] bool offers_checksum(const std::string& alg) const {
+    return checksums_.count(alg) > 0;
+  }
   [[nodiscard]] const std::string& where() const { return where_; }
 
   void quit() {
@@ -219,7 +226,8 @@ expected<std::string> cksm(control& c, const std::string& alg, uint64_t offset,
   auto r = c.require("CKSM " + alg + " " + std::to_string(offset) + " " +
                      (length ? std::to_string(*length) : std::string{"-1"}) + " " + path);
   if (!r) return r.err();
-  if (r->code != 213 || r->text.size() < 5) return fail(errc::unavailable, "bad CKSM reply: " + r->text);
+  if (r->code != 213 || r->text.size() < 5)
+    return fail(errc::unavailable, "bad CKSM reply: " + r->text);
   auto hex = r->text.substr(4);
   while (!hex.empty() && (hex.back() == ' ' || hex.back() == '\r')) hex.pop_back();
   for (auto& ch : hex) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -301,7 +309,8 @@ double seconds_since(clock_type::time_point t) {
 
 void report_progress(const data::transfer_options& opts, uint64_t done, uint64_t total,
                      clock_type::time_point started) {
-  if (opts.on_progress) opts.on_progress(data::transfer_progress{done, total, seconds_since(started)});
+  if (opts.on_progress)
+    opts.on_progress(data::transfer_progress{done, total, seconds_since(started)});
 }
 
 // Receives the download's data (MODE E or S) into fd; persists ranges through `car`.
@@ -335,7 +344,8 @@ status receive_download(control& c, const url& src, const data::transfer_options
     auto last = c.final_reply(nullptr);
     if (!n) return n.err();
     if (!last) return last.err();
-    if (last->code != 226 && last->code != 250) return protocol_error("RETR " + src.to_string(), *last);
+    if (last->code != 226 && last->code != 250)
+      return protocol_error("RETR " + src.to_string(), *last);
     return {};
   }
   if (auto r = c.require("OPTS RETR Parallelism=" + std::to_string(opts.streams) + "," +
@@ -347,8 +357,9 @@ status receive_download(control& c, const url& src, const data::transfer_options
   boost::system::error_code ec;
   auto port = acceptor->local_endpoint(ec).port();
   auto local = c.local_address();
-  std::string port_cmd = local.is_v4() ? "PORT " + format_port_arg({local.to_string(), port})
-                                       : "EPRT |2|" + local.to_string() + "|" + std::to_string(port) + "|";
+  std::string port_cmd = local.is_v4()
+                             ? "PORT " + format_port_arg({local.to_string(), port})
+                             : "EPRT |2|" + local.to_string() + "|" + std::to_string(port) + "|";
   if (auto r = c.require(port_cmd); !r) return r.err();
   if (!have.empty())
     if (auto r = c.require("REST " + have.to_string()); !r) return r.err();
@@ -414,10 +425,11 @@ status receive_download(control& c, const url& src, const data::transfer_options
   if (!result) return result;
   auto last = c.final_reply(nullptr);
   if (!last) return last.err();
-  if (last->code != 226 && last->code != 250) return protocol_error("RETR " + src.to_string(), *last);
+  if (last->code != 226 && last->code != 250)
+    return protocol_error("RETR " + src.to_string(), *last);
   if (!have.contains(0, w.length))
-    return fail(errc::unavailable, "the server ended the transfer with data missing: have " +
-                                       have.to_string());
+    return fail(errc::unavailable,
+                "the server ended the transfer with data missing: have " + have.to_string());
   return {};
 }
 
@@ -509,8 +521,8 @@ expected<data::transfer_report> upload(const std::string& local_path, std::strin
   } else if (!done.empty()) {
     if (auto r = c.require("REST " + done.to_string()); !r) return r.err();
   }
-  std::string stor = w.partial ? "ESTO A " + std::to_string(w.offset) + " " + dst->path
-                               : "STOR " + dst->path;
+  std::string stor =
+      w.partial ? "ESTO A " + std::to_string(w.offset) + " " + dst->path : "STOR " + dst->path;
   if (auto s = c.send(stor); !s) return s.err();
   // Ranges to send are in local file coordinates; the wire counts from the window's start.
   std::vector<data::range_set::range> ranges;
@@ -537,7 +549,8 @@ expected<data::transfer_report> upload(const std::string& local_path, std::strin
       sockets.push_back(std::move(*s));
     }
     send_job job{fd.get(), ranges, w.offset, std::max<uint64_t>(opts.block_bytes, 4096)};
-    sent = opts.streams == 0 ? send_stream(sockets.front(), job, ctl) : send_mode_e(sockets, job, ctl);
+    sent =
+        opts.streams == 0 ? send_stream(sockets.front(), job, ctl) : send_mode_e(sockets, job, ctl);
   });
   // The control channel is read while the sender runs, so markers never back up; progress is
   // reported from here.
@@ -558,7 +571,8 @@ expected<data::transfer_report> upload(const std::string& local_path, std::strin
   sender_done = true;
   progress.join();
   if (!last) return last.err();
-  if (last->code != 226 && last->code != 250) return protocol_error("STOR " + dst->to_string(), *last);
+  if (last->code != 226 && last->code != 250)
+    return protocol_error("STOR " + dst->to_string(), *last);
   if (!sent) return sent.err();
   done.add(0, w.length);
   report.bytes = w.length - report.bytes_resumed;
@@ -613,13 +627,14 @@ expected<data::transfer_report> third_party(std::string_view src_url, std::strin
   if (!w.partial)
     if (auto r = d.require("ALLO " + std::to_string(w.length)); !r) return r.err();
   std::string rest;
-  if (opts.streams == 0 && done.contiguous_end(0) > 0) rest = std::to_string(done.contiguous_end(0));
+  if (opts.streams == 0 && done.contiguous_end(0) > 0)
+    rest = std::to_string(done.contiguous_end(0));
   if (opts.streams > 0 && !done.empty()) rest = done.to_string();
   if (!rest.empty()) {
     if (auto r = d.require("REST " + rest); !r) return r.err();
   }
-  std::string stor = w.partial ? "ESTO A " + std::to_string(w.offset) + " " + dst->path
-                               : "STOR " + dst->path;
+  std::string stor =
+      w.partial ? "ESTO A " + std::to_string(w.offset) + " " + dst->path : "STOR " + dst->path;
   std::string retr = w.partial ? "ERET P " + std::to_string(w.offset) + " " +
                                      std::to_string(w.length) + " " + src->path
                                : "RETR " + src->path;
@@ -649,7 +664,8 @@ expected<data::transfer_report> third_party(std::string_view src_url, std::strin
     auto b = cksm(d, *alg, w.offset, w.length, dst->path);
     if (!b) return b.err();
     if (*a != *b)
-      return fail(errc::checksum_mismatch, "CKSM " + *alg + ": source " + *a + ", destination " + *b);
+      return fail(errc::checksum_mismatch,
+                  "CKSM " + *alg + ": source " + *a + ", destination " + *b);
     report.checksum = data::format_checksum(*data::parse_checksum_alg(*alg), *a);
   }
   s.quit();
@@ -756,7 +772,8 @@ expected<std::vector<remote_entry>> list(std::string_view dir_url,
   }
   auto last = c.final_reply(nullptr);
   if (!last) return last.err();
-  if (last->code != 226 && last->code != 250) return protocol_error("MLSD " + u->to_string(), *last);
+  if (last->code != 226 && last->code != 250)
+    return protocol_error("MLSD " + u->to_string(), *last);
   std::vector<remote_entry> out;
   std::istringstream lines{text};
   std::string line;

@@ -3,11 +3,11 @@
 // URLs. Blocking; call from a worker thread, never from an actor.
 //
 //   data::transfer_options opts;              // streams, block size, tcp buffer, checksum, ...
-//   opts.streams = 4;                         // 0 = stream mode (MODE S), N >= 1 = MODE E, N streams
-//   auto r = gridftp::download("ftp://127.0.0.1:2811/srv/f", "/tmp/f", opts);
-//   auto r = gridftp::upload("/tmp/f", "ftp://user:pw@host:2811/srv/f", opts);
-//   data::range_set done;                     // keep across retries to restart with REST ranges
-//   auto r = gridftp::third_party("ftp://a:2811/x", "ftp://b:2811/y", opts, &done);
+//   opts.streams = 4;                         // 0 = stream mode (MODE S), N >= 1 = MODE E, N
+//   streams auto r = gridftp::download("ftp://127.0.0.1:2811/srv/f", "/tmp/f", opts); auto r =
+//   gridftp::upload("/tmp/f", "ftp://user:pw@host:2811/srv/f", opts); data::range_set done; // keep
+//   across retries to restart with REST ranges auto r = gridftp::third_party("ftp://a:2811/x",
+//   "ftp://b:2811/y", opts, &done);
 #pragma once
 
 #include <cstdint>

@@ -10,8 +10,12 @@ namespace {
 // hostile, and the client gives up instead of buffering without end.
 constexpr size_t reply_lines_max = 1000;
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Splits off the first space-separated word; the remainder keeps inner spaces (paths may hold
 // spaces).
@@ -22,7 +26,9 @@ std::string_view take_word(std::string_view& text) {
   return word;
 }
 
-error bad(std::string what) { return fail(errc::invalid_argument, std::move(what)); }
+error bad(std::string what) {
+  return fail(errc::invalid_argument, std::move(what));
+}
 
 }  // namespace
 
@@ -36,8 +42,8 @@ std::string upper(std::string_view text) {
 expected<std::optional<std::string>> line_reader::next_line() {
   auto lf = buffer_.find('\n');
   if (lf == std::string::npos) {
-    if (buffer_.size() > line_bytes_max_) return bad("command line longer than " +
-                                                     std::to_string(line_bytes_max_) + " bytes");
+    if (buffer_.size() > line_bytes_max_)
+      return bad("command line longer than " + std::to_string(line_bytes_max_) + " bytes");
     return std::optional<std::string>{};
   }
   if (lf > line_bytes_max_)
@@ -229,8 +235,8 @@ expected<cksm_arg> parse_cksm(std::string_view text) {
 }
 
 expected<std::optional<reply>> reply_reader::feed_line(std::string_view line) {
-  if (++lines_ > reply_lines_max) return bad("reply longer than " +
-                                             std::to_string(reply_lines_max) + " lines");
+  if (++lines_ > reply_lines_max)
+    return bad("reply longer than " + std::to_string(reply_lines_max) + " lines");
   auto code_of = [](std::string_view l) -> int {
     if (l.size() < 3 || !is_digit(l[0]) || !is_digit(l[1]) || !is_digit(l[2])) return 0;
     if (l.size() > 3 && l[3] != ' ' && l[3] != '-') return 0;
@@ -240,7 +246,8 @@ expected<std::optional<reply>> reply_reader::feed_line(std::string_view line) {
   if (!text_.empty() || multiline_code_ != 0) text_ += '\n';
   text_ += std::string{line};
   if (multiline_code_ == 0) {
-    if (code < 100 || code > 599) return bad("malformed reply line: " + std::string{line.substr(0, 80)});
+    if (code < 100 || code > 599)
+      return bad("malformed reply line: " + std::string{line.substr(0, 80)});
     if (line.size() > 3 && line[3] == '-') {
       multiline_code_ = code;
       return std::optional<reply>{};

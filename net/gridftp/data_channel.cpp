@@ -1,5 +1,10 @@
 #include "net/gridftp/data_channel.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
@@ -7,11 +12,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "net/gridftp/paths.hpp"
 
@@ -23,7 +23,8 @@ namespace {
 constexpr size_t receive_chunk_bytes = 1 << 20;
 
 error socket_error(const boost::system::error_code& ec, const std::string& what) {
-  if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::timed_out)
+  if (ec == asio::error::would_block || ec == asio::error::try_again ||
+      ec == asio::error::timed_out)
     return fail(errc::timeout, what + ": no progress before the stall timeout");
   return fail(errc::unavailable, what + ": " + ec.message());
 }
@@ -169,16 +170,18 @@ expected<tcp::socket> connect_with_timeout(asio::io_context& io, const host_port
       n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
       if (n < 0 && errno == EINTR) n = 0;
     }
-    if (n <= 0) return fail(errc::timeout, "connect to " + to.host + ":" + std::to_string(to.port) +
-                                               " timed out");
+    if (n <= 0)
+      return fail(errc::timeout,
+                  "connect to " + to.host + ":" + std::to_string(to.port) + " timed out");
     int so_error = 0;
     socklen_t len = sizeof so_error;
     ::getsockopt(socket.native_handle(), SOL_SOCKET, SO_ERROR, &so_error, &len);
     ec = so_error ? boost::system::error_code{so_error, boost::system::system_category()}
                   : boost::system::error_code{};
   }
-  if (ec) return fail(errc::unavailable, "connect to " + to.host + ":" + std::to_string(to.port) +
-                                             ": " + ec.message());
+  if (ec)
+    return fail(errc::unavailable,
+                "connect to " + to.host + ":" + std::to_string(to.port) + ": " + ec.message());
   socket.non_blocking(false, ec);
   return socket;
 }
@@ -200,12 +203,13 @@ expected<tcp::acceptor> listen_on(asio::io_context& io, const asio::ip::address&
   return acceptor;
 }
 
-expected<tcp::socket> accept_with_timeout(tcp::acceptor& acceptor, std::chrono::milliseconds timeout,
+expected<tcp::socket> accept_with_timeout(tcp::acceptor& acceptor,
+                                          std::chrono::milliseconds timeout,
                                           transfer_control& ctl) {
   if (!wait_readable(acceptor.native_handle(), timeout, ctl)) {
     if (ctl.cancelled()) return *ctl.why();
-    return fail(errc::timeout, "no data connection arrived within " +
-                                   std::to_string(timeout.count()) + " ms");
+    return fail(errc::timeout,
+                "no data connection arrived within " + std::to_string(timeout.count()) + " ms");
   }
   boost::system::error_code ec;
   tcp::socket socket{acceptor.get_executor()};
@@ -274,8 +278,8 @@ status send_stream(tcp::socket& socket, const send_job& job, transfer_control& c
                              static_cast<size_t>(std::min<uint64_t>(left, 1u << 30)));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        result = ctl.cancelled() ? *ctl.why()
-                 : n == 0        ? fail(errc::internal, "the file shrank while it was being sent")
+        result = ctl.cancelled()   ? *ctl.why()
+                 : n == 0          ? fail(errc::internal, "the file shrank while it was being sent")
                  : errno == EAGAIN ? fail(errc::timeout, "data connection: send stalled")
                                    : errno_error(errno, "sendfile");
         break;
@@ -296,7 +300,9 @@ mode_e_receiver::mode_e_receiver(int fd, data::block_limits limits, uint64_t fil
                                  transfer_control& ctl)
     : fd_(fd), limits_(limits), file_base_(file_base), ctl_(ctl) {}
 
-mode_e_receiver::~mode_e_receiver() { stop(); }
+mode_e_receiver::~mode_e_receiver() {
+  stop();
+}
 
 void mode_e_receiver::stop() {
   {
@@ -407,8 +413,8 @@ void mode_e_receiver::read_connection(tcp::socket socket) {
         }
         size_t done = 0;
         while (done < want) {
-          ssize_t n = ::pwrite(fd_, buffer.data() + done, want - done,
-                               static_cast<off_t>(at + done));
+          ssize_t n =
+              ::pwrite(fd_, buffer.data() + done, want - done, static_cast<off_t>(at + done));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) {
             finish_with(errno_error(n < 0 ? errno : ENOSPC, "write"));

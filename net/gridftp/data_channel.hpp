@@ -52,8 +52,8 @@ void tune_socket(int fd, int buffer_bytes, std::chrono::milliseconds io_timeout)
                                                          int buffer_bytes,
                                                          const transfer_control* ctl = nullptr);
 // A listening socket on `address` (port 0 = ephemeral).
-[[nodiscard]] expected<tcp::acceptor> listen_on(asio::io_context& io, const asio::ip::address& address,
-                                                int buffer_bytes);
+[[nodiscard]] expected<tcp::acceptor> listen_on(asio::io_context& io,
+                                                const asio::ip::address& address, int buffer_bytes);
 // Accepts one connection, waiting at most `timeout`; gives up early when ctl is cancelled.
 [[nodiscard]] expected<tcp::socket> accept_with_timeout(tcp::acceptor& acceptor,
                                                         std::chrono::milliseconds timeout,

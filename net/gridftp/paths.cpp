@@ -1,11 +1,11 @@
 #include "net/gridftp/paths.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace librarian::gridftp {
 namespace {
@@ -111,8 +111,7 @@ std::string path_jail::parent(std::string_view normalized) const {
   return roots_.front();
 }
 
-expected<located_path> path_jail::locate(std::string_view client_path,
-                                         std::string_view cwd) const {
+expected<located_path> path_jail::locate(std::string_view client_path, std::string_view cwd) const {
   auto normalized = normalize(client_path, cwd);
   if (!normalized) return normalized.err();
   // The longest matching root, so nested roots resolve from the innermost one.
@@ -123,7 +122,8 @@ expected<located_path> path_jail::locate(std::string_view client_path,
   out.path = *normalized;
   out.dir = unique_fd{::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (!out.dir.valid()) return errno_error(errno, "root " + *root);
-  std::string_view below = std::string_view{*normalized}.substr(root->size() == 1 ? 0 : root->size());
+  std::string_view below =
+      std::string_view{*normalized}.substr(root->size() == 1 ? 0 : root->size());
   auto parts = components(below);
   if (parts.empty()) {
     out.leaf = ".";
@@ -178,8 +178,8 @@ expected<unique_fd> open_write(const located_path& at, const std::string& name, 
 }
 
 expected<unique_fd> open_dir(const located_path& at) {
-  unique_fd fd{::openat(at.dir.get(), at.leaf.c_str(),
-                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  unique_fd fd{
+      ::openat(at.dir.get(), at.leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
   if (!fd.valid()) return errno_error(errno, at.path);
   return fd;
 }

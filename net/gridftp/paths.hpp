@@ -5,9 +5,9 @@
 // root is refused even when it points inside, so no race with a swapped link can escape a root.
 #pragma once
 
+#include <sys/stat.h>
 #include <string>
 #include <string_view>
-#include <sys/stat.h>
 #include <vector>
 
 #include "runtime/expected.hpp"
@@ -85,7 +85,8 @@ class path_jail {
 // Opens a directory for listing.
 [[nodiscard]] expected<unique_fd> open_dir(const located_path& at);
 
-// errno → errc for file-system calls (ENOENT → not_found, EACCES → forbidden, ENOSPC → storage_full).
+// errno → errc for file-system calls (ENOENT → not_found, EACCES → forbidden, ENOSPC →
+// storage_full).
 [[nodiscard]] error errno_error(int err, const std::string& what);
 
 }  // namespace librarian::gridftp

@@ -1,20 +1,20 @@
 #include "net/gridftp/server.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <ctime>
-#include <dirent.h>
-#include <fcntl.h>
 #include <fstream>
 #include <functional>
 #include <list>
 #include <map>
 #include <set>
 #include <sstream>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "net/data/checksum.hpp"
 #include "net/gridftp/checksum_fd.hpp"
@@ -47,9 +47,12 @@ std::string facts_time(time_t t) {
 
 std::string facts_for(const struct stat& st) {
   std::ostringstream out;
-  out << "Type=" << (S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" : "OS.unix=other")
-      << ";Size=" << st.st_size << ";Modify=" << facts_time(st.st_mtime) << ";Perm="
-      << (S_ISDIR(st.st_mode) ? "elcmfp" : "radfw") << ";UNIX.mode=0" << std::oct
+  out << "Type="
+      << (S_ISDIR(st.st_mode)   ? "dir"
+          : S_ISREG(st.st_mode) ? "file"
+                                : "OS.unix=other")
+      << ";Size=" << st.st_size << ";Modify=" << facts_time(st.st_mtime)
+      << ";Perm=" << (S_ISDIR(st.st_mode) ? "elcmfp" : "radfw") << ";UNIX.mode=0" << std::oct
       << (st.st_mode & 07777) << ";";
   return out.str();
 }
@@ -352,15 +355,15 @@ void session::dispatch(const command& cmd) {
       reply(500, "Command not supported.");
     return;
   }
-  static const std::set<std::string> before_login{"USER", "PASS", "FEAT", "SYST", "NOOP",
-                                                  "QUIT", "HELP"};
+  static const std::set<std::string> before_login{"USER", "PASS", "FEAT", "SYST",
+                                                  "NOOP", "QUIT", "HELP"};
   if (!logged_in_ && !before_login.count(cmd.verb)) {
     reply(530, "Please login with USER and PASS.");
     return;
   }
   // An empty path would silently mean the working directory ("RMD" removing it).
   static const std::set<std::string> needs_argument{
-      "RETR", "STOR", "SIZE", "MDTM", "MKD", "RMD", "DELE", "CWD", "REST", "ALLO", "PORT",
+      "RETR", "STOR", "SIZE", "MDTM", "MKD",  "RMD",  "DELE", "CWD",  "REST", "ALLO", "PORT",
       "EPRT", "ERET", "ESTO", "CKSM", "TYPE", "MODE", "STRU", "DCAU", "OPTS", "SITE", "SBUF"};
   if (cmd.arg.empty() && needs_argument.count(cmd.verb)) {
     reply(501, cmd.verb + " needs an argument.");
@@ -402,9 +405,9 @@ void session::cmd_pass(const std::string& arg) {
 
 void session::cmd_feat(const std::string&) {
   reply_lines(211,
-              {"Extensions supported", "CKSM MD5:10;ADLER32:10;XXH3:5;", "PARALLEL", "SIZE",
-               "MDTM", "MLST Type*;Size*;Modify*;Perm*;UNIX.mode*;", "ERET", "ESTO",
-               "REST STREAM", "DCAU", "SBUF", "UTF8"},
+              {"Extensions supported", "CKSM MD5:10;ADLER32:10;XXH3:5;", "PARALLEL", "SIZE", "MDTM",
+               "MLST Type*;Size*;Modify*;Perm*;UNIX.mode*;", "ERET", "ESTO", "REST STREAM", "DCAU",
+               "SBUF", "UTF8"},
               "End.");
 }
 
@@ -447,7 +450,8 @@ void session::cmd_dcau(const std::string& arg) {
     drop_cached_channels();
     return reply(200, "DCAU N.");
   }
-  reply(504, "Only DCAU N: data channel authentication needs GSI, which this server does not offer.");
+  reply(504,
+        "Only DCAU N: data channel authentication needs GSI, which this server does not offer.");
 }
 
 void session::cmd_pasv(const std::string&) {
@@ -645,7 +649,8 @@ void session::cmd_dele(const std::string& arg) {
 expected<tcp::socket> session::open_one_data_connection(transfer_control& ctl) {
   if (passive_) return accept_with_timeout(*passive_, srv_.options.data_timeout, ctl);
   if (port_)
-    return connect_with_timeout(srv_.io, *port_, srv_.options.data_timeout, tcp_buffer_bytes_, &ctl);
+    return connect_with_timeout(srv_.io, *port_, srv_.options.data_timeout, tcp_buffer_bytes_,
+                                &ctl);
   return fail(errc::invalid_argument, "use PORT or PASV first");
 }
 
@@ -740,8 +745,8 @@ void session::retrieve(const std::string& path, std::optional<window> partial) {
     LIB_LOG_WARN("gridftp") << "RETR " << at->path << " failed: " << result.err().describe();
     return reply(426, "Transfer aborted: " + result.err().message);
   }
-  LIB_LOG_INFO("gridftp") << "RETR " << at->path << " user=" << user_ << " streams="
-                          << (mode_e_ ? parallelism_ : 1) << " seconds="
+  LIB_LOG_INFO("gridftp") << "RETR " << at->path << " user=" << user_
+                          << " streams=" << (mode_e_ ? parallelism_ : 1) << " seconds="
                           << std::chrono::duration<double>(clock_type::now() - started).count();
   reply(226, "Transfer Complete.");
 }
@@ -831,8 +836,8 @@ expected<data::range_set> session::receive_mode_e(int fd, uint64_t file_base,
       last_bytes = bytes;
       last_progress = now;
     } else if (now - last_progress > srv_.options.data_timeout) {
-      ctl.cancel(fail(errc::timeout, "no data for " +
-                                         std::to_string(srv_.options.data_timeout.count()) + " ms"));
+      ctl.cancel(fail(errc::timeout,
+                      "no data for " + std::to_string(srv_.options.data_timeout.count()) + " ms"));
       break;
     }
     if (now - last_marker >= srv_.options.marker_interval) {
@@ -933,8 +938,10 @@ void session::store(const std::string& path, std::optional<uint64_t> adjusted_of
     } else {
       tune_socket(socket->native_handle(), tcp_buffer_bytes_, srv_.options.data_timeout);
       auto n = receive_stream(*socket, fd->get(), base + start, std::nullopt, ctl);
-      if (!n) result = n.err();
-      else have.add(start, start + *n);
+      if (!n)
+        result = n.err();
+      else
+        have.add(start, start + *n);
       if (n && !adjusted && ::ftruncate(fd->get(), static_cast<off_t>(start + *n)) != 0)
         result = errno_error(errno, "truncate");
       if (result && ::fdatasync(fd->get()) != 0) result = errno_error(errno, "fdatasync");
@@ -962,13 +969,15 @@ void session::store(const std::string& path, std::optional<uint64_t> adjusted_of
   reset_transfer_state();
   if (!result) {
     LIB_LOG_WARN("gridftp") << "STOR " << at->path << " failed: " << result.err().describe();
-    int code = result.err().code == errc::storage_full ? 452
-               : result.err().code == errc::invalid_argument ? 451 : 426;
+    int code = result.err().code == errc::storage_full       ? 452
+               : result.err().code == errc::invalid_argument ? 451
+                                                             : 426;
     return reply(code, "Transfer aborted: " + result.err().message);
   }
   if (!adjusted && ::renameat(at->dir.get(), temp.c_str(), at->dir.get(), at->leaf.c_str()) != 0)
     return reply_error(errno_error(errno, "rename to " + at->path));
-  LIB_LOG_INFO("gridftp") << "STOR " << at->path << " user=" << user_ << " bytes=" << have.covered();
+  LIB_LOG_INFO("gridftp") << "STOR " << at->path << " user=" << user_
+                          << " bytes=" << have.covered();
   reply(226, "Transfer Complete.");
 }
 
@@ -1003,8 +1012,8 @@ void session::cmd_mlsd(const std::string& arg) {
   ::closedir(d);
   // The listing goes out like a file: through a memfd, so MODE S and MODE E share the senders.
   unique_fd mem{::memfd_create("gridftp-mlsd", MFD_CLOEXEC)};
-  if (!mem.valid() ||
-      ::pwrite(mem.get(), listing.data(), listing.size(), 0) != static_cast<ssize_t>(listing.size())) {
+  if (!mem.valid() || ::pwrite(mem.get(), listing.data(), listing.size(), 0) !=
+                          static_cast<ssize_t>(listing.size())) {
     reset_transfer_state();
     return reply(451, "Cannot buffer the listing.");
   }
@@ -1097,9 +1106,13 @@ expected<std::vector<password_entry>> parse_password_file(std::string_view text,
 
 server::server(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
-uint16_t server::port() const { return impl_->bound_port; }
+uint16_t server::port() const {
+  return impl_->bound_port;
+}
 
 void server::stop() {
   if (impl_->stopping.exchange(true)) return;
@@ -1116,8 +1129,9 @@ expected<std::unique_ptr<server>> server::start(server_options options) {
   state->jail = std::move(*jail);
   if (!options.password_file.empty()) {
     std::ifstream in{options.password_file};
-    if (!in) return fail(errc::invalid_argument, "cannot read gridftp password_file " +
-                                                     options.password_file);
+    if (!in)
+      return fail(errc::invalid_argument,
+                  "cannot read gridftp password_file " + options.password_file);
     std::stringstream text;
     text << in.rdbuf();
     auto entries = parse_password_file(text.str(), options.password_file);

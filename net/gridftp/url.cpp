@@ -11,8 +11,8 @@ std::string url::to_string() const {
 
 expected<url> parse_url(std::string_view text) {
   auto bad = [&](const std::string& why) {
-    return fail(errc::invalid_argument, "bad GridFTP URL '" + std::string{text.substr(0, 200)} +
-                                            "': " + why);
+    return fail(errc::invalid_argument,
+                "bad GridFTP URL '" + std::string{text.substr(0, 200)} + "': " + why);
   };
   for (char c : text)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad("control character");

@@ -14,7 +14,7 @@ struct url {
   std::string password = "librarian@";
   std::string host;
   uint16_t port = 2811;
-  std::string path;  // absolute, as sent in RETR/STOR
+  std::string path;                             // absolute, as sent in RETR/STOR
   [[nodiscard]] std::string to_string() const;  // without the password
 };
 

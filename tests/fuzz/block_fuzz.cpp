@@ -20,8 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.window_end = 9'000'000;
   limits.eod_count_max = 64;
   for (size_t at = 0; at + data::block_header_bytes <= size; at += data::block_header_bytes) {
-    auto header = data::decode(std::span<const uint8_t, data::block_header_bytes>{
-        data + at, data::block_header_bytes});
+    auto header = data::decode(
+        std::span<const uint8_t, data::block_header_bytes>{data + at, data::block_header_bytes});
     LIB_ASSERT(data::decode(data::encode(header)) == header);
     if (!data::validate(header, limits)) continue;
     if (header.has(data::block_flag::eof)) {

@@ -38,12 +38,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!cmd) continue;
       LIB_ASSERT(cmd->verb.size() >= 3 && cmd->verb.size() <= 4);
       const auto& arg = cmd->arg;
-      if (auto p = parse_port_arg(arg)) LIB_ASSERT(parse_port_arg(format_port_arg(*p))->port == p->port);
+      if (auto p = parse_port_arg(arg))
+        LIB_ASSERT(parse_port_arg(format_port_arg(*p))->port == p->port);
       static_cast<void>(parse_eprt_arg(arg));
       static_cast<void>(parse_epsv_reply(arg));
       if (auto n = parse_opts_retr(arg, 32)) LIB_ASSERT(*n >= 1 && *n <= 32);
       if (auto rest = parse_rest(arg); rest && !rest->stream_offset)
-        LIB_ASSERT(data::range_set::parse(rest->ranges.to_string())->ranges() == rest->ranges.ranges());
+        LIB_ASSERT(data::range_set::parse(rest->ranges.to_string())->ranges() ==
+                   rest->ranges.ranges());
       if (auto e = parse_eret(arg)) LIB_ASSERT(e->offset <= UINT64_MAX - e->length);
       static_cast<void>(parse_esto(arg));
       static_cast<void>(parse_cksm(arg));

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
   }
   if (verb == "stat" || verb == "list") {
     auto json_of = [](const gridftp::remote_entry& e) {
-      return nlohmann::json{{"name", e.name}, {"dir", e.is_dir}, {"size", e.size}, {"mtime", e.mtime_unix}};
+      return nlohmann::json{
+          {"name", e.name}, {"dir", e.is_dir}, {"size", e.size}, {"mtime", e.mtime_unix}};
     };
     nlohmann::json out = nlohmann::json::array();
     if (verb == "stat") {
@@ -85,13 +86,19 @@ int main(int argc, char** argv) {
   // Bounded retries, each restarting from the ranges the destination reported.
   for (unsigned attempt = 0;; ++attempt) {
     expected<data::transfer_report> r = fail(errc::invalid_argument, "unknown verb " + verb);
-    if (verb == "download") r = gridftp::download(a, b, opts);
-    else if (verb == "upload") r = gridftp::upload(a, b, opts, &committed);
-    else if (verb == "3pt") r = gridftp::third_party(a, b, opts, &committed);
+    if (verb == "download")
+      r = gridftp::download(a, b, opts);
+    else if (verb == "upload")
+      r = gridftp::upload(a, b, opts, &committed);
+    else if (verb == "3pt")
+      r = gridftp::third_party(a, b, opts, &committed);
     if (r) {
-      nlohmann::json out{{"bytes", r->bytes},         {"bytes_total", r->bytes_total},
-                         {"bytes_resumed", r->bytes_resumed}, {"checksum", r->checksum},
-                         {"seconds", r->seconds},     {"attempts", attempt + 1}};
+      nlohmann::json out{{"bytes", r->bytes},
+                         {"bytes_total", r->bytes_total},
+                         {"bytes_resumed", r->bytes_resumed},
+                         {"checksum", r->checksum},
+                         {"seconds", r->seconds},
+                         {"attempts", attempt + 1}};
       std::cout << out.dump() << "\n";
       return 0;
     }

@@ -77,7 +77,8 @@ TEST_CASE("a file goes up and comes back byte-identical over 4 streams, verified
   fixture f;
   auto src = random_file(f.dir / "src", 20 * 1024 * 1024 + 12345, 1);
   auto dst = f.dir / "uploaded";
-  auto up = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src, small_blocks());
+  auto up = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src,
+                     small_blocks());
   REQUIRE_MESSAGE(up.has_value(), up.err().describe());
   CHECK(slurp(dst) == slurp(src));
   CHECK(up->checksum == "xxh3:::" + checksum_file(src, checksum_alg::xxh3).value());
@@ -120,7 +121,8 @@ TEST_CASE("an upload interrupted after some ranges were committed resumes from t
     auto pool = std::make_shared<buffer_pool>(1u << 20, 4);
     auto rx = receiver::open(rc, pool).value();
     for (uint64_t off : {uint64_t{0}, uint64_t{3u << 20}}) {
-      block_buffer b(data.begin() + static_cast<long>(off), data.begin() + static_cast<long>(off + (1u << 20)));
+      block_buffer b(data.begin() + static_cast<long>(off),
+                     data.begin() + static_cast<long>(off + (1u << 20)));
       REQUIRE(rx->write_block({0, 1u << 20, off}, std::move(b)).has_value());
     }
     REQUIRE(rx->sync().has_value());
@@ -138,14 +140,16 @@ TEST_CASE("a block corrupted in flight is caught; nothing reaches the final name
   auto src = random_file(f.dir / "src", 4 * 1024 * 1024, 4);
   auto dst = f.dir / "corrupt";
   ::setenv("LIBRARIAN_FAULT_CORRUPT_ONCE", "1500000", 1);
-  auto first = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src, small_blocks());
+  auto first = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src,
+                        small_blocks());
   ::unsetenv("LIBRARIAN_FAULT_CORRUPT_ONCE");
   REQUIRE_FALSE(first.has_value());
   CHECK(first.err().code == errc::checksum_mismatch);
   CHECK(retryable(first.err()));
   CHECK_FALSE(fs::exists(dst));
   CHECK_FALSE(fs::exists(receiver::part_path(dst)));
-  auto second = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src, small_blocks());
+  auto second = put_file(f.endpoint(), f.ticket(ticket_mode::put, dst, fs::file_size(src)), src,
+                         small_blocks());
   REQUIRE_MESSAGE(second.has_value(), second.err().describe());
   CHECK(slurp(dst) == slurp(src));
   CHECK(f.server->stats().checksum_mismatches == 1);
@@ -157,7 +161,8 @@ TEST_CASE("unknown tickets, wrong sizes and garbage are refused and the server k
   auto bad = put_file(f.endpoint(), std::string(32, 'a'), src, small_blocks());
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.err().code == errc::unauthenticated);
-  auto wrong = put_file(f.endpoint(), f.ticket(ticket_mode::put, f.dir / "w", 99), src, small_blocks());
+  auto wrong =
+      put_file(f.endpoint(), f.ticket(ticket_mode::put, f.dir / "w", 99), src, small_blocks());
   REQUIRE_FALSE(wrong.has_value());
   CHECK(wrong.err().code == errc::invalid_argument);
 
@@ -173,8 +178,10 @@ TEST_CASE("unknown tickets, wrong sizes and garbage are refused and the server k
   auto dst = f.dir / "target";
   auto t = f.ticket(ticket_mode::put, dst, 100000);
   {
-    int control = connect_tcp("127.0.0.1", f.server->port(), std::chrono::milliseconds(2000)).value();
-    REQUIRE(send_frame(control, {{"op", "attach"}, {"ticket", t}, {"role", "control"}}).has_value());
+    int control =
+        connect_tcp("127.0.0.1", f.server->port(), std::chrono::milliseconds(2000)).value();
+    REQUIRE(
+        send_frame(control, {{"op", "attach"}, {"ticket", t}, {"role", "control"}}).has_value());
     REQUIRE(check_reply(recv_frame(control).value()).has_value());
     int data = connect_tcp("127.0.0.1", f.server->port(), std::chrono::milliseconds(2000)).value();
     REQUIRE(send_frame(data, {{"op", "attach"}, {"ticket", t}, {"role", "data"}}).has_value());
@@ -190,7 +197,8 @@ TEST_CASE("unknown tickets, wrong sizes and garbage are refused and the server k
     ::close(control);
   }
   CHECK_FALSE(fs::exists(dst));
-  auto good = put_file(f.endpoint(), f.ticket(ticket_mode::put, f.dir / "ok", 100000), src, small_blocks());
+  auto good =
+      put_file(f.endpoint(), f.ticket(ticket_mode::put, f.dir / "ok", 100000), src, small_blocks());
   REQUIRE_MESSAGE(good.has_value(), good.err().describe());
   CHECK(slurp(f.dir / "ok") == slurp(src));
 }
@@ -244,7 +252,8 @@ TEST_CASE("small files travel pipelined on a tree ticket; a bad member fails alo
   g.mode = ticket_mode::get;
   auto t2 = f.tickets->issue(g).value();
   std::vector<tree_item> back;
-  for (int i = 0; i < 50; ++i) back.push_back({f.dir / "back" / items[i].relative, items[i].relative});
+  for (int i = 0; i < 50; ++i)
+    back.push_back({f.dir / "back" / items[i].relative, items[i].relative});
   back.push_back({f.dir / "back" / "nope", "not/there"});
   auto down = get_tree_files(f.endpoint(), t2, back, small_blocks(), 4);
   REQUIRE_MESSAGE(down.has_value(), down.err().describe());
@@ -252,7 +261,8 @@ TEST_CASE("small files travel pipelined on a tree ticket; a bad member fails alo
   CHECK((*down)[50].failure->code == errc::not_found);
 }
 
-TEST_CASE("a discarding sink with a tiny reorder buffer holds early blocks back instead of losing them") {
+TEST_CASE(
+    "a discarding sink with a tiny reorder buffer holds early blocks back instead of losing them") {
   const size_t block = 64 * 1024, blocks = 64;
   std::mt19937 rng(9);
   std::string data(block * blocks, '\0');
@@ -267,7 +277,8 @@ TEST_CASE("a discarding sink with a tiny reorder buffer holds early blocks back 
   // Two "streams", each delivering its blocks in offset order, interleaved by the scheduler.
   auto stream = [&](size_t first) {
     for (size_t b = first; b < blocks; b += 2) {
-      block_buffer buf(data.begin() + static_cast<long>(b * block), data.begin() + static_cast<long>((b + 1) * block));
+      block_buffer buf(data.begin() + static_cast<long>(b * block),
+                       data.begin() + static_cast<long>((b + 1) * block));
       REQUIRE(rx->write_block({0, block, b * block}, std::move(buf)).has_value());
     }
   };

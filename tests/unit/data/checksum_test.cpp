@@ -54,7 +54,8 @@ TEST_CASE("checksum_file hashes a byte range and refuses ranges past the end") {
     std::ofstream out(path, std::ios::binary);
     out << "hello, world";
   }
-  CHECK(checksum_file(path, checksum_alg::md5).value() == digest(checksum_alg::md5, "hello, world"));
+  CHECK(checksum_file(path, checksum_alg::md5).value() ==
+        digest(checksum_alg::md5, "hello, world"));
   CHECK(checksum_file(path, checksum_alg::md5, 7, 5).value() == digest(checksum_alg::md5, "world"));
   CHECK_FALSE(checksum_file(path, checksum_alg::md5, 7, 50).has_value());
   CHECK(checksum_file(path.string() + ".missing", checksum_alg::md5).err().code ==

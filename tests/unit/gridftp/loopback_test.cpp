@@ -3,11 +3,11 @@
 // test; this one runs everywhere.)
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
-#include <unistd.h>
 
 #include "net/gridftp/client.hpp"
 #include "net/gridftp/server.hpp"
@@ -87,13 +87,15 @@ TEST_CASE("downloads and uploads in stream mode and MODE E are byte-identical an
   for (unsigned streams : {0u, 1u, 4u}) {
     CAPTURE(streams);
     auto local = f.base / "local" / ("d" + std::to_string(streams));
-    auto d = gridftp::download(f.url((f.root / "src" / "f").string()), local.string(), options(streams));
+    auto d =
+        gridftp::download(f.url((f.root / "src" / "f").string()), local.string(), options(streams));
     REQUIRE_MESSAGE(d, (d ? "" : d.err().describe()));
     CHECK(read_file(local) == f.content);
     CHECK(d->checksum.rfind("xxh3:::", 0) == 0);
     CHECK(!fs::exists(local.string() + ".gridftp-part"));
     auto remote = f.root / "dst" / ("u" + std::to_string(streams));
-    auto u = gridftp::upload(local.string(), f.url(remote.string(), "alice:pw-alice-1@"), options(streams));
+    auto u = gridftp::upload(local.string(), f.url(remote.string(), "alice:pw-alice-1@"),
+                             options(streams));
     REQUIRE_MESSAGE(u, (u ? "" : u.err().describe()));
     CHECK(read_file(remote) == f.content);
     CHECK(!fs::exists(f.root / "dst" / ("." + remote.filename().string() + ".gridftp-part")));
@@ -153,7 +155,8 @@ TEST_CASE("partial transfers: ERET windows down, ESTO windows up") {
   CHECK(read_file(local) == f.content.substr(123'457, 1'000'001));
   // ESTO patches the same window of an existing remote file.
   write_file(f.root / "dst" / "patch", std::string(f.content.size(), 'x'));
-  auto u = gridftp::upload((f.root / "src" / "f").string(), f.url((f.root / "dst" / "patch").string()), opts);
+  auto u = gridftp::upload((f.root / "src" / "f").string(),
+                           f.url((f.root / "dst" / "patch").string()), opts);
   REQUIRE_MESSAGE(u, (u ? "" : u.err().describe()));
   auto patched = read_file(f.root / "dst" / "patch");
   CHECK(patched.substr(123'457, 1'000'001) == f.content.substr(123'457, 1'000'001));
@@ -163,11 +166,13 @@ TEST_CASE("partial transfers: ERET windows down, ESTO windows up") {
 TEST_CASE("refusals: wrong password, missing file, paths outside the roots, gsiftp") {
   fixture f;
   auto local = (f.base / "local" / "x").string();
-  auto wrong = gridftp::download(f.url((f.root / "src" / "f").string(), "alice:nope@"), local, options(1));
+  auto wrong =
+      gridftp::download(f.url((f.root / "src" / "f").string(), "alice:nope@"), local, options(1));
   CHECK(wrong.err().code == errc::unauthenticated);
   auto missing = gridftp::download(f.url((f.root / "src" / "nope").string()), local, options(1));
   CHECK(missing.err().code == errc::not_found);
-  auto outside = gridftp::upload((f.root / "src" / "f").string(), f.url("/tmp/escaped-upload"), options(1));
+  auto outside =
+      gridftp::upload((f.root / "src" / "f").string(), f.url("/tmp/escaped-upload"), options(1));
   CHECK(!outside);
   CHECK(!fs::exists("/tmp/escaped-upload"));
   CHECK(!gridftp::parse_url("gsiftp://host/x"));
@@ -183,7 +188,8 @@ TEST_CASE("refusals: wrong password, missing file, paths outside the roots, gsif
 }
 
 TEST_CASE("the password file is strict") {
-  CHECK(gridftp::parse_password_file("# c\n\nalice:" + crypto::hash_password("x", 1000) + "\n", "f"));
+  CHECK(
+      gridftp::parse_password_file("# c\n\nalice:" + crypto::hash_password("x", 1000) + "\n", "f"));
   CHECK(!gridftp::parse_password_file("alice:plaintext\n", "f"));
   CHECK(!gridftp::parse_password_file("nocolon\n", "f"));
   CHECK(!gridftp::parse_password_file("anonymous:" + crypto::hash_password("x", 1000), "f"));
@@ -200,7 +206,8 @@ TEST_CASE("stat, list and make_directory for copy -r, -sync and -cd") {
   CHECK(st->mtime_unix > now - 600);
   CHECK(st->mtime_unix <= now + 5);
   CHECK(gridftp::stat(f.url((f.root / "src").string()), opts)->is_dir);
-  CHECK(gridftp::stat(f.url((f.root / "src" / "nope").string()), opts).err().code == errc::not_found);
+  CHECK(gridftp::stat(f.url((f.root / "src" / "nope").string()), opts).err().code ==
+        errc::not_found);
   REQUIRE(gridftp::make_directory(f.url((f.root / "src" / "sub").string()), opts));
   CHECK(gridftp::make_directory(f.url((f.root / "src" / "sub").string()), opts));  // exists: fine
   CHECK(fs::is_directory(f.root / "src" / "sub"));

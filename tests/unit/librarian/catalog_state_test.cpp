@@ -57,10 +57,11 @@ size_t rows_in(const catalog_db& d, const char* table) {
 TEST_CASE("file names: slashes inside are fine, escapes and control characters are not") {
   for (const char* good : {"a", "run1/obs.dat", "a b&c=d.txt", "x/y/z", ".hidden", "a..b"})
     CHECK_MESSAGE(validate_file_name(good, 1024).has_value(), good);
-  for (std::string bad : {std::string{}, std::string{"/abs"}, std::string{"dir/"},
-                          std::string{"a//b"}, std::string{".."}, std::string{"a/../b"},
-                          std::string{"./a"}, std::string{"a/."}, std::string{"tab\there"},
-                          std::string{"nul\0x", 5}, std::string{"del\x7f"}, std::string(1025, 'n')}) {
+  for (std::string bad :
+       {std::string{}, std::string{"/abs"}, std::string{"dir/"}, std::string{"a//b"},
+        std::string{".."}, std::string{"a/../b"}, std::string{"./a"}, std::string{"a/."},
+        std::string{"tab\there"}, std::string{"nul\0x", 5}, std::string{"del\x7f"},
+        std::string(1025, 'n')}) {
     auto st = validate_file_name(bad, 1024);
     CHECK_MESSAGE(!st.has_value(), bad);
     if (!st) CHECK(st.err().code == errc::invalid_argument);
@@ -283,9 +284,9 @@ TEST_CASE("search-files: every filter, the driving indexes and paging") {
   CHECK(count({.create_from_unix_ms = 10020, .checksum = sum_b}) == 3);
 
   SUBCASE("paging returns every match once, on every driving index") {
-    for (file_query q : {file_query{}, file_query{.name_glob = "even/*"},
-                         file_query{.create_from_unix_ms = 1}, file_query{.store = "main"},
-                         file_query{.checksum = sum_a}}) {
+    for (file_query q :
+         {file_query{}, file_query{.name_glob = "even/*"}, file_query{.create_from_unix_ms = 1},
+          file_query{.store = "main"}, file_query{.checksum = sum_a}}) {
       q.max_results = 4;
       std::set<std::string> seen;
       for (int guard = 0; guard < 20; ++guard) {

@@ -38,7 +38,8 @@ TEST_CASE("verify_and_store moves verified bytes into the store and removes the 
   sandbox s;
   auto staged = s.write("staging/upload-1/f.dat", "payload");
   auto sum = digest_path(staged)->checksum;
-  auto size = verify_and_store(staged, s.path("staging/upload-1"), 7, sum, s.path("store/run/f.dat"));
+  auto size =
+      verify_and_store(staged, s.path("staging/upload-1"), 7, sum, s.path("store/run/f.dat"));
   REQUIRE(size.has_value());
   CHECK(*size == 7);
   CHECK(fs::exists(s.path("store/run/f.dat")));

@@ -64,12 +64,12 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, std::vector<std::string>{"lfn://a", "lfn://b"}, covered);
 
   lib::instance_info inst{7, "main", "/data/main/a", true, "DISALLOWED", 5, "xxh3:::00", 6};
-  lib::file_info file{"run1/a.dat", 10, "xxh3:::ab", "alice", "alice", 4, {inst},
-                      {{"b", 1, 8, "a"}}};
+  lib::file_info file{"run1/a.dat", 10, "xxh3:::ab", "alice",
+                      "alice",      4,  {inst},      {{"b", 1, 8, "a"}}};
   check_roundtrip(sys, lib::stage_request{"a", 10, "xxh3:::ab", "alice", "ALLOWED", "main"},
                   covered);
-  check_roundtrip(sys, lib::stage_reply{3, "a", "main", "/s/upload-3", "/s/upload-3/a", false, "",
-                                        99},
+  check_roundtrip(sys,
+                  lib::stage_reply{3, "a", "main", "/s/upload-3", "/s/upload-3/a", false, "", 99},
                   covered);
   check_roundtrip(sys, file, covered);
   check_roundtrip(sys, inst, covered);
@@ -100,7 +100,8 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   lib::manifest_request manifest_req{"drive", "b", true, false, "00ab", 10};
   check_roundtrip(sys, manifest_req, covered);
   lib::manifest_entry entry{"a", 1, 10, "xxh3:::ab", "alice", "alice", "/d/a", "ALLOWED", 2, true};
-  check_roundtrip(sys, lib::manifest_page{"a", "drive", "b", {entry, entry}, true, "00ff"}, covered);
+  check_roundtrip(sys, lib::manifest_page{"a", "drive", "b", {entry, entry}, true, "00ff"},
+                  covered);
 
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)
     CHECK_MESSAGE(covered.count(id) == 1,

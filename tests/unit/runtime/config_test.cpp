@@ -148,18 +148,22 @@ TEST_CASE("the gridftp section is off by default, read strictly when present") {
   CHECK_FALSE(plain->gridftp.enabled);
   auto cfg = parse_node_config(R"({"name": "a", "data_dir": "/tmp/a", "gridftp": {
       "enabled": true, "port": 0, "roots": ["/srv/a", "/srv/b"], "anonymous_user": true,
-      "marker_interval_ms": 250}})", "a.json");
+      "marker_interval_ms": 250}})",
+                               "a.json");
   REQUIRE(cfg.has_value());
   CHECK(cfg->gridftp.enabled);
   CHECK(cfg->gridftp.port == 0);
   CHECK(cfg->gridftp.roots.size() == 2);
   CHECK(cfg->gridftp.marker_interval_ms == 250);
   CHECK(contains(error_of(R"({"name": "a", "data_dir": "/x", "gridftp": {"enabled": true,
-      "anonymous_user": true}})"), "gridftp.roots"));
+      "anonymous_user": true}})"),
+                 "gridftp.roots"));
   CHECK(contains(error_of(R"({"name": "a", "data_dir": "/x", "gridftp": {"enabled": true,
-      "roots": ["relative"], "anonymous_user": true}})"), "absolute"));
+      "roots": ["relative"], "anonymous_user": true}})"),
+                 "absolute"));
   CHECK(contains(error_of(R"({"name": "a", "data_dir": "/x", "gridftp": {"enabled": true,
-      "roots": ["/r"]}})"), "password_file"));
+      "roots": ["/r"]}})"),
+                 "password_file"));
   CHECK(contains(error_of(R"({"name": "a", "data_dir": "/x", "gridftp": {"enabld": true}})"),
                  "gridftp.enabld"));
 }

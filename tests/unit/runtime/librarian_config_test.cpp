@@ -59,13 +59,12 @@ TEST_CASE("bad stores are explained with the key") {
   CHECK(contains(problem(R"("stores": [{"name": "m", "staging_path": "/d", "store_path": "/d",
                                         "capacity_bytes": 1}])"),
                  "must differ"));
-  CHECK(contains(problem(R"("stores": [{"name": "m", )" + base + R"(}, {"name": "m", )" + base +
-                         "}]"),
-                 "listed twice"));
+  CHECK(contains(
+      problem(R"("stores": [{"name": "m", )" + base + R"(}, {"name": "m", )" + base + "}]"),
+      "listed twice"));
   CHECK(contains(problem(R"("stores": [{"name": "m", "staging_path": "/s", "store_path": "/d"}])"),
                  "capacity_bytes"));
-  CHECK(contains(problem(R"("stores": [{"name": "m", "colour": "red", )" + base + "}]"),
-                 "colour"));
+  CHECK(contains(problem(R"("stores": [{"name": "m", "colour": "red", )" + base + "}]"), "colour"));
   CHECK(contains(problem(R"("stores": [{"name": "m", "report_full_fraction": 2, )" + base + "}]"),
                  "report_full_fraction"));
 }
