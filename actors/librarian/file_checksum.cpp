@@ -1,6 +1,5 @@
 #include "actors/librarian/file_checksum.hpp"
-
-#include <xxhash.h>
+#include "net/data/checksum.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,28 +16,9 @@ namespace fs = std::filesystem;
 
 constexpr size_t read_block_bytes = 1u << 20;
 
-struct state_deleter {
-  void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
-};
-using hash_state = std::unique_ptr<XXH3_state_t, state_deleter>;
-
-hash_state new_state() {
-  hash_state s{XXH3_createState()};
-  LIB_ASSERT_MSG(s != nullptr, "XXH3_createState failed (out of memory)");
-  XXH3_128bits_reset(s.get());
-  return s;
-}
-
-std::string hex_of(XXH128_hash_t h) {
-  XXH128_canonical_t canon;
-  XXH128_canonicalFromHash(&canon, h);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out{checksum_prefix};
-  for (unsigned char byte : canon.digest) {
-    out.push_back(digits[byte >> 4]);
-    out.push_back(digits[byte & 15]);
-  }
-  return out;
+// The stored form "xxh3:::<hex>" of a finished stream (net/data's checksum, one implementation).
+std::string stored_form(data::checksum_stream& sum) {
+  return data::format_checksum(data::checksum_alg::xxh3, sum.hex_digest());
 }
 
 struct file_closer {
@@ -46,7 +26,7 @@ struct file_closer {
 };
 
 // Feeds the file's bytes into every state given; returns the byte count.
-expected<uint64_t> hash_file(const std::string& path, std::vector<XXH3_state_t*> states,
+expected<uint64_t> hash_file(const std::string& path, data::checksum_stream& sum,
                              uint64_t done_before, const progress_fn& progress) {
   std::unique_ptr<std::FILE, file_closer> f{std::fopen(path.c_str(), "rb")};
   if (!f) return fail(errc::not_found, "cannot open " + path + ": " + std::strerror(errno));
@@ -55,7 +35,7 @@ expected<uint64_t> hash_file(const std::string& path, std::vector<XXH3_state_t*>
   for (;;) {
     size_t n = std::fread(buf.data(), 1, buf.size(), f.get());
     if (n > 0) {
-      for (auto* s : states) XXH3_128bits_update(s, buf.data(), n);
+      sum.update(std::string_view(buf.data(), n));
       total += n;
       if (progress) progress(done_before + total);
     }
@@ -68,20 +48,19 @@ expected<uint64_t> hash_file(const std::string& path, std::vector<XXH3_state_t*>
   return total;
 }
 
-void feed_u64(XXH3_state_t* s, uint64_t v) {
-  unsigned char bytes[8];
+void feed_u64(data::checksum_stream& sum, uint64_t v) {
+  char bytes[8];
   for (int i = 7; i >= 0; --i) {
-    bytes[i] = static_cast<unsigned char>(v & 0xff);
+    bytes[i] = static_cast<char>(v & 0xff);
     v >>= 8;
   }
-  XXH3_128bits_update(s, bytes, sizeof bytes);
+  sum.update(std::string_view(bytes, sizeof bytes));
 }
 
-void feed_name(XXH3_state_t* s, char kind, const std::string& rel) {
-  XXH3_128bits_update(s, &kind, 1);
-  XXH3_128bits_update(s, rel.data(), rel.size());
-  const char nul = 0;
-  XXH3_128bits_update(s, &nul, 1);
+void feed_name(data::checksum_stream& sum, char kind, const std::string& rel) {
+  sum.update(std::string_view(&kind, 1));
+  sum.update(rel);
+  sum.update(std::string_view("\0", 1));
 }
 
 struct entry {
@@ -128,11 +107,11 @@ expected<content_digest> digest_path(const std::string& path, const progress_fn&
   std::error_code ec;
   auto st = fs::symlink_status(path, ec);
   if (ec || !fs::exists(st)) return fail(errc::not_found, "no such file or directory: " + path);
-  auto whole = new_state();
+  data::checksum_stream whole(data::checksum_alg::xxh3);
   if (fs::is_regular_file(st)) {
-    auto size = hash_file(path, {whole.get()}, 0, progress);
+    auto size = hash_file(path, whole, 0, progress);
     if (!size) return size.err();
-    return content_digest{hex_of(XXH3_128bits_digest(whole.get())), *size, false};
+    return content_digest{stored_form(whole), *size, false};
   }
   if (!fs::is_directory(st))
     return fail(errc::invalid_argument,
@@ -145,28 +124,28 @@ expected<content_digest> digest_path(const std::string& path, const progress_fn&
   for (const auto& e : *entries) {
     auto full = (fs::path{path} / e.rel).string();
     if (e.dir) {
-      feed_name(whole.get(), 'D', e.rel);
+      feed_name(whole, 'D', e.rel);
       continue;
     }
     auto file_size = fs::file_size(full, ec);
     if (ec) return fail(errc::internal, "cannot stat " + full + ": " + ec.message());
-    feed_name(whole.get(), 'F', e.rel);
-    feed_u64(whole.get(), file_size);
-    auto n = hash_file(full, {whole.get()}, total, progress);
+    feed_name(whole, 'F', e.rel);
+    feed_u64(whole, file_size);
+    auto n = hash_file(full, whole, total, progress);
     if (!n) return n.err();
     if (*n != file_size)
       return fail(errc::conflict, full + " changed size while it was being hashed");
     total += *n;
   }
-  return content_digest{hex_of(XXH3_128bits_digest(whole.get())), total, true};
+  return content_digest{stored_form(whole), total, true};
 }
 
 bool valid_checksum(std::string_view checksum) {
+  // Exactly the stored form: xxh3, 32 lowercase hex digits (parse_checksum also accepts other
+  // algorithms and upper case, so the round trip must be the identity).
   if (!checksum.starts_with(checksum_prefix)) return false;
-  auto hex = checksum.substr(checksum_prefix.size());
-  if (hex.size() != 32) return false;
-  return std::all_of(hex.begin(), hex.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  auto parsed = data::parse_checksum(checksum);
+  return parsed && data::format_checksum(parsed->alg, parsed->hex) == checksum;
 }
 
 }  // namespace librarian::lib
