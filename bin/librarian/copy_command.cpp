@@ -307,7 +307,6 @@ expected<data::transfer_report> copy_once(copy_context& ctx, const location& src
   auto opts = ctx.options;
   // One stream is enough for a file that fits in a couple of blocks; more only costs connections.
   if (src.kind != scheme::ftp && size <= 2 * opts.block_bytes) opts.streams = 1;
-  opts.on_progress = nullptr;
   uint64_t last = 0;
   std::mutex last_mu;
   opts.on_progress = [&](const data::transfer_progress& p) {

@@ -49,6 +49,15 @@ struct ticket_session {
 
 namespace {
 constexpr const char* log_context = "data";
+
+// Frees the session's one control slot when a control connection ends, however it ends.
+struct control_claim {
+  ticket_session& s;
+  ~control_claim() {
+    std::lock_guard lock(s.mu);
+    s.control_busy = false;
+  }
+};
 // Files sent inline on a tree ticket's control connection; larger ones take their own ticket.
 constexpr uint64_t tree_file_bytes_max = 16ull << 20;
 
@@ -284,13 +293,7 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
     s.stream_failure.reset();
     rx = s.rx;
   }
-  struct release {
-    ticket_session& s;
-    ~release() {
-      std::lock_guard lock(s.mu);
-      s.control_busy = false;
-    }
-  } guard{s};
+  control_claim guard{s};
   if (auto st = send_frame(fd, {{"ok", true},
                                 {"mode", "put"},
                                 {"size", e.grant.size},
@@ -407,13 +410,7 @@ status data_server::impl::serve_get_control(int fd, const std::string& ticket,
     }
     s.control_busy = true;
   }
-  struct release {
-    ticket_session& s;
-    ~release() {
-      std::lock_guard lock(s.mu);
-      s.control_busy = false;
-    }
-  } guard{s};
+  control_claim guard{s};
   if (e.grant.offset > s.file_size)
     return fail(errc::invalid_argument, "partial offset " + std::to_string(e.grant.offset) +
                                             " is past the end of the file (" +
