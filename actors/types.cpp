@@ -5,6 +5,7 @@
 #include "actors/librarian/interface.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/rls/interface.hpp"
+#include "actors/transfer/interface.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/type_ids.hpp"
 #include "storage/row_op.hpp"

@@ -205,7 +205,11 @@ void read_stores(json_reader& root, node_config& out) {
     r.optional("enabled", s.enabled);
     r.required_int("capacity_bytes", s.capacity_bytes, 1, std::numeric_limits<int64_t>::max());
     r.optional("report_full_fraction", s.report_full_fraction, 0.01, 1.0);
+    r.optional("destination_endpoint", s.destination_endpoint);
+    r.optional("globus_root", s.globus_root);
     r.reject_unknown_keys();
+    if (!s.globus_root.empty() && !absolute_clean_path(s.globus_root) && s.globus_root != "/")
+      r.error("globus_root", "must be an absolute path without a trailing '/', '//' or '..'");
     if (!s.name.empty() && !valid_node_name(s.name))
       r.error("name", "must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}, got \"" + s.name + "\"");
     if (!names.insert(s.name).second) r.error("name", "store \"" + s.name + "\" is listed twice");
@@ -236,7 +240,187 @@ void read_librarian(json_reader& r, librarian_section_config& out) {
     t.reject_unknown_keys();
     out.check_integrity.push_back(std::move(task));
   }
+  r.optional("globus_enable", out.globus_enable);
+  r.optional("globus_client_id", out.globus_client_id);
+  r.optional("globus_client_native_app", out.globus_client_native_app);
+  r.optional("globus_local_endpoint_id", out.globus_local_endpoint_id);
+  r.optional("globus_client_secret_file", out.globus_client_secret_file);
+  r.optional("globus_local_root", out.globus_local_root);
+  r.optional("globus_auth_url", out.globus_auth_url);
+  r.optional("globus_transfer_url", out.globus_transfer_url);
+  r.optional("globus_encrypt_transfers", out.globus_encrypt_transfers);
   r.reject_unknown_keys();
+  if (out.globus_enable) {
+    // Without credentials the backend cannot work: say so at start-up, not at the first batch.
+    for (auto [key, value] :
+         {std::pair{"globus_client_id", &out.globus_client_id},
+          std::pair{"globus_local_endpoint_id", &out.globus_local_endpoint_id},
+          std::pair{"globus_client_secret_file", &out.globus_client_secret_file}})
+      if (value->empty())
+        r.error(key, "is required when globus_enable is true (see docs/globus.md)");
+  }
+  for (auto [key, url] : {std::pair{"globus_auth_url", &out.globus_auth_url},
+                          std::pair{"globus_transfer_url", &out.globus_transfer_url}})
+    if (!url->starts_with("https://") && !url->starts_with("http://"))
+      r.error(key, "must be an http:// or https:// URL, got \"" + *url + "\"");
+}
+
+// ---- background tasks
+
+// Reads `every` and `soft_timeout` (durations, see parse_duration_ms).
+void read_duration(json_reader& r, std::string_view key, int64_t& out, int64_t min_ms) {
+  const auto* v = r.raw(key);
+  if (!v) return;
+  std::optional<int64_t> ms;
+  if (v->is_string())
+    ms = parse_duration_ms(v->get<std::string>());
+  else if (v->is_number() && v->get<double>() >= 0 && v->get<double>() < 1e12)
+    ms = static_cast<int64_t>(v->get<double>() * 1000);
+  if (!ms)
+    return r.error(key,
+                   "must be a duration such as \"01:00:00\", \"1 day, 00:00:00\", \"30s\", "
+                   "\"500ms\", \"5m\", \"2h\", \"1d\" or a number of seconds");
+  if (*ms < min_ms)
+    return r.error(key, "must be at least " + std::to_string(min_ms) + " ms, got " +
+                            std::to_string(*ms) + " ms");
+  out = *ms;
+}
+
+void read_schedule(json_reader& r, task_schedule& out) {
+  read_duration(r, "every", out.every_ms, 10);
+  read_duration(r, "soft_timeout", out.soft_timeout_ms, 0);
+  // The reference's common field; accepted so its configs load, and otherwise unused.
+  std::string task_name;
+  r.optional("task_name", task_name);
+}
+
+template <class Task, class Read>
+void read_tasks(json_reader& bg, std::string_view key, std::vector<Task>& out, Read read) {
+  for (auto& t : bg.array_of_objects(key)) {
+    Task task;
+    read_schedule(t, task);
+    read(t, task);
+    t.reject_unknown_keys();
+    out.push_back(std::move(task));
+  }
+}
+
+bool known_store(const node_config& cfg, const std::string& name) {
+  for (const auto& s : cfg.stores)
+    if (s.name == name) return true;
+  return false;
+}
+
+void read_background(json_reader& bg, node_config& cfg) {
+  auto& out = cfg.background;
+  constexpr double days_max = 100000;
+  read_tasks(bg, "send_clone", out.send_clone, [&](json_reader& t, send_clone_task& task) {
+    t.required("destination_librarian", task.destination_librarian);
+    t.optional("age_in_days", task.age_in_days, 0, days_max);
+    t.optional("store_preference", task.store_preference);
+    t.optional_int("send_batch_size", task.send_batch_size, 1, 100000);
+    t.optional("mover", task.mover);
+    t.optional_int("priority", task.priority, -1000000, 1000000);
+    // The reference's rate limit of a log line; accepted so its configs load.
+    if (const auto* v = t.raw("warn_disabled_timer"); v && !v->is_null() && !v->is_number())
+      t.error("warn_disabled_timer", "expected a number or null");
+    if (task.destination_librarian == cfg.name)
+      t.error("destination_librarian", "a node cannot send clones to itself");
+    if (task.mover != "native" && task.mover != "local" && task.mover != "globus")
+      t.error("mover", "must be \"native\", \"local\" or \"globus\", got \"" + task.mover + "\"");
+    if (task.mover == "globus" && !cfg.librarian.globus_enable)
+      t.error("mover", "is \"globus\" but librarian.globus_enable is false");
+    if (!task.store_preference.empty() && !known_store(cfg, task.store_preference))
+      t.error("store_preference",
+              "names store \"" + task.store_preference + "\", which is not in stores");
+  });
+  read_tasks(bg, "consume_queue", out.consume_queue, [](json_reader&, consume_queue_task&) {});
+  read_tasks(bg, "check_consumed_queue", out.check_consumed_queue,
+             [](json_reader& t, check_consumed_queue_task&) {
+               std::string complete_status = "STAGED";
+               t.optional("complete_status", complete_status);
+               if (complete_status != "STAGED")
+                 t.error("complete_status", "only \"STAGED\" is supported");
+             });
+  // The reference's own spelling (recieve_clone) and its documentation's (receive_clone) both
+  // name recv_clone.
+  for (const char* key : {"recv_clone", "receive_clone", "recieve_clone"})
+    read_tasks(bg, key, out.recv_clone, [](json_reader& t, recv_clone_task& task) {
+      t.optional("deletion_policy", task.deletion_policy);
+      t.optional_int("files_per_run", task.files_per_run, 1, 1000000);
+      if (task.deletion_policy != "DISALLOWED" && task.deletion_policy != "ALLOWED")
+        t.error("deletion_policy", "must be \"DISALLOWED\" or \"ALLOWED\"");
+    });
+  auto hypervisor = [&](json_reader& t, hypervisor_task& task) {
+    t.optional("age_in_days", task.age_in_days, 0, days_max);
+  };
+  read_tasks(bg, "outgoing_transfer_hypervisor", out.outgoing_transfer_hypervisor, hypervisor);
+  read_tasks(bg, "incoming_transfer_hypervisor", out.incoming_transfer_hypervisor, hypervisor);
+  read_tasks(bg, "duplicate_remote_instance_hypervisor", out.duplicate_remote_instance_hypervisor,
+             [](json_reader&, task_schedule&) {});
+  read_tasks(bg, "corruption_fixer", out.corruption_fixer, [](json_reader&, task_schedule&) {});
+  read_tasks(
+      bg, "create_local_clone", out.create_local_clone,
+      [&](json_reader& t, create_local_clone_task& task) {
+        t.optional("age_in_days", task.age_in_days, 0, days_max);
+        t.required("clone_from", task.clone_from);
+        // A store name or a list of them.
+        if (const auto* v = t.raw("clone_to"); v && v->is_string())
+          task.clone_to.push_back(v->get<std::string>());
+        else if (v && v->is_array())
+          for (const auto& item : *v)
+            if (item.is_string()) task.clone_to.push_back(item.get<std::string>());
+        if (task.clone_to.empty())
+          t.error("clone_to", "is required: a store name or a list of store names");
+        t.optional_int("files_per_run", task.files_per_run, 1, 1000000);
+        t.optional("disable_store_on_full", task.disable_store_on_full);
+        for (const auto& s : task.clone_to)
+          if (!known_store(cfg, s) || s == task.clone_from)
+            t.error("clone_to", "names \"" + s + "\", which is not another configured store");
+        if (!task.clone_from.empty() && !known_store(cfg, task.clone_from))
+          t.error("clone_from", "names store \"" + task.clone_from + "\", which is not in stores");
+      });
+  read_tasks(bg, "rolling_deletion", out.rolling_deletion,
+             [&](json_reader& t, rolling_deletion_task& task) {
+               t.required("store_name", task.store_name);
+               t.optional("age_in_days", task.age_in_days, 0, days_max);
+               t.optional_int("number_of_remote_copies", task.number_of_remote_copies, 1, 1000);
+               t.optional("verify_downstream_checksums", task.verify_downstream_checksums);
+               t.optional("mark_unavailable", task.mark_unavailable);
+               t.optional("force_deletion", task.force_deletion);
+               if (!task.store_name.empty() && !known_store(cfg, task.store_name))
+                 t.error("store_name",
+                         "names store \"" + task.store_name + "\", which is not in stores");
+             });
+  // check_integrity may live here too (the reference's place); it joins librarian.check_integrity.
+  for (auto& t : bg.array_of_objects("check_integrity")) {
+    task_schedule sched;
+    sched.every_ms = 24 * hour_ms;
+    read_schedule(t, sched);
+    integrity_task_config task;
+    t.required("store_name", task.store);
+    double age = 0;
+    t.optional("age_in_days", age, 0, days_max);
+    task.age_in_days = static_cast<int64_t>(age);
+    task.every_s = std::max<int64_t>(1, sched.every_ms / 1000);
+    t.reject_unknown_keys();
+    cfg.librarian.check_integrity.push_back(std::move(task));
+  }
+  bg.reject_unknown_keys();
+}
+
+void read_replication(json_reader& r, replication_config& out) {
+  r.optional_int("max_async_inflight_transfers", out.max_async_inflight_transfers, 1, 100000);
+  r.optional_int("max_batches_per_peer", out.max_batches_per_peer, 1, 100000);
+  r.optional_int("max_async_send_retries", out.max_async_send_retries, 0, 1000);
+  r.optional_int("retry_backoff_min_ms", out.retry_backoff_min_ms, 1, 24 * hour_ms);
+  r.optional_int("retry_backoff_max_ms", out.retry_backoff_max_ms, 1, 24 * hour_ms);
+  r.optional_int("peer_reply_timeout_ms", out.peer_reply_timeout_ms, 10, 24 * hour_ms);
+  r.optional_int("native_streams", out.native_streams, 1, 64);
+  r.optional_int("movers_threads", out.movers_threads, 1, 64);
+  r.reject_unknown_keys();
+  if (out.retry_backoff_max_ms < out.retry_backoff_min_ms)
+    r.error("retry_backoff_max_ms", "must be at least retry_backoff_min_ms");
 }
 
 void read_mcs(json_reader& r, mcs_config& out) {
@@ -276,6 +460,19 @@ void read_root(json_reader& root, node_config& out) {
         r->error("check_integrity", "names store \"" + task.store + "\", which is not in stores");
     }
   }
+  if (auto r = root.object("background")) {
+    read_background(*r, out);
+    // Replication messages travel over the cluster transport: the destination must be a peer.
+    for (const auto& t : out.background.send_clone) {
+      bool peer = false;
+      for (const auto& p : out.peers) peer = peer || p.name == t.destination_librarian;
+      if (!t.destination_librarian.empty() && !peer)
+        r->error("send_clone", "destination_librarian \"" + t.destination_librarian +
+                                   "\" is not in peers (replication travels over the cluster "
+                                   "transport; add it to peers)");
+    }
+  }
+  if (auto r = root.object("replication")) read_replication(*r, out.replication);
   if (auto r = root.object("mcs")) read_mcs(*r, out.mcs);
   root.reject_unknown_keys();
 }
@@ -291,6 +488,73 @@ bool valid_node_name(std::string_view name) {
   for (size_t i = 0; i < name.size(); ++i)
     if (!ok(name[i], i == 0)) return false;
   return true;
+}
+
+bool background_config::any() const {
+  return !send_clone.empty() || !consume_queue.empty() || !check_consumed_queue.empty() ||
+         !recv_clone.empty() || !outgoing_transfer_hypervisor.empty() ||
+         !incoming_transfer_hypervisor.empty() || !duplicate_remote_instance_hypervisor.empty() ||
+         !create_local_clone.empty() || !rolling_deletion.empty() || !corruption_fixer.empty();
+}
+
+std::optional<int64_t> parse_duration_ms(std::string_view text) {
+  auto digits = [](std::string_view s, int64_t& out) {
+    if (s.empty() || s.size() > 12) return false;
+    out = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      out = out * 10 + (c - '0');
+    }
+    return true;
+  };
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  if (text.empty()) return std::nullopt;
+  int64_t days = 0;
+  // "D day(s), HH:MM:SS"
+  if (auto comma = text.find(','); comma != std::string_view::npos) {
+    auto head = text.substr(0, comma);
+    auto space = head.find(' ');
+    if (space == std::string_view::npos) return std::nullopt;
+    auto unit = head.substr(space + 1);
+    if ((unit != "day" && unit != "days") || !digits(head.substr(0, space), days))
+      return std::nullopt;
+    text.remove_prefix(comma + 1);
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  }
+  if (text.find(':') != std::string_view::npos) {
+    // HH:MM:SS[.fff]
+    auto c1 = text.find(':');
+    auto c2 = text.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) return std::nullopt;
+    int64_t h = 0, m = 0, sec = 0, frac_ms = 0;
+    auto secs = text.substr(c2 + 1);
+    auto dot = secs.find('.');
+    if (dot != std::string_view::npos) {
+      auto frac = secs.substr(dot + 1);
+      if (frac.empty() || frac.size() > 6 || !digits(frac, frac_ms)) return std::nullopt;
+      for (size_t i = frac.size(); i < 3; ++i) frac_ms *= 10;
+      for (size_t i = 3; i < frac.size(); ++i) frac_ms /= 10;
+      secs = secs.substr(0, dot);
+    }
+    if (!digits(text.substr(0, c1), h) || !digits(text.substr(c1 + 1, c2 - c1 - 1), m) ||
+        !digits(secs, sec) || m >= 60 || sec >= 60)
+      return std::nullopt;
+    return ((days * 24 + h) * 60 + m) * 60'000 + sec * 1000 + frac_ms;
+  }
+  if (days != 0) return std::nullopt;
+  struct unit {
+    std::string_view suffix;
+    int64_t ms;
+  };
+  for (auto u : {unit{"ms", 1}, unit{"s", 1000}, unit{"m", 60'000}, unit{"h", 3'600'000},
+                 unit{"d", 86'400'000}}) {
+    if (!text.ends_with(u.suffix)) continue;
+    int64_t n = 0;
+    if (!digits(text.substr(0, text.size() - u.suffix.size()), n)) continue;
+    return n * u.ms;
+  }
+  return std::nullopt;
 }
 
 expected<node_config> parse_node_config(const std::string& json_text, const std::string& source) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/expected.hpp"
@@ -104,6 +105,10 @@ struct store_entry_config {
   bool enabled = true;
   uint64_t capacity_bytes = 0;
   double report_full_fraction = 1.0;
+  // Globus (docs/globus.md): the endpoint that serves this store's staging directory, and the
+  // prefix that endpoint sees for it ("" = the same absolute path, the reference's rule).
+  std::string destination_endpoint;
+  std::string globus_root;
 };
 
 // One check_integrity task: recompute the checksums of a store's instances every so often.
@@ -122,6 +127,87 @@ struct librarian_section_config {
   std::string encryption_key_file;  // base64 of 32 bytes; needed to store peer credentials
   int64_t ping_timeout_ms = 3000;
   std::vector<integrity_task_config> check_integrity;
+  // The Globus Transfer backend (docs/globus.md); the seed's key names.
+  bool globus_enable = false;
+  std::string globus_client_id;
+  bool globus_client_native_app = false;
+  std::string globus_local_endpoint_id;
+  std::string globus_client_secret_file;
+  std::string globus_local_root;  // subtracted from source paths ("" = same absolute path)
+  std::string globus_auth_url = "https://auth.globus.org";
+  std::string globus_transfer_url = "https://transfer.api.globus.org/v0.10";
+  bool globus_encrypt_transfers = true;
+};
+
+// ---- background tasks (docs/replication.md). Each task has a period and a soft timeout: a run
+// that has worked for soft_timeout stops and leaves the rest for the next run.
+struct task_schedule {
+  int64_t every_ms = 3600LL * 1000;
+  int64_t soft_timeout_ms = 0;  // 0: the period
+};
+
+struct send_clone_task : task_schedule {
+  std::string destination_librarian;
+  double age_in_days = 0;        // only files created within this many days; 0 = every file
+  std::string store_preference;  // read from this store when it has an instance
+  uint32_t send_batch_size = 128;
+  std::string mover = "native";  // native | local | globus
+  int32_t priority = 0;          // higher batches are consumed first
+};
+
+struct consume_queue_task : task_schedule {};
+struct check_consumed_queue_task : task_schedule {};
+
+struct recv_clone_task : task_schedule {
+  std::string deletion_policy = "DISALLOWED";
+  uint32_t files_per_run = 1024;
+};
+
+struct hypervisor_task : task_schedule {
+  double age_in_days = 7;  // transfers older than this are reconciled with the peer
+};
+
+struct create_local_clone_task : task_schedule {
+  double age_in_days = 0;
+  std::string clone_from;
+  std::vector<std::string> clone_to;
+  uint32_t files_per_run = 1024;
+  bool disable_store_on_full = false;
+};
+
+struct rolling_deletion_task : task_schedule {
+  std::string store_name;
+  double age_in_days = 30;  // only instances older than this are deleted
+  uint32_t number_of_remote_copies = 3;
+  bool verify_downstream_checksums = true;
+  bool mark_unavailable = true;
+  bool force_deletion = true;  // delete even instances whose deletion policy is DISALLOWED
+};
+
+struct background_config {
+  std::vector<send_clone_task> send_clone;
+  std::vector<consume_queue_task> consume_queue;
+  std::vector<check_consumed_queue_task> check_consumed_queue;
+  std::vector<recv_clone_task> recv_clone;
+  std::vector<hypervisor_task> outgoing_transfer_hypervisor;
+  std::vector<hypervisor_task> incoming_transfer_hypervisor;
+  std::vector<task_schedule> duplicate_remote_instance_hypervisor;
+  std::vector<create_local_clone_task> create_local_clone;
+  std::vector<rolling_deletion_task> rolling_deletion;
+  std::vector<task_schedule> corruption_fixer;
+  [[nodiscard]] bool any() const;
+};
+
+// The replication pipeline's knobs (RFT: retries, limits; docs/replication.md).
+struct replication_config {
+  uint32_t max_async_inflight_transfers = 64;  // active batches (Globus allows 100 tasks)
+  uint32_t max_batches_per_peer = 16;          // active batches to one peer
+  uint32_t max_async_send_retries = 8;         // retryable failures before a batch fails
+  int64_t retry_backoff_min_ms = 1000;         // doubled per retry, with jitter, up to max
+  int64_t retry_backoff_max_ms = 300000;
+  int64_t peer_reply_timeout_ms = 30000;  // an unanswered request to a peer is sent again
+  uint32_t native_streams = 4;            // parallel streams per file on the native mover
+  uint32_t movers_threads = 4;            // batches moved at once by the native/local movers
 };
 
 // The Metadata Catalog Service (issue 8): on unless a node turns it off.
@@ -145,6 +231,8 @@ struct node_config {
   gridftp_config gridftp;
   std::vector<store_entry_config> stores;
   librarian_section_config librarian;
+  background_config background;
+  replication_config replication;
   mcs_config mcs;
   std::string source;  // the file it came from, for messages
 };
@@ -155,5 +243,9 @@ struct node_config {
 
 // Node and peer names: [A-Za-z0-9][A-Za-z0-9._-]{0,63}.
 [[nodiscard]] bool valid_node_name(std::string_view name);
+
+// A duration in a config file: "HH:MM:SS[.fff]" or "D day(s), HH:MM:SS" (the reference's
+// timedelta spelling), "250ms", "30s", "5m", "2h", "1d", or a number of seconds. Milliseconds.
+[[nodiscard]] std::optional<int64_t> parse_duration_ms(std::string_view text);
 
 }  // namespace librarian

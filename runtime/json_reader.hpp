@@ -39,6 +39,8 @@ class json_reader {
   // A nested array of objects; empty when absent.
   [[nodiscard]] std::vector<json_reader> array_of_objects(std::string_view key);
   [[nodiscard]] bool has(std::string_view key) const;
+  // The value itself (marked as read), for types the typed readers do not cover; null if absent.
+  [[nodiscard]] const nlohmann::json* raw(std::string_view key) { return find(key, false); }
   // Reports keys that no read asked for. Call once, after every read.
   void reject_unknown_keys();
 

@@ -42,6 +42,24 @@ struct manifest_request;
 struct manifest_page;
 }  // namespace librarian::lib
 
+namespace librarian::transfer {
+struct clone_item;
+struct clone_stage;
+struct clone_staged_item;
+struct clone_staged;
+struct clone_ticket_ask;
+struct file_ticket;
+struct clone_tickets;
+struct clone_status_item;
+struct clone_status;
+struct clone_probe_item;
+struct clone_probe;
+struct batch_summary;
+struct transfer_summary;
+struct named_count;
+struct replication_report;
+}  // namespace librarian::transfer
+
 namespace librarian::storage {
 struct row_op;
 }  // namespace librarian::storage
@@ -81,6 +99,21 @@ CAF_ADD_TYPE_ID(librarian, (librarian::storage::row_op))
 CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::storage::row_op>))
 CAF_ADD_TYPE_ID(librarian, (librarian::lib::manifest_request))
 CAF_ADD_TYPE_ID(librarian, (librarian::lib::manifest_page))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_item))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_stage))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_staged_item))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_staged))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_ticket_ask))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::file_ticket))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_tickets))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_status_item))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_status))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_probe_item))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_probe))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::batch_summary))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::transfer_summary))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::named_count))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::replication_report))
 
 // Atoms are at most 10 characters in CAF 0.17.
 CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
@@ -147,6 +180,11 @@ CAF_ADD_ATOM(librarian, librarian::atoms, prepare_atom, "prepare")
 CAF_ADD_ATOM(librarian, librarian::atoms, integrity_atom, "integrity")
 CAF_ADD_ATOM(librarian, librarian::atoms, mcs_atom, "mcs")
 CAF_ADD_ATOM(librarian, librarian::atoms, manifest_atom, "manifest")
+CAF_ADD_ATOM(librarian, librarian::atoms, have_atom, "have")
+CAF_ADD_ATOM(librarian, librarian::atoms, remote_add_atom, "remoteadd")
+CAF_ADD_ATOM(librarian, librarian::atoms, run_atom, "run")
+CAF_ADD_ATOM(librarian, librarian::atoms, moved_atom, "moved")
+CAF_ADD_ATOM(librarian, librarian::atoms, report_atom, "report")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

@@ -286,6 +286,16 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
     return fail(errc::invalid_argument,
                 "deletion_policy must be DISALLOWED or ALLOWED, got '" + req.deletion_policy + "'");
   if (req.uploader.empty()) return fail(errc::invalid_argument, "the uploader is empty");
+  if (!req.group.empty()) {
+    bool ok = req.group.size() <= 128 && req.group != "." && req.group != "..";
+    for (char c : req.group)
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-');
+    if (!ok)
+      return fail(
+          errc::invalid_argument,
+          "a staging group must be one path component of [A-Za-z0-9._-], got '" + req.group + "'");
+  }
   auto existing = read_file(req.name);
   if (!existing) return existing.err();
   if (*existing) {
@@ -327,7 +337,8 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
   u.uploader = req.uploader;
   u.deletion_policy = req.deletion_policy;
   u.store = (*store)->config.name;
-  u.staging_dir = (*store)->config.staging_path + "/upload-" + std::to_string(u.id);
+  u.staging_dir = (*store)->config.staging_path + "/" + (req.group.empty() ? "" : req.group + "/") +
+                  "upload-" + std::to_string(u.id);
   u.staging_file = u.staging_dir + "/" + leaf_of(req.name);
   u.created_unix_ms = now_unix_ms;
   u.expires_unix_ms = now_unix_ms + limits_.stage_ttl_ms;
@@ -785,7 +796,7 @@ status catalog_state::add_remote_instance(const remote_instance_row& remote, row
   auto f = read_file(remote.file);
   if (!f) return f.err();
   if (!*f) return fail(errc::not_found, "no file named '" + remote.file + "'");
-  if (!librarians_.contains(remote.librarian))
+  if (!librarians_.contains(remote.librarian) && !cluster_peers_.contains(remote.librarian))
     return fail(errc::not_found, "no librarian named '" + remote.librarian + "'");
   std::string key = pair_key(remote.file, remote.librarian);
   storage::append_u64(key, remote.store_id);
@@ -794,6 +805,18 @@ status catalog_state::add_remote_instance(const remote_instance_row& remote, row
   put_row(rows, remotes_table, key, remote);
   put_marker(rows, remotes_by_librarian_table, by_lib);
   return {};
+}
+
+expected<std::vector<std::string>> catalog_state::checksums_of(
+    const std::vector<std::string>& names) const {
+  std::vector<std::string> out;
+  out.reserve(names.size());
+  for (const auto& n : names) {
+    auto f = read_file(n);
+    if (!f) return f.err();
+    out.push_back(*f ? (*f)->checksum : std::string{});
+  }
+  return out;
 }
 
 expected<std::vector<corrupt_row>> catalog_state::corrupt_files(size_t max) const {

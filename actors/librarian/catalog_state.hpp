@@ -125,8 +125,13 @@ class catalog_state {
   // The instance's bytes are gone: kept as a row (reference: available=false), never read again.
   [[nodiscard]] status mark_instance_unavailable(const std::string& name, uint64_t instance_id,
                                                  storage::row_list& rows);
+  // The librarian must be a known peer: added with add_librarian, or a cluster peer.
   [[nodiscard]] status add_remote_instance(const remote_instance_row& remote,
                                            storage::row_list& rows);
+  void set_cluster_peers(std::set<std::string> names) { cluster_peers_ = std::move(names); }
+  // Committed files' checksums by name ("" for a name with no file).
+  [[nodiscard]] expected<std::vector<std::string>> checksums_of(
+      const std::vector<std::string>& names) const;
   [[nodiscard]] expected<std::vector<corrupt_row>> corrupt_files(size_t max) const;
 
   // ---- stores
@@ -199,6 +204,7 @@ class catalog_state {
   std::set<uint64_t> committing_;  // upload ids claimed by begin_commit
   std::set<std::string> names_committing_;
   std::map<std::string, librarian_row> librarians_;
+  std::set<std::string> cluster_peers_;
   uint64_t next_upload_id_ = 1;
   uint64_t next_instance_id_ = 1;
   uint64_t next_error_id_ = 1;

@@ -8,13 +8,14 @@
 
 #include "actors/librarian/messages.hpp"
 #include "runtime/type_ids.hpp"
+#include "storage/row_op.hpp"
 
 namespace librarian::lib {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_request& x) {
   return f(caf::meta::type_name("stage_request"), x.name, x.size, x.checksum, x.uploader,
-           x.deletion_policy, x.store);
+           x.deletion_policy, x.store, x.group);
 }
 
 template <class Inspector>
@@ -119,6 +120,16 @@ using librarian_actor = caf::typed_actor<
     // (upload id, caller, caller is ADMIN): verify the staged bytes, move them into the store and
     // record File + Instance + LRC mapping in one batch.
     caf::replies_to<commit_atom, uint64_t, std::string, bool>::with<file_info>,
+    // The same, with rows of another family written in the same batch (recv_clone's transfer
+    // status: the file and its COMPLETED transfer commit together).
+    caf::replies_to<commit_atom, uint64_t, std::string, bool,
+                    std::vector<storage::row_op>>::with<file_info>,
+    // Committed files' checksums by name ("" for a name with no file).
+    caf::replies_to<have_atom, std::vector<std::string>>::with<std::vector<std::string>>,
+    // (file, librarian, store id at it, sender, extra rows): record a remote instance, with the
+    // caller's rows in the same batch (the replicator's COMPLETED transfer).
+    caf::replies_to<remote_add_atom, std::string, std::string, uint64_t, std::string,
+                    std::vector<storage::row_op>>::with<bool>,
     // (upload id, caller, caller is ADMIN): drop an open upload and its staging directory.
     caf::replies_to<cancel_atom, uint64_t, std::string, bool>::with<uint64_t>,
     caf::replies_to<lookup_atom, std::string>::with<file_info>,

@@ -171,10 +171,11 @@ void undo_failed_commit(self_ptr self, const upload_row& u, const std::string& f
 }
 
 void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, const upload_row& u,
-                   const std::string& final_path) {
+                   const std::string& final_path, storage::row_list extra) {
   auto& catalog = *self->state.catalog;
   storage::row_list rows;
   auto out = catalog.finish_commit(u.id, final_path, now_ms(self), rows);
+  if (out) rows.insert(rows.end(), extra.begin(), extra.end());
   if (!out) {
     rp.deliver(to_caf(out.err()));
     undo_failed_commit(self, u, final_path);
@@ -197,7 +198,7 @@ void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, con
 }
 
 caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const std::string& caller,
-                                              bool admin) {
+                                              bool admin, storage::row_list extra = {}) {
   auto rp = self->make_response_promise<file_info>();
   auto claimed = self->state.catalog->begin_commit(id, caller, admin);
   if (!claimed) {
@@ -209,7 +210,8 @@ caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const 
   // Hashing reads the whole upload: on the hash worker's thread, never here.
   self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file, u.staging_dir,
                 u.size, u.checksum, final_path)
-      .then([self, rp, u, final_path](uint64_t) mutable { record_commit(self, rp, u, final_path); },
+      .then([self, rp, u, final_path,
+             extra](uint64_t) mutable { record_commit(self, rp, u, final_path, std::move(extra)); },
             [self, rp, u](caf::error& err) mutable {
               auto problem = from_caf(err);
               if (problem.code == errc::not_found) {
@@ -542,6 +544,9 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
                       s.capacity_bytes, s.report_full_fraction});
   self->state.catalog.emplace(*env->db, env->config.name, stores, limits_of(env->config),
                               load_key(*env));
+  std::set<std::string> cluster_peers;
+  for (const auto& p : env->config.peers) cluster_peers.insert(p.name);
+  self->state.catalog->set_cluster_peers(std::move(cluster_peers));
   if (auto st = self->state.catalog->load(); !st) {
     LIB_LOG_ERROR("librarian") << "cannot load the catalog: " << st.err().message;
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
@@ -560,6 +565,23 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
       [=](stage_atom, stage_request& req) { return stage(self, std::move(req)); },
       [=](commit_atom, uint64_t id, const std::string& caller, bool admin) {
         return commit(self, id, caller, admin);
+      },
+      [=](commit_atom, uint64_t id, const std::string& caller, bool admin,
+          std::vector<storage::row_op>& extra) {
+        return commit(self, id, caller, admin, std::move(extra));
+      },
+      [=, &catalog](have_atom, const std::vector<std::string>& names) {
+        return reply_now(self, catalog.checksums_of(names));
+      },
+      [=, &catalog](remote_add_atom, const std::string& file, const std::string& librarian,
+                    uint64_t store_id, const std::string& sender,
+                    std::vector<storage::row_op>& extra) {
+        storage::row_list rows;
+        remote_instance_row r{file, librarian, store_id, now_ms(self), sender};
+        auto st = catalog.add_remote_instance(r, rows);
+        if (!st) return reply_now(self, expected<bool>{st.err()});
+        rows.insert(rows.end(), extra.begin(), extra.end());
+        return reply_after_commit(self, std::move(rows), expected<bool>{true});
       },
       [=](cancel_atom, uint64_t id, const std::string& caller, bool admin) {
         return cancel(self, id, caller, admin);

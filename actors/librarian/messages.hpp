@@ -16,6 +16,9 @@ struct stage_request {
   std::string uploader;  // set by the API to the authenticated caller
   std::string deletion_policy = "DISALLOWED";  // DISALLOWED | ALLOWED
   std::string store;                           // "" = the first store with room
+  // A directory under the store's staging path that groups uploads (replication stages a whole
+  // batch under one, so one data-channel tree ticket covers it). "" = none. One path component.
+  std::string group;
   friend bool operator==(const stage_request&, const stage_request&) = default;
 };
 

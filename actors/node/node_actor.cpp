@@ -11,6 +11,7 @@
 #include "actors/node/membership_actor.hpp"
 #include "actors/node/users_actor.hpp"
 #include "actors/rls/lrc_actor.hpp"
+#include "actors/transfer/replicator_actor.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
 #include "runtime/probe.hpp"
@@ -61,6 +62,9 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
         lib::spawn_librarian(self, env, caf::actor_cast<caf::actor>(self)));
   else if (name == "mcs")
     handle = caf::actor_cast<caf::actor>(mcs::spawn_mcs(self, env));
+  else if (name == "replicator")
+    handle = caf::actor_cast<caf::actor>(
+        transfer::spawn_replicator(self, env, caf::actor_cast<caf::actor>(self)));
   else if (name == "transport")
     handle = env->spawn_transport(self, caf::actor_cast<caf::actor>(self), env);
   LIB_ASSERT_MSG(handle != nullptr, "unknown child actor");
@@ -199,6 +203,7 @@ caf::behavior node_behavior(self_ptr self, std::shared_ptr<node_env> env, node_i
   for (const auto& name : {"users", "lrc", "membership", "transport"}) start_child(self, name);
   if (env->config.rls.rli) start_child(self, "rli");
   start_child(self, "librarian");
+  start_child(self, "replicator");
   if (env->config.mcs.enabled) start_child(self, "mcs");
   self->delayed_send(self, env->tuning.depth_poll_interval, tick_atom_v);
   LIB_LOG_INFO("node") << "node " << env->config.name << " started (incarnation "

@@ -5,6 +5,7 @@
 #include "actors/node/messages.hpp"
 #include "actors/node/users_state.hpp"
 #include "actors/rls/lrc_state.hpp"
+#include "actors/transfer/records.hpp"
 #include "storage/codec.hpp"
 
 namespace librarian::node {
@@ -14,6 +15,7 @@ std::vector<std::string> node_tables() {
   for (auto& t : rls::lrc_tables()) tables.push_back(std::move(t));
   for (auto& t : lib::librarian_tables()) tables.push_back(std::move(t));
   for (auto& t : mcs::mcs_tables()) tables.push_back(std::move(t));
+  for (auto& t : transfer::replication_tables()) tables.push_back(std::move(t));
   return tables;
 }
 

@@ -9,6 +9,7 @@
 #include "actors/librarian/interface.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/rls/interface.hpp"
+#include "actors/transfer/interface.hpp"
 #include "runtime/caf/system_config.hpp"
 
 namespace {
@@ -66,7 +67,8 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   lib::instance_info inst{7, "main", "/data/main/a", true, "DISALLOWED", 5, "xxh3:::00", 6};
   lib::file_info file{"run1/a.dat", 10, "xxh3:::ab", "alice",
                       "alice",      4,  {inst},      {{"b", 1, 8, "a"}}};
-  check_roundtrip(sys, lib::stage_request{"a", 10, "xxh3:::ab", "alice", "ALLOWED", "main"},
+  check_roundtrip(sys,
+                  lib::stage_request{"a", 10, "xxh3:::ab", "alice", "ALLOWED", "main", "clone-a-1"},
                   covered);
   check_roundtrip(sys,
                   lib::stage_reply{3, "a", "main", "/s/upload-3", "/s/upload-3/a", false, "", 99},
@@ -101,6 +103,33 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, manifest_req, covered);
   lib::manifest_entry entry{"a", 1, 10, "xxh3:::ab", "alice", "alice", "/d/a", "ALLOWED", 2, true};
   check_roundtrip(sys, lib::manifest_page{"a", "drive", "b", {entry, entry}, true, "00ff"},
+                  covered);
+
+  using namespace librarian::transfer;
+  clone_item citem{7, "run1/a", 10, "xxh3:::ab"};
+  check_roundtrip(sys, citem, covered);
+  check_roundtrip(sys, clone_stage{"a", 3, {citem, citem}}, covered);
+  clone_staged_item sitem{7, 9, 0, "", "upload-9/a", "/s/clone-a-3/upload-9/a", "/ep/a", ""};
+  check_roundtrip(sys, sitem, covered);
+  check_roundtrip(sys, clone_staged{"b", 3, "/s/clone-a-3", "127.0.0.1", 7190, "ep", {sitem}},
+                  covered);
+  check_roundtrip(sys, clone_ticket_ask{"a", 3, {9, 10}}, covered);
+  file_ticket fticket{10, "00ff"};
+  check_roundtrip(sys, fticket, covered);
+  check_roundtrip(sys, clone_tickets{"b", 3, 0, "", "abcd", {fticket}}, covered);
+  clone_status_item status_item{7, 9, 3, "", 42};
+  check_roundtrip(sys, status_item, covered);
+  check_roundtrip(sys, clone_status{"b", {status_item}}, covered);
+  clone_probe_item probe_item{7, 9, "run1/a", 2, "xxh3:::ab"};
+  check_roundtrip(sys, probe_item, covered);
+  check_roundtrip(sys, clone_probe{"a", true, false, {probe_item}}, covered);
+  batch_summary bsum{3, "b", "native", "active", 2, 20, 10, 1, 500, 1e6, ""};
+  check_roundtrip(sys, bsum, covered);
+  transfer_summary tsum{7, true, "b", "run1/a", "ONGOING", 99};
+  check_roundtrip(sys, tsum, covered);
+  named_count ncount{"ONGOING", 2};
+  check_roundtrip(sys, ncount, covered);
+  check_roundtrip(sys, replication_report{"a", {ncount}, {}, {ncount}, {bsum}, {tsum}, {ncount}},
                   covered);
 
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)

@@ -1,0 +1,26 @@
+// The movers that run here (no CAF): native (the parallel-stream data channel, net/data) and
+// local (same host: a verified copy into the peer's staging path). Each task runs on its own
+// detached thread holding only shared state, so a node that shuts down mid-batch never waits for
+// a transfer; the replicator resubmits what a restart lost (poll answers `unknown`).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/transfer/mover.hpp"
+
+namespace librarian::transfer {
+
+struct native_mover_options {
+  unsigned streams = 4;  // parallel streams per large file
+  int64_t stall_timeout_ms = 120000;
+};
+
+[[nodiscard]] std::shared_ptr<async_mover> make_native_mover(native_mover_options options);
+[[nodiscard]] std::shared_ptr<async_mover> make_local_mover();
+
+// Test hook for the local and native movers: LIBRARIAN_FAULT_MOVER_DELAY_MS=N sleeps N ms before
+// each file (so a test can kill a node while batches are in flight). Read once per process.
+[[nodiscard]] int64_t mover_fault_delay_ms();
+
+}  // namespace librarian::transfer
