@@ -40,6 +40,7 @@ expected<std::unique_ptr<api_server>> start_api_server(caf::actor_system& sys, c
   add_data_routes(routes, ctx);
   add_librarian_routes(routes, ctx);
   add_mcs_routes(routes, ctx);
+  add_replication_routes(routes, ctx);
   http::server_options options;
   options.bind_address = cfg.listen.host;
   options.port = cfg.listen.http_port;

@@ -84,5 +84,6 @@ void add_rls_routes(http::router& r, const context_ptr& ctx);
 void add_data_routes(http::router& r, const context_ptr& ctx);
 void add_librarian_routes(http::router& r, const context_ptr& ctx);
 void add_mcs_routes(http::router& r, const context_ptr& ctx);
+void add_replication_routes(http::router& r, const context_ptr& ctx);
 
 }  // namespace librarian::net

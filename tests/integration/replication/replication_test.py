@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Inter-librarian replication on real nodes with real bytes over loopback (issue 7):
+
+1. Happy path: files uploaded to A (small ones on the batch's tree ticket, large ones on tickets of
+   their own) arrive at B byte-identical; A records B's remote instances; nothing stays live.
+2. 1,000 files A -> B with B killed by SIGKILL mid-way and restarted: all arrive, byte-identical,
+   each exactly once (one File and one instance per name at B, one file per name in B's store, no
+   staging residue), every transfer settles COMPLETED on both sides.
+3. Transfers disabled for B (librarian-change-transfer-status semantics, through the API): no new
+   batch is staged while disabled; re-enabled, everything flows.
+"""
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import librarian_testlib as lt  # noqa: E402
+
+
+def make_node(ws, name, peer_name, peer_port, cluster_port, background, key_path):
+    root = ws.path(name + "-files")
+    os.makedirs(root, exist_ok=True)
+    cfg = lt.node_config(name, ws.path(name + "-data"), cluster_port=cluster_port,
+                         peers=[(peer_name, peer_port)])
+    cfg["stores"] = [{"name": "main", "staging_path": os.path.join(root, "staging"),
+                      "store_path": os.path.join(root, "store"), "capacity_bytes": 8 << 30}]
+    cfg["data"] = {"roots": [root]}
+    cfg["librarian"] = {"encryption_key_file": key_path}
+    cfg["background"] = background
+    cfg["replication"] = {"peer_reply_timeout_ms": 1500, "retry_backoff_min_ms": 200,
+                          "retry_backoff_max_ms": 2000, "max_batches_per_peer": 8}
+    return cfg, root
+
+
+class Cluster:
+    def __init__(self, ws, bin_dir):
+        self.ws = ws
+        self.bin_dir = bin_dir
+        key = ws.path("node.key")
+        import base64
+        with open(key, "w") as f:
+            f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+        a_port, b_port = lt.free_port(), lt.free_port()
+        every = "200ms"
+        self.a_cfg, self.a_root = make_node(ws, "a", "b", b_port, a_port, {
+            "send_clone": [{"destination_librarian": "b", "every": "500ms", "send_batch_size": 50}],
+            "consume_queue": [{"every": every}],
+            "check_consumed_queue": [{"every": every}],
+            "outgoing_transfer_hypervisor": [{"every": "2s", "age_in_days": 60 / 86400}],
+        }, key)
+        self.b_cfg, self.b_root = make_node(ws, "b", "a", a_port, b_port, {
+            "recv_clone": [{"every": every}],
+            "incoming_transfer_hypervisor": [{"every": "2s", "age_in_days": 90 / 86400}],
+        }, key)
+        self.a = lt.start_node(ws, bin_dir, self.a_cfg)
+        self.b = lt.start_node(ws, bin_dir, self.b_cfg)
+        self.client_cfg = ws.path("client.json")
+        lt.write_json(self.client_cfg, {"connections": {
+            "a": {"host": lt.HOST, "port": self.a.http_port, "user": lt.ADMIN[0],
+                  "password": lt.ADMIN[1]}}})
+        os.chmod(self.client_cfg, 0o600)
+        self.sources = {}  # name -> local path
+
+    def upload_many(self, items, workers=6):
+        """items: (name, bytes). Through the real CLI, several at once."""
+        def one(item):
+            name, data = item
+            path = self.ws.path("src", name.replace("/", "_"))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+            argv = [lt.binary(self.bin_dir, "librarian"), "upload", "a", path, name]
+            env = dict(os.environ, HL_CLIENT_CONFIG=self.client_cfg)
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+            lt.check(proc.returncode == 0, "upload %s: %s %s" % (name, proc.stdout, proc.stderr))
+            return name, path
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            for name, path in pool.map(one, items):
+                self.sources[name] = path
+
+    def files(self, node, query=None):
+        out, after = {}, None
+        for _ in range(1000):
+            body = dict(query or {}, max_results=1000)
+            if after:
+                body["after"] = after
+            resp = node.http("POST", "/api/v1/files/search", body=body, timeout=30)
+            page = lt.expect_status(resp, 200, "search on %s" % node.name_).json
+            for f in page["files"]:
+                lt.check(f["name"] not in out, "search on %s listed %r twice" % (node.name_, f["name"]))
+                out[f["name"]] = f
+            if not page["more"]:
+                return out
+            after = page["next_after"]
+        raise lt.TestFailure("search never ended")
+
+    def report(self, node):
+        return lt.expect_status(node.http("GET", "/api/v1/replication"), 200, "replication report").json
+
+    def wait_replicated(self, names, timeout, what):
+        names = set(names)
+        deadline = time.monotonic() + timeout
+        last = -1
+        while True:
+            have = set(self.files(self.b)) & names
+            if len(have) != last:
+                lt.log("%s: %d/%d at b" % (what, len(have), len(names)))
+                last = len(have)
+            if have == names:
+                return
+            if time.monotonic() > deadline:
+                raise lt.TestFailure("%s: %d of %d files reached b after %ss; a: %s\nb: %s" % (
+                    what, len(have), len(names), timeout, json.dumps(self.report(self.a))[:3000],
+                    json.dumps(self.report(self.b))[:3000]))
+            time.sleep(0.5)
+
+    def wait_settled(self, timeout, what):
+        """Every transfer on both sides terminal, and A knows B's copy of every file."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ra, rb = self.report(self.a), self.report(self.b)
+            live = sum(ra["outgoing"].values()) + sum(rb["incoming"].values())
+            if live == 0 and not ra["active_batches"]:
+                return ra, rb
+            if time.monotonic() > deadline:
+                raise lt.TestFailure("%s: transfers still live after %ss: a %s b %s" % (
+                    what, timeout, json.dumps(ra)[:3000], json.dumps(rb)[:3000]))
+            time.sleep(0.3)
+
+    def check_exact(self, names, what):
+        """Every name at B once, byte-identical, with A recording B's remote instance."""
+        at_b = self.files(self.b)
+        for name in names:
+            f = at_b.get(name)
+            lt.check(f is not None, "%s: %r missing at b" % (what, name))
+            lt.check(len(f["instances"]) == 1, "%s: %r has %d instances at b" % (
+                what, name, len(f["instances"])))
+            with open(f["instances"][0]["path"], "rb") as got, open(self.sources[name], "rb") as want:
+                lt.check(hashlib.sha256(got.read()).digest() == hashlib.sha256(want.read()).digest(),
+                         "%s: %r differs at b" % (what, name))
+        with_remote = self.files(self.a, {"has_remote_at": "b"})
+        missing = [n for n in names if n not in with_remote]
+        lt.check(not missing, "%s: a records no remote instance at b for %d files, e.g. %r" % (
+            what, len(missing), missing[:3]))
+        for n in names:
+            remotes = [r for r in with_remote[n]["remote_instances"] if r["librarian"] == "b"]
+            lt.check(len(remotes) == 1, "%s: %r has %d remote instances at b" % (what, n, len(remotes)))
+        # Exactly once on disk: one file per name in B's store, nothing left in staging.
+        store = os.path.join(self.b_root, "store")
+        on_disk = []
+        for dirpath, _dirs, leaves in os.walk(store):
+            on_disk += [os.path.relpath(os.path.join(dirpath, leaf), store) for leaf in leaves]
+        lt.check_eq(sorted(on_disk), sorted(set(self.files(self.b))), "%s: b's store holds" % what)
+        staging = os.path.join(self.b_root, "staging")
+        residue = []
+        for dirpath, _dirs, leaves in os.walk(staging):
+            residue += [os.path.join(dirpath, leaf) for leaf in leaves]
+        lt.check(not residue, "%s: staging residue at b: %r" % (what, residue[:5]))
+
+
+def test(args):
+    rng = random.Random(7)
+    # Each slice of a native batch waits this long first, so B can be killed mid-way.
+    os.environ["LIBRARIAN_FAULT_MOVER_DELAY_MS"] = "400"
+    with lt.Workspace("replication", keep=args.keep) as ws:
+        c = Cluster(ws, args.bin_dir)
+
+        # 1. happy path: small files on the tree ticket, two large ones on their own tickets.
+        first = [("happy/f%03d.dat" % i, rng.randbytes(rng.randint(1, 64 << 10))) for i in range(40)]
+        first += [("happy/big%d.dat" % i, rng.randbytes((17 << 20) + i)) for i in range(2)]
+        c.upload_many(first)
+        c.wait_replicated([n for n, _ in first], 120, "happy path")
+        ra, rb = c.wait_settled(60, "happy path")
+        c.check_exact([n for n, _ in first], "happy path")
+        lt.check(ra["counters"].get("batches_moved", 0) >= 1, "a moved no batch: %r" % ra["counters"])
+        lt.check(rb["counters"].get("incoming_completed", 0) == len(first),
+                 "b completed %r transfers, expected %d" % (rb["counters"].get("incoming_completed"),
+                                                            len(first)))
+        lt.log("happy path: %d files replicated and verified" % len(first))
+
+        # 2. disabled peer: nothing new is staged; re-enabled, it flows.
+        resp = c.a.http("POST", "/api/v1/admin/librarians/add", body={
+            "name": "b", "url": "http://" + lt.HOST, "port": c.b.http_port,
+            "authenticator": "%s:%s" % lt.ADMIN, "check_connection": False})
+        lt.expect_status(resp, 201, "register b as a librarian at a")
+        lt.expect_status(c.a.http("POST", "/api/v1/admin/librarians/transfer_status",
+                                  body={"name": "b", "transfers_enabled": False}), 200, "disable b")
+        before = c.report(c.a)["counters"].get("batches_created", 0)
+        paused = [("paused/p%03d.dat" % i, rng.randbytes(rng.randint(1, 8 << 10))) for i in range(20)]
+        c.upload_many(paused)
+        time.sleep(3)
+        ra = c.report(c.a)
+        lt.check_eq(ra["counters"].get("batches_created", 0), before, "batches created while disabled")
+        lt.check(not (set(c.files(c.b)) & {n for n, _ in paused}), "files reached b while disabled")
+        lt.check(ra["counters"].get("send_clone_skipped_disabled", 0) >= 1,
+                 "send_clone never skipped the disabled peer: %r" % ra["counters"])
+        lt.expect_status(c.a.http("POST", "/api/v1/admin/librarians/transfer_status",
+                                  body={"name": "b", "transfers_enabled": True}), 200, "enable b")
+        c.wait_replicated([n for n, _ in paused], 60, "re-enabled")
+        c.wait_settled(60, "re-enabled")
+        lt.log("disable/enable: nothing moved while disabled, all %d moved after" % len(paused))
+
+        # 3. 1,000 files with B killed mid-way (uploaded while B is disabled, so they all wait).
+        lt.expect_status(c.a.http("POST", "/api/v1/admin/librarians/transfer_status",
+                                  body={"name": "b", "transfers_enabled": False}), 200, "disable b")
+        many = [("bulk/%04d.dat" % i, rng.randbytes(rng.randint(1, 32 << 10))) for i in range(1000)]
+        c.upload_many(many, workers=8)
+        names = [n for n, _ in many]
+        lt.expect_status(c.a.http("POST", "/api/v1/admin/librarians/transfer_status",
+                                  body={"name": "b", "transfers_enabled": True}), 200, "enable b")
+        deadline = time.monotonic() + 120
+        while True:
+            have = len(set(c.files(c.b)) & set(names))
+            if have >= 50:
+                break
+            lt.check(time.monotonic() < deadline, "b never reached 100 bulk files (has %d)" % have)
+            time.sleep(0.05)
+        lt.log("b has %d/1000 bulk files; killing it" % have)
+        lt.check(have < 1000, "b finished before it could be killed; make the batch slower")
+        c.b.kill9()
+        time.sleep(1.0)
+        c.b.restart()
+        c.b.wait_ready()
+        c.wait_replicated(names, 300, "after SIGKILL of b")
+        c.wait_settled(120, "after SIGKILL of b")
+        all_names = [n for n, _ in first + paused + many]
+        c.check_exact(all_names, "after SIGKILL of b")
+        ra, rb = c.report(c.a), c.report(c.b)
+        lt.log("a counters: %s" % json.dumps(ra["counters"], sort_keys=True))
+        lt.log("b counters: %s" % json.dumps(rb["counters"], sort_keys=True))
+        lt.log("%d files replicated exactly once across a SIGKILL of the receiver" % len(all_names))
+
+
+if __name__ == "__main__":
+    lt.main(test, __doc__)
