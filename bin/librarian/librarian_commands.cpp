@@ -662,6 +662,54 @@ std::string format_validation(const json& reply) {
   return out.str();
 }
 
+// `librarian transfer-status CONN`: the replication pipeline at a glance.
+std::string format_replication(const json& r) {
+  std::ostringstream out;
+  auto line = [&](const char* what, const json& counts) {
+    out << what << ":";
+    if (!counts.is_object() || counts.empty()) out << " none";
+    if (counts.is_object())
+      for (const auto& [k, v] : counts.items()) out << ' ' << k << '=' << v.dump();
+    out << '\n';
+  };
+  out << "node " << str(r, "node") << '\n';
+  line("live outgoing transfers", r.value("outgoing", json::object()));
+  line("live incoming transfers", r.value("incoming", json::object()));
+  line("open batches", r.value("batches", json::object()));
+  const auto batches = r.value("active_batches", json::array());
+  for (const auto& b : batches) {
+    out << "  batch " << b.value("id", 0) << " -> " << str(b, "destination") << " ("
+        << str(b, "mover") << ", " << str(b, "state") << "): " << b.value("files", 0) << " files, "
+        << b.value("bytes_done", 0) << "/" << b.value("bytes_total", 0) << " bytes";
+    if (b.value("rate_bytes_per_s", 0.0) > 0)
+      out << ", " << static_cast<uint64_t>(b.value("rate_bytes_per_s", 0.0) / 1e6) << " MB/s";
+    out << ", retries " << b.value("retries", 0) << ", age " << b.value("age_ms", 0) / 1000
+        << " s";
+    if (!str(b, "message").empty()) out << " -- " << str(b, "message");
+    out << '\n';
+  }
+  const auto overdue = r.value("overdue", json::array());
+  out << "older than their hypervisor's age: " << overdue.size() << '\n';
+  for (const auto& t : overdue)
+    out << "  " << str(t, "direction") << " transfer " << t.value("id", 0) << " ("
+        << str(t, "file") << ", peer " << str(t, "peer") << ", " << str(t, "status") << ", "
+        << t.value("age_ms", 0) / 1000 << " s)\n";
+  line("counters", r.value("counters", json::object()));
+  return out.str();
+}
+
+void add_replication(CLI::App& app, std::string& conn, std::optional<rls_command>& chosen) {
+  auto* sub = sub_with_conn(app, conn, "transfer-status",
+                            "replication queues, active batches and overdue transfers (READONLY)");
+  sub->callback([&chosen] {
+    chosen = simple(
+        [](const connection& c, timeout_t t) {
+          return call_api(c, "GET", "/api/v1/replication", std::nullopt, t);
+        },
+        format_replication);
+  });
+}
+
 void add_librarian_commands(CLI::App& app, std::string& connection_name,
                             std::optional<rls_command>& chosen) {
   auto a = std::make_shared<lib_arguments>();
@@ -671,6 +719,7 @@ void add_librarian_commands(CLI::App& app, std::string& connection_name,
   add_stores(app, connection_name, chosen, a);
   add_manifest(app, connection_name, chosen, a);
   add_peers(app, connection_name, chosen, a);
+  add_replication(app, connection_name, chosen);
 }
 
 }  // namespace librarian::cli
