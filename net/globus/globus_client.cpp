@@ -16,6 +16,14 @@ bool success(int status) {
   return status >= 200 && status < 300;
 }
 
+// Task ids come from Globus (through the replicator's records): refuse what cannot be one before
+// it becomes part of a URL.
+status check_task_id(const std::string& task_id) {
+  if (task_id.empty() || task_id.size() > 128)
+    return fail(errc::invalid_argument, "a Globus task id has 1 to 128 characters");
+  return {};
+}
+
 // The token is renewed this long before Globus says it expires, so a call never starts with a
 // token that dies in flight: a tenth of its life, at most a minute.
 std::chrono::seconds refresh_margin(std::chrono::seconds expires_in) {
@@ -184,6 +192,7 @@ expected<submit_reply> globus_client::submit(const transfer_request& request) {
 }
 
 expected<task_document> globus_client::task(const std::string& task_id) {
+  if (auto st = check_task_id(task_id); !st) return st.err();
   std::string path = "/task/" + net::http::percent_encode(task_id);
   auto reply = transfer_call("GET", path, "");
   if (!reply) return reply.err();
@@ -199,6 +208,7 @@ expected<task_document> globus_client::task(const std::string& task_id) {
 
 expected<std::vector<task_event>> globus_client::error_events(const std::string& task_id,
                                                               int limit) {
+  if (auto st = check_task_id(task_id); !st) return st.err();
   std::string path =
       "/task/" + net::http::percent_encode(task_id) +
       "/event_list?filter=is_error:1&limit=" + std::to_string(std::clamp(limit, 1, 1000));
@@ -210,6 +220,7 @@ expected<std::vector<task_event>> globus_client::error_events(const std::string&
 }
 
 expected<bool> globus_client::cancel(const std::string& task_id) {
+  if (auto st = check_task_id(task_id); !st) return st.err();
   std::string path = "/task/" + net::http::percent_encode(task_id) + "/cancel";
   auto reply = transfer_call("POST", path, "");
   if (!reply) return reply.err();

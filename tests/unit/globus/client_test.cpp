@@ -178,3 +178,12 @@ TEST_CASE("plain http is refused towards another host; https is required there")
   settings.transfer_url = "https://transfer.example.org/v0.10";
   CHECK(globus_client::create(settings, fake.transport(), fake.clock()));
 }
+
+TEST_CASE("an empty or oversized task id is refused before any request") {
+  fake_globus fake;
+  auto client = make_client(fake);
+  CHECK(client.task("").err().code == errc::invalid_argument);
+  CHECK(client.cancel(std::string(200, 'x')).err().code == errc::invalid_argument);
+  CHECK(client.error_events("").err().code == errc::invalid_argument);
+  CHECK(fake.calls.empty());
+}
