@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <deque>
 #include <filesystem>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <variant>
 
@@ -184,18 +186,23 @@ struct globus_standin::state {
     }));
   }
 
-  // Forgets the oldest finished tasks beyond tasks_kept_max, and joins the threads of forgotten
-  // tasks that have returned (never one still running: it may be waiting for this mutex).
+  // Forgets the oldest finished tasks beyond tasks_kept_max (pending ones are kept whatever their
+  // age), and joins the threads of forgotten tasks that have returned -- never one still running:
+  // it may be waiting for this mutex.
   void evict_finished_tasks() {
-    while (tasks.size() > options.tasks_kept_max && !task_order.empty()) {
-      auto it = tasks.find(task_order.front());
+    for (auto id = task_order.begin();
+         id != task_order.end() && tasks.size() > options.tasks_kept_max;) {
+      auto it = tasks.find(*id);
       if (it != tasks.end()) {
-        if (it->second->status == "ACTIVE" || it->second->status == "INACTIVE") break;
+        if (it->second->status == "ACTIVE" || it->second->status == "INACTIVE") {
+          ++id;
+          continue;
+        }
         task_by_submission.erase(it->second->submission_id);
         retired.push_back(std::move(it->second));
         tasks.erase(it);
       }
-      task_order.pop_front();
+      id = task_order.erase(id);
     }
     std::erase_if(retired, [](const std::shared_ptr<standin_task>& t) {
       if (!t->worker_done.load()) return false;
@@ -744,15 +751,20 @@ void handle_transfer(state& s, const net::http::request& req,
   }
   task->id = new_uuid();
   task->request_time = iso_time(sys_clock::now());
-  if (!s.fail_next.empty()) {
-    task->injected_fault = s.fail_next.front();
-    s.fail_next.pop_front();
+  if (!s.fail_next.empty()) task->injected_fault = s.fail_next.front();
+  try {
+    // The worker waits for this mutex before it touches the task, so it may start first.
+    task->worker = std::thread([&s, task] { task_runner(s, task).run(); });
+  } catch (const std::system_error& e) {
+    respond(transfer_error(503, "ServiceUnavailable",
+                           std::string{"cannot start a copy thread: "} + e.what(), req));
+    return;
   }
+  if (!task->injected_fault.empty()) s.fail_next.pop_front();
   s.tasks[task->id] = task;
   s.task_by_submission[task->submission_id] = task->id;
   s.task_order.push_back(task->id);
   ++s.stats.tasks_created;
-  task->worker = std::thread([&s, task] { task_runner(s, task).run(); });
   s.evict_finished_tasks();
   respond(net::http::json_response(
       202, transfer_result("Accepted", *task,
