@@ -24,3 +24,16 @@ struct native_mover_options {
 [[nodiscard]] int64_t mover_fault_delay_ms();
 
 }  // namespace librarian::transfer
+
+namespace librarian {
+struct node_config;
+}
+
+namespace librarian::transfer {
+
+// The Globus Transfer mover from the node's librarian.globus_* keys (net/globus). Errors name the
+// key to fix; librarian-node calls it at start-up when globus_enable is true, so missing or
+// unreadable credentials stop the node with a clear message instead of failing the first batch.
+[[nodiscard]] expected<std::shared_ptr<async_mover>> make_globus_mover(const node_config& cfg);
+
+}  // namespace librarian::transfer

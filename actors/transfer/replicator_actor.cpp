@@ -233,6 +233,13 @@ std::shared_ptr<async_mover> mover_for(self_ptr self, const std::string& name) {
     m = make_native_mover(o);
   } else if (name == "local") {
     m = make_local_mover();
+  } else if (name == "globus") {
+    auto g = make_globus_mover(self->state.env->config);
+    if (!g) {
+      LIB_LOG_ERROR("replicator") << "the globus mover: " << g.err().message;
+      return nullptr;
+    }
+    m = *g;
   }
   return m;
 }
@@ -334,6 +341,7 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t b
           if (b) made.push_back(b->id);
         }
         count(self, "batches_created", made.size());
+        count(self, "batches_created_to_" + t.destination_librarian, made.size());
         auto more = page.more;
         commit(self, std::move(rows), [self, index, started_ms, batches_made, made, more] {
           for (auto id : made) send_stage(self, id);

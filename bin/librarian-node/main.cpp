@@ -13,6 +13,7 @@
 
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
+#include "actors/transfer/movers.hpp"
 #include "net/api/api.hpp"
 #include "net/data/server.hpp"
 #include "net/gridftp/server.hpp"
@@ -91,6 +92,11 @@ int main(int argc, char** argv) {
 
   auto cfg = load_node_config(options.config_path);
   if (!cfg) return fail_with(cfg.err());
+  if (cfg->librarian.globus_enable) {
+    // Credentials are checked now, not at the first batch (docs/globus.md).
+    auto globus = transfer::make_globus_mover(*cfg);
+    if (!globus) return fail_with(globus.err());
+  }
   if (options.check_only) {
     std::cout << options.config_path << ": configuration is valid\n";
     return 0;

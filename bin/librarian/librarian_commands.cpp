@@ -683,16 +683,15 @@ std::string format_replication(const json& r) {
         << b.value("bytes_done", 0) << "/" << b.value("bytes_total", 0) << " bytes";
     if (b.value("rate_bytes_per_s", 0.0) > 0)
       out << ", " << static_cast<uint64_t>(b.value("rate_bytes_per_s", 0.0) / 1e6) << " MB/s";
-    out << ", retries " << b.value("retries", 0) << ", age " << b.value("age_ms", 0) / 1000
-        << " s";
+    out << ", retries " << b.value("retries", 0) << ", age " << b.value("age_ms", 0) / 1000 << " s";
     if (!str(b, "message").empty()) out << " -- " << str(b, "message");
     out << '\n';
   }
   const auto overdue = r.value("overdue", json::array());
   out << "older than their hypervisor's age: " << overdue.size() << '\n';
   for (const auto& t : overdue)
-    out << "  " << str(t, "direction") << " transfer " << t.value("id", 0) << " ("
-        << str(t, "file") << ", peer " << str(t, "peer") << ", " << str(t, "status") << ", "
+    out << "  " << str(t, "direction") << " transfer " << t.value("id", 0) << " (" << str(t, "file")
+        << ", peer " << str(t, "peer") << ", " << str(t, "status") << ", "
         << t.value("age_ms", 0) / 1000 << " s)\n";
   line("counters", r.value("counters", json::object()));
   return out.str();

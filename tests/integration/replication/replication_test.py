@@ -6,7 +6,8 @@
 2. 1,000 files A -> B with B killed by SIGKILL mid-way and restarted: all arrive, byte-identical,
    each exactly once (one File and one instance per name at B, one file per name in B's store, no
    staging residue), every transfer settles COMPLETED on both sides.
-3. Transfers disabled for B (librarian-change-transfer-status semantics, through the API): no new
+3. The globus mover: A -> C through the local Globus stand-in (same-absolute-path rule).
+4. Transfers disabled for B (librarian-change-transfer-status semantics, through the API): no new
    batch is staged while disabled; re-enabled, everything flows.
 """
 
@@ -38,6 +39,34 @@ def make_node(ws, name, peer_name, peer_port, cluster_port, background, key_path
     return cfg, root
 
 
+EP_A = "6f1e0c2a-0000-4000-8000-00000000000a"
+EP_C = "6f1e0c2a-0000-4000-8000-00000000000c"
+
+
+def start_standin(ws, bin_dir):
+    secret = ws.path("globus.secret")
+    with open(secret, "w") as f:
+        f.write("standin-secret\n")
+    os.chmod(secret, 0o600)
+    proc = lt.Process([lt.binary(bin_dir, "globus-standin"), "--port", "0",
+                       "--endpoint", EP_A + "=/", "--endpoint", EP_C + "=/",
+                       "--client", "librarian-test:standin-secret"],
+                      ws.path("standin.out"), ws.path("standin.err"), name="globus-standin")
+    ws.track(proc)
+    port = None
+
+    def ready():
+        nonlocal port
+        for line in proc.stdout().splitlines():
+            if '"ready"' in line:
+                port = json.loads(line)["port"]
+                return True
+        lt.check(proc.alive(), "globus-standin exited: %s" % proc.stderr())
+        return False
+    lt.wait_until(ready, 10, "the globus stand-in's ready line")
+    return port, secret
+
+
 class Cluster:
     def __init__(self, ws, bin_dir):
         self.ws = ws
@@ -46,20 +75,34 @@ class Cluster:
         import base64
         with open(key, "w") as f:
             f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
-        a_port, b_port = lt.free_port(), lt.free_port()
+        standin_port, secret = start_standin(ws, bin_dir)
+        a_port, b_port, c_port = lt.free_port(), lt.free_port(), lt.free_port()
         every = "200ms"
         self.a_cfg, self.a_root = make_node(ws, "a", "b", b_port, a_port, {
-            "send_clone": [{"destination_librarian": "b", "every": "500ms", "send_batch_size": 50}],
+            "send_clone": [{"destination_librarian": "b", "every": "500ms", "send_batch_size": 50},
+                           {"destination_librarian": "c", "every": "500ms", "send_batch_size": 20,
+                            "mover": "globus"}],
             "consume_queue": [{"every": every}],
             "check_consumed_queue": [{"every": every}],
             "outgoing_transfer_hypervisor": [{"every": "2s", "age_in_days": 60 / 86400}],
         }, key)
+        self.a_cfg["peers"].append({"name": "c", "host": lt.HOST, "cluster_port": c_port})
+        base = "http://%s:%d" % (lt.HOST, standin_port)
+        self.a_cfg["librarian"].update({
+            "globus_enable": True, "globus_client_id": "librarian-test",
+            "globus_client_secret_file": secret, "globus_local_endpoint_id": EP_A,
+            "globus_auth_url": base, "globus_transfer_url": base + "/v0.10"})
         self.b_cfg, self.b_root = make_node(ws, "b", "a", a_port, b_port, {
             "recv_clone": [{"every": every}],
             "incoming_transfer_hypervisor": [{"every": "2s", "age_in_days": 90 / 86400}],
         }, key)
+        self.c_cfg, self.c_root = make_node(ws, "c", "a", a_port, c_port, {
+            "recv_clone": [{"every": every}],
+        }, key)
+        self.c_cfg["stores"][0]["destination_endpoint"] = EP_C
         self.a = lt.start_node(ws, bin_dir, self.a_cfg)
         self.b = lt.start_node(ws, bin_dir, self.b_cfg)
+        self.c = lt.start_node(ws, bin_dir, self.c_cfg)
         self.client_cfg = ws.path("client.json")
         lt.write_json(self.client_cfg, {"connections": {
             "a": {"host": lt.HOST, "port": self.a.http_port, "user": lt.ADMIN[0],
@@ -103,21 +146,23 @@ class Cluster:
     def report(self, node):
         return lt.expect_status(node.http("GET", "/api/v1/replication"), 200, "replication report").json
 
-    def wait_replicated(self, names, timeout, what):
+    def wait_replicated(self, names, timeout, what, node=None):
+        node = node or self.b
         names = set(names)
         deadline = time.monotonic() + timeout
         last = -1
         while True:
-            have = set(self.files(self.b)) & names
+            have = set(self.files(node)) & names
             if len(have) != last:
-                lt.log("%s: %d/%d at b" % (what, len(have), len(names)))
+                lt.log("%s: %d/%d at %s" % (what, len(have), len(names), node.name_))
                 last = len(have)
             if have == names:
                 return
             if time.monotonic() > deadline:
-                raise lt.TestFailure("%s: %d of %d files reached b after %ss; a: %s\nb: %s" % (
-                    what, len(have), len(names), timeout, json.dumps(self.report(self.a))[:3000],
-                    json.dumps(self.report(self.b))[:3000]))
+                raise lt.TestFailure("%s: %d of %d files reached %s after %ss; a: %s\n%s: %s" % (
+                    what, len(have), len(names), node.name_, timeout,
+                    json.dumps(self.report(self.a))[:3000], node.name_,
+                    json.dumps(self.report(node))[:3000]))
             time.sleep(0.5)
 
     def wait_settled(self, timeout, what):
@@ -184,6 +229,16 @@ def test(args):
                                                             len(first)))
         lt.log("happy path: %d files replicated and verified" % len(first))
 
+        # The same files reach C through the Globus stand-in (a send_clone task with mover globus).
+        c.wait_replicated([n for n, _ in first], 120, "globus mover", node=c.c)
+        at_c = c.files(c.c)
+        for name, data in first:
+            with open(at_c[name]["instances"][0]["path"], "rb") as got:
+                lt.check(got.read() == data, "globus mover: %r differs at c" % name)
+        lt.wait_until(lambda: len(c.files(c.a, {"has_remote_at": "c"})) >= len(first), 60,
+                      "a to record c's remote instances")
+        lt.log("globus mover: %d files at c, byte-identical" % len(first))
+
         # 2. disabled peer: nothing new is staged; re-enabled, it flows.
         resp = c.a.http("POST", "/api/v1/admin/librarians/add", body={
             "name": "b", "url": "http://" + lt.HOST, "port": c.b.http_port,
@@ -191,12 +246,13 @@ def test(args):
         lt.expect_status(resp, 201, "register b as a librarian at a")
         lt.expect_status(c.a.http("POST", "/api/v1/admin/librarians/transfer_status",
                                   body={"name": "b", "transfers_enabled": False}), 200, "disable b")
-        before = c.report(c.a)["counters"].get("batches_created", 0)
+        before = c.report(c.a)["counters"].get("batches_created_to_b", 0)
         paused = [("paused/p%03d.dat" % i, rng.randbytes(rng.randint(1, 8 << 10))) for i in range(20)]
         c.upload_many(paused)
         time.sleep(3)
         ra = c.report(c.a)
-        lt.check_eq(ra["counters"].get("batches_created", 0), before, "batches created while disabled")
+        lt.check_eq(ra["counters"].get("batches_created_to_b", 0), before,
+                    "batches created for b while disabled")
         lt.check(not (set(c.files(c.b)) & {n for n, _ in paused}), "files reached b while disabled")
         lt.check(ra["counters"].get("send_clone_skipped_disabled", 0) >= 1,
                  "send_clone never skipped the disabled peer: %r" % ra["counters"])
@@ -231,6 +287,7 @@ def test(args):
         c.wait_settled(120, "after SIGKILL of b")
         all_names = [n for n, _ in first + paused + many]
         c.check_exact(all_names, "after SIGKILL of b")
+        c.wait_replicated(all_names, 120, "globus mover, every file", node=c.c)
         ra, rb = c.report(c.a), c.report(c.b)
         lt.log("a counters: %s" % json.dumps(ra["counters"], sort_keys=True))
         lt.log("b counters: %s" % json.dumps(rb["counters"], sort_keys=True))
