@@ -318,7 +318,8 @@ void read_background(json_reader& bg, node_config& cfg) {
     t.required("destination_librarian", task.destination_librarian);
     t.optional("age_in_days", task.age_in_days, 0, days_max);
     t.optional("store_preference", task.store_preference);
-    t.optional_int("send_batch_size", task.send_batch_size, 1, 100000);
+    // A peer takes at most 10,000 items per stage request, and Globus as many per task.
+    t.optional_int("send_batch_size", task.send_batch_size, 1, 10000);
     t.optional("mover", task.mover);
     t.optional_int("priority", task.priority, -1000000, 1000000);
     // The reference's rate limit of a log line; accepted so its configs load.
@@ -399,6 +400,8 @@ void read_background(json_reader& bg, node_config& cfg) {
     read_schedule(t, sched);
     integrity_task_config task;
     t.required("store_name", task.store);
+    if (!task.store.empty() && !known_store(cfg, task.store))
+      t.error("store_name", "names store \"" + task.store + "\", which is not in stores");
     double age = 0;
     t.optional("age_in_days", age, 0, days_max);
     task.age_in_days = static_cast<int64_t>(age);

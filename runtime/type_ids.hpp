@@ -54,6 +54,8 @@ struct clone_status_item;
 struct clone_status;
 struct clone_probe_item;
 struct clone_probe;
+struct clone_verify_item;
+struct clone_verify;
 struct batch_summary;
 struct transfer_summary;
 struct named_count;
@@ -110,6 +112,8 @@ CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_status_item))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_status))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_probe_item))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_probe))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_verify_item))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_verify))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::batch_summary))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::transfer_summary))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::named_count))
@@ -183,6 +187,8 @@ CAF_ADD_ATOM(librarian, librarian::atoms, manifest_atom, "manifest")
 CAF_ADD_ATOM(librarian, librarian::atoms, have_atom, "have")
 CAF_ADD_ATOM(librarian, librarian::atoms, remote_add_atom, "remoteadd")
 CAF_ADD_ATOM(librarian, librarian::atoms, run_atom, "run")
+CAF_ADD_ATOM(librarian, librarian::atoms, instance_add_atom, "instadd")
+CAF_ADD_ATOM(librarian, librarian::atoms, instance_drop_atom, "instdrop")
 CAF_ADD_ATOM(librarian, librarian::atoms, moved_atom, "moved")
 CAF_ADD_ATOM(librarian, librarian::atoms, report_atom, "report")
 

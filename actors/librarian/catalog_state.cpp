@@ -792,6 +792,77 @@ status catalog_state::mark_instance_unavailable(const std::string& name, uint64_
   return {};
 }
 
+expected<instance_info> catalog_state::add_instance(const std::string& name,
+                                                    const std::string& store,
+                                                    const std::string& path, int64_t now_unix_ms,
+                                                    row_list& rows) {
+  auto f = read_file(name);
+  if (!f) return f.err();
+  if (!*f) return fail(errc::not_found, "no file named '" + name + "'");
+  store_state* target = nullptr;
+  for (auto& s : stores_)
+    if (s.config.name == store) target = &s;
+  if (target == nullptr) return fail(errc::not_found, "no store named '" + store + "'");
+  if (path != instance_path(store, name))
+    return fail(errc::invalid_argument, "an instance on " + store + " lives at " +
+                                            instance_path(store, name) + ", not " + path);
+  auto on = has_instance_on(name, store);
+  if (!on) return on.err();
+  if (*on) return fail(errc::already_exists, "'" + name + "' already has an instance on " + store);
+  if (room_bytes(*target) < (*f)->size)
+    return fail(errc::storage_full, "store " + store + " has no room for " +
+                                        std::to_string((*f)->size) + " more bytes");
+  instance_row inst;
+  inst.id = next_instance_id_++;
+  inst.file = name;
+  inst.store = store;
+  inst.path = path;
+  inst.available = true;
+  inst.deletion_policy = "DISALLOWED";
+  inst.created_unix_ms = now_unix_ms;
+  inst.cached_checksum = (*f)->checksum;  // the copy was verified against it
+  inst.cached_size = (*f)->size;
+  inst.checksum_unix_ms = now_unix_ms;
+  put_row(rows, instances_table, instance_key(name, inst.id), inst);
+  std::string by_store = pair_key(store, name);
+  storage::append_u64(by_store, inst.id);
+  put_marker(rows, instances_by_store_table, by_store);
+  put_counter(instances_counter, next_instance_id_, rows);
+  target->used_bytes += (*f)->size;
+  target->instances += 1;
+  put_usage(*target, rows);
+  return instance_to_info(inst);
+}
+
+expected<instance_info> catalog_state::drop_instance(const std::string& name, uint64_t instance_id,
+                                                     bool keep_row, row_list& rows) {
+  auto key = instance_key(name, instance_id);
+  auto inst = storage::get_record<instance_row>(db_, db_.get_table(instances_table), key);
+  if (!inst) return inst.err();
+  if (!*inst) return fail(errc::not_found, "instance " + std::to_string(instance_id) + " is gone");
+  auto row = std::move(**inst);
+  auto f = read_file(name);
+  if (!f) return f.err();
+  uint64_t size = *f ? (*f)->size : 0;
+  bool was_available = row.available;
+  if (keep_row) {
+    row.available = false;
+    put_row(rows, instances_table, key, row);
+  } else {
+    erase_row(rows, instances_table, key);
+    std::string by_store = pair_key(row.store, name);
+    storage::append_u64(by_store, row.id);
+    erase_row(rows, instances_by_store_table, by_store);
+  }
+  for (auto& s : stores_) {
+    if (s.config.name != row.store) continue;
+    if (was_available) s.used_bytes -= std::min(s.used_bytes, size);
+    if (!keep_row) s.instances -= std::min<uint64_t>(s.instances, 1);
+    put_usage(s, rows);
+  }
+  return instance_to_info(row);
+}
+
 status catalog_state::add_remote_instance(const remote_instance_row& remote, row_list& rows) {
   auto f = read_file(remote.file);
   if (!f) return f.err();

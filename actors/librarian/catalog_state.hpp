@@ -125,6 +125,16 @@ class catalog_state {
   // The instance's bytes are gone: kept as a row (reference: available=false), never read again.
   [[nodiscard]] status mark_instance_unavailable(const std::string& name, uint64_t instance_id,
                                                  storage::row_list& rows);
+  // A verified copy of a committed file now at `path` on `store` (create_local_clone): a new
+  // instance there. path must be instance_path(store, name); one instance per store.
+  [[nodiscard]] expected<instance_info> add_instance(const std::string& name,
+                                                     const std::string& store,
+                                                     const std::string& path, int64_t now_unix_ms,
+                                                     storage::row_list& rows);
+  // The instance's bytes are going away (rolling_deletion): kept as an unavailable row, or removed
+  // (keep_row false); the store's usage drops either way. Returns the instance as it was.
+  [[nodiscard]] expected<instance_info> drop_instance(const std::string& name, uint64_t instance_id,
+                                                      bool keep_row, storage::row_list& rows);
   // The librarian must be a known peer: added with add_librarian, or a cluster peer.
   [[nodiscard]] status add_remote_instance(const remote_instance_row& remote,
                                            storage::row_list& rows);

@@ -128,6 +128,12 @@ using librarian_actor = caf::typed_actor<
     caf::replies_to<have_atom, std::vector<std::string>>::with<std::vector<std::string>>,
     // (file, librarian, store id at it, sender, extra rows): record a remote instance, with the
     // caller's rows in the same batch (the replicator's COMPLETED transfer).
+    // (name, store, path): a verified copy now lives at path; record it as an instance (and its
+    // LRC mapping, same batch). create_local_clone.
+    caf::replies_to<instance_add_atom, std::string, std::string, std::string>::with<instance_info>,
+    // (name, instance id, keep row as unavailable): commit the instance's end, drop its LRC
+    // mapping, then delete its bytes; replies once they are gone. rolling_deletion.
+    caf::replies_to<instance_drop_atom, std::string, uint64_t, bool>::with<instance_info>,
     caf::replies_to<remote_add_atom, std::string, std::string, uint64_t, std::string,
                     std::vector<storage::row_op>>::with<bool>,
     // (upload id, caller, caller is ADMIN): drop an open upload and its staging directory.

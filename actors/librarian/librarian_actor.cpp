@@ -510,6 +510,61 @@ caf::typed_response_promise<librarian_info> add_peer(self_ptr self, add_libraria
   return rp;
 }
 
+// ------------------------------------------------------------------------- instances (tasks)
+
+caf::typed_response_promise<instance_info> add_instance(self_ptr self, const std::string& name,
+                                                        const std::string& store,
+                                                        const std::string& path) {
+  auto rp = self->make_response_promise<instance_info>();
+  storage::row_list rows;
+  auto out = self->state.catalog->add_instance(name, store, path, now_ms(self), rows);
+  if (!out) {
+    rp.deliver(to_caf(out.err()));
+    return rp;
+  }
+  auto info = *out;
+  self->request(self->state.node, caf::infinite, ask_atom_v, std::string{"lrc"},
+                caf::make_message(attach_atom_v, name, "file://" + path, std::move(rows)))
+      .then([rp, info](const rls::mapping&) mutable { rp.deliver(info); },
+            [self, rp](caf::error& err) mutable {
+              // Nothing was committed: memory's usage and counters go back to what is durable.
+              if (auto st = self->state.catalog->load(); !st) self->quit(to_caf(st.err()));
+              rp.deliver(err);
+            });
+  return rp;
+}
+
+caf::typed_response_promise<instance_info> drop_instance(self_ptr self, const std::string& name,
+                                                         uint64_t id, bool keep_row) {
+  auto rp = self->make_response_promise<instance_info>();
+  storage::row_list rows;
+  auto out = self->state.catalog->drop_instance(name, id, keep_row, rows);
+  if (!out) {
+    rp.deliver(to_caf(out.err()));
+    return rp;
+  }
+  auto info = *out;
+  storage::batch b;
+  storage::append_rows(*self->state.env->db, rows, b);
+  // The catalog first: a crash before the bytes go leaves unreferenced bytes, never a catalog
+  // entry whose bytes are gone.
+  self->state.commits.submit(
+      self, *self->state.env->committer, std::move(b),
+      [self, rp, info, name](const status& st) mutable {
+        if (!st) {
+          rp.deliver(to_caf(st.err()));
+          self->quit(to_caf(st.err()));
+          return;
+        }
+        caf::anon_send(self->state.node, inject_atom_v, std::string{"lrc"},
+                       caf::make_message(remove_atom_v, name, "file://" + info.path));
+        self->request(fs_worker(self), caf::infinite, remove_atom_v, info.path)
+            .then([rp, info]() mutable { rp.deliver(info); },
+                  [rp](caf::error& err) mutable { rp.deliver(err); });
+      });
+  return rp;
+}
+
 // ------------------------------------------------------------------------------------ behavior
 
 std::string load_key(const node::node_env& env) {
@@ -572,6 +627,11 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
       },
       [=, &catalog](have_atom, const std::vector<std::string>& names) {
         return reply_now(self, catalog.checksums_of(names));
+      },
+      [=](instance_add_atom, const std::string& name, const std::string& store,
+          const std::string& path) { return add_instance(self, name, store, path); },
+      [=](instance_drop_atom, const std::string& name, uint64_t id, bool keep_row) {
+        return drop_instance(self, name, id, keep_row);
       },
       [=, &catalog](remote_add_atom, const std::string& file, const std::string& librarian,
                     uint64_t store_id, const std::string& sender,

@@ -61,6 +61,14 @@ typename Inspector::result_type inspect(Inspector& f, clone_probe& x) {
   return f(caf::meta::type_name("clone_probe"), x.from, x.outgoing, x.answer, x.items);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, clone_verify_item& x) {
+  return f(caf::meta::type_name("clone_verify_item"), x.name, x.checksum, x.ok, x.message);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, clone_verify& x) {
+  return f(caf::meta::type_name("clone_verify"), x.from, x.answer, x.items);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_summary& x) {
   return f(caf::meta::type_name("batch_summary"), x.id, x.destination, x.mover, x.state, x.files,
            x.bytes_total, x.bytes_done, x.retries, x.age_ms, x.rate_bytes_per_s, x.message);
@@ -87,6 +95,7 @@ using namespace librarian::atoms;
 using replicator_actor = caf::typed_actor<
     caf::reacts_to<clone_stage>, caf::reacts_to<clone_staged>, caf::reacts_to<clone_ticket_ask>,
     caf::reacts_to<clone_tickets>, caf::reacts_to<clone_status>, caf::reacts_to<clone_probe>,
+    caf::reacts_to<clone_verify>,
     // (task kind, index in its config list): one run of a background task.
     caf::reacts_to<run_atom, uint8_t, uint32_t>,
     // A blocking mover call finished on the runner; its continuation is waiting in the shell.

@@ -108,6 +108,22 @@ struct clone_probe {
   friend bool operator==(const clone_probe&, const clone_probe&) = default;
 };
 
+// rolling_deletion: "do you hold a verified copy of these?" (the answerer recomputes each
+// checksum) and its answer.
+struct clone_verify_item {
+  std::string name;
+  std::string checksum;  // what the asker's catalog says
+  bool ok = false;       // answer: a local instance here hashes to exactly that
+  std::string message;
+  friend bool operator==(const clone_verify_item&, const clone_verify_item&) = default;
+};
+struct clone_verify {
+  std::string from;
+  bool answer = false;
+  std::vector<clone_verify_item> items;
+  friend bool operator==(const clone_verify&, const clone_verify&) = default;
+};
+
 // `librarian transfer-status`: what the replicator is doing.
 struct batch_summary {
   uint64_t id = 0;

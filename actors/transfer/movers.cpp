@@ -228,9 +228,10 @@ class native_mover final : public threaded_mover,
   native_mover_options options_;
 };
 
+}  // namespace
+
 // ----------------------------------------------------------------------------------- local
 
-// Copies source to dest through dest.librarian-part, hashing as it goes, syncs, renames.
 status copy_verified(const mover_file& f, std::atomic<uint64_t>& bytes_done) {
   auto parsed = data::parse_checksum(f.checksum);
   if (!parsed) return parsed.err();
@@ -294,6 +295,8 @@ status copy_verified(const mover_file& f, std::atomic<uint64_t>& bytes_done) {
   if (!st) ::unlink(part.c_str());
   return st;
 }
+
+namespace {
 
 class local_mover final : public threaded_mover, public std::enable_shared_from_this<local_mover> {
  public:

@@ -4,6 +4,7 @@
 // a transfer; the replicator resubmits what a restart lost (poll answers `unknown`).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,12 @@ struct native_mover_options {
 
 [[nodiscard]] std::shared_ptr<async_mover> make_native_mover(native_mover_options options);
 [[nodiscard]] std::shared_ptr<async_mover> make_local_mover();
+
+// Copies f.source_path to f.dest_path (absolute; its directory must exist) through
+// dest.librarian-part, hashing as it reads, syncs, and renames only if the size and checksum
+// match f. Blocking. Errors: checksum_mismatch (the source is not what the catalog says),
+// storage_full, not_found, forbidden, internal.
+[[nodiscard]] status copy_verified(const mover_file& f, std::atomic<uint64_t>& bytes_done);
 
 // Test hook for the local and native movers: LIBRARIAN_FAULT_MOVER_DELAY_MS=N sleeps N ms before
 // each file (so a test can kill a node while batches are in flight). Read once per process.

@@ -397,7 +397,6 @@ expected<replication_state::staged_outcome> replication_state::on_staged(const c
                                     " is past staging (a duplicate "
                                     "answer)");
   staged_outcome out;
-  out.to_peer.from = node_;
   std::map<uint64_t, const clone_staged_item*> by_source;
   for (const auto& item : answer.items) by_source[item.source_id] = &item;
   bool any_staged = false;
@@ -410,6 +409,7 @@ expected<replication_state::staged_outcome> replication_state::on_staged(const c
       o.status = static_cast<uint8_t>(xfer_status::failed);
       o.message = "the peer's stage answer left this file out";
       o.end_unix_ms = o.updated_unix_ms = now;
+      out.refused.push_back({o.id, o.file});
       put_outgoing(o, rows);
       continue;
     }
@@ -424,6 +424,7 @@ expected<replication_state::staged_outcome> replication_state::on_staged(const c
       o.message = "the peer refused to stage it: " + item.message;
       o.remote_id = item.incoming_id;
       o.end_unix_ms = o.updated_unix_ms = now;
+      out.refused.push_back({o.id, o.file});
       put_outgoing(o, rows);
       continue;
     }
@@ -653,14 +654,15 @@ expected<clone_status> replication_state::batch_attempt_failed(uint64_t batch_id
   return notices;
 }
 
-status replication_state::batch_lost(uint64_t batch_id, int64_t now, row_list& rows) {
+status replication_state::batch_lost(uint64_t batch_id, int64_t now, row_list& rows,
+                                     int64_t delay_ms) {
   auto it = batches_.find(batch_id);
   if (it == batches_.end()) return fail(errc::not_found, "no live batch");
   auto b = it->second;
   b.state = static_cast<uint8_t>(batch_state::queued);
   b.task_id.clear();
   b.updated_unix_ms = now;
-  b.next_attempt_unix_ms = now;
+  b.next_attempt_unix_ms = now + delay_ms;
   put_batch(b, rows);
   return {};
 }

@@ -74,7 +74,7 @@ class replication_state {
   // adopt (it records the remote instance, then calls complete_outgoing).
   struct staged_outcome {
     std::vector<uint64_t> present;  // outgoing ids whose file the peer has with our checksum
-    clone_status to_peer;           // FAILED notices for items we gave up
+    std::vector<std::pair<uint64_t, std::string>> refused;  // (outgoing id, file) now FAILED
   };
   [[nodiscard]] expected<staged_outcome> on_staged(const clone_staged& answer, int64_t now_unix_ms,
                                                    storage::row_list& rows);
@@ -113,8 +113,10 @@ class replication_state {
                                                             const std::string& why, double jitter,
                                                             int64_t now_unix_ms,
                                                             storage::row_list& rows);
-  // The mover lost the task (a restart): resubmit without counting a retry.
-  [[nodiscard]] status batch_lost(uint64_t batch_id, int64_t now_unix_ms, storage::row_list& rows);
+  // The mover lost the task (a restart), or could not be reached to submit it: back to queued
+  // without counting a retry, after delay_ms. The submission id stays the same.
+  [[nodiscard]] status batch_lost(uint64_t batch_id, int64_t now_unix_ms, storage::row_list& rows,
+                                  int64_t delay_ms = 0);
   [[nodiscard]] status note_progress(uint64_t batch_id, uint64_t bytes_done);
 
   // Callbacks and hypervisor verdicts on the sending side.

@@ -33,6 +33,8 @@ enum class task_kind : uint8_t {
   recv_clone = 3,
   outgoing_hypervisor = 4,
   incoming_hypervisor = 5,
+  create_local_clone = 6,
+  rolling_deletion = 7,
 };
 
 const char* task_name(task_kind k) {
@@ -49,6 +51,10 @@ const char* task_name(task_kind k) {
       return "outgoing_transfer_hypervisor";
     case task_kind::incoming_hypervisor:
       return "incoming_transfer_hypervisor";
+    case task_kind::create_local_clone:
+      return "create_local_clone";
+    case task_kind::rolling_deletion:
+      return "rolling_deletion";
   }
   return "unknown";
 }
@@ -152,6 +158,21 @@ struct replicator_shell {
   std::map<uint32_t, std::string> send_cursor;                        // send_clone task -> after
   std::set<uint32_t> send_busy;
   std::set<std::string> disabled_peers;
+  bool warned_no_recv = false;
+  // create_local_clone: names being copied; rolling_deletion: candidates waiting for their
+  // peers' verification (name -> candidate).
+  std::set<std::string> cloning;
+  struct deletion_candidate {
+    uint32_t task = 0;
+    uint64_t instance_id = 0;
+    std::string checksum;
+    std::set<std::string> asked;
+    std::set<std::string> verified;
+    int64_t deadline_unix_ms = 0;
+    bool dropping = false;
+  };
+  std::map<std::string, deletion_candidate> deleting;
+  std::map<uint32_t, std::string> clone_cursor, deletion_cursor;
   std::map<std::string, uint64_t> counters;
   uint64_t rng = 0;
 };
@@ -430,11 +451,18 @@ void on_staged(self_ptr self, const clone_staged& answer) {
   }
   self->state.stage_sent.erase(answer.batch_id);
   count(self, "batches_staged");
+  for (const auto& [id, file] : out->refused) {
+    // Refused at the peer (a different file of that name there, no room, ...): not again at once.
+    auto& cd = self->state.cooldowns[{answer.from, file}];
+    ++cd.failures;
+    int64_t wait = rcfg(self).retry_backoff_min_ms << std::min<uint32_t>(cd.failures, 16);
+    cd.until_unix_ms = now_ms(self) + std::min(wait, rcfg(self).retry_backoff_max_ms);
+    count(self, "transfers_refused");
+  }
   auto outcome = *out;
   auto peer = answer.from;
   commit(self, std::move(rows), [self, outcome, peer] {
     for (auto id : outcome.present) adopt_remote(self, id, 0);
-    if (!outcome.to_peer.items.empty()) to_peer(self, peer, caf::make_message(outcome.to_peer));
   });
 }
 
@@ -538,8 +566,17 @@ void submit_batch(self_ptr self, uint64_t batch_id, const clone_tickets* tickets
       self->state.busy_batches.erase(batch_id);
       if (!task) {
         auto err = task.err();
-        bool again = err.code == errc::unavailable || err.code == errc::timeout;
-        return attempt_failed(self, batch_id, again, "submitting: " + err.describe());
+        if (err.code == errc::unavailable || err.code == errc::timeout) {
+          // The mover may have started the task before the reply was lost: try again later with
+          // the same submission id, which can never start a second one.
+          count(self, "submit_retries");
+          storage::row_list rows;
+          if (!self->state.rep->batch_lost(batch_id, now_ms(self), rows,
+                                           rcfg(self).retry_backoff_min_ms))
+            return;
+          return commit(self, std::move(rows), {});
+        }
+        return attempt_failed(self, batch_id, false, "submitting: " + err.describe());
       }
       storage::row_list rows;
       if (!self->state.rep->batch_submitted(batch_id, *task, now_ms(self), rows)) return;
@@ -679,6 +716,12 @@ void on_stage(self_ptr self, const clone_stage& req) {
   auto key = std::make_pair(req.from, req.batch_id);
   if (self->state.staging_now.contains(key)) return;  // a duplicate while the first is staging
   count(self, "stage_requests_received");
+  if (self->state.env->config.background.recv_clone.empty() && !self->state.warned_no_recv) {
+    self->state.warned_no_recv = true;
+    LIB_LOG_WARN("replicator") << "staging files from " << req.from
+                               << ", but no recv_clone task is configured here: they will not be "
+                                  "ingested (add background.recv_clone)";
+  }
   struct run_state {
     clone_staged answer;
     std::vector<clone_item> fresh;
@@ -710,6 +753,7 @@ void on_stage(self_ptr self, const clone_stage& req) {
                          .lexically_relative(known->batch_dir)
                          .string();
         run->batch_dir = known->batch_dir;
+        run->store = known->store;  // so a re-answer carries the store's endpoint and paths
       }
       run->answer.items.push_back(std::move(a));
       continue;
@@ -929,10 +973,19 @@ void on_peer_status(self_ptr self, const clone_status& msg) {
   // side; the rest were callbacks handled above.
   clone_status incoming_news;
   incoming_news.from = msg.from;
+  clone_status unknown;
+  unknown.from = self->state.env->config.name;
   for (const auto& item : to_b) {
     auto r = rep.incoming_by_source(msg.from, item.source_id);
-    if (r && r->id == item.incoming_id) incoming_news.items.push_back(item);
+    if (r && r->id == item.incoming_id)
+      incoming_news.items.push_back(item);
+    else if (!r && (item.status == static_cast<uint8_t>(xfer_status::ongoing) ||
+                    item.status == static_cast<uint8_t>(xfer_status::staged)))
+      // Only a source sends these: we never heard of the transfer (staging lost). Say so, and
+      // the source fails it and sends the file again.
+      unknown.items.push_back({item.source_id, item.incoming_id, status_unknown, "", 0});
   }
+  if (!unknown.items.empty()) to_peer(self, msg.from, caf::make_message(unknown));
   if (incoming_news.items.empty()) return;
   std::vector<incoming_row> before;
   for (const auto& item : incoming_news.items)
@@ -1150,6 +1203,250 @@ void on_probe(self_ptr self, const clone_probe& p) {
   commit(self, std::move(rows), {});
 }
 
+// ===================================================================== create_local_clone
+
+std::string store_path_of(self_ptr self, const std::string& store) {
+  for (const auto& s : self->state.env->config.stores)
+    if (s.name == store) return s.store_path;
+  return {};
+}
+
+void run_create_local_clone(self_ptr self, uint32_t index) {
+  const auto& t = self->state.env->config.background.create_local_clone.at(index);
+  ask_librarian(
+      self, caf::make_message(stores_atom_v),
+      [self, index](const std::vector<lib::store_info>& stores) {
+        const auto& t = self->state.env->config.background.create_local_clone.at(index);
+        lib::file_query q;
+        q.store = t.clone_from;
+        if (t.age_in_days > 0)
+          q.create_from_unix_ms = now_ms(self) - static_cast<int64_t>(t.age_in_days * 86'400'000.0);
+        q.after = self->state.clone_cursor[index];
+        q.max_results = std::min<uint32_t>(t.files_per_run, search_page);
+        std::map<std::string, lib::store_info> by_name;
+        for (const auto& s : stores) by_name[s.name] = s;
+        ask_librarian(
+            self, caf::make_message(search_atom_v, q),
+            [self, index, by_name](const lib::file_page& page) mutable {
+              const auto& t = self->state.env->config.background.create_local_clone.at(index);
+              self->state.clone_cursor[index] = page.more ? page.next_after : std::string{};
+              for (const auto& f : page.files) {
+                if (self->state.cloning.contains(f.name)) continue;
+                const lib::instance_info* from = nullptr;
+                std::set<std::string> on;
+                for (const auto& i : f.instances) {
+                  on.insert(i.store);
+                  if (i.store == t.clone_from && i.available) from = &i;
+                }
+                bool done = false;
+                for (const auto& s : t.clone_to) done = done || on.contains(s);
+                if (!from || done) continue;
+                std::string target;
+                for (const auto& s : t.clone_to) {
+                  auto it = by_name.find(s);
+                  if (it != by_name.end() && it->second.enabled &&
+                      it->second.free_bytes >= f.size) {
+                    target = s;
+                    it->second.free_bytes -= f.size;
+                    break;
+                  }
+                }
+                if (target.empty()) {
+                  count(self, "local_clone_no_room");
+                  if (t.disable_store_on_full)
+                    for (const auto& s : t.clone_to) {
+                      auto it = by_name.find(s);
+                      if (it == by_name.end() || !it->second.enabled) continue;
+                      LIB_LOG_WARN("replicator")
+                          << "create_local_clone: store " << s << " is full; disabling it";
+                      it->second.enabled = false;
+                      ask_librarian(
+                          self, caf::make_message(store_set_atom_v, s, false),
+                          [](const lib::store_info&) {}, [](caf::error&) {});
+                    }
+                  continue;
+                }
+                mover_file job{from->path, store_path_of(self, target) + "/" + f.name, f.size,
+                               f.checksum, ""};
+                self->state.cloning.insert(f.name);
+                auto name = f.name;
+                blocking(self).post([self, job, name, target]() -> runner::continuation {
+                  std::error_code ec;
+                  std::filesystem::create_directories(
+                      std::filesystem::path(job.dest_path).parent_path(), ec);
+                  std::atomic<uint64_t> bytes{0};
+                  auto st = copy_verified(job, bytes);
+                  return [self, st, job, name, target] {
+                    if (!st) {
+                      self->state.cloning.erase(name);
+                      count(self, "local_clone_failed");
+                      LIB_LOG_WARN("replicator") << "create_local_clone of " << name << " to "
+                                                 << target << ": " << st.err().describe();
+                      return;
+                    }
+                    ask_librarian(
+                        self, caf::make_message(instance_add_atom_v, name, target, job.dest_path),
+                        [self, name](const lib::instance_info&) {
+                          self->state.cloning.erase(name);
+                          count(self, "local_clones");
+                        },
+                        [self, name, job](caf::error& err) {
+                          self->state.cloning.erase(name);
+                          count(self, "local_clone_failed");
+                          LIB_LOG_WARN("replicator")
+                              << "create_local_clone of " << name << ": " << from_caf(err).message;
+                          std::error_code ec;
+                          std::filesystem::remove(job.dest_path, ec);  // not in the catalog
+                        });
+                  };
+                });
+              }
+            },
+            [](caf::error& err) {
+              LIB_LOG_WARN("replicator") << "create_local_clone: " << from_caf(err).message;
+            });
+      },
+      [](caf::error&) {});
+  static_cast<void>(t);
+}
+
+// ======================================================================= rolling_deletion
+
+void drop_candidate(self_ptr self, const std::string& name) {
+  auto it = self->state.deleting.find(name);
+  if (it == self->state.deleting.end() || it->second.dropping) return;
+  const auto& t = self->state.env->config.background.rolling_deletion.at(it->second.task);
+  it->second.dropping = true;
+  ask_librarian(
+      self,
+      caf::make_message(instance_drop_atom_v, name, it->second.instance_id, t.mark_unavailable),
+      [self, name](const lib::instance_info& inst) {
+        self->state.deleting.erase(name);
+        count(self, "rolling_deletions");
+        LIB_LOG_INFO("replicator")
+            << "rolling_deletion: deleted " << inst.path << " (" << name << ")";
+      },
+      [self, name](caf::error& err) {
+        self->state.deleting.erase(name);
+        LIB_LOG_WARN("replicator")
+            << "rolling_deletion of " << name << ": " << from_caf(err).message;
+      });
+}
+
+void run_rolling_deletion(self_ptr self, uint32_t index) {
+  const auto& t = self->state.env->config.background.rolling_deletion.at(index);
+  auto now = now_ms(self);
+  // Candidates whose peers never answered: forget them; the next pass asks again.
+  for (auto it = self->state.deleting.begin(); it != self->state.deleting.end();)
+    if (!it->second.dropping && it->second.deadline_unix_ms < now)
+      it = self->state.deleting.erase(it);
+    else
+      ++it;
+  lib::file_query q;
+  q.store = t.store_name;
+  auto cutoff = now - static_cast<int64_t>(t.age_in_days * 86'400'000.0);
+  q.create_to_unix_ms = cutoff;
+  q.after = self->state.deletion_cursor[index];
+  q.max_results = 200;
+  ask_librarian(
+      self, caf::make_message(search_atom_v, q),
+      [self, index, cutoff](const lib::file_page& page) {
+        const auto& t = self->state.env->config.background.rolling_deletion.at(index);
+        self->state.deletion_cursor[index] = page.more ? page.next_after : std::string{};
+        std::map<std::string, clone_verify> asks;
+        for (const auto& f : page.files) {
+          if (self->state.deleting.contains(f.name)) continue;
+          const lib::instance_info* inst = nullptr;
+          for (const auto& i : f.instances)
+            if (i.store == t.store_name && i.available && i.created_unix_ms <= cutoff &&
+                (t.force_deletion || i.deletion_policy == "ALLOWED"))
+              inst = &i;
+          if (!inst) continue;
+          std::set<std::string> holders;
+          for (const auto& r : f.remote_instances) holders.insert(r.librarian);
+          if (holders.size() < t.number_of_remote_copies) continue;
+          auto& c = self->state.deleting[f.name];
+          c.task = index;
+          c.instance_id = inst->id;
+          c.checksum = f.checksum;
+          c.deadline_unix_ms = now_ms(self) + 2 * rcfg(self).peer_reply_timeout_ms;
+          if (!t.verify_downstream_checksums) {
+            c.verified = holders;
+            drop_candidate(self, f.name);
+            continue;
+          }
+          for (const auto& h : holders) {
+            if (!known_peer(self, h)) continue;  // cannot ask it: it does not count
+            c.asked.insert(h);
+            auto& ask = asks[h];
+            ask.from = self->state.env->config.name;
+            ask.items.push_back({f.name, f.checksum, false, ""});
+          }
+          if (c.asked.size() < t.number_of_remote_copies) self->state.deleting.erase(f.name);
+        }
+        for (auto& [peer, ask] : asks) {
+          count(self, "verify_requests_sent");
+          to_peer(self, peer, caf::make_message(std::move(ask)));
+        }
+      },
+      [](caf::error& err) {
+        LIB_LOG_WARN("replicator") << "rolling_deletion: " << from_caf(err).message;
+      });
+}
+
+// A peer asks us to verify copies (answer=false), or answers our request (answer=true).
+void on_verify(self_ptr self, const clone_verify& v) {
+  if (!known_peer(self, v.from) || v.items.size() > probe_items_max) return;
+  if (!v.answer) {
+    struct run_state {
+      clone_verify reply;
+      size_t pending = 0;
+    };
+    auto run = std::make_shared<run_state>();
+    run->reply.from = self->state.env->config.name;
+    run->reply.answer = true;
+    run->reply.items = v.items;
+    run->pending = v.items.size();
+    if (run->pending == 0) return;
+    auto me = self->state.env->config.name;
+    for (size_t i = 0; i < v.items.size(); ++i) {
+      auto done = [self, run, from = v.from] {
+        if (--run->pending == 0) to_peer(self, from, caf::make_message(run->reply));
+      };
+      ask_librarian(
+          self, caf::make_message(validate_atom_v, v.items[i].name),
+          [run, i, me, done](const std::vector<lib::validation_item>& items) {
+            auto& out = run->reply.items[i];
+            for (const auto& item : items)
+              if (item.librarian == me && item.match && item.current_checksum == out.checksum)
+                out.ok = true;
+            if (!out.ok) out.message = "no local instance here hashes to " + out.checksum;
+            done();
+          },
+          [run, i, done](caf::error& err) {
+            run->reply.items[i].message = from_caf(err).message;
+            done();
+          });
+    }
+    return;
+  }
+  for (const auto& item : v.items) {
+    auto it = self->state.deleting.find(item.name);
+    if (it == self->state.deleting.end() || !it->second.asked.contains(v.from)) continue;
+    if (!item.ok || item.checksum != it->second.checksum) {
+      // One bad downstream copy is enough to keep ours (the reference's bypass must not exist).
+      count(self, "rolling_deletion_refused");
+      LIB_LOG_WARN("replicator") << "rolling_deletion keeps " << item.name << ": " << v.from
+                                 << " could not verify its copy (" << item.message << ")";
+      self->state.deleting.erase(it);
+      continue;
+    }
+    it->second.verified.insert(v.from);
+    const auto& t = self->state.env->config.background.rolling_deletion.at(it->second.task);
+    if (it->second.verified.size() >= t.number_of_remote_copies) drop_candidate(self, item.name);
+  }
+}
+
 // ================================================================================ behavior
 
 void run_task(self_ptr self, task_kind kind, uint32_t index) {
@@ -1180,6 +1477,14 @@ void run_task(self_ptr self, task_kind kind, uint32_t index) {
       every = bg.incoming_transfer_hypervisor.at(index).every_ms;
       run_incoming_hypervisor(self, index);
       break;
+    case task_kind::create_local_clone:
+      every = bg.create_local_clone.at(index).every_ms;
+      run_create_local_clone(self, index);
+      break;
+    case task_kind::rolling_deletion:
+      every = bg.rolling_deletion.at(index).every_ms;
+      run_rolling_deletion(self, index);
+      break;
   }
   count(self, std::string{task_name(kind)} + "_runs");
   schedule(self, kind, index, every);
@@ -1209,6 +1514,8 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
   arm(task_kind::recv_clone, bg.recv_clone.size());
   arm(task_kind::outgoing_hypervisor, bg.outgoing_transfer_hypervisor.size());
   arm(task_kind::incoming_hypervisor, bg.incoming_transfer_hypervisor.size());
+  arm(task_kind::create_local_clone, bg.create_local_clone.size());
+  arm(task_kind::rolling_deletion, bg.rolling_deletion.size());
   return {
       [=](clone_stage& m) { on_stage(self, m); },
       [=](clone_staged& m) {
@@ -1220,8 +1527,9 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
       },
       [=](clone_status& m) { on_peer_status(self, m); },
       [=](clone_probe& m) { on_probe(self, m); },
+      [=](clone_verify& m) { on_verify(self, m); },
       [=](run_atom, uint8_t kind, uint32_t index) {
-        if (kind > static_cast<uint8_t>(task_kind::incoming_hypervisor)) return;
+        if (kind > static_cast<uint8_t>(task_kind::rolling_deletion)) return;
         run_task(self, static_cast<task_kind>(kind), index);
       },
       [=](moved_atom, uint64_t token) {

@@ -7,7 +7,10 @@
    each exactly once (one File and one instance per name at B, one file per name in B's store, no
    staging residue), every transfer settles COMPLETED on both sides.
 3. The globus mover: A -> C through the local Globus stand-in (same-absolute-path rule).
-4. Transfers disabled for B (librarian-change-transfer-status semantics, through the API): no new
+4. create_local_clone copies every file of A's main store to its drive store (verified), and
+   rolling_deletion then deletes A's main copies only once B and C both verify theirs; a file whose
+   copy at C was corrupted keeps its main copy.
+5. Transfers disabled for B (librarian-change-transfer-status semantics, through the API): no new
    batch is staged while disabled; re-enabled, everything flows.
 """
 
@@ -85,7 +88,14 @@ class Cluster:
             "consume_queue": [{"every": every}],
             "check_consumed_queue": [{"every": every}],
             "outgoing_transfer_hypervisor": [{"every": "2s", "age_in_days": 60 / 86400}],
+            "create_local_clone": [{"every": "500ms", "clone_from": "main", "clone_to": "drive"}],
+            "rolling_deletion": [{"every": "1s", "store_name": "main", "age_in_days": 8 / 86400,
+                                  "number_of_remote_copies": 2}],
         }, key)
+        self.a_cfg["stores"].append({"name": "drive", "type": "sneakernet", "ingestable": False,
+                                     "staging_path": os.path.join(self.a_root, "drive-staging"),
+                                     "store_path": os.path.join(self.a_root, "drive"),
+                                     "capacity_bytes": 8 << 30})
         self.a_cfg["peers"].append({"name": "c", "host": lt.HOST, "cluster_port": c_port})
         base = "http://%s:%d" % (lt.HOST, standin_port)
         self.a_cfg["librarian"].update({
@@ -239,6 +249,11 @@ def test(args):
                       "a to record c's remote instances")
         lt.log("globus mover: %d files at c, byte-identical" % len(first))
 
+        # Corrupt C's copy of one file before A's copies are old enough for rolling_deletion.
+        victim = first[3][0]
+        with open(at_c[victim]["instances"][0]["path"], "r+b") as f:
+            f.write(b"\xff" * 16)
+
         # 2. disabled peer: nothing new is staged; re-enabled, it flows.
         resp = c.a.http("POST", "/api/v1/admin/librarians/add", body={
             "name": "b", "url": "http://" + lt.HOST, "port": c.b.http_port,
@@ -288,6 +303,33 @@ def test(args):
         all_names = [n for n, _ in first + paused + many]
         c.check_exact(all_names, "after SIGKILL of b")
         c.wait_replicated(all_names, 120, "globus mover, every file", node=c.c)
+
+        # create_local_clone: every happy-path file has a verified copy on A's drive store.
+        def a_instances(name):
+            return lt.expect_status(c.a.http("GET", "/api/v1/files/get?name=" + name), 200,
+                                    "get " + name).json["instances"]
+        def on(name, store):
+            return [i for i in a_instances(name) if i["store"] == store]
+        for name, data in first:
+            lt.wait_until(lambda: on(name, "drive"), 60, "a drive copy of " + name)
+            with open(on(name, "drive")[0]["path"], "rb") as got:
+                lt.check(got.read() == data, "create_local_clone: %r differs on the drive" % name)
+        # rolling_deletion: main copies go once B and C verified theirs -- except the victim's.
+        for name, _ in first:
+            if name == victim:
+                continue
+            lt.wait_until(lambda: not on(name, "main")[0]["available"], 60,
+                          "rolling_deletion of a's main copy of " + name)
+            lt.check(not os.path.exists(on(name, "main")[0]["path"]),
+                     "rolling_deletion left the bytes of %r" % name)
+        kept = on(victim, "main")[0]
+        lt.check(kept["available"] and os.path.exists(kept["path"]),
+                 "rolling_deletion deleted %r although c's copy is corrupt" % victim)
+        ra = c.report(c.a)
+        lt.check(ra["counters"].get("rolling_deletion_refused", 0) >= 1,
+                 "no refusal counted: %r" % ra["counters"])
+        lt.log("create_local_clone and rolling_deletion: %d main copies deleted after two verified "
+               "remote copies; the one with a corrupt remote copy kept" % (len(first) - 1))
         ra, rb = c.report(c.a), c.report(c.b)
         lt.log("a counters: %s" % json.dumps(ra["counters"], sort_keys=True))
         lt.log("b counters: %s" % json.dumps(rb["counters"], sort_keys=True))

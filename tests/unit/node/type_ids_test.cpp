@@ -123,6 +123,9 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   clone_probe_item probe_item{7, 9, "run1/a", 2, "xxh3:::ab"};
   check_roundtrip(sys, probe_item, covered);
   check_roundtrip(sys, clone_probe{"a", true, false, {probe_item}}, covered);
+  clone_verify_item vitem{"run1/a", "xxh3:::ab", true, ""};
+  check_roundtrip(sys, vitem, covered);
+  check_roundtrip(sys, clone_verify{"b", true, {vitem}}, covered);
   batch_summary bsum{3, "b", "native", "active", 2, 20, 10, 1, 500, 1e6, ""};
   check_roundtrip(sys, bsum, covered);
   transfer_summary tsum{7, true, "b", "run1/a", "ONGOING", 99};
