@@ -869,6 +869,12 @@ status catalog_state::add_remote_instance(const remote_instance_row& remote, row
   if (!*f) return fail(errc::not_found, "no file named '" + remote.file + "'");
   if (!librarians_.contains(remote.librarian) && !cluster_peers_.contains(remote.librarian))
     return fail(errc::not_found, "no librarian named '" + remote.librarian + "'");
+  // One remote instance per (file, librarian): a second callback, an adoption racing a callback or
+  // a hypervisor's repair never adds a duplicate (the reference needs a hypervisor for that).
+  auto existing =
+      db_.scan_prefix(db_.get_table(remotes_table), pair_key(remote.file, remote.librarian), 1);
+  if (!existing) return existing.err();
+  if (!existing->rows.empty()) return {};
   std::string key = pair_key(remote.file, remote.librarian);
   storage::append_u64(key, remote.store_id);
   std::string by_lib = pair_key(remote.librarian, remote.file);

@@ -537,6 +537,8 @@ std::vector<replication_state::job_file> replication_state::job_files(uint64_t b
     if (r.status != static_cast<uint8_t>(xfer_status::ongoing) &&
         r.status != static_cast<uint8_t>(xfer_status::initiated))
       continue;  // adopted, failed or already staged
+    if (r.dest_relative.empty() && r.dest_path.empty())
+      continue;  // the peer has the file already; being adopted, nothing to move
     out.push_back(
         {r.id, r.source_path, r.dest_relative, r.dest_path, r.size, r.checksum, r.remote_id});
   }

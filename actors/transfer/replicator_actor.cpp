@@ -159,6 +159,9 @@ struct replicator_shell {
   std::set<uint32_t> send_busy;
   std::set<std::string> disabled_peers;
   bool warned_no_recv = false;
+  // (peer, file) -> when its transfer completed: a search answered before the completion is stale
+  // and must not send the file again.
+  std::map<std::pair<std::string, std::string>, int64_t> completed_at;
   // create_local_clone: names being copied; rolling_deletion: candidates waiting for their
   // peers' verification (name -> candidate).
   std::set<std::string> cloning;
@@ -331,15 +334,18 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t b
     q.create_from_unix_ms = now_ms(self) - static_cast<int64_t>(t.age_in_days * 86'400'000.0);
   q.after = self->state.send_cursor[index];
   q.max_results = search_page;
+  auto asked_ms = now_ms(self);
   ask_librarian(
       self, caf::make_message(search_atom_v, q),
-      [self, index, started_ms, batches_made](const lib::file_page& page) {
+      [self, index, started_ms, batches_made, asked_ms](const lib::file_page& page) {
         const auto& t = self->state.env->config.background.send_clone.at(index);
         auto& rep = *self->state.rep;
         auto now = now_ms(self);
         std::vector<send_candidate> picked;
         for (const auto& f : page.files) {
           if (rep.has_live_outgoing(t.destination_librarian, f.name)) continue;
+          auto done = self->state.completed_at.find({t.destination_librarian, f.name});
+          if (done != self->state.completed_at.end() && done->second >= asked_ms) continue;
           auto cd = self->state.cooldowns.find({t.destination_librarian, f.name});
           if (cd != self->state.cooldowns.end() && cd->second.until_unix_ms > now) continue;
           const lib::instance_info* best = nullptr;
@@ -380,6 +386,9 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t b
 
 void run_send_clone(self_ptr self, uint32_t index) {
   if (self->state.send_busy.contains(index)) return count(self, "send_clone_overlaps");
+  // Completions older than any search still in flight are no longer needed.
+  auto horizon = now_ms(self) - 10 * 60'000;
+  std::erase_if(self->state.completed_at, [horizon](const auto& e) { return e.second < horizon; });
   self->state.send_busy.insert(index);
   refresh_peers(self, [self, index] {
     const auto& t = self->state.env->config.background.send_clone.at(index);
@@ -405,8 +414,9 @@ void adopt_remote(self_ptr self, uint64_t outgoing_id, uint64_t store_id) {
       self,
       caf::make_message(remote_add_atom_v, o->file, o->destination, store_id,
                         self->state.env->config.name, std::move(*rows)),
-      [self, outgoing_id](bool) {
+      [self, outgoing_id, key = std::make_pair(o->destination, o->file)](bool) {
         self->state.adopting.erase(outgoing_id);
+        self->state.completed_at[key] = now_ms(self);
         storage::row_list again;
         if (self->state.rep->complete_outgoing(outgoing_id, now_ms(self), again)) {
           count(self, "transfers_completed");

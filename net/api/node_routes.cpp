@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "actors/transfer/interface.hpp"
 #include "net/api/api_context.hpp"
 #include "net/data/server.hpp"
 
@@ -152,12 +153,45 @@ void node_metrics(metrics_text& m, const node::node_status& st) {
     m.sample("librarian_actor_restarts_total{actor=\"" + a.name + "\"}", a.restarts);
 }
 
+void replication_metrics(metrics_text& m, const transfer::replication_report& r) {
+  m.family("librarian_replication_transfers", "gauge",
+           "Live replication transfers by direction and status.");
+  for (const auto& c : r.outgoing)
+    m.sample("librarian_replication_transfers{direction=\"outgoing\",status=\"" + c.name + "\"}",
+             c.count);
+  for (const auto& c : r.incoming)
+    m.sample("librarian_replication_transfers{direction=\"incoming\",status=\"" + c.name + "\"}",
+             c.count);
+  m.family("librarian_replication_batches", "gauge", "Open send-queue batches by state.");
+  for (const auto& c : r.batches)
+    m.sample("librarian_replication_batches{state=\"" + c.name + "\"}", c.count);
+  uint64_t total = 0, done = 0;
+  for (const auto& b : r.active) {
+    total += b.bytes_total;
+    done += b.bytes_done;
+  }
+  m.family("librarian_replication_open_bytes", "gauge",
+           "Bytes of open batches, and how many of them have moved.");
+  m.sample("librarian_replication_open_bytes{part=\"total\"}", total);
+  m.sample("librarian_replication_open_bytes{part=\"moved\"}", done);
+  m.family("librarian_replication_overdue_transfers", "gauge",
+           "Live transfers older than their hypervisor's age_in_days.");
+  m.sample("librarian_replication_overdue_transfers", r.overdue.size());
+  m.family("librarian_replication_events_total", "counter",
+           "Replicator events since start: task runs (<task>_runs), batches, transfers, "
+           "retries, bytes moved (docs/replication.md).");
+  for (const auto& c : r.counters)
+    m.sample("librarian_replication_events_total{event=\"" + c.name + "\"}", c.count);
+}
+
 void respond_metrics(const context_ptr& ctx, const node::node_status& st,
                      std::optional<std::pair<uint64_t, uint64_t>> lrc_counts,
+                     std::optional<transfer::replication_report> replication,
                      const respond_fn& respond) {
   metrics_text m;
   process_metrics(m);
   node_metrics(m, st);
+  if (replication) replication_metrics(m, *replication);
   if (lrc_counts) {
     m.family("librarian_lrc_lfns", "gauge", "LFNs in the local replica catalog.");
     m.sample("librarian_lrc_lfns", lrc_counts->first);
@@ -175,21 +209,33 @@ void respond_metrics(const context_ptr& ctx, const node::node_status& st,
 }
 
 void metrics(const context_ptr& ctx, const request& req, const respond_fn& respond) {
-  ask_actor(ctx, "node", caf::make_message(atoms::status_atom_v), req, respond,
-            [=](const node::node_status& st) {
-              // The catalog's counts are optional: a restarting LRC must not fail the scrape.
-              auto node = ctx->node;
-              auto timeout = ctx->actor_timeout;
-              ctx->sys.spawn([=](caf::event_based_actor* self) {
-                self->request(node, timeout, atoms::ask_atom_v, std::string{"lrc"},
-                              caf::make_message(atoms::count_atom_v))
-                    .then(
-                        [=](uint64_t lfns, uint64_t mappings) {
-                          respond_metrics(ctx, st, std::pair{lfns, mappings}, respond);
-                        },
-                        [=](caf::error&) { respond_metrics(ctx, st, std::nullopt, respond); });
-              });
-            });
+  ask_actor(
+      ctx, "node", caf::make_message(atoms::status_atom_v), req, respond,
+      [=](const node::node_status& st) {
+        // The catalog's counts are optional: a restarting LRC must not fail the scrape.
+        auto node = ctx->node;
+        auto timeout = ctx->actor_timeout;
+        ctx->sys.spawn([=](caf::event_based_actor* self) {
+          using counts = std::optional<std::pair<uint64_t, uint64_t>>;
+          // Then the replicator's report, optional too.
+          auto with_replication = [=](counts lrc) {
+            self->request(node, timeout, atoms::ask_atom_v, std::string{"replicator"},
+                          caf::make_message(atoms::report_atom_v))
+                .then(
+                    [=](const transfer::replication_report& r) {
+                      respond_metrics(ctx, st, lrc, r, respond);
+                    },
+                    [=](caf::error&) { respond_metrics(ctx, st, lrc, std::nullopt, respond); });
+          };
+          self->request(node, timeout, atoms::ask_atom_v, std::string{"lrc"},
+                        caf::make_message(atoms::count_atom_v))
+              .then(
+                  [=](uint64_t lfns, uint64_t mappings) {
+                    with_replication(std::pair{lfns, mappings});
+                  },
+                  [=](caf::error&) { with_replication(std::nullopt); });
+        });
+      });
 }
 
 }  // namespace

@@ -330,6 +330,35 @@ def test(args):
                  "no refusal counted: %r" % ra["counters"])
         lt.log("create_local_clone and rolling_deletion: %d main copies deleted after two verified "
                "remote copies; the one with a corrupt remote copy kept" % (len(first) - 1))
+
+        # The sender killed mid-way: A restarts from its committed transfers and batches.
+        lt.expect_status(c.a.http("POST", "/api/v1/admin/librarians/transfer_status",
+                                  body={"name": "b", "transfers_enabled": False}), 200, "disable b")
+        more = [("resume/%03d.dat" % i, rng.randbytes(rng.randint(1, 32 << 10))) for i in range(300)]
+        c.upload_many(more, workers=8)
+        lt.expect_status(c.a.http("POST", "/api/v1/admin/librarians/transfer_status",
+                                  body={"name": "b", "transfers_enabled": True}), 200, "enable b")
+        more_names = [n for n, _ in more]
+        lt.wait_until(lambda: len(set(c.files(c.b)) & set(more_names)) >= 20, 60,
+                      "b to start receiving the resume set")
+        have = len(set(c.files(c.b)) & set(more_names))
+        lt.check(have < len(more_names), "b got everything before a could be killed")
+        c.a.kill9()
+        lt.log("killed a with %d/%d of the resume set at b" % (have, len(more_names)))
+        c.a.restart()
+        c.a.wait_ready()
+        c.wait_replicated(more_names, 180, "after SIGKILL of a")
+        c.wait_settled(120, "after SIGKILL of a")
+        all_names += more_names
+        c.check_exact(all_names, "after SIGKILL of a")
+
+        metrics = lt.expect_status(c.a.http("GET", "/metrics", auth=None), 200, "metrics").text
+        done = lt.metric(metrics, 'librarian_replication_events_total{event="transfers_completed"}')
+        # Counters start again with each incarnation; a restarted a has completed the resume set.
+        lt.check(done is not None and done >= len(more_names) - have,
+                 "/metrics: transfers_completed %r, expected >= %d" % (done, len(more_names) - have))
+        lt.check(lt.metric(metrics, "librarian_replication_overdue_transfers") == 0,
+                 "/metrics reports overdue transfers after everything settled")
         ra, rb = c.report(c.a), c.report(c.b)
         lt.log("a counters: %s" % json.dumps(ra["counters"], sort_keys=True))
         lt.log("b counters: %s" % json.dumps(rb["counters"], sort_keys=True))
