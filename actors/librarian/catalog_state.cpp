@@ -927,7 +927,8 @@ expected<manifest_page> catalog_state::store_manifest(const manifest_request& re
   bool known_store = false;
   for (const auto& s : stores_) known_store = known_store || s.config.name == req.store;
   if (!known_store) return fail(errc::not_found, "no store named '" + req.store + "'");
-  if (!req.destination_librarian.empty() && !librarians_.contains(req.destination_librarian))
+  if (!req.destination_librarian.empty() && !librarians_.contains(req.destination_librarian) &&
+      !cluster_peers_.contains(req.destination_librarian))
     return fail(errc::not_found, "no librarian named '" + req.destination_librarian + "'");
   auto batch = instances_on_store(req.store, 0, req.after, max);
   if (!batch) return batch.err();

@@ -96,6 +96,12 @@ using replicator_actor = caf::typed_actor<
     caf::reacts_to<clone_stage>, caf::reacts_to<clone_staged>, caf::reacts_to<clone_ticket_ask>,
     caf::reacts_to<clone_tickets>, caf::reacts_to<clone_status>, caf::reacts_to<clone_probe>,
     caf::reacts_to<clone_verify>,
+    // SneakerNet. At the source: (destination in `from`, files, their instance paths) -> the same
+    // files with their outgoing transfer ids in source_id. At the destination: stage files a
+    // drive brings (-> where to copy them), then mark them copied (-> the statuses here).
+    caf::replies_to<sneaker_atom, clone_stage, std::vector<std::string>>::with<clone_stage>,
+    caf::replies_to<sneaker_atom, clone_stage>::with<clone_staged>,
+    caf::replies_to<sneaker_atom, clone_status>::with<clone_status>,
     // (task kind, index in its config list): one run of a background task.
     caf::reacts_to<run_atom, uint8_t, uint32_t>,
     // A blocking mover call finished on the runner; its continuation is waiting in the shell.

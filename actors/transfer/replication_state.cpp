@@ -369,6 +369,38 @@ expected<batch_row> replication_state::create_batch(const std::string& destinati
   return b;
 }
 
+expected<std::vector<uint64_t>> replication_state::sneakernet_transfers(
+    const std::string& destination, const std::vector<send_candidate>& files, int64_t now,
+    row_list& rows) {
+  if (destination.empty() || destination == node_)
+    return fail(errc::invalid_argument, "a manifest needs a destination other than this node");
+  std::vector<uint64_t> ids;
+  std::vector<send_candidate> fresh;
+  for (const auto& f : files)
+    if (!has_live_outgoing(destination, f.name)) fresh.push_back(f);
+  if (!fresh.empty()) {
+    auto b = create_batch(destination, "sneakernet", 0, fresh, now, rows);
+    if (!b) return b.err();
+    // The batch is "moved" by hand: done at once; its transfers stay ONGOING until the peer calls
+    // back (or its hypervisor settles them).
+    for (auto id : b->transfers) {
+      auto row = outgoing_.at(id);
+      row.status = static_cast<uint8_t>(xfer_status::ongoing);
+      row.dest_path = "sneakernet";
+      put_outgoing(row, rows);
+    }
+    auto done = *b;
+    done.state = static_cast<uint8_t>(batch_state::done);
+    done.started_unix_ms = done.ended_unix_ms = now;
+    put_batch(done, rows);
+  }
+  for (const auto& f : files) {
+    auto it = outgoing_by_file_.find({destination, f.name});
+    ids.push_back(it == outgoing_by_file_.end() ? 0 : it->second);
+  }
+  return ids;
+}
+
 expected<clone_stage> replication_state::stage_message(uint64_t batch_id) const {
   auto it = batches_.find(batch_id);
   if (it == batches_.end())

@@ -69,6 +69,14 @@ class replication_state {
   // The stage request for a batch in `staging` (resent until the peer answers).
   [[nodiscard]] expected<clone_stage> stage_message(uint64_t batch_id) const;
 
+  // SneakerNet (get-store-manifest --destination-librarian): one ONGOING outgoing transfer per
+  // file, the bytes travelling on a drive; the peer's ingest-manifest names these ids and its
+  // callback completes them. A file with a live transfer to the peer keeps it (a re-run is safe).
+  // Returns the ids in the order of `files`.
+  [[nodiscard]] expected<std::vector<uint64_t>> sneakernet_transfers(
+      const std::string& destination, const std::vector<send_candidate>& files, int64_t now_unix_ms,
+      storage::row_list& rows);
+
   // The peer's answer. Staged items get their remote id and paths; the batch becomes `queued`.
   // Refused items fail; items the peer already has are returned in `present` for the shell to
   // adopt (it records the remote instance, then calls complete_outgoing).

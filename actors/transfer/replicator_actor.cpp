@@ -159,6 +159,7 @@ struct replicator_shell {
   std::set<uint32_t> send_busy;
   std::set<std::string> disabled_peers;
   bool warned_no_recv = false;
+  uint64_t sneaker_seq = 0;
   // (peer, file) -> when its transfer completed: a search answered before the completion is stale
   // and must not send the file again.
   std::map<std::pair<std::string, std::string>, int64_t> completed_at;
@@ -716,13 +717,12 @@ void run_check_consumed_queue(self_ptr self, uint32_t) {
 
 // A stage request: one librarian upload per new file, all in one store, grouped in one staging
 // directory per batch so one tree ticket covers it.
-void on_stage(self_ptr self, const clone_stage& req) {
+using staged_fn = std::function<void(const clone_staged&)>;
+
+// Stages a batch here; `deliver` gets the answer once its rows are durable (to the peer over the
+// transport, or to `librarian ingest-manifest` over HTTP).
+void stage_here(self_ptr self, const clone_stage& req, staged_fn deliver) {
   auto& rep = *self->state.rep;
-  if (!known_peer(self, req.from) || req.items.size() > stage_items_max) {
-    LIB_LOG_WARN("replicator") << "stage request from '" << req.from
-                               << "' refused: not a configured peer, or too many items";
-    return;
-  }
   auto key = std::make_pair(req.from, req.batch_id);
   if (self->state.staging_now.contains(key)) return;  // a duplicate while the first is staging
   count(self, "stage_requests_received");
@@ -770,7 +770,7 @@ void on_stage(self_ptr self, const clone_stage& req) {
     }
     run->fresh.push_back(item);
   }
-  auto finish = [self, run, key, from = req.from] {
+  auto finish = [self, run, key, deliver] {
     self->state.staging_now.erase(key);
     run->answer.batch_dir = run->batch_dir;
     // Globus: the store's endpoint and the path it sees (the store's globus_root mapping).
@@ -784,8 +784,7 @@ void on_stage(self_ptr self, const clone_stage& req) {
                   ? item.staging_path
                   : s.globus_root + item.staging_path.substr(s.staging_path.size());
     }
-    commit(self, std::move(run->rows),
-           [self, run, from] { to_peer(self, from, caf::make_message(run->answer)); });
+    commit(self, std::move(run->rows), [run, deliver] { deliver(run->answer); });
   };
   if (run->fresh.empty()) {
     self->state.staging_now.insert(key);
@@ -875,6 +874,17 @@ void on_stage(self_ptr self, const clone_stage& req) {
         self->state.staging_now.erase(key);
         LIB_LOG_WARN("replicator") << "cannot read stores: " << from_caf(err).message;
       });
+}
+
+void on_stage(self_ptr self, const clone_stage& req) {
+  if (!known_peer(self, req.from) || req.items.size() > stage_items_max) {
+    LIB_LOG_WARN("replicator") << "stage request from '" << req.from
+                               << "' refused: not a configured peer, or too many items";
+    return;
+  }
+  stage_here(self, req, [self, from = req.from](const clone_staged& answer) {
+    to_peer(self, from, caf::make_message(answer));
+  });
 }
 
 void on_ticket_ask(self_ptr self, const clone_ticket_ask& ask) {
@@ -1457,6 +1467,81 @@ void on_verify(self_ptr self, const clone_verify& v) {
   }
 }
 
+// ============================================================================== SneakerNet
+
+caf::typed_response_promise<clone_stage> sneaker_outgoing(self_ptr self, clone_stage req,
+                                                          const std::vector<std::string>& paths) {
+  auto rp = self->make_response_promise<clone_stage>();
+  if (paths.size() != req.items.size() || req.items.size() > stage_items_max) {
+    rp.deliver(make_error(errc::invalid_argument, "one instance path per file, at most " +
+                                                      std::to_string(stage_items_max) + " files"));
+    return rp;
+  }
+  std::vector<send_candidate> files;
+  for (size_t i = 0; i < req.items.size(); ++i)
+    files.push_back({req.items[i].name, req.items[i].size, req.items[i].checksum, paths[i]});
+  storage::row_list rows;
+  auto ids = self->state.rep->sneakernet_transfers(req.from, files, now_ms(self), rows);
+  if (!ids) {
+    rp.deliver(to_caf(ids.err()));
+    return rp;
+  }
+  for (size_t i = 0; i < req.items.size(); ++i) req.items[i].source_id = (*ids)[i];
+  count(self, "sneakernet_transfers", req.items.size());
+  commit(self, std::move(rows), [rp, req]() mutable { rp.deliver(req); });
+  return rp;
+}
+
+caf::typed_response_promise<clone_staged> sneaker_stage(self_ptr self, clone_stage req) {
+  auto rp = self->make_response_promise<clone_staged>();
+  if (!valid_node_name(req.from) || req.from == self->state.env->config.name ||
+      req.items.size() > stage_items_max) {
+    rp.deliver(make_error(errc::invalid_argument,
+                          "the manifest's librarian_name must be another librarian's name, and a "
+                          "call takes at most " +
+                              std::to_string(stage_items_max) + " files"));
+    return rp;
+  }
+  for (const auto& item : req.items)
+    if (item.source_id == 0) {
+      rp.deliver(make_error(errc::invalid_argument,
+                            "'" + item.name +
+                                "' has no outgoing_transfer_id: make the manifest with "
+                                "get-store-manifest --destination-librarian"));
+      return rp;
+    }
+  // A group of its own per call, so calls never wait on each other.
+  req.batch_id = (static_cast<uint64_t>(now_ms(self)) << 8) | (self->state.sneaker_seq++ & 0xff);
+  count(self, "sneakernet_stage_calls");
+  stage_here(self, req, [rp](const clone_staged& answer) mutable { rp.deliver(answer); });
+  return rp;
+}
+
+caf::typed_response_promise<clone_status> sneaker_staged(self_ptr self, const clone_status& msg) {
+  auto rp = self->make_response_promise<clone_status>();
+  clone_status news;
+  news.from = msg.from;
+  for (auto item : msg.items) {
+    item.status = static_cast<uint8_t>(xfer_status::staged);  // all this call may say
+    news.items.push_back(item);
+  }
+  storage::row_list rows;
+  auto now = now_ms(self);
+  auto back = self->state.rep->on_source_status(news, now, rows);
+  commit(self, std::move(rows), [self, rp, msg]() mutable {
+    clone_status out;
+    out.from = self->state.env->config.name;
+    for (const auto& item : msg.items) {
+      auto r = self->state.rep->incoming_by_source(msg.from, item.source_id);
+      out.items.push_back({item.source_id, r ? r->id : 0, r ? r->status : status_unknown,
+                           r ? r->message : "no such transfer here", 0});
+    }
+    rp.deliver(out);
+  });
+  static_cast<void>(back);
+  return rp;
+}
+
 // ================================================================================ behavior
 
 void run_task(self_ptr self, task_kind kind, uint32_t index) {
@@ -1538,6 +1623,11 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
       [=](clone_status& m) { on_peer_status(self, m); },
       [=](clone_probe& m) { on_probe(self, m); },
       [=](clone_verify& m) { on_verify(self, m); },
+      [=](sneaker_atom, clone_stage& req, const std::vector<std::string>& paths) {
+        return sneaker_outgoing(self, std::move(req), paths);
+      },
+      [=](sneaker_atom, clone_stage& req) { return sneaker_stage(self, std::move(req)); },
+      [=](sneaker_atom, const clone_status& msg) { return sneaker_staged(self, msg); },
       [=](run_atom, uint8_t kind, uint32_t index) {
         if (kind > static_cast<uint8_t>(task_kind::rolling_deletion)) return;
         run_task(self, static_cast<task_kind>(kind), index);

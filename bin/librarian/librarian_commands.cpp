@@ -1,5 +1,7 @@
 #include "bin/librarian/librarian_commands.hpp"
 
+#include "actors/transfer/movers.hpp"
+
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +44,7 @@ struct lib_arguments {
   bool disable_store = false;
   bool mark_unavailable = false;
   std::string output;
+  std::string manifest_path, store_root;
 };
 
 using args_ptr = std::shared_ptr<lib_arguments>;
@@ -415,6 +418,29 @@ expected<api_reply> run_manifest(const lib_arguments& a, const connection& conn,
     if (!truthy(reply->value, "more")) break;
     after = str(reply->value, "next_after");
   }
+  // With a destination: one outgoing transfer per file at this librarian, in ONGOING (the bytes
+  // travel on the drive); the destination's ingest-manifest names them and its callbacks complete
+  // them. A re-run finds the same transfers.
+  if (!a.destination.empty()) {
+    constexpr size_t chunk = 1000;
+    for (size_t start = 0; start < files.size(); start += chunk) {
+      json part = json::array();
+      for (size_t i = start; i < std::min(files.size(), start + chunk); ++i)
+        part.push_back({{"name", files[i].value("name", "")},
+                        {"size", files[i].value("size", uint64_t{0})},
+                        {"checksum", files[i].value("checksum", "")},
+                        {"instance_path", files[i].value("instance_path", "")}});
+      auto ids = call_api(conn, "POST", "/api/v1/replication/sneakernet/outgoing",
+                          json{{"destination", a.destination}, {"files", part}}, t);
+      if (!ids) return ids.err();
+      auto got = ids->value.value("files", json::array());
+      if (got.size() != part.size())
+        return fail(errc::internal, "the node answered for " + std::to_string(got.size()) +
+                                        " files, not " + std::to_string(part.size()));
+      for (size_t i = 0; i < got.size(); ++i)
+        files[start + i]["outgoing_transfer_id"] = got[i].value("outgoing_transfer_id", 0);
+    }
+  }
   manifest["store_files"] = std::move(files);
   if (!a.output.empty()) {
     std::error_code ec;
@@ -445,6 +471,127 @@ void add_manifest(CLI::App& app, std::string& conn, std::optional<rls_command>& 
                       if (a->output.empty()) return v.dump(2) + "\n";
                       return "manifest of store " + str(v, "store_name") + ": " +
                              std::to_string(n) + " files" + where + "\n";
+                    });
+  });
+}
+
+// ingest-manifest: at the destination, on the host where the drive is mounted. Stages the drive's
+// files here (in calls of `chunk`), copies each from --store-root with its checksum verified, then
+// marks them copied; recv_clone ingests them and calls the source back. A re-run skips what is
+// already here and copies again what was staged but not finished.
+expected<api_reply> run_ingest_manifest(const lib_arguments& a, const connection& conn,
+                                        timeout_t t) {
+  std::ifstream in{a.manifest_path};
+  if (!in) return fail(errc::not_found, "cannot read the manifest " + a.manifest_path);
+  json manifest;
+  try {
+    manifest = json::parse(in);
+  } catch (const json::parse_error& e) {
+    return fail(errc::invalid_argument, a.manifest_path + " is not JSON: " + e.what());
+  }
+  if (!manifest.is_object() || !manifest.contains("store_files") ||
+      !manifest["store_files"].is_array() || str(manifest, "librarian_name").empty())
+    return fail(errc::invalid_argument,
+                a.manifest_path + " is not a manifest (librarian_name and store_files needed)");
+  std::error_code ec;
+  if (!fs::is_directory(a.store_root, ec))
+    return fail(errc::not_found, "--store-root " + a.store_root + " is not a directory");
+  const auto source = str(manifest, "librarian_name");
+  const auto& entries = manifest["store_files"];
+  uint64_t staged = 0, present = 0, failed = 0, bytes = 0;
+  json problems = json::array();
+  constexpr size_t chunk = 200;
+  progress_bar bar{"ingest", entries.size()};
+  for (size_t start = 0; start < entries.size(); start += chunk) {
+    json part = json::array();
+    std::map<uint64_t, json> by_id;
+    for (size_t i = start; i < std::min(entries.size(), start + chunk); ++i) {
+      const auto& e = entries[i];
+      if (!e.is_object() || !e.contains("outgoing_transfer_id"))
+        return fail(errc::invalid_argument,
+                    "entry " + std::to_string(i) +
+                        " has no outgoing_transfer_id: make the manifest with get-store-manifest "
+                        "--destination-librarian");
+      part.push_back({{"outgoing_transfer_id", e["outgoing_transfer_id"]},
+                      {"name", e.value("name", "")},
+                      {"size", e.value("size", uint64_t{0})},
+                      {"checksum", e.value("checksum", "")}});
+      by_id[e.value("outgoing_transfer_id", uint64_t{0})] = e;
+    }
+    auto reply = call_api(conn, "POST", "/api/v1/replication/sneakernet/stage",
+                          json{{"source", source}, {"files", part}}, t);
+    if (!reply) return reply.err();
+    json copied = json::array();
+    for (const auto& item : reply->value.value("items", json::array())) {
+      auto id = item.value("outgoing_transfer_id", uint64_t{0});
+      const auto& e = by_id[id];
+      auto name = e.value("name", "");
+      auto result = item.value("result", "");
+      if (result == "already_exists") {
+        ++present;
+        continue;
+      }
+      if (result != "staged") {
+        ++failed;
+        problems.push_back({{"name", name}, {"problem", result + ": " + str(item, "message")}});
+        continue;
+      }
+      transfer::mover_file f{(fs::path(a.store_root) / name).string(), str(item, "staging_path"),
+                             e.value("size", uint64_t{0}), e.value("checksum", ""), ""};
+      std::atomic<uint64_t> done{0};
+      if (auto st = transfer::copy_verified(f, done); !st) {
+        ++failed;
+        problems.push_back({{"name", name}, {"problem", st.err().describe()}});
+        continue;
+      }
+      bytes += f.size;
+      copied.push_back({{"outgoing_transfer_id", id}, {"incoming_id", item["incoming_id"]}});
+    }
+    if (!copied.empty()) {
+      auto marked = call_api(conn, "POST", "/api/v1/replication/sneakernet/staged",
+                             json{{"source", source}, {"items", copied}}, t);
+      if (!marked) return marked.err();
+      for (const auto& item : marked->value.value("items", json::array())) {
+        auto status = item.value("status", "");
+        if (status == "STAGED" || status == "COMPLETED") {
+          ++staged;
+        } else {
+          ++failed;
+          problems.push_back({{"outgoing_transfer_id", item["outgoing_transfer_id"]},
+                              {"problem", status + ": " + str(item, "message")}});
+        }
+      }
+    }
+    bar.update(std::min(entries.size(), start + chunk));
+  }
+  bar.finish();
+  json out{{"source", source},        {"files", entries.size()}, {"staged", staged},
+           {"already_here", present}, {"failed", failed},        {"bytes_copied", bytes},
+           {"problems", problems}};
+  if (failed > 0) {
+    std::ostringstream msg;
+    msg << failed << " of " << entries.size() << " files failed";
+    for (const auto& p : problems) msg << "\n  " << p.dump();
+    return fail(errc::conflict, msg.str());
+  }
+  return synthesized(std::move(out));
+}
+
+void add_ingest_manifest(CLI::App& app, std::string& conn, std::optional<rls_command>& chosen,
+                         const args_ptr& a) {
+  auto* sub = sub_with_conn(app, conn, "ingest-manifest",
+                            "ingest a SneakerNet drive by its manifest, on the host it is mounted "
+                            "on (ADMIN)");
+  sub->add_option("--manifest", a->manifest_path, "the manifest get-store-manifest wrote")
+      ->required();
+  sub->add_option("--store-root", a->store_root, "where the drive's store directory is mounted")
+      ->required();
+  sub->callback([&chosen, a] {
+    chosen = simple([a](const connection& c, timeout_t t) { return run_ingest_manifest(*a, c, t); },
+                    [](const json& v) {
+                      return "ingest-manifest from " + str(v, "source") + ": " + str(v, "staged") +
+                             " staged for ingest, " + str(v, "already_here") + " already here, " +
+                             str(v, "bytes_copied") + " bytes copied\n";
                     });
   });
 }
@@ -719,6 +866,7 @@ void add_librarian_commands(CLI::App& app, std::string& connection_name,
   add_manifest(app, connection_name, chosen, a);
   add_peers(app, connection_name, chosen, a);
   add_replication(app, connection_name, chosen);
+  add_ingest_manifest(app, connection_name, chosen, a);
 }
 
 }  // namespace librarian::cli

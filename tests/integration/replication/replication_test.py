@@ -79,7 +79,8 @@ class Cluster:
         with open(key, "w") as f:
             f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
         standin_port, secret = start_standin(ws, bin_dir)
-        a_port, b_port, c_port = lt.free_port(), lt.free_port(), lt.free_port()
+        a_port, b_port, c_port, d_port = (lt.free_port(), lt.free_port(), lt.free_port(),
+                                          lt.free_port())
         every = "200ms"
         self.a_cfg, self.a_root = make_node(ws, "a", "b", b_port, a_port, {
             "send_clone": [{"destination_librarian": "b", "every": "500ms", "send_batch_size": 50},
@@ -97,6 +98,7 @@ class Cluster:
                                      "store_path": os.path.join(self.a_root, "drive"),
                                      "capacity_bytes": 8 << 30})
         self.a_cfg["peers"].append({"name": "c", "host": lt.HOST, "cluster_port": c_port})
+        self.a_cfg["peers"].append({"name": "d", "host": lt.HOST, "cluster_port": d_port})
         base = "http://%s:%d" % (lt.HOST, standin_port)
         self.a_cfg["librarian"].update({
             "globus_enable": True, "globus_client_id": "librarian-test",
@@ -110,12 +112,18 @@ class Cluster:
             "recv_clone": [{"every": every}],
         }, key)
         self.c_cfg["stores"][0]["destination_endpoint"] = EP_C
+        self.d_cfg, self.d_root = make_node(ws, "d", "a", a_port, d_port, {
+            "recv_clone": [{"every": every}],
+        }, key)
         self.a = lt.start_node(ws, bin_dir, self.a_cfg)
         self.b = lt.start_node(ws, bin_dir, self.b_cfg)
         self.c = lt.start_node(ws, bin_dir, self.c_cfg)
+        self.d = lt.start_node(ws, bin_dir, self.d_cfg)
         self.client_cfg = ws.path("client.json")
         lt.write_json(self.client_cfg, {"connections": {
             "a": {"host": lt.HOST, "port": self.a.http_port, "user": lt.ADMIN[0],
+                  "password": lt.ADMIN[1]},
+            "d": {"host": lt.HOST, "port": self.d.http_port, "user": lt.ADMIN[0],
                   "password": lt.ADMIN[1]}}})
         os.chmod(self.client_cfg, 0o600)
         self.sources = {}  # name -> local path
@@ -136,6 +144,14 @@ class Cluster:
         with concurrent.futures.ThreadPoolExecutor(workers) as pool:
             for name, path in pool.map(one, items):
                 self.sources[name] = path
+
+    def cli(self, *argv, expect=0):
+        env = dict(os.environ, HL_CLIENT_CONFIG=self.client_cfg)
+        proc = subprocess.run([lt.binary(self.bin_dir, "librarian")] + list(argv),
+                              capture_output=True, text=True, timeout=300, env=env)
+        lt.check(proc.returncode == expect, "librarian %s: exit %d\n%s\n%s" % (
+            " ".join(argv), proc.returncode, proc.stdout, proc.stderr))
+        return proc
 
     def files(self, node, query=None):
         out, after = {}, None
@@ -351,6 +367,39 @@ def test(args):
         c.wait_settled(120, "after SIGKILL of a")
         all_names += more_names
         c.check_exact(all_names, "after SIGKILL of a")
+
+        # SneakerNet: A's drive store goes to D by hand (D is no send_clone destination).
+        drive = os.path.join(c.a_root, "drive")
+        m1, m2 = ws.path("manifest1.json"), ws.path("manifest2.json")
+        c.cli("get-store-manifest", "a", "--store", "drive", "--destination-librarian", "d",
+              "--output", m1)
+        with open(m1) as f:
+            manifest = json.load(f)
+        entries = manifest["store_files"]
+        lt.check(len(entries) >= len(first), "the drive's manifest lists %d files" % len(entries))
+        lt.check(all(e.get("outgoing_transfer_id", 0) > 0 for e in entries),
+                 "manifest entries without an outgoing transfer id")
+        c.cli("get-store-manifest", "a", "--store", "drive", "--destination-librarian", "d",
+              "--output", m2)
+        with open(m2) as f:
+            again = {e["name"]: e["outgoing_transfer_id"] for e in json.load(f)["store_files"]}
+        lt.check(all(again.get(e["name"]) == e["outgoing_transfer_id"] for e in entries),
+                 "a second get-store-manifest made new transfers")
+        out = c.cli("ingest-manifest", "d", "--manifest", m1, "--store-root", drive).stdout
+        lt.log("ingest-manifest: " + out.strip())
+        sneaker = [e["name"] for e in entries]
+        c.wait_replicated(sneaker, 120, "sneakernet", node=c.d)
+        at_d = c.files(c.d)
+        for name in sneaker:
+            with open(at_d[name]["instances"][0]["path"], "rb") as got, \
+                    open(c.sources[name], "rb") as want:
+                lt.check(got.read() == want.read(), "sneakernet: %r differs at d" % name)
+        lt.wait_until(lambda: set(sneaker) <= set(c.files(c.a, {"has_remote_at": "d"})), 60,
+                      "a to record d's copies (the callbacks)")
+        out = c.cli("ingest-manifest", "d", "--manifest", m1, "--store-root", drive).stdout
+        lt.check(("%d already here" % len(sneaker)) in out, "a re-run of ingest-manifest: " + out)
+        lt.log("sneakernet: %d files carried to d, verified, called back; re-runs are no-ops"
+               % len(sneaker))
 
         metrics = lt.expect_status(c.a.http("GET", "/metrics", auth=None), 200, "metrics").text
         done = lt.metric(metrics, 'librarian_replication_events_total{event="transfers_completed"}')
