@@ -56,6 +56,7 @@ struct clone_probe_item;
 struct clone_probe;
 struct clone_verify_item;
 struct clone_verify;
+struct clone_fetch;
 struct batch_summary;
 struct transfer_summary;
 struct named_count;
@@ -114,6 +115,7 @@ CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_probe_item))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_probe))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_verify_item))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_verify))
+CAF_ADD_TYPE_ID(librarian, (librarian::transfer::clone_fetch))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::batch_summary))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::transfer_summary))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::named_count))
@@ -188,6 +190,7 @@ CAF_ADD_ATOM(librarian, librarian::atoms, have_atom, "have")
 CAF_ADD_ATOM(librarian, librarian::atoms, remote_add_atom, "remoteadd")
 CAF_ADD_ATOM(librarian, librarian::atoms, run_atom, "run")
 CAF_ADD_ATOM(librarian, librarian::atoms, sneaker_atom, "sneaker")
+CAF_ADD_ATOM(librarian, librarian::atoms, corrupt_atom, "corrupt")
 CAF_ADD_ATOM(librarian, librarian::atoms, instance_add_atom, "instadd")
 CAF_ADD_ATOM(librarian, librarian::atoms, instance_drop_atom, "instdrop")
 CAF_ADD_ATOM(librarian, librarian::atoms, moved_atom, "moved")

@@ -717,6 +717,15 @@ expected<validation_item> catalog_state::record_validation(
   row.checksum_unix_ms = now_unix_ms;
   put_row(rows, instances_table, key, row);
   if (!item.match) item.problem = "checksum or size mismatch";
+  if (item.match) {
+    // Fixed (by corruption_fixer, or by hand): its CorruptFile rows are resolved.
+    auto corrupt = db_.scan_prefix(db_.get_table(corrupt_table), "", 10000);
+    if (!corrupt) return corrupt.err();
+    for (const auto& kv : corrupt->rows) {
+      auto c = storage::decode<corrupt_row>(kv.value);
+      if (c && c->file == name && c->instance_id == row.id) erase_row(rows, corrupt_table, kv.key);
+    }
+  }
   if (!item.match && !known_bad) {
     corrupt_row c{next_corrupt_id_++, name, row.id, row.path, now_unix_ms, size, checksum, 1};
     put_row(rows, corrupt_table, storage::u64_key(c.id), c);

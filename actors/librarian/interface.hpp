@@ -134,6 +134,9 @@ using librarian_actor = caf::typed_actor<
     // (name, instance id, keep row as unavailable): commit the instance's end, drop its LRC
     // mapping, then delete its bytes; replies once they are gone. rolling_deletion.
     caf::replies_to<instance_drop_atom, std::string, uint64_t, bool>::with<instance_info>,
+    // Instances with an open CorruptFile row, as manifest entries (name, size, the catalog's
+    // checksum, instance_path): what corruption_fixer repairs. At most `max`.
+    caf::replies_to<corrupt_atom, uint64_t>::with<manifest_page>,
     caf::replies_to<remote_add_atom, std::string, std::string, uint64_t, std::string,
                     std::vector<storage::row_op>>::with<bool>,
     // (upload id, caller, caller is ADMIN): drop an open upload and its staging directory.

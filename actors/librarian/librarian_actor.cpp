@@ -633,6 +633,28 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
       [=](instance_drop_atom, const std::string& name, uint64_t id, bool keep_row) {
         return drop_instance(self, name, id, keep_row);
       },
+      [=, &catalog](corrupt_atom, uint64_t max) {
+        manifest_page page;
+        page.librarian_name = self->state.env->config.name;
+        auto rows = catalog.corrupt_files(std::min<uint64_t>(max, 1000));
+        if (!rows) return reply_now(self, expected<manifest_page>{rows.err()});
+        std::set<std::pair<std::string, uint64_t>> seen;
+        for (const auto& c : *rows) {
+          if (!seen.insert({c.file, c.instance_id}).second) continue;
+          auto f = catalog.get_file(c.file);
+          if (!f) continue;  // the file went away
+          manifest_entry e;
+          e.name = c.file;
+          e.size = f->size;
+          e.checksum = f->checksum;
+          e.source = f->source;
+          e.instance_path = c.path;
+          for (const auto& i : f->instances)
+            if (i.id == c.instance_id) e.instance_available = i.available;
+          page.entries.push_back(std::move(e));
+        }
+        return reply_now(self, expected<manifest_page>{std::move(page)});
+      },
       [=, &catalog](remote_add_atom, const std::string& file, const std::string& librarian,
                     uint64_t store_id, const std::string& sender,
                     std::vector<storage::row_op>& extra) {

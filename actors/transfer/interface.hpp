@@ -69,6 +69,11 @@ typename Inspector::result_type inspect(Inspector& f, clone_verify& x) {
   return f(caf::meta::type_name("clone_verify"), x.from, x.answer, x.items);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, clone_fetch& x) {
+  return f(caf::meta::type_name("clone_fetch"), x.from, x.answer, x.name, x.checksum, x.code,
+           x.message, x.host, x.port, x.ticket, x.size);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_summary& x) {
   return f(caf::meta::type_name("batch_summary"), x.id, x.destination, x.mover, x.state, x.files,
            x.bytes_total, x.bytes_done, x.retries, x.age_ms, x.rate_bytes_per_s, x.message);
@@ -95,7 +100,7 @@ using namespace librarian::atoms;
 using replicator_actor = caf::typed_actor<
     caf::reacts_to<clone_stage>, caf::reacts_to<clone_staged>, caf::reacts_to<clone_ticket_ask>,
     caf::reacts_to<clone_tickets>, caf::reacts_to<clone_status>, caf::reacts_to<clone_probe>,
-    caf::reacts_to<clone_verify>,
+    caf::reacts_to<clone_verify>, caf::reacts_to<clone_fetch>,
     // SneakerNet. At the source: (destination in `from`, files, their instance paths) -> the same
     // files with their outgoing transfer ids in source_id. At the destination: stage files a
     // drive brings (-> where to copy them), then mark them copied (-> the statuses here).

@@ -124,6 +124,22 @@ struct clone_verify {
   friend bool operator==(const clone_verify&, const clone_verify&) = default;
 };
 
+// corruption_fixer: "send me a good copy of this file" and the answer: a data-channel ticket to
+// read the answerer's best instance (get mode), or why not.
+struct clone_fetch {
+  std::string from;
+  bool answer = false;
+  std::string name;
+  std::string checksum;  // what the asker's catalog says it must hash to
+  uint8_t code = 0;
+  std::string message;
+  std::string host;
+  uint16_t port = 0;
+  std::string ticket;
+  uint64_t size = 0;
+  friend bool operator==(const clone_fetch&, const clone_fetch&) = default;
+};
+
 // `librarian transfer-status`: what the replicator is doing.
 struct batch_summary {
   uint64_t id = 0;

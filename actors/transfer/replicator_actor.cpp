@@ -16,6 +16,7 @@
 #include "actors/librarian/interface.hpp"
 #include "actors/transfer/movers.hpp"
 #include "actors/transfer/replication_state.hpp"
+#include "net/data/client.hpp"
 #include "net/data/tickets.hpp"
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
@@ -35,6 +36,7 @@ enum class task_kind : uint8_t {
   incoming_hypervisor = 5,
   create_local_clone = 6,
   rolling_deletion = 7,
+  corruption_fixer = 8,
 };
 
 const char* task_name(task_kind k) {
@@ -55,6 +57,8 @@ const char* task_name(task_kind k) {
       return "create_local_clone";
     case task_kind::rolling_deletion:
       return "rolling_deletion";
+    case task_kind::corruption_fixer:
+      return "corruption_fixer";
   }
   return "unknown";
 }
@@ -177,6 +181,15 @@ struct replicator_shell {
   };
   std::map<std::string, deletion_candidate> deleting;
   std::map<uint32_t, std::string> clone_cursor, deletion_cursor;
+  // corruption_fixer: name -> (instance path, checksum, when asked, how many peers tried).
+  struct repair {
+    std::string path;
+    std::string checksum;
+    int64_t asked_unix_ms = 0;
+    uint32_t attempts = 0;
+    bool downloading = false;
+  };
+  std::map<std::string, repair> repairs;
   std::map<std::string, uint64_t> counters;
   uint64_t rng = 0;
 };
@@ -1467,6 +1480,167 @@ void on_verify(self_ptr self, const clone_verify& v) {
   }
 }
 
+// ======================================================================= corruption_fixer
+
+// Asks the next peer that should have a good copy of each corrupt file here for one.
+void run_corruption_fixer(self_ptr self, uint32_t) {
+  ask_librarian(
+      self, caf::make_message(corrupt_atom_v, uint64_t{16}),
+      [self](const lib::manifest_page& page) {
+        auto now = now_ms(self);
+        for (const auto& e : page.entries) {
+          auto& r = self->state.repairs[e.name];
+          if (r.downloading || (r.asked_unix_ms != 0 &&
+                                now - r.asked_unix_ms < 2 * rcfg(self).peer_reply_timeout_ms))
+            continue;
+          r.path = e.instance_path;
+          r.checksum = e.checksum;
+          auto name = e.name;
+          auto source = e.source;
+          ask_librarian(
+              self, caf::make_message(lookup_atom_v, name),
+              [self, name, source](const lib::file_info& f) {
+                // Who should have it: the file's source, then the peers we sent it to.
+                std::vector<std::string> holders;
+                if (known_peer(self, source)) holders.push_back(source);
+                for (const auto& ri : f.remote_instances)
+                  if (known_peer(self, ri.librarian) &&
+                      std::find(holders.begin(), holders.end(), ri.librarian) == holders.end())
+                    holders.push_back(ri.librarian);
+                auto& r = self->state.repairs[name];
+                if (holders.empty()) {
+                  count(self, "corruption_no_peer");
+                  LIB_LOG_WARN("replicator") << "corruption_fixer: no peer is known to hold '"
+                                             << name << "'; it needs a manual repair";
+                  r.asked_unix_ms = now_ms(self);
+                  return;
+                }
+                auto peer = holders[r.attempts++ % holders.size()];
+                r.asked_unix_ms = now_ms(self);
+                clone_fetch ask;
+                ask.from = self->state.env->config.name;
+                ask.name = name;
+                ask.checksum = f.checksum;
+                count(self, "corruption_fetches_asked");
+                to_peer(self, peer, caf::make_message(std::move(ask)));
+              },
+              [](caf::error&) {});
+        }
+      },
+      [](caf::error& err) {
+        LIB_LOG_WARN("replicator") << "corruption_fixer: " << from_caf(err).message;
+      });
+}
+
+void on_fetch(self_ptr self, const clone_fetch& m) {
+  if (!known_peer(self, m.from)) return;
+  if (!m.answer) {
+    // A peer's copy is corrupt: a ticket to read our best instance, after checking it is the same
+    // file (the peer verifies the bytes it gets, too).
+    auto reply = m;
+    reply.from = self->state.env->config.name;
+    reply.answer = true;
+    auto refuse = [self, reply, to = m.from](errc code, std::string why) mutable {
+      reply.code = static_cast<uint8_t>(code);
+      reply.message = std::move(why);
+      to_peer(self, to, caf::make_message(reply));
+    };
+    auto& registry = self->state.env->data_tickets;
+    if (!registry || self->state.env->data_port == 0)
+      return refuse(errc::unavailable, "the data channel is off here");
+    ask_librarian(
+        self, caf::make_message(lookup_atom_v, m.name),
+        [self, reply, refuse, to = m.from](const lib::file_info& f) mutable {
+          if (f.checksum != reply.checksum)
+            return refuse(errc::conflict, "the file here has checksum " + f.checksum);
+          const lib::instance_info* best = nullptr;
+          for (const auto& i : f.instances)
+            if (i.available && !best) best = &i;
+          if (!best) return refuse(errc::not_found, "no available instance here");
+          data::ticket_grant g;
+          g.mode = data::ticket_mode::get;
+          g.path = best->path;
+          if (auto parsed = data::parse_checksum(f.checksum)) g.alg = parsed->alg;
+          g.user = to;
+          g.expires = std::chrono::steady_clock::now() +
+                      std::chrono::seconds(self->state.env->config.data.ticket_ttl_s);
+          auto ticket = self->state.env->data_tickets->issue(std::move(g));
+          if (!ticket) return refuse(ticket.err().code, ticket.err().message);
+          reply.host = self->state.env->config.listen.host;
+          reply.port = self->state.env->data_port;
+          reply.ticket = *ticket;
+          reply.size = f.size;
+          count(self, "corruption_fetches_served");
+          to_peer(self, to, caf::make_message(reply));
+        },
+        [refuse](caf::error& err) mutable {
+          auto e = from_caf(err);
+          refuse(e.code, e.message);
+        });
+    return;
+  }
+  auto it = self->state.repairs.find(m.name);
+  if (it == self->state.repairs.end() || it->second.downloading) return;
+  if (m.code != 0) {
+    LIB_LOG_WARN("replicator") << "corruption_fixer: " << m.from << " cannot send '" << m.name
+                               << "': " << m.message;
+    it->second.asked_unix_ms = 0;  // the next run asks the next peer
+    return;
+  }
+  it->second.downloading = true;
+  auto path = it->second.path;
+  auto checksum = it->second.checksum;
+  auto name = m.name;
+  data::data_endpoint from{m.host, m.port};
+  auto ticket = m.ticket;
+  blocking(self).post([self, from, ticket, path, checksum, name]() -> runner::continuation {
+    // Next to the instance, verified, then renamed over it: the bad copy is replaced in one step.
+    auto tmp = path + ".librarian-fix";
+    data::transfer_options o;
+    auto parsed = data::parse_checksum(checksum);
+    if (parsed) o.alg = parsed->alg;
+    auto report = data::get_file(from, ticket, tmp, o);
+    status st;
+    if (!report)
+      st = report.err();
+    else if (report->checksum != checksum)
+      st = fail(errc::checksum_mismatch, "the copy from the peer hashes to " + report->checksum);
+    std::error_code ec;
+    if (st) std::filesystem::rename(tmp, path, ec);
+    if (ec) st = fail(errc::internal, "renaming over " + path + ": " + ec.message());
+    if (!st)  // no partial copy or journal left in the store
+      for (const auto& leftover : {tmp, tmp + ".librarian-part", tmp + ".librarian-journal"})
+        std::filesystem::remove(leftover, ec);
+    return [self, st, name] {
+      auto it = self->state.repairs.find(name);
+      if (it != self->state.repairs.end()) {
+        it->second.downloading = false;
+        it->second.asked_unix_ms = 0;
+      }
+      if (!st) {
+        count(self, "corruption_fix_failed");
+        LIB_LOG_WARN("replicator")
+            << "corruption_fixer: fetching '" << name << "': " << st.err().describe();
+        return;
+      }
+      // Re-hash what is there now: a match resolves the CorruptFile row.
+      ask_librarian(
+          self, caf::make_message(validate_atom_v, name),
+          [self, name](const std::vector<lib::validation_item>& items) {
+            bool ok = false;
+            for (const auto& i : items)
+              ok = ok || (i.librarian == self->state.env->config.name && i.match);
+            if (ok) {
+              self->state.repairs.erase(name);
+              count(self, "corruption_fixed");
+              LIB_LOG_INFO("replicator") << "corruption_fixer: repaired '" << name << "'";
+            }
+          },
+          [](caf::error&) {});
+    };
+  });
+}
+
 // ============================================================================== SneakerNet
 
 caf::typed_response_promise<clone_stage> sneaker_outgoing(self_ptr self, clone_stage req,
@@ -1580,6 +1754,10 @@ void run_task(self_ptr self, task_kind kind, uint32_t index) {
       every = bg.rolling_deletion.at(index).every_ms;
       run_rolling_deletion(self, index);
       break;
+    case task_kind::corruption_fixer:
+      every = bg.corruption_fixer.at(index).every_ms;
+      run_corruption_fixer(self, index);
+      break;
   }
   count(self, std::string{task_name(kind)} + "_runs");
   schedule(self, kind, index, every);
@@ -1611,6 +1789,7 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
   arm(task_kind::incoming_hypervisor, bg.incoming_transfer_hypervisor.size());
   arm(task_kind::create_local_clone, bg.create_local_clone.size());
   arm(task_kind::rolling_deletion, bg.rolling_deletion.size());
+  arm(task_kind::corruption_fixer, bg.corruption_fixer.size());
   return {
       [=](clone_stage& m) { on_stage(self, m); },
       [=](clone_staged& m) {
@@ -1623,13 +1802,14 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
       [=](clone_status& m) { on_peer_status(self, m); },
       [=](clone_probe& m) { on_probe(self, m); },
       [=](clone_verify& m) { on_verify(self, m); },
+      [=](clone_fetch& m) { on_fetch(self, m); },
       [=](sneaker_atom, clone_stage& req, const std::vector<std::string>& paths) {
         return sneaker_outgoing(self, std::move(req), paths);
       },
       [=](sneaker_atom, clone_stage& req) { return sneaker_stage(self, std::move(req)); },
       [=](sneaker_atom, const clone_status& msg) { return sneaker_staged(self, msg); },
       [=](run_atom, uint8_t kind, uint32_t index) {
-        if (kind > static_cast<uint8_t>(task_kind::rolling_deletion)) return;
+        if (kind > static_cast<uint8_t>(task_kind::corruption_fixer)) return;
         run_task(self, static_cast<task_kind>(kind), index);
       },
       [=](moved_atom, uint64_t token) {

@@ -7,7 +7,8 @@
    each exactly once (one File and one instance per name at B, one file per name in B's store, no
    staging residue), every transfer settles COMPLETED on both sides.
 3. The globus mover: A -> C through the local Globus stand-in (same-absolute-path rule).
-4. create_local_clone copies every file of A's main store to its drive store (verified), and
+4. corruption_fixer: a file damaged at B is found by check_integrity and fetched again from A.
+5. create_local_clone copies every file of A's main store to its drive store (verified), and
    rolling_deletion then deletes A's main copies only once B and C both verify theirs; a file whose
    copy at C was corrupted keeps its main copy.
 5. Transfers disabled for B (librarian-change-transfer-status semantics, through the API): no new
@@ -107,7 +108,9 @@ class Cluster:
         self.b_cfg, self.b_root = make_node(ws, "b", "a", a_port, b_port, {
             "recv_clone": [{"every": every}],
             "incoming_transfer_hypervisor": [{"every": "2s", "age_in_days": 90 / 86400}],
+            "corruption_fixer": [{"every": "500ms"}],
         }, key)
+        self.b_cfg["librarian"]["check_integrity"] = [{"store": "main", "every_s": 1}]
         self.c_cfg, self.c_root = make_node(ws, "c", "a", a_port, c_port, {
             "recv_clone": [{"every": every}],
         }, key)
@@ -318,6 +321,22 @@ def test(args):
         c.wait_settled(120, "after SIGKILL of b")
         all_names = [n for n, _ in first + paused + many]
         c.check_exact(all_names, "after SIGKILL of b")
+
+        # corruption_fixer: damage B's copy of a file; B finds it and fetches a good copy from A.
+        damaged = many[17][0]
+        path = c.files(c.b)[damaged]["instances"][0]["path"]
+        with open(path, "r+b") as f:
+            f.write(b"\x00corrupt\x00")
+        with open(c.sources[damaged], "rb") as f:
+            want = f.read()
+
+        def repaired():
+            with open(path, "rb") as f:
+                return f.read() == want
+        lt.wait_until(repaired, 60, "corruption_fixer to repair " + damaged)
+        lt.wait_until(lambda: c.report(c.b)["counters"].get("corruption_fixed", 0) >= 1, 30,
+                      "b to count the repair")
+        lt.log("corruption_fixer: %s damaged at b, found and fetched again from a" % damaged)
         c.wait_replicated(all_names, 120, "globus mover, every file", node=c.c)
 
         # create_local_clone: every happy-path file has a verified copy on A's drive store.

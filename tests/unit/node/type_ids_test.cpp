@@ -126,6 +126,9 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   clone_verify_item vitem{"run1/a", "xxh3:::ab", true, ""};
   check_roundtrip(sys, vitem, covered);
   check_roundtrip(sys, clone_verify{"b", true, {vitem}}, covered);
+  check_roundtrip(sys,
+                  clone_fetch{"b", true, "run1/a", "xxh3:::ab", 0, "", "127.0.0.1", 7190, "ff", 10},
+                  covered);
   batch_summary bsum{3, "b", "native", "active", 2, 20, 10, 1, 500, 1e6, ""};
   check_roundtrip(sys, bsum, covered);
   transfer_summary tsum{7, true, "b", "run1/a", "ONGOING", 99};
