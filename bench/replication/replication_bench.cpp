@@ -1,0 +1,188 @@
+// The replication suite: for each repetition a fresh pair of nodes, the pool loaded into A with
+// transfers to B paused, then the native baselines and the timed replication; medians over the
+// repetitions, ratios paired within each repetition.
+#include "bench/replication/replication_bench.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "bench/replication/native_baseline.hpp"
+#include "bench/replication/node_pair.hpp"
+#include "bench/replication/replication_phase.hpp"
+#include "bench/replication/source_files.hpp"
+#include "bench/transfer/process.hpp"
+
+namespace librarian::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+constexpr uint64_t file_bytes = 1ull << 20;
+constexpr unsigned load_clients = 4;
+// The replicator keeps up to replication.max_batches_per_peer (default 16) batches to one peer
+// on the mover at once; the second baseline gives the bare mover the same parallelism.
+constexpr unsigned parallel_batches = 16;
+constexpr double target_ratio_max = 2.0;
+constexpr double target_overhead_ms_max = 1.0;
+
+struct run_figures {
+  double load_s = 0;
+  double native_one_s = 0;
+  double native_parallel_s = 0;
+  replication_timing rep;
+  json observed;  // check_replicated's figures
+};
+
+// Removes its tree when it goes out of scope (after the nodes that wrote into it have stopped).
+struct scratch_dir {
+  fs::path path;
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+double seconds_since(steady::time_point t0) {
+  return std::chrono::duration<double>(steady::now() - t0).count();
+}
+
+std::chrono::seconds limit_for(size_t files, double seconds_per_file) {
+  return std::chrono::seconds(60 +
+                              static_cast<int64_t>(static_cast<double>(files) * seconds_per_file));
+}
+
+// The copy is deleted and the deletion synced, so the next phase starts from the same disk state.
+expected<double> timed_native(const node_pair& pair, const std::vector<source_file>& pool,
+                              const std::vector<std::string>& sources, const std::string& name,
+                              unsigned batches) {
+  const auto dest = pair.b.root / name;
+  auto s = native_copy_seconds(pair.b, pool, sources, dest, batches, limit_for(pool.size(), 0.1));
+  std::error_code ec;
+  fs::remove_all(dest, ec);
+  ::sync();
+  return s;
+}
+
+expected<run_figures> run_once(const fs::path& dir, const std::string& bin_dir,
+                               const std::vector<source_file>& pool,
+                               const pair_settings& settings) {
+  scratch_dir scratch{dir};
+  auto pair = start_pair(dir, bin_dir, settings);
+  if (!pair) return pair.err();
+  node_pair& nodes = **pair;
+  if (auto st = register_and_pause(nodes); !st) return st.err();
+  run_figures f;
+  const auto load_start = steady::now();
+  auto sources = load_into(nodes.a, pool, load_clients);
+  if (!sources) return sources.err();
+  f.load_s = seconds_since(load_start);
+  ::sync();
+  auto one = timed_native(nodes, pool, *sources, "native-one-batch", 1);
+  if (!one) return one.err();
+  auto parallel = timed_native(nodes, pool, *sources, "native-parallel", parallel_batches);
+  if (!parallel) return parallel.err();
+  f.native_one_s = *one;
+  f.native_parallel_s = *parallel;
+  auto rep =
+      replicate_all(nodes, pool.size(), {std::chrono::seconds(120), limit_for(pool.size(), 0.2)});
+  if (!rep) return rep.err();
+  auto checked = check_replicated(nodes, pool);
+  if (!checked) return checked.err();
+  f.rep = std::move(*rep);
+  f.observed = std::move(*checked);
+  return f;
+}
+
+template <class Get>
+std::vector<double> each(const std::vector<run_figures>& runs, Get get) {
+  std::vector<double> out;
+  for (const auto& r : runs) out.push_back(get(r));
+  return out;
+}
+
+json rate(const std::vector<double>& seconds, size_t files) {
+  const double s = median(seconds);
+  return {{"seconds", s},
+          {"files_per_s", static_cast<double>(files) / s},
+          {"mb_per_s", static_cast<double>(files * file_bytes) / 1e6 / s},
+          {"runs_s", seconds}};
+}
+
+json summarize(const std::vector<run_figures>& runs, size_t files) {
+  const auto n = static_cast<double>(files);
+  auto rep = rate(each(runs, [](const run_figures& r) { return r.rep.settled_s; }), files);
+  rep["seconds_until_first_file_at_b"] =
+      median(each(runs, [](auto& r) { return r.rep.first_at_b_s; }));
+  rep["seconds_until_all_at_b"] = median(each(runs, [](auto& r) { return r.rep.all_at_b_s; }));
+  rep["cpu_s_a"] = median(each(runs, [](auto& r) { return r.rep.cpu_a_s; }));
+  rep["cpu_s_b"] = median(each(runs, [](auto& r) { return r.rep.cpu_b_s; }));
+  rep["rss_peak_mib_a"] = median(each(runs, [](auto& r) { return r.rep.rss_peak_a_kib / 1024.0; }));
+  rep["rss_peak_mib_b"] = median(each(runs, [](auto& r) { return r.rep.rss_peak_b_kib / 1024.0; }));
+  rep["first_seen_s_last_run"] = runs.back().rep.first_seen_s;
+  rep["observed_runs"] = json::array();
+  for (const auto& r : runs) rep["observed_runs"].push_back(r.observed);
+  rep["counters_a_last_run"] = runs.back().rep.counters_a;
+  rep["counters_b_last_run"] = runs.back().rep.counters_b;
+  json out{{"replication", rep},
+           {"native_one_batch", rate(each(runs, [](auto& r) { return r.native_one_s; }), files)},
+           {"native_" + std::to_string(parallel_batches) + "_batches",
+            rate(each(runs, [](auto& r) { return r.native_parallel_s; }), files)},
+           {"loading_files_per_s", n / median(each(runs, [](auto& r) { return r.load_s; }))}};
+  // Paired within each repetition, then the median: the machine's drift cancels out.
+  out["ratio_vs_one_batch"] =
+      median(each(runs, [](auto& r) { return r.rep.settled_s / r.native_one_s; }));
+  out["ratio_vs_" + std::to_string(parallel_batches) + "_batches"] =
+      median(each(runs, [](auto& r) { return r.rep.settled_s / r.native_parallel_s; }));
+  out["catalog_overhead_ms_per_file"] =
+      median(each(runs, [n](auto& r) { return (r.rep.settled_s - r.native_one_s) / n * 1000.0; }));
+  out["target_ratio_max"] = target_ratio_max;
+  out["target_overhead_ms_per_file_max"] = target_overhead_ms_max;
+  return out;
+}
+
+json settings_json(const pair_settings& s) {
+  return {{"send_batch_size", s.send_batch_size},
+          {"send_clone_every", s.send_clone_every},
+          {"consume_queue_check_consumed_queue_recv_clone_every", s.queue_tasks_every},
+          {"replication", "defaults (max_batches_per_peer 16, native_streams 4)"}};
+}
+
+}  // namespace
+
+json bench_replication(const std::string& work_dir, const std::string& bin_dir, bool quick,
+                       uint64_t files_wanted) {
+  const fs::path dir = fs::path(work_dir) / "replication";
+  scratch_dir scratch{dir};
+  const size_t files = files_wanted > 0 ? files_wanted : quick ? 200 : 10000;
+  const int runs = quick ? 1 : 3;
+  const pair_settings settings;
+  json out{{"files", files},
+           {"file_bytes", file_bytes},
+           {"runs", runs},
+           {"settings", settings_json(settings)},
+           // Issue 7's second figure needs a simulated mover, which does not exist yet.
+           {"simulated_10_node_cluster_1m_files",
+            {{"measured", false},
+             {"reason", "needs a simulated mover (runtime/sim has none yet); not faked"}}}};
+  auto pool = make_source_pool(dir / "pool", files, file_bytes);
+  if (!pool) {
+    out["error"] = "making the files: " + pool.err().describe();
+    return out;
+  }
+  std::vector<run_figures> figures;
+  for (int r = 0; r < runs; ++r) {
+    auto f = run_once(dir / ("run-" + std::to_string(r)), bin_dir, *pool, settings);
+    if (!f) {
+      out["error"] = "run " + std::to_string(r) + ": " + f.err().describe();
+      return out;
+    }
+    figures.push_back(std::move(*f));
+  }
+  out.update(summarize(figures, files));
+  return out;
+}
+
+}  // namespace librarian::bench
