@@ -3,6 +3,7 @@
 // repetitions, ratios paired within each repetition.
 #include "bench/replication/replication_bench.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -28,10 +29,15 @@ constexpr unsigned parallel_batches = 16;
 constexpr double target_ratio_max = 2.0;
 constexpr double target_overhead_ms_max = 1.0;
 
+struct native_figures {
+  double seconds = 0;
+  double cpu_s = 0;  // B's node (receiving) and this process (the mover, sending)
+};
+
 struct run_figures {
   double load_s = 0;
-  double native_one_s = 0;
-  double native_parallel_s = 0;
+  native_figures native_one;
+  native_figures native_parallel;
   replication_timing rep;
   json observed;  // check_replicated's figures
 };
@@ -54,16 +60,26 @@ std::chrono::seconds limit_for(size_t files, double seconds_per_file) {
                               static_cast<int64_t>(static_cast<double>(files) * seconds_per_file));
 }
 
+double own_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
 // The copy is deleted and the deletion synced, so the next phase starts from the same disk state.
-expected<double> timed_native(const node_pair& pair, const std::vector<source_file>& pool,
-                              const std::vector<std::string>& sources, const std::string& name,
-                              unsigned batches) {
+expected<native_figures> timed_native(node_pair& pair, const std::vector<source_file>& pool,
+                                      const std::vector<std::string>& sources,
+                                      const std::string& name, unsigned batches) {
   const auto dest = pair.b.root / name;
+  const double cpu = pair.b.proc->cpu_seconds() + own_cpu_seconds();
   auto s = native_copy_seconds(pair.b, pool, sources, dest, batches, limit_for(pool.size(), 0.1));
+  const double cpu_used = pair.b.proc->cpu_seconds() + own_cpu_seconds() - cpu;
   std::error_code ec;
   fs::remove_all(dest, ec);
   ::sync();
-  return s;
+  if (!s) return s.err();
+  return native_figures{*s, cpu_used};
 }
 
 expected<run_figures> run_once(const fs::path& dir, const std::string& bin_dir,
@@ -84,8 +100,8 @@ expected<run_figures> run_once(const fs::path& dir, const std::string& bin_dir,
   if (!one) return one.err();
   auto parallel = timed_native(nodes, pool, *sources, "native-parallel", parallel_batches);
   if (!parallel) return parallel.err();
-  f.native_one_s = *one;
-  f.native_parallel_s = *parallel;
+  f.native_one = *one;
+  f.native_parallel = *parallel;
   auto rep =
       replicate_all(nodes, pool.size(), {std::chrono::seconds(120), limit_for(pool.size(), 0.2)});
   if (!rep) return rep.err();
@@ -103,17 +119,24 @@ std::vector<double> each(const std::vector<run_figures>& runs, Get get) {
   return out;
 }
 
-json rate(const std::vector<double>& seconds, size_t files) {
+json rate(const std::vector<double>& seconds, const std::vector<double>& cpu_s, size_t files) {
   const double s = median(seconds);
   return {{"seconds", s},
           {"files_per_s", static_cast<double>(files) / s},
           {"mb_per_s", static_cast<double>(files * file_bytes) / 1e6 / s},
+          {"cpu_ms_per_file", median(cpu_s) * 1000.0 / static_cast<double>(files)},
           {"runs_s", seconds}};
 }
 
-json summarize(const std::vector<run_figures>& runs, size_t files) {
-  const auto n = static_cast<double>(files);
-  auto rep = rate(each(runs, [](const run_figures& r) { return r.rep.settled_s; }), files);
+json native_rate(const std::vector<run_figures>& runs, native_figures run_figures::*which,
+                 size_t files) {
+  return rate(each(runs, [which](auto& r) { return (r.*which).seconds; }),
+              each(runs, [which](auto& r) { return (r.*which).cpu_s; }), files);
+}
+
+json replication_json(const std::vector<run_figures>& runs, size_t files) {
+  auto rep = rate(each(runs, [](auto& r) { return r.rep.settled_s; }),
+                  each(runs, [](auto& r) { return r.rep.cpu_a_s + r.rep.cpu_b_s; }), files);
   rep["seconds_until_first_file_at_b"] =
       median(each(runs, [](auto& r) { return r.rep.first_at_b_s; }));
   rep["seconds_until_all_at_b"] = median(each(runs, [](auto& r) { return r.rep.all_at_b_s; }));
@@ -121,25 +144,47 @@ json summarize(const std::vector<run_figures>& runs, size_t files) {
   rep["cpu_s_b"] = median(each(runs, [](auto& r) { return r.rep.cpu_b_s; }));
   rep["rss_peak_mib_a"] = median(each(runs, [](auto& r) { return r.rep.rss_peak_a_kib / 1024.0; }));
   rep["rss_peak_mib_b"] = median(each(runs, [](auto& r) { return r.rep.rss_peak_b_kib / 1024.0; }));
+  rep["b_staged_waiting_mean"] =
+      median(each(runs, [](auto& r) { return r.rep.b_staged_waiting_mean; }));
+  rep["b_staged_waiting_max"] =
+      median(each(runs, [](auto& r) { return 1.0 * r.rep.b_staged_waiting_max; }));
   rep["first_seen_s_last_run"] = runs.back().rep.first_seen_s;
   rep["observed_runs"] = json::array();
   for (const auto& r : runs) rep["observed_runs"].push_back(r.observed);
   rep["counters_a_last_run"] = runs.back().rep.counters_a;
   rep["counters_b_last_run"] = runs.back().rep.counters_b;
-  json out{{"replication", rep},
-           {"native_one_batch", rate(each(runs, [](auto& r) { return r.native_one_s; }), files)},
+  return rep;
+}
+
+// Paired within each repetition, then the median: the machine's drift cancels out.
+json comparisons(const std::vector<run_figures>& runs, size_t files) {
+  const auto n = static_cast<double>(files);
+  const auto parallel = std::to_string(parallel_batches) + "_batches";
+  return {
+      {"ratio_vs_one_batch",
+       median(each(runs, [](auto& r) { return r.rep.settled_s / r.native_one.seconds; }))},
+      {"ratio_vs_" + parallel,
+       median(each(runs, [](auto& r) { return r.rep.settled_s / r.native_parallel.seconds; }))},
+      {"catalog_overhead_ms_per_file",
+       median(each(
+           runs, [n](auto& r) { return (r.rep.settled_s - r.native_one.seconds) / n * 1000.0; }))},
+      // Against the bare mover with the replicator's parallelism: the catalog's own cost.
+      {"catalog_overhead_ms_per_file_vs_" + parallel,
+       median(each(
+           runs,
+           [n](auto& r) { return (r.rep.settled_s - r.native_parallel.seconds) / n * 1000.0; }))},
+      {"target_ratio_max", target_ratio_max},
+      {"target_overhead_ms_per_file_max", target_overhead_ms_max}};
+}
+
+json summarize(const std::vector<run_figures>& runs, size_t files) {
+  json out{{"replication", replication_json(runs, files)},
+           {"native_one_batch", native_rate(runs, &run_figures::native_one, files)},
            {"native_" + std::to_string(parallel_batches) + "_batches",
-            rate(each(runs, [](auto& r) { return r.native_parallel_s; }), files)},
-           {"loading_files_per_s", n / median(each(runs, [](auto& r) { return r.load_s; }))}};
-  // Paired within each repetition, then the median: the machine's drift cancels out.
-  out["ratio_vs_one_batch"] =
-      median(each(runs, [](auto& r) { return r.rep.settled_s / r.native_one_s; }));
-  out["ratio_vs_" + std::to_string(parallel_batches) + "_batches"] =
-      median(each(runs, [](auto& r) { return r.rep.settled_s / r.native_parallel_s; }));
-  out["catalog_overhead_ms_per_file"] =
-      median(each(runs, [n](auto& r) { return (r.rep.settled_s - r.native_one_s) / n * 1000.0; }));
-  out["target_ratio_max"] = target_ratio_max;
-  out["target_overhead_ms_per_file_max"] = target_overhead_ms_max;
+            native_rate(runs, &run_figures::native_parallel, files)},
+           {"loading_files_per_s",
+            static_cast<double>(files) / median(each(runs, [](auto& r) { return r.load_s; }))}};
+  out.update(comparisons(runs, files));
   return out;
 }
 

@@ -95,6 +95,7 @@ expected<replication_timing> replicate_all(node_pair& pair, size_t files,
   const auto start = steady::now();
   uint64_t mark = 0;
   auto moved_at = start;
+  uint64_t polls = 0, waiting_sum = 0;
   for (;;) {
     std::this_thread::sleep_for(report_poll);
     auto a = call_node(pair.a, "GET", "/api/v1/replication");
@@ -105,6 +106,11 @@ expected<replication_timing> replicate_all(node_pair& pair, size_t files,
     const double elapsed_s = std::chrono::duration<double>(now - start).count();
     const uint64_t at_b = counter(*b, "incoming_completed");
     note_first_seen(t, *a, *b, elapsed_s);
+    const uint64_t waiting = (*b)["incoming"].value("STAGED", uint64_t{0});
+    ++polls;
+    waiting_sum += waiting;
+    t.b_staged_waiting_max = std::max(t.b_staged_waiting_max, waiting);
+    t.b_staged_waiting_mean = static_cast<double>(waiting_sum) / static_cast<double>(polls);
     if (at_b > 0 && t.first_at_b_s == 0) t.first_at_b_s = elapsed_s;
     if (at_b >= files && t.all_at_b_s == 0) t.all_at_b_s = elapsed_s;
     if (at_b >= files && live(*a, "outgoing") == 0 && (*a)["active_batches"].empty() &&
@@ -145,12 +151,14 @@ expected<json> check_replicated(const node_pair& pair, const std::vector<source_
   });
   if (!st) return st.err();
   size_t recorded_at_a = 0, recorded_twice = 0;
+  json examples = json::array();
   st = for_each_file(pair.a, json{{"has_remote_at", "b"}}, [&](const json& f) -> status {
     if (!wanted.contains(f.value("name", std::string{}))) return {};
     ++recorded_at_a;
     size_t at_b_records = 0;
     for (const auto& r : f["remote_instances"]) at_b_records += r.value("librarian", "") == "b";
-    recorded_twice += at_b_records > 1 ? 1 : 0;
+    if (at_b_records > 1 && recorded_twice++ < 2)
+      examples.push_back({{"name", f["name"]}, {"remote_instances", f["remote_instances"]}});
     return {};
   });
   if (!st) return st.err();
@@ -158,7 +166,7 @@ expected<json> check_replicated(const node_pair& pair, const std::vector<source_
     return fail(errc::internal, "after replication b has " + std::to_string(at_b) +
                                     " and a records " + std::to_string(recorded_at_a) +
                                     " remote copies of " + std::to_string(files.size()) + " files");
-  return json{{"a_files_with_several_remote_records_at_b", recorded_twice}};
+  return json{{"a_files_with_several_remote_records_at_b", recorded_twice}, {"examples", examples}};
 }
 
 }  // namespace librarian::bench

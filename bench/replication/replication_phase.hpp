@@ -29,6 +29,10 @@ struct replication_timing {
   uint64_t rss_peak_b_kib = 0;
   nlohmann::json counters_a;  // the replicators' counters when settled
   nlohmann::json counters_b;
+  // Files that have arrived at B (STAGED) and wait for recv_clone to ingest them, over the polls:
+  // a backlog that stays high means ingesting, not moving, is the limit.
+  double b_staged_waiting_mean = 0;
+  uint64_t b_staged_waiting_max = 0;
   // Where the time goes: seconds from enable until each pipeline counter first moved
   // ("a.batches_created", ..., "b.incoming_completed").
   nlohmann::json first_seen_s = nlohmann::json::object();
