@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "actors/transfer/movers.hpp"
+#include "bench/replication/interruption.hpp"
 
 namespace librarian::bench {
 namespace {
@@ -64,6 +65,7 @@ expected<double> native_copy_seconds(const replication_node& b,
   std::vector<bool> finished(tasks.size(), false);
   size_t left = tasks.size();
   while (left > 0) {
+    if (interruption_requested()) return abandon(fail(errc::unavailable, "interrupted"));
     if (steady::now() - start > limit)
       return abandon(fail(errc::timeout, "the native baseline did not finish within " +
                                              std::to_string(limit.count()) + " s"));

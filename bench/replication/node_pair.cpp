@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "bench/replication/interruption.hpp"
 #include "bin/librarian/api_calls.hpp"
 #include "runtime/crypto/crypto.hpp"
 
@@ -105,6 +106,7 @@ replication_node plan_node(const std::string& name, const fs::path& dir) {
 status wait_ready(replication_node& n) {
   const auto deadline = std::chrono::steady_clock::now() + ready_limit;
   while (std::chrono::steady_clock::now() < deadline) {
+    if (interruption_requested()) return fail(errc::unavailable, "interrupted");
     if (!n.proc->alive())
       return fail(errc::unavailable,
                   "librarian-node " + n.name + " exited at start; see " + n.log.string());

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "bench/replication/interruption.hpp"
 #include "bench/replication/native_baseline.hpp"
 #include "bench/replication/node_pair.hpp"
 #include "bench/replication/replication_phase.hpp"
@@ -199,6 +200,7 @@ json settings_json(const pair_settings& s) {
 
 json bench_replication(const std::string& work_dir, const std::string& bin_dir, bool quick,
                        uint64_t files_wanted) {
+  const interruption_guard interruption;  // outlives scratch: the removal is not cut short
   const fs::path dir = fs::path(work_dir) / "replication";
   scratch_dir scratch{dir};
   const size_t files = files_wanted > 0 ? files_wanted : quick ? 200 : 10000;
@@ -218,13 +220,20 @@ json bench_replication(const std::string& work_dir, const std::string& bin_dir, 
     return out;
   }
   std::vector<run_figures> figures;
-  for (int r = 0; r < runs; ++r) {
-    auto f = run_once(dir / ("run-" + std::to_string(r)), bin_dir, *pool, settings);
-    if (!f) {
-      out["error"] = "run " + std::to_string(r) + ": " + f.err().describe();
-      return out;
+  try {
+    for (int r = 0; r < runs; ++r) {
+      auto f = run_once(dir / ("run-" + std::to_string(r)), bin_dir, *pool, settings);
+      if (!f) {
+        out["error"] = "run " + std::to_string(r) + ": " + f.err().describe();
+        return out;
+      }
+      figures.push_back(std::move(*f));
     }
-    figures.push_back(std::move(*f));
+  } catch (const std::exception& e) {
+    // A node answered something unexpected (a JSON field of another type): the run's nodes have
+    // been stopped by now; report instead of terminating.
+    out["error"] = std::string{"unexpected reply: "} + e.what();
+    return out;
   }
   out.update(summarize(figures, files));
   return out;

@@ -5,6 +5,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "bench/replication/interruption.hpp"
+
 namespace librarian::bench {
 namespace {
 
@@ -57,6 +59,29 @@ void note_first_seen(replication_timing& t, const json& a, const json& b, double
   }
 }
 
+// Folds one poll's reports into the timing: first and last file at B, B's backlog, the
+// per-step timeline.
+void observe(replication_timing& t, const json& a, const json& b, double elapsed_s, size_t files,
+             uint64_t polls) {
+  const uint64_t at_b = counter(b, "incoming_completed");
+  if (at_b > 0 && t.first_at_b_s == 0) t.first_at_b_s = elapsed_s;
+  if (at_b >= files && t.all_at_b_s == 0) t.all_at_b_s = elapsed_s;
+  uint64_t waiting = 0;
+  if (auto it = b.find("incoming"); it != b.end() && it->is_object())
+    waiting = it->value("STAGED", uint64_t{0});
+  t.b_staged_waiting_max = std::max(t.b_staged_waiting_max, waiting);
+  t.b_staged_waiting_mean +=
+      (static_cast<double>(waiting) - t.b_staged_waiting_mean) / static_cast<double>(polls);
+  note_first_seen(t, a, b, elapsed_s);
+}
+
+// Every file committed at B, and no live transfer or batch on either side.
+bool settled(const json& a, const json& b, size_t files) {
+  auto batches = a.find("active_batches");
+  return counter(b, "incoming_completed") >= files && live(a, "outgoing") == 0 &&
+         live(b, "incoming") == 0 && batches != a.end() && batches->empty();
+}
+
 // Calls fn on every file of every page of a search; false from fn stops with that error.
 status for_each_file(const replication_node& node, json query,
                      const std::function<status(const json&)>& fn) {
@@ -93,28 +118,19 @@ expected<replication_timing> replicate_all(node_pair& pair, size_t files,
   static_cast<void>(pair.b.proc->reset_rss_peak());
   if (auto st = set_transfers(pair, true); !st) return st.err();
   const auto start = steady::now();
-  uint64_t mark = 0;
+  uint64_t mark = 0, polls = 0;
   auto moved_at = start;
-  uint64_t polls = 0, waiting_sum = 0;
   for (;;) {
     std::this_thread::sleep_for(report_poll);
+    if (interruption_requested()) return fail(errc::unavailable, "interrupted");
     auto a = call_node(pair.a, "GET", "/api/v1/replication");
     auto b = call_node(pair.b, "GET", "/api/v1/replication");
     if (!a) return a.err();
     if (!b) return b.err();
     const auto now = steady::now();
     const double elapsed_s = std::chrono::duration<double>(now - start).count();
-    const uint64_t at_b = counter(*b, "incoming_completed");
-    note_first_seen(t, *a, *b, elapsed_s);
-    const uint64_t waiting = (*b)["incoming"].value("STAGED", uint64_t{0});
-    ++polls;
-    waiting_sum += waiting;
-    t.b_staged_waiting_max = std::max(t.b_staged_waiting_max, waiting);
-    t.b_staged_waiting_mean = static_cast<double>(waiting_sum) / static_cast<double>(polls);
-    if (at_b > 0 && t.first_at_b_s == 0) t.first_at_b_s = elapsed_s;
-    if (at_b >= files && t.all_at_b_s == 0) t.all_at_b_s = elapsed_s;
-    if (at_b >= files && live(*a, "outgoing") == 0 && (*a)["active_batches"].empty() &&
-        live(*b, "incoming") == 0) {
+    observe(t, *a, *b, elapsed_s, files, ++polls);
+    if (settled(*a, *b, files)) {
       t.settled_s = elapsed_s;
       t.cpu_a_s = pair.a.proc->cpu_seconds() - cpu_a;
       t.cpu_b_s = pair.b.proc->cpu_seconds() - cpu_b;
@@ -129,11 +145,11 @@ expected<replication_timing> replicate_all(node_pair& pair, size_t files,
       moved_at = now;
     }
     if (now - moved_at > limits.stalled || now - start > limits.total)
-      return fail(errc::timeout, "replication stalled at " + std::to_string(at_b) + " of " +
-                                     std::to_string(files) + " files at b after " +
-                                     std::to_string(static_cast<int>(elapsed_s)) +
-                                     " s; a: " + a->dump().substr(0, 1500) +
-                                     " b: " + b->dump().substr(0, 1500));
+      return fail(errc::timeout,
+                  "replication stalled at " + std::to_string(counter(*b, "incoming_completed")) +
+                      " of " + std::to_string(files) + " files at b after " +
+                      std::to_string(static_cast<int>(elapsed_s)) +
+                      " s; a: " + a->dump().substr(0, 1500) + " b: " + b->dump().substr(0, 1500));
   }
 }
 

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/replication/interruption.hpp"
 #include "net/data/checksum.hpp"
 
 namespace librarian::bench {
@@ -80,6 +81,7 @@ expected<std::vector<source_file>> make_source_pool(const fs::path& dir, size_t 
   std::vector<source_file> files;
   files.reserve(count);
   for (size_t i = 0; i < count; ++i) {
+    if (interruption_requested()) return fail(errc::unavailable, "interrupted");
     source_file f{file_name(i), dir / ("f" + std::to_string(i)), bytes, {}};
     auto sum = write_random_file(f.pool_path, bytes, i + 1);
     if (!sum) return sum.err();
@@ -99,6 +101,11 @@ expected<std::vector<std::string>> load_into(const replication_node& node,
   std::optional<error> first_error;
   auto client = [&] {
     for (size_t i = next++; i < files.size(); i = next++) {
+      if (interruption_requested()) {
+        std::lock_guard lock{first_error_mu};
+        first_error = first_error.value_or(fail(errc::unavailable, "interrupted"));
+        return;
+      }
       auto path = load_one(node, files[i]);
       if (path) {
         paths[i] = std::move(*path);
