@@ -11,6 +11,7 @@
 #include "bench/librarian/librarian_bench.hpp"
 #include "bench/mcs/mcs_bench.hpp"
 #include "bench/messaging/messaging_bench.hpp"
+#include "bench/replication/replication_bench.hpp"
 #include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
 #include "bench/transfer/transfer_bench.hpp"
@@ -23,12 +24,15 @@ int main(int argc, char** argv) {
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
   uint64_t mcs_files = 0;
   app.add_option("suite", suite,
-                 "storage, messaging, sim, transfer, librarian, gridftp, mcs or all (gridftp and "
-                 "mcs run only by name)")
-      ->check(CLI::IsMember(
-          {"storage", "messaging", "sim", "transfer", "librarian", "gridftp", "mcs", "all"}));
+                 "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication or all "
+                 "(gridftp, mcs and replication run only by name)")
+      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp",
+                             "mcs", "replication", "all"}));
   app.add_option("--mcs-files", mcs_files,
                  "files the mcs suite loads (default 1000000; 20000 quick)");
+  uint64_t replication_files = 0;
+  app.add_option("--replication-files", replication_files,
+                 "files of 1 MiB the replication suite moves (default 10000; 200 quick)");
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -74,11 +78,19 @@ int main(int argc, char** argv) {
     auto bin_dir = std::filesystem::absolute(argv[0]).parent_path().string();
     out["mcs"] = librarian::bench::bench_mcs(dir.string(), bin_dir, quick, mcs_files);
   }
+  // Only by name: two nodes and about 30 GiB of disk traffic per repetition.
+  if (suite == "replication") {
+    if (!json) std::cerr << "running replication suite...\n";
+    auto bin_dir = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+    out["replication"] =
+        librarian::bench::bench_replication(dir.string(), bin_dir, quick, replication_files);
+  }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";
   bool failed = (out.contains("storage") && out["storage"].contains("error")) ||
                 (out.contains("messaging") && out["messaging"].contains("error")) ||
                 (out.contains("librarian") && out["librarian"]["catalog"].contains("error")) ||
-                (out.contains("mcs") && out["mcs"]["mcs"].contains("error"));
+                (out.contains("mcs") && out["mcs"]["mcs"].contains("error")) ||
+                (out.contains("replication") && out["replication"].contains("error"));
   return failed ? 1 : 0;
 }

@@ -1,0 +1,106 @@
+// fork/exec with PR_SET_PDEATHSIG; /proc readers for CPU and peak RSS.
+#include "bench/replication/node_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace librarian::bench {
+namespace {
+
+// A node flushes its database and closes its ports on SIGTERM; a few seconds is plenty.
+constexpr auto stop_grace = std::chrono::seconds(10);
+constexpr auto stop_poll = std::chrono::milliseconds(20);
+
+std::string proc_file(pid_t pid, const char* name) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/" + name);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+}  // namespace
+
+node_process::node_process(const std::vector<std::string>& argv, const std::string& log_path) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ != 0) return;
+  // The child: from here on only async-signal-safe calls until exec.
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(126);  // the parent died before prctl took effect
+  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (log >= 0) {
+    ::dup2(log, 1);
+    ::dup2(log, 2);
+  }
+  ::execv(args[0], args.data());
+  ::_exit(127);
+}
+
+node_process::~node_process() {
+  stop();
+}
+
+bool node_process::alive() {
+  if (pid_ <= 0) return false;
+  if (::waitpid(pid_, nullptr, WNOHANG) == 0) return true;
+  pid_ = -1;  // exited (and now reaped): stop() must not signal a reused process group
+  return false;
+}
+
+double node_process::cpu_seconds() const {
+  if (pid_ <= 0) return 0;
+  auto text = proc_file(pid_, "stat");
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  // Fields after "(comm)" start at field 3; utime and stime are fields 14 and 15.
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(f);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+uint64_t node_process::rss_peak_kib() const {
+  if (pid_ <= 0) return 0;
+  std::istringstream lines(proc_file(pid_, "status"));
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  return 0;
+}
+
+bool node_process::reset_rss_peak() const {
+  if (pid_ <= 0) return false;
+  std::ofstream out("/proc/" + std::to_string(pid_) + "/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+void node_process::stop() {
+  if (pid_ <= 0) return;
+  ::kill(-pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + stop_grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(stop_poll);
+  }
+  ::kill(-pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+}  // namespace librarian::bench

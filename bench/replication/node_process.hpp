@@ -1,0 +1,38 @@
+// One librarian-node child of the replication suite. It dies with this process (PR_SET_PDEATHSIG,
+// so an interrupted benchmark leaves no node behind) and is stopped by the destructor on every
+// other exit path; its peak RSS and CPU time are read from /proc while it runs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace librarian::bench {
+
+class node_process {
+ public:
+  // Starts argv in its own process group with stdout and stderr to log_path.
+  node_process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~node_process();
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  // Reaps the child if it has exited.
+  [[nodiscard]] bool alive();
+  // user + system seconds so far (/proc/PID/stat).
+  [[nodiscard]] double cpu_seconds() const;
+  // VmHWM in KiB: the largest resident set since start or since the last reset_rss_peak().
+  [[nodiscard]] uint64_t rss_peak_kib() const;
+  // Writes 5 to /proc/PID/clear_refs, which restarts VmHWM from the current RSS; false if the
+  // kernel refused (then rss_peak_kib covers the whole life of the process).
+  [[nodiscard]] bool reset_rss_peak() const;
+  // SIGTERM to the group, SIGKILL after stop_grace; always reaps.
+  void stop();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace librarian::bench
