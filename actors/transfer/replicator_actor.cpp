@@ -164,6 +164,7 @@ struct replicator_shell {
   std::set<std::string> disabled_peers;
   bool warned_no_recv = false;
   uint64_t sneaker_seq = 0;
+  size_t recv_budget = 0;  // recv_clone: files this run may still start
   // (peer, file) -> when its transfer completed: a search answered before the completion is stale
   // and must not send the file again.
   std::map<std::pair<std::string, std::string>, int64_t> completed_at;
@@ -379,7 +380,10 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t b
           std::vector<send_candidate> part(picked.begin() + static_cast<long>(start),
                                            picked.begin() + static_cast<long>(end));
           auto b = rep.create_batch(t.destination_librarian, t.mover, t.priority, part, now, rows);
-          if (b) made.push_back(b->id);
+          if (!b) continue;
+          made.push_back(b->id);
+          // Its request goes out once the rows are durable; until then it is not "unanswered".
+          self->state.stage_sent[b->id] = now;
         }
         count(self, "batches_created", made.size());
         count(self, "batches_created_to_" + t.destination_librarian, made.size());
@@ -509,6 +513,7 @@ void run_consume_queue(self_ptr self, uint32_t) {
       auto started = rep.start_batch(id, native, now, rows);
       if (!started) continue;
       count(self, "batches_started");
+      if (native) self->state.ticket_sent[id] = now;  // asked once the rows are durable
       commit(self, std::move(rows), [self, id, native] {
         if (!native) return submit_batch(self, id, nullptr);
         // Tickets live in the peer's memory: ask for fresh ones for every attempt.
@@ -1058,6 +1063,8 @@ void remove_batch_dir_if_done(self_ptr self, const incoming_row& r) {
   std::filesystem::remove(r.batch_dir, ec);
 }
 
+size_t pump_recv(self_ptr self, size_t budget);
+
 void ingest(self_ptr self, uint64_t id) {
   auto& rep = *self->state.rep;
   auto r = rep.incoming(id);
@@ -1068,7 +1075,13 @@ void ingest(self_ptr self, uint64_t id) {
   auto done = [self, id, r] {
     self->state.recv_in_flight.erase(id);
     storage::row_list again;  // already written in the librarian's batch
-    if (!self->state.rep->set_incoming(id, xfer_status::completed, "", now_ms(self), again)) return;
+    bool completed =
+        self->state.rep->set_incoming(id, xfer_status::completed, "", now_ms(self), again)
+            .has_value();
+    // The next STAGED file starts now, not at the next timer (recv_clone's budget permitting).
+    if (self->state.recv_budget > 0)
+      self->state.recv_budget -= std::min<size_t>(self->state.recv_budget, pump_recv(self, 1));
+    if (!completed) return;
     count(self, "incoming_completed");
     tell_completed(self, *r);
     remove_batch_dir_if_done(self, *r);
@@ -1089,7 +1102,10 @@ void ingest(self_ptr self, uint64_t id) {
               if (!sums.empty() && sums.front() == r->checksum) {
                 auto rows =
                     self->state.rep->preview_incoming(id, xfer_status::completed, now_ms(self));
-                if (!rows) return;
+                if (!rows) {
+                  self->state.recv_in_flight.erase(id);
+                  return;
+                }
                 return commit(self, std::move(*rows), done);
               }
               self->state.recv_in_flight.erase(id);
@@ -1099,19 +1115,29 @@ void ingest(self_ptr self, uint64_t id) {
       });
 }
 
-void run_recv_clone(self_ptr self, uint32_t index) {
-  const auto& t = self->state.env->config.background.recv_clone.at(index);
+// Keeps up to recv_in_flight_max ingests going, and at most `budget` new ones.
+size_t pump_recv(self_ptr self, size_t budget) {
   auto& rep = *self->state.rep;
   auto room = recv_in_flight_max > self->state.recv_in_flight.size()
                   ? recv_in_flight_max - self->state.recv_in_flight.size()
                   : 0;
+  room = std::min(room, budget);
   size_t started = 0;
-  for (auto id : rep.staged_incoming(t.files_per_run + self->state.recv_in_flight.size())) {
+  if (room == 0) return 0;
+  for (auto id : rep.staged_incoming(room + self->state.recv_in_flight.size())) {
     if (started >= room) break;
     if (self->state.recv_in_flight.contains(id)) continue;
     ingest(self, id);
     ++started;
   }
+  return started;
+}
+
+void run_recv_clone(self_ptr self, uint32_t index) {
+  const auto& t = self->state.env->config.background.recv_clone.at(index);
+  self->state.recv_budget = t.files_per_run;  // this run's files, started as others finish
+  self->state.recv_budget -=
+      std::min<size_t>(self->state.recv_budget, pump_recv(self, t.files_per_run));
 }
 
 // ============================================================================ hypervisors
