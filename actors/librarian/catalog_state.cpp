@@ -19,18 +19,9 @@ constexpr const char* instances_counter = "instances";
 constexpr const char* errors_counter = "errors";
 constexpr const char* corrupt_counter = "corrupt";
 
-template <class Row>
-void put_row(row_list& rows, const char* table, std::string key, const Row& row) {
-  rows.push_back({table, std::move(key), storage::encode(row), false});
-}
-
-void put_marker(row_list& rows, const char* table, std::string key) {
-  rows.push_back({table, std::move(key), std::string{}, false});
-}
-
-void erase_row(row_list& rows, const char* table, std::string key) {
-  rows.push_back({table, std::move(key), std::string{}, true});
-}
+using storage::erase_row;
+using storage::put_marker;
+using storage::put_row;
 
 std::string instance_key(const std::string& name, uint64_t id) {
   std::string k;

@@ -5,6 +5,7 @@
 
 #include "storage/codec.hpp"
 #include "storage/keys.hpp"
+#include "storage/row_list_ops.hpp"
 #include "storage/table.hpp"
 
 namespace librarian::transfer {
@@ -17,16 +18,9 @@ constexpr const char* incoming_counter = "next_incoming";
 constexpr const char* batches_counter = "next_batch";
 constexpr size_t live_rows_max = 10'000'000;
 
-template <class Row>
-void put_row(row_list& rows, const char* table, std::string key, const Row& row) {
-  rows.push_back({table, std::move(key), storage::encode(row), false});
-}
-void put_marker(row_list& rows, const char* table, std::string key) {
-  rows.push_back({table, std::move(key), std::string{}, false});
-}
-void erase_row(row_list& rows, const char* table, std::string key) {
-  rows.push_back({table, std::move(key), std::string{}, true});
-}
+using storage::erase_row;
+using storage::put_marker;
+using storage::put_row;
 
 std::string source_key(const std::string& source, uint64_t source_id) {
   std::string k;
@@ -763,40 +757,42 @@ replication_state::peer_news replication_state::on_peer_status(const clone_statu
   return news;
 }
 
-expected<row_list> replication_state::preview_outgoing(uint64_t id, xfer_status to,
-                                                       int64_t now) const {
-  auto it = outgoing_.find(id);
-  if (it == outgoing_.end()) return fail(errc::not_found, "no live outgoing transfer");
+namespace {
+
+// The rows of one transfer's status change, without making it (see preview_outgoing).
+template <class Row>
+expected<row_list> preview_change(const std::map<uint64_t, Row>& live, const char* table,
+                                  const char* live_table, const char* what, uint64_t id,
+                                  xfer_status to, int64_t now,
+                                  bool (*allowed)(xfer_status, xfer_status)) {
+  auto it = live.find(id);
+  if (it == live.end()) return fail(errc::not_found, std::string{"no live "} + what);
   auto row = it->second;
-  if (!outgoing_transition_allowed(status_of(row.status), to))
-    return fail(errc::conflict, "outgoing transfer " + std::to_string(id) + " cannot go from " +
+  if (!allowed(status_of(row.status), to))
+    return fail(errc::conflict, std::string{what} + " " + std::to_string(id) + " cannot go from " +
                                     std::string{name(status_of(row.status))} + " to " +
                                     std::string{name(to)});
   row.status = static_cast<uint8_t>(to);
   row.updated_unix_ms = now;
   if (terminal(to)) row.end_unix_ms = now;
   row_list rows;
-  put_row(rows, outgoing_table, storage::u64_key(id), row);
-  if (terminal(to)) erase_row(rows, outgoing_live_table, storage::u64_key(id));
+  put_row(rows, table, storage::u64_key(id), row);
+  if (terminal(to)) erase_row(rows, live_table, storage::u64_key(id));
   return rows;
+}
+
+}  // namespace
+
+expected<row_list> replication_state::preview_outgoing(uint64_t id, xfer_status to,
+                                                       int64_t now) const {
+  return preview_change(outgoing_, outgoing_table, outgoing_live_table, "outgoing transfer", id, to,
+                        now, &outgoing_transition_allowed);
 }
 
 expected<row_list> replication_state::preview_incoming(uint64_t id, xfer_status to,
                                                        int64_t now) const {
-  auto it = incoming_.find(id);
-  if (it == incoming_.end()) return fail(errc::not_found, "no live incoming transfer");
-  auto row = it->second;
-  if (!incoming_transition_allowed(status_of(row.status), to))
-    return fail(errc::conflict, "incoming transfer " + std::to_string(id) + " cannot go from " +
-                                    std::string{name(status_of(row.status))} + " to " +
-                                    std::string{name(to)});
-  row.status = static_cast<uint8_t>(to);
-  row.updated_unix_ms = now;
-  if (terminal(to)) row.end_unix_ms = now;
-  row_list rows;
-  put_row(rows, incoming_table, storage::u64_key(id), row);
-  if (terminal(to)) erase_row(rows, incoming_live_table, storage::u64_key(id));
-  return rows;
+  return preview_change(incoming_, incoming_table, incoming_live_table, "incoming transfer", id, to,
+                        now, &incoming_transition_allowed);
 }
 
 std::optional<outgoing_row> replication_state::outgoing(uint64_t id) const {
