@@ -7,6 +7,7 @@
 #include "actors/rls/glob.hpp"
 #include "runtime/config.hpp"
 #include "storage/keys.hpp"
+#include "storage/row_list_ops.hpp"
 #include "storage/table.hpp"
 
 namespace librarian::lib {
