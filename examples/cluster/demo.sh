@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The product's main job, as far as it goes today: a 3-node cluster on loopback, its membership,
-# messages injected into its actors through the console, files uploaded into node a's store and
-# found again (search, download, the replica index), bulk copies over the data channel, metadata
-# queries, and a node restart that shows its persisted state survived. Run by `make demo` (from
+# messages injected into its actors through the console, files uploaded into node a's store,
+# replicated to node b by the replication pipeline and found again (search, download, the
+# replica index), bulk copies over the data channel, metadata queries, and a node restart that
+# shows its persisted state survived. Run by `make demo` (from
 # the repo root).
 set -euo pipefail
 
@@ -37,6 +38,15 @@ files = sys.argv[3]
 cfg["stores"] = [{"name": "main", "staging_path": files + "/staging", "store_path": files + "/store",
                   "capacity_bytes": 10 * 2**30}]
 cfg["data"] = {"roots": [files + "/exchange"]}
+# Replication: a clones what it holds to b (native mover over b's data port); b ingests.
+if cfg["name"] == "a":
+    cfg["background"] = {"send_clone": [{"destination_librarian": "b", "every": "1s"}],
+                         "consume_queue": [{"every": "500ms"}],
+                         "check_consumed_queue": [{"every": "500ms"}],
+                         "outgoing_transfer_hypervisor": [{"every": "1m", "age_in_days": 1}]}
+elif cfg["name"] == "b":
+    cfg["background"] = {"recv_clone": [{"every": "500ms"}],
+                         "incoming_transfer_hypervisor": [{"every": "1m", "age_in_days": 2}]}
 json.dump(cfg, open(sys.argv[2], "w"), indent=2)
 PY
 }
@@ -138,6 +148,14 @@ CFG
   "$bin_dir/librarian" search-files demo-a -n 'demo/*'
   "$bin_dir/librarian" download demo-a demo/zen.2459002.uvh5 "$data/zen.2459002.copy"
   cmp "$data/zen.2459002.uvh5" "$data/zen.2459002.copy" && echo "  downloaded copy is byte-identical"
+
+  say "Replication: node a's send_clone clones its files to node b, which verifies and ingests them"
+  for _ in $(seq 1 100); do
+    if "$bin_dir/librarian" search-files demo-b -n 'demo/*' 2>/dev/null | grep -q zen.2459002; then break; fi
+    sleep 0.2
+  done
+  "$bin_dir/librarian" search-files demo-b -n 'demo/*'
+  "$bin_dir/librarian" transfer-status demo-a | sed 's/^/  /'
 
   say "librarian copy (globus-url-copy's options): 4 streams to node b's data port, then back"
   "$bin_dir/librarian" copy --conn demo-b -p 4 -vb "$data/zen.2459002.uvh5" "lib://127.0.0.1:7192$root/$data/b-files/exchange/zen.uvh5"
