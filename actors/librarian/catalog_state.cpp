@@ -704,12 +704,14 @@ expected<validation_item> catalog_state::record_validation(
   item.match = checksum == (*f)->checksum && size == (*f)->size;
   // Periodic checks find the same damage again and again; it is recorded once.
   bool known_bad = row.cached_checksum == checksum && row.cached_size == size;
+  // A CorruptFile row exists only if the last verdict on this instance was a mismatch.
+  bool was_bad = row.cached_checksum != (*f)->checksum || row.cached_size != (*f)->size;
   row.cached_checksum = checksum;
   row.cached_size = size;
   row.checksum_unix_ms = now_unix_ms;
   put_row(rows, instances_table, key, row);
   if (!item.match) item.problem = "checksum or size mismatch";
-  if (item.match) {
+  if (item.match && was_bad) {
     // Fixed (by corruption_fixer, or by hand): its CorruptFile rows are resolved.
     auto corrupt = db_.scan_prefix(db_.get_table(corrupt_table), "", 10000);
     if (!corrupt) return corrupt.err();

@@ -21,6 +21,10 @@ class ticket_registry;
 class data_server;
 }  // namespace librarian::data
 
+namespace librarian::transfer {
+class async_mover;
+}  // namespace librarian::transfer
+
 namespace librarian::node {
 
 inline constexpr const char* version_text = "0.1.0";
@@ -40,6 +44,8 @@ struct node_env {
   std::shared_ptr<data::ticket_registry> data_tickets;
   uint16_t data_port = 0;                          // the port the data server actually listens on
   const data::data_server* data_server = nullptr;  // for /metrics; outlives the API
+  // The Globus mover when librarian.globus_enable (built, and its credentials read, at start-up).
+  std::shared_ptr<transfer::async_mover> globus_mover;
   // Spawns this node's transport; `supervisor` is the node actor it reports to. The env is
   // passed in rather than captured, so the env does not own itself.
   std::function<caf::actor(caf::local_actor* spawner, caf::actor supervisor,

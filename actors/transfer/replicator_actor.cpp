@@ -21,6 +21,7 @@
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/random.hpp"
 
 namespace librarian::transfer {
 namespace {
@@ -122,6 +123,7 @@ class runner {
         s->jobs.pop_front();
       }
       auto c = j();
+      if (!c) continue;  // nothing to do on the actor
       uint64_t token = 0;
       {
         std::lock_guard lock{s->mu};
@@ -192,7 +194,7 @@ struct replicator_shell {
   };
   std::map<std::string, repair> repairs;
   std::map<std::string, uint64_t> counters;
-  uint64_t rng = 0;
+  std::optional<rng> random;  // forked from the node's seed (DESIGN.md §4.3)
 };
 
 using self_ptr = replicator_actor::stateful_pointer<replicator_shell>;
@@ -202,12 +204,7 @@ int64_t now_ms(self_ptr self) {
 }
 
 double jitter(self_ptr self) {
-  // splitmix64 from the node's seed (DESIGN.md §4.3)
-  uint64_t z = (self->state.rng += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  return static_cast<double>(z >> 11) / static_cast<double>(1ULL << 53);
+  return self->state.random->unit();
 }
 
 void count(self_ptr self, const std::string& name, uint64_t n = 1) {
@@ -273,12 +270,7 @@ std::shared_ptr<async_mover> mover_for(self_ptr self, const std::string& name) {
   } else if (name == "local") {
     m = make_local_mover();
   } else if (name == "globus") {
-    auto g = make_globus_mover(self->state.env->config);
-    if (!g) {
-      LIB_LOG_ERROR("replicator") << "the globus mover: " << g.err().message;
-      return nullptr;
-    }
-    m = *g;
+    m = self->state.env->globus_mover;  // built and checked at start-up; null without globus
   }
   return m;
 }
@@ -328,13 +320,13 @@ void send_stage(self_ptr self, uint64_t batch_id) {
   to_peer(self, b->destination, caf::make_message(std::move(*msg)));
 }
 
-void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t batches_made);
+void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms);
 
 void send_clone_done(self_ptr self, uint32_t index) {
   self->state.send_busy.erase(index);
 }
 
-void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t batches_made) {
+void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms) {
   const auto& t = self->state.env->config.background.send_clone.at(index);
   auto& rep = *self->state.rep;
   auto soft = t.soft_timeout_ms > 0 ? t.soft_timeout_ms : t.every_ms;
@@ -352,7 +344,7 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t b
   auto asked_ms = now_ms(self);
   ask_librarian(
       self, caf::make_message(search_atom_v, q),
-      [self, index, started_ms, batches_made, asked_ms](const lib::file_page& page) {
+      [self, index, started_ms, asked_ms](const lib::file_page& page) {
         const auto& t = self->state.env->config.background.send_clone.at(index);
         auto& rep = *self->state.rep;
         auto now = now_ms(self);
@@ -388,10 +380,10 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms, size_t b
         count(self, "batches_created", made.size());
         count(self, "batches_created_to_" + t.destination_librarian, made.size());
         auto more = page.more;
-        commit(self, std::move(rows), [self, index, started_ms, batches_made, made, more] {
+        commit(self, std::move(rows), [self, index, started_ms, made, more] {
           for (auto id : made) send_stage(self, id);
           if (more)
-            send_clone_page(self, index, started_ms, batches_made + made.size());
+            send_clone_page(self, index, started_ms);
           else
             send_clone_done(self, index);
         });
@@ -414,7 +406,7 @@ void run_send_clone(self_ptr self, uint32_t index) {
       count(self, "send_clone_skipped_disabled");
       return send_clone_done(self, index);
     }
-    send_clone_page(self, index, now_ms(self), 0);
+    send_clone_page(self, index, now_ms(self));
   });
 }
 
@@ -448,6 +440,15 @@ void adopt_remote(self_ptr self, uint64_t outgoing_id, uint64_t store_id) {
       });
 }
 
+// A file that just failed or was refused at a peer waits before send_clone tries it again:
+// the retry backoff, doubled per failure, capped.
+void cool_down(self_ptr self, const std::string& peer, const std::string& file) {
+  auto& cd = self->state.cooldowns[{peer, file}];
+  ++cd.failures;
+  int64_t wait = rcfg(self).retry_backoff_min_ms << std::min<uint32_t>(cd.failures, 16);
+  cd.until_unix_ms = now_ms(self) + std::min(wait, rcfg(self).retry_backoff_max_ms);
+}
+
 void fail_outgoing(self_ptr self, uint64_t id, const std::string& why, bool tell_peer) {
   auto& rep = *self->state.rep;
   auto o = rep.outgoing(id);
@@ -455,10 +456,7 @@ void fail_outgoing(self_ptr self, uint64_t id, const std::string& why, bool tell
   storage::row_list rows;
   if (!rep.fail_outgoing(id, why, now_ms(self), rows)) return;
   count(self, "transfers_failed");
-  auto& cd = self->state.cooldowns[{o->destination, o->file}];
-  ++cd.failures;
-  int64_t wait = rcfg(self).retry_backoff_min_ms << std::min<uint32_t>(cd.failures, 16);
-  cd.until_unix_ms = now_ms(self) + std::min(wait, rcfg(self).retry_backoff_max_ms);
+  cool_down(self, o->destination, o->file);
   commit(self, std::move(rows), [self, o, why, tell_peer] {
     if (!tell_peer || o->remote_id == 0) return;
     clone_status msg;
@@ -479,12 +477,9 @@ void on_staged(self_ptr self, const clone_staged& answer) {
   }
   self->state.stage_sent.erase(answer.batch_id);
   count(self, "batches_staged");
-  for (const auto& [id, file] : out->refused) {
+  for (const auto& refused : out->refused) {
     // Refused at the peer (a different file of that name there, no room, ...): not again at once.
-    auto& cd = self->state.cooldowns[{answer.from, file}];
-    ++cd.failures;
-    int64_t wait = rcfg(self).retry_backoff_min_ms << std::min<uint32_t>(cd.failures, 16);
-    cd.until_unix_ms = now_ms(self) + std::min(wait, rcfg(self).retry_backoff_max_ms);
+    cool_down(self, answer.from, refused.second);
     count(self, "transfers_refused");
   }
   auto outcome = *out;
@@ -1054,13 +1049,15 @@ void tell_completed(self_ptr self, const incoming_row& r) {
   to_peer(self, r.source, caf::make_message(std::move(back)));
 }
 
+// A batch's staging group goes once it is empty: each upload's directory goes with its commit or
+// its cancel, and a live transfer still has its own, so rmdir refuses while any is left.
 void remove_batch_dir_if_done(self_ptr self, const incoming_row& r) {
-  for (const auto& [id, other] : self->state.rep->live_incoming())
-    if (other.batch_dir == r.batch_dir) return;
   if (r.batch_dir.empty()) return;
-  // Empty by now (each upload's directory went with its commit); rmdir refuses otherwise.
-  std::error_code ec;
-  std::filesystem::remove(r.batch_dir, ec);
+  blocking(self).post([dir = r.batch_dir]() -> runner::continuation {
+    std::error_code ec;
+    std::filesystem::remove(dir, ec);
+    return {};
+  });
 }
 
 size_t pump_recv(self_ptr self, size_t budget);
@@ -1203,7 +1200,8 @@ void on_probe(self_ptr self, const clone_probe& p) {
         [self, reply, from = p.from](const std::vector<std::string>& sums) mutable {
           for (size_t i = 0; i < reply.items.size() && i < sums.size(); ++i)
             reply.items[i].file_checksum = sums[i];
-          to_peer(self, from, caf::make_message(reply));
+          // Statuses read from memory: announced only once what is pending is durable.
+          commit(self, {}, [self, reply, from] { to_peer(self, from, caf::make_message(reply)); });
         },
         [](caf::error&) {});
     return;
@@ -1219,7 +1217,8 @@ void on_probe(self_ptr self, const clone_probe& p) {
       if (o && self->state.adopting.contains(o->id))
         item.status = static_cast<uint8_t>(xfer_status::staged);
     }
-    to_peer(self, p.from, caf::make_message(reply));
+    commit(self, {},
+           [self, reply, from = p.from] { to_peer(self, from, caf::make_message(reply)); });
     return;
   }
   auto now = now_ms(self);
@@ -1271,7 +1270,6 @@ std::string store_path_of(self_ptr self, const std::string& store) {
 }
 
 void run_create_local_clone(self_ptr self, uint32_t index) {
-  const auto& t = self->state.env->config.background.create_local_clone.at(index);
   ask_librarian(
       self, caf::make_message(stores_atom_v),
       [self, index](const std::vector<lib::store_info>& stores) {
@@ -1354,8 +1352,12 @@ void run_create_local_clone(self_ptr self, uint32_t index) {
                           count(self, "local_clone_failed");
                           LIB_LOG_WARN("replicator")
                               << "create_local_clone of " << name << ": " << from_caf(err).message;
-                          std::error_code ec;
-                          std::filesystem::remove(job.dest_path, ec);  // not in the catalog
+                          // Not in the catalog: the copy goes (off this thread).
+                          blocking(self).post([path = job.dest_path]() -> runner::continuation {
+                            std::error_code ec;
+                            std::filesystem::remove(path, ec);
+                            return {};
+                          });
                         });
                   };
                 });
@@ -1366,7 +1368,6 @@ void run_create_local_clone(self_ptr self, uint32_t index) {
             });
       },
       [](caf::error&) {});
-  static_cast<void>(t);
 }
 
 // ======================================================================= rolling_deletion
@@ -1727,7 +1728,9 @@ caf::typed_response_promise<clone_status> sneaker_staged(self_ptr self, const cl
   }
   storage::row_list rows;
   auto now = now_ms(self);
-  auto back = self->state.rep->on_source_status(news, now, rows);
+  // Its own answer (terminal statuses the source missed) is not needed: the caller gets every
+  // status below.
+  static_cast<void>(self->state.rep->on_source_status(news, now, rows));
   commit(self, std::move(rows), [self, rp, msg]() mutable {
     clone_status out;
     out.from = self->state.env->config.name;
@@ -1738,7 +1741,6 @@ caf::typed_response_promise<clone_status> sneaker_staged(self_ptr self, const cl
     }
     rp.deliver(out);
   });
-  static_cast<void>(back);
   return rp;
 }
 
@@ -1794,7 +1796,7 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
                                                     caf::actor node) {
   self->state.env = env;
   self->state.node = std::move(node);
-  self->state.rng = env->seed ^ 0x7265706c69636174ULL;
+  self->state.random.emplace(rng{env->seed}.fork("replicator"));
   self->state.rep.emplace(*env->db, env->config.name, env->config.replication);
   if (auto st = self->state.rep->load(); !st) {
     LIB_LOG_ERROR("replicator") << "cannot load replication state: " << st.err().message;

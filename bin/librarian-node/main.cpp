@@ -77,7 +77,8 @@ struct run_options {
   bool check_only = false;
 };
 
-int run_node(const node_config& cfg, const sigset_t& signals);
+int run_node(const node_config& cfg, const sigset_t& signals,
+             std::shared_ptr<transfer::async_mover> globus);
 
 }  // namespace
 
@@ -92,10 +93,13 @@ int main(int argc, char** argv) {
 
   auto cfg = load_node_config(options.config_path);
   if (!cfg) return fail_with(cfg.err());
+  // Credentials are checked now, not at the first batch (docs/globus.md); the replicator uses
+  // this mover.
+  std::shared_ptr<transfer::async_mover> globus;
   if (cfg->librarian.globus_enable) {
-    // Credentials are checked now, not at the first batch (docs/globus.md).
-    auto globus = transfer::make_globus_mover(*cfg);
-    if (!globus) return fail_with(globus.err());
+    auto mover = transfer::make_globus_mover(*cfg);
+    if (!mover) return fail_with(mover.err());
+    globus = *mover;
   }
   if (options.check_only) {
     std::cout << options.config_path << ": configuration is valid\n";
@@ -110,7 +114,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto signals = block_shutdown_signals();
-  return run_node(*cfg, signals);
+  return run_node(*cfg, signals, std::move(globus));
 }
 
 namespace {
@@ -222,7 +226,8 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
   return rc;
 }
 
-int run_node(const node_config& cfg, const sigset_t& signals) {
+int run_node(const node_config& cfg, const sigset_t& signals,
+             std::shared_ptr<transfer::async_mover> globus) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   if (ec)
@@ -237,6 +242,7 @@ int run_node(const node_config& cfg, const sigset_t& signals) {
   auto committer = storage::make_group_committer(**db, tuning.commit_group_batches_max,
                                                  tuning.commit_group_bytes_max);
   auto env = std::make_shared<node::node_env>();
+  env->globus_mover = std::move(globus);
   env->config = cfg;
   env->db = db->get();
   env->committer = committer.get();
