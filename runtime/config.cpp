@@ -419,6 +419,7 @@ void read_replication(json_reader& r, replication_config& out) {
   r.optional_int("retry_backoff_min_ms", out.retry_backoff_min_ms, 1, 24 * hour_ms);
   r.optional_int("retry_backoff_max_ms", out.retry_backoff_max_ms, 1, 24 * hour_ms);
   r.optional_int("peer_reply_timeout_ms", out.peer_reply_timeout_ms, 10, 24 * hour_ms);
+  r.optional_int("stall_timeout_ms", out.stall_timeout_ms, 100, 7 * 24 * hour_ms);
   r.optional_int("native_streams", out.native_streams, 1, 64);
   r.optional_int("movers_threads", out.movers_threads, 1, 64);
   r.reject_unknown_keys();

@@ -206,6 +206,7 @@ struct replication_config {
   int64_t retry_backoff_min_ms = 1000;         // doubled per retry, with jitter, up to max
   int64_t retry_backoff_max_ms = 300000;
   int64_t peer_reply_timeout_ms = 30000;  // an unanswered request to a peer is sent again
+  int64_t stall_timeout_ms = 1800000;     // a mover task with no progress this long is cancelled
   uint32_t native_streams = 4;            // parallel streams per file on the native mover
   uint32_t movers_threads = 4;            // batches moved at once by the native/local movers
 };

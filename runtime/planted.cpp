@@ -32,7 +32,8 @@ bool on(std::string_view name) {
 }
 
 bool known(std::string_view name) {
-  return name == "announce_before_commit" || name == "ignore_duplicate_guard";
+  return name == "announce_before_commit" || name == "ignore_duplicate_guard" ||
+         name == "skip_ingest_verify" || name == "callback_before_commit";
 }
 
 }  // namespace librarian::planted

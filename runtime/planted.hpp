@@ -11,6 +11,8 @@ namespace librarian::planted {
 // Known bugs:
 //   announce_before_commit   the users and lrc actors reply before their rows are durable
 //   ignore_duplicate_guard   the users actor overwrites an existing user on create
+//   skip_ingest_verify       the librarian commits staged bytes without checking size and checksum
+//   callback_before_commit   the replicator reports a clone COMPLETED before committing it
 void enable(std::string name);
 void clear();
 [[nodiscard]] bool on(std::string_view name);

@@ -26,6 +26,12 @@ const std::vector<std::string>& declared() {
       "sim.message_duplicated",           // ... delivered one twice
       "sim.crash_mid_commit",             // a node crashed with commits in flight
       "sim.crash_during_recovery",        // a node crashed again within moments of a restart
+      "sim.mover_stall",                  // a simulated mover task hung
+      "sim.mover_submit_reply_lost",      // ... started, but its submit reply was lost
+      "sim.mover_task_lost",              // ... was forgotten by the transfer service
+      "sim.mover_corrupt",                // ... delivered a file with a flipped byte
+      "sim.mover_truncate",               // ... delivered a file cut short
+      "replication.batch_stalled",        // a batch's task made no progress and was cancelled
   };
   return names;
 }

@@ -1018,18 +1018,26 @@ expected<librarian_info> catalog_state::add_librarian(const add_librarian_reques
     return fail(errc::invalid_argument, "the authenticator must be USER:PASSWORD");
   if (req.name == node_name_)
     return fail(errc::invalid_argument, "a librarian cannot add itself as a peer");
-  if (librarians_.contains(req.name))
+  auto known = librarians_.find(req.name);
+  // A cluster peer whose transfers were switched without credentials (set_transfers_enabled)
+  // gets its credentials now and keeps that switch.
+  bool placeholder = known != librarians_.end() && known->second.url.empty();
+  if (known != librarians_.end() && !placeholder)
     return fail(errc::already_exists, "librarian '" + req.name + "' is already known");
-  if (librarians_.size() >= limits_.librarians_max)
+  if (!placeholder && librarians_.size() >= limits_.librarians_max)
     return fail(errc::unavailable,
                 "at most " + std::to_string(limits_.librarians_max) + " librarians can be known");
   if (sealing_key_.empty())
     return fail(errc::unavailable,
                 "this node has no librarian.encryption_key_file configured, so it cannot store "
                 "peer credentials; configure one and restart");
-  librarian_row row{
-      req.name, req.url,     req.port, seal(sealing_key_, req.authenticator, req.name),
-      true,     now_unix_ms, 0};
+  librarian_row row{req.name,
+                    req.url,
+                    req.port,
+                    seal(sealing_key_, req.authenticator, req.name),
+                    placeholder ? known->second.transfers_enabled : true,
+                    now_unix_ms,
+                    0};
   put_row(rows, librarians_table, storage::string_key(row.name), row);
   librarians_[row.name] = row;
   return info_of(row);
@@ -1047,6 +1055,11 @@ expected<librarian_info> catalog_state::remove_librarian(const std::string& name
 expected<librarian_info> catalog_state::set_transfers_enabled(const std::string& name, bool enabled,
                                                               row_list& rows) {
   auto it = librarians_.find(name);
+  if (it == librarians_.end() && cluster_peers_.contains(name)) {
+    // A cluster peer never added with credentials: remember the switch in a row of its own (no
+    // URL, no credentials; add-librarian fills them in later and keeps the switch).
+    it = librarians_.emplace(name, librarian_row{name, "", 0, "", true, 0, 0}).first;
+  }
   if (it == librarians_.end()) return fail(errc::not_found, "no librarian named '" + name + "'");
   it->second.transfers_enabled = enabled;
   put_row(rows, librarians_table, storage::string_key(name), it->second);
@@ -1056,6 +1069,10 @@ expected<librarian_info> catalog_state::set_transfers_enabled(const std::string&
 expected<std::string> catalog_state::librarian_authenticator(const std::string& name) const {
   auto it = librarians_.find(name);
   if (it == librarians_.end()) return fail(errc::not_found, "no librarian named '" + name + "'");
+  if (it->second.sealed_authenticator.empty())
+    return fail(errc::unavailable, "librarian '" + name +
+                                       "' is a cluster peer with no credentials here; add them "
+                                       "with add-librarian");
   return unseal(sealing_key_, it->second.sealed_authenticator, name);
 }
 

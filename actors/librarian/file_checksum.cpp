@@ -2,17 +2,10 @@
 #include "net/data/checksum.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <memory>
 #include <vector>
 
 namespace librarian::lib {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr size_t read_block_bytes = 1u << 20;
 
@@ -21,29 +14,21 @@ std::string stored_form(data::checksum_stream& sum) {
   return data::format_checksum(data::checksum_alg::xxh3, sum.hex_digest());
 }
 
-struct file_closer {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-// Feeds the file's bytes into every state given; returns the byte count.
-expected<uint64_t> hash_file(const std::string& path, data::checksum_stream& sum,
-                             uint64_t done_before, const progress_fn& progress) {
-  std::unique_ptr<std::FILE, file_closer> f{std::fopen(path.c_str(), "rb")};
-  if (!f) return fail(errc::not_found, "cannot open " + path + ": " + std::strerror(errno));
+// Feeds the file's bytes into the checksum; returns the byte count.
+expected<uint64_t> hash_file(const file_system& fs, const std::string& path,
+                             data::checksum_stream& sum, uint64_t done_before,
+                             const progress_fn& progress) {
+  auto reader = fs.open_read(path);
+  if (!reader) return reader.err();
   std::vector<char> buf(read_block_bytes);
   uint64_t total = 0;
   for (;;) {
-    size_t n = std::fread(buf.data(), 1, buf.size(), f.get());
-    if (n > 0) {
-      sum.update(std::string_view(buf.data(), n));
-      total += n;
-      if (progress) progress(done_before + total);
-    }
-    if (n < buf.size()) {
-      if (std::ferror(f.get()))
-        return fail(errc::internal, "cannot read " + path + ": " + std::strerror(errno));
-      break;
-    }
+    auto n = (*reader)->read(buf.data(), buf.size());
+    if (!n) return n.err();
+    if (*n == 0) break;
+    sum.update(std::string_view(buf.data(), *n));
+    total += *n;
+    if (progress) progress(done_before + total);
   }
   return total;
 }
@@ -68,33 +53,42 @@ struct entry {
   bool dir = false;
 };
 
+std::string joined(const std::string& dir, const std::string& name) {
+  return dir.empty() ? name : dir + "/" + name;
+}
+
 // Lists the tree below root (without root), bounded, refusing links and special files.
-expected<std::vector<entry>> list_tree(const fs::path& root, const digest_limits& limits) {
-  std::vector<entry> out;
-  std::error_code ec;
-  fs::recursive_directory_iterator it{root, fs::directory_options::none, ec};
-  if (ec) return fail(errc::not_found, "cannot list " + root.string() + ": " + ec.message());
-  for (; it != fs::recursive_directory_iterator{}; it.increment(ec)) {
-    if (ec) return fail(errc::internal, "cannot list " + root.string() + ": " + ec.message());
+status list_level(const file_system& fs, const std::string& root, const std::string& rel,
+                  uint32_t depth, const digest_limits& limits, std::vector<entry>& out) {
+  auto dir = rel.empty() ? root : root + "/" + rel;
+  auto listed = fs.list(dir);
+  if (!listed) return listed.err();
+  for (const auto& e : *listed) {
     if (out.size() >= limits.entries_max)
-      return fail(errc::invalid_argument, root.string() + " has more than " +
-                                              std::to_string(limits.entries_max) + " entries");
-    if (static_cast<uint32_t>(it.depth()) >= limits.depth_max)
-      return fail(errc::invalid_argument, root.string() + " is nested deeper than " +
-                                              std::to_string(limits.depth_max) + " levels");
-    auto st = it->symlink_status(ec);
-    if (ec) return fail(errc::internal, "cannot stat " + it->path().string() + ": " + ec.message());
-    auto rel = it->path().lexically_relative(root).generic_string();
-    if (fs::is_directory(st)) {
-      out.push_back({rel, true});
-    } else if (fs::is_regular_file(st)) {
-      out.push_back({rel, false});
+      return fail(errc::invalid_argument,
+                  root + " has more than " + std::to_string(limits.entries_max) + " entries");
+    if (depth >= limits.depth_max)
+      return fail(errc::invalid_argument,
+                  root + " is nested deeper than " + std::to_string(limits.depth_max) + " levels");
+    auto child = joined(rel, e.name);
+    if (e.kind == file_kind::directory) {
+      out.push_back({child, true});
+      if (auto st = list_level(fs, root, child, depth + 1, limits, out); !st) return st;
+    } else if (e.kind == file_kind::regular) {
+      out.push_back({child, false});
     } else {
-      return fail(errc::invalid_argument, it->path().string() +
+      return fail(errc::invalid_argument, dir + "/" + e.name +
                                               " is a symlink or special file; only regular files "
                                               "and directories can be uploaded");
     }
   }
+  return {};
+}
+
+expected<std::vector<entry>> list_tree(const file_system& fs, const std::string& root,
+                                       const digest_limits& limits) {
+  std::vector<entry> out;
+  if (auto st = list_level(fs, root, "", 0, limits, out); !st) return st.err();
   // Byte order of relative paths, independent of the file system's listing order.
   std::sort(out.begin(), out.end(), [](const entry& a, const entry& b) { return a.rel < b.rel; });
   return out;
@@ -102,42 +96,46 @@ expected<std::vector<entry>> list_tree(const fs::path& root, const digest_limits
 
 }  // namespace
 
-expected<content_digest> digest_path(const std::string& path, const progress_fn& progress,
-                                     digest_limits limits) {
-  std::error_code ec;
-  auto st = fs::symlink_status(path, ec);
-  if (ec || !fs::exists(st)) return fail(errc::not_found, "no such file or directory: " + path);
+expected<content_digest> digest_path(const file_system& fs, const std::string& path,
+                                     const progress_fn& progress, digest_limits limits) {
+  auto kind = fs.kind(path);
+  if (kind == file_kind::none) return fail(errc::not_found, "no such file or directory: " + path);
   data::checksum_stream whole(data::checksum_alg::xxh3);
-  if (fs::is_regular_file(st)) {
-    auto size = hash_file(path, whole, 0, progress);
+  if (kind == file_kind::regular) {
+    auto size = hash_file(fs, path, whole, 0, progress);
     if (!size) return size.err();
     return content_digest{stored_form(whole), *size, false};
   }
-  if (!fs::is_directory(st))
+  if (kind != file_kind::directory)
     return fail(errc::invalid_argument,
                 path +
                     " is a symlink or special file; only regular files and directories can be "
                     "uploaded");
-  auto entries = list_tree(path, limits);
+  auto entries = list_tree(fs, path, limits);
   if (!entries) return entries.err();
   uint64_t total = 0;
   for (const auto& e : *entries) {
-    auto full = (fs::path{path} / e.rel).string();
+    auto full = path + "/" + e.rel;
     if (e.dir) {
       feed_name(whole, 'D', e.rel);
       continue;
     }
-    auto file_size = fs::file_size(full, ec);
-    if (ec) return fail(errc::internal, "cannot stat " + full + ": " + ec.message());
+    auto file_size = fs.file_size(full);
+    if (!file_size) return file_size.err();
     feed_name(whole, 'F', e.rel);
-    feed_u64(whole, file_size);
-    auto n = hash_file(full, whole, total, progress);
+    feed_u64(whole, *file_size);
+    auto n = hash_file(fs, full, whole, total, progress);
     if (!n) return n.err();
-    if (*n != file_size)
+    if (*n != *file_size)
       return fail(errc::conflict, full + " changed size while it was being hashed");
     total += *n;
   }
   return content_digest{stored_form(whole), total, true};
+}
+
+expected<content_digest> digest_path(const std::string& path, const progress_fn& progress,
+                                     digest_limits limits) {
+  return digest_path(*posix_file_system(), path, progress, limits);
 }
 
 bool valid_checksum(std::string_view checksum) {

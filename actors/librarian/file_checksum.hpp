@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "runtime/expected.hpp"
+#include "runtime/fs.hpp"
 
 namespace librarian::lib {
 
@@ -34,6 +35,10 @@ using progress_fn = std::function<void(uint64_t)>;
 // contributing its kind, relative path and (for files) size and contents -- unlike the reference,
 // which hashes only the sorted file digests, renames, moves and empty directories change ours.
 // Symlinks and special files are refused (invalid_argument): what they point to is not ours.
+[[nodiscard]] expected<content_digest> digest_path(const file_system& fs, const std::string& path,
+                                                   const progress_fn& progress = {},
+                                                   digest_limits limits = {});
+// The same on the machine's file system.
 [[nodiscard]] expected<content_digest> digest_path(const std::string& path,
                                                    const progress_fn& progress = {},
                                                    digest_limits limits = {});

@@ -5,95 +5,82 @@
 #include "actors/librarian/file_checksum.hpp"
 #include "bin/librarian/http_client.hpp"
 #include "runtime/crypto/crypto.hpp"
+#include "runtime/planted.hpp"
 
 namespace librarian::lib {
-namespace {
-
-namespace fs = std::filesystem;
-
-}  // namespace
-
-status make_staging_dir(const std::string& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec)
-    return fail(errc::internal, "cannot create staging directory " + dir + ": " + ec.message());
+status make_staging_dir(file_system& fs, const std::string& dir) {
+  if (auto st = fs.create_directories(dir); !st)
+    return fail(st.err().code, "cannot create staging directory " + dir + ": " + st.err().message);
   return {};
 }
 
-expected<uint64_t> verify_and_store(const std::string& staged_path, const std::string& staging_dir,
-                                    uint64_t expected_size, const std::string& expected_checksum,
+expected<uint64_t> verify_and_store(file_system& fs, const std::string& staged_path,
+                                    const std::string& staging_dir, uint64_t expected_size,
+                                    const std::string& expected_checksum,
                                     const std::string& final_path) {
-  std::error_code ec;
-  if (!fs::exists(fs::symlink_status(staged_path, ec)))
+  if (fs.kind(staged_path) == file_kind::none)
     return fail(errc::not_found, "nothing was uploaded to " + staged_path +
                                      "; copy the bytes there (or use `librarian upload`) before "
                                      "committing");
-  auto digest = digest_path(staged_path);
-  auto drop_stage = [&] { static_cast<void>(remove_tree(staging_dir)); };
+  auto digest = digest_path(fs, staged_path);
+  auto drop_stage = [&] { static_cast<void>(remove_tree(fs, staging_dir)); };
   if (!digest) {
     drop_stage();
     return digest.err();
   }
-  if (digest->size != expected_size) {
+  // A planted bug (simulation only): accept whatever arrived.
+  bool trusting = planted::on("skip_ingest_verify");
+  if (digest->size != expected_size && !trusting) {
     drop_stage();
     return fail(errc::checksum_mismatch,
                 "size mismatch: the staged data has " + std::to_string(digest->size) +
                     " bytes, the stage declared " + std::to_string(expected_size) +
                     "; the upload was discarded");
   }
-  if (digest->checksum != expected_checksum) {
+  if (digest->checksum != expected_checksum && !trusting) {
     drop_stage();
     return fail(errc::checksum_mismatch, "checksum mismatch: the staged data has " +
                                              digest->checksum + ", the stage declared " +
                                              expected_checksum + "; the upload was discarded");
   }
-  fs::create_directories(fs::path{final_path}.parent_path(), ec);
-  if (ec)
-    return fail(errc::internal, "cannot create " + fs::path{final_path}.parent_path().string() +
-                                    ": " + ec.message());
-  if (fs::exists(fs::symlink_status(final_path, ec))) fs::remove_all(final_path, ec);
-  fs::rename(staged_path, final_path, ec);
-  if (ec)
-    return fail(errc::internal, "cannot move " + staged_path + " to " + final_path + ": " +
-                                    ec.message() +
-                                    " (staging and store must be on one file system)");
+  auto parent = std::filesystem::path{final_path}.parent_path().string();
+  if (auto st = fs.create_directories(parent); !st) return st.err();
+  if (fs.kind(final_path) != file_kind::none) {
+    if (auto st = fs.remove_all(final_path); !st) return st.err();
+  }
+  if (auto st = fs.rename(staged_path, final_path); !st)
+    return fail(st.err().code,
+                st.err().message + " (staging and store must be on one file system)");
   drop_stage();
   return digest->size;
 }
 
-status remove_tree(const std::string& path) {
+status remove_tree(file_system& fs, const std::string& path) {
   if (path.size() < 2 || path.front() != '/')
     return fail(errc::internal, "refusing to remove a relative path: " + path);
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec) return fail(errc::internal, "cannot remove " + path + ": " + ec.message());
-  return {};
+  return fs.remove_all(path);
 }
 
-expected<size_t> sweep_staging(const std::string& staging_root, const std::set<std::string>& keep,
-                               size_t max) {
-  std::error_code ec;
-  fs::directory_iterator it{staging_root, ec};
-  if (ec) return size_t{0};  // nothing staged yet
+expected<size_t> sweep_staging(file_system& fs, const std::string& staging_root,
+                               const std::set<std::string>& keep, size_t max) {
+  auto listed = fs.list(staging_root);
+  if (!listed) return size_t{0};  // nothing staged yet
   size_t removed = 0;
   size_t seen = 0;
-  for (; it != fs::directory_iterator{} && seen < max * 10 && removed < max; it.increment(ec)) {
-    if (ec) break;
+  for (const auto& e : *listed) {
+    if (seen >= max * 10 || removed >= max) break;
     ++seen;
-    auto name = it->path().filename().string();
-    if (!name.starts_with("upload-") || keep.contains(it->path().string())) continue;
-    if (remove_tree(it->path().string())) ++removed;
+    auto full = staging_root + "/" + e.name;
+    if (!e.name.starts_with("upload-") || keep.contains(full)) continue;
+    if (remove_tree(fs, full)) ++removed;
   }
   return removed;
 }
 
-status prepare_store_dirs(const std::string& staging_path, const std::string& store_path) {
-  for (const auto& dir : {staging_path, store_path}) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return fail(errc::internal, "cannot create " + dir + ": " + ec.message());
-  }
+status prepare_store_dirs(file_system& fs, const std::string& staging_path,
+                          const std::string& store_path) {
+  for (const auto& dir : {staging_path, store_path})
+    if (auto st = fs.create_directories(dir); !st) return st;
   return {};
 }
 

@@ -10,32 +10,33 @@
 #include <vector>
 
 #include "runtime/expected.hpp"
+#include "runtime/fs.hpp"
 
 namespace librarian::lib {
 
 // Creates dir (and its parents). An existing empty directory is fine (a retried stage).
-[[nodiscard]] status make_staging_dir(const std::string& dir);
+[[nodiscard]] status make_staging_dir(file_system& fs, const std::string& dir);
 
 // Hashes staged_path; refuses (and deletes the stage) on a size or checksum mismatch; otherwise
 // renames it to final_path (making parents; replacing an orphan left there by a crash between
 // move and commit -- the catalog has no file of that name, so nothing references it) and removes
 // staging_dir. Returns the verified size.
-[[nodiscard]] expected<uint64_t> verify_and_store(const std::string& staged_path,
+[[nodiscard]] expected<uint64_t> verify_and_store(file_system& fs, const std::string& staged_path,
                                                   const std::string& staging_dir,
                                                   uint64_t expected_size,
                                                   const std::string& expected_checksum,
                                                   const std::string& final_path);
 
 // Removes a file or tree; a missing path is fine. Refuses paths that are not absolute.
-[[nodiscard]] status remove_tree(const std::string& path);
+[[nodiscard]] status remove_tree(file_system& fs, const std::string& path);
 
 // Removes entries of staging_root named "upload-*" that are not in keep (stages whose upload row
 // is gone, e.g. after a crash between the row's deletion and the directory's). At most max.
-[[nodiscard]] expected<size_t> sweep_staging(const std::string& staging_root,
+[[nodiscard]] expected<size_t> sweep_staging(file_system& fs, const std::string& staging_root,
                                              const std::set<std::string>& keep, size_t max);
 
 // Creates the store's staging and store directories if they are missing.
-[[nodiscard]] status prepare_store_dirs(const std::string& staging_path,
+[[nodiscard]] status prepare_store_dirs(file_system& fs, const std::string& staging_path,
                                         const std::string& store_path);
 
 // GET url:port/api/v1/ping with HTTP Basic "user:password"; the round trip in microseconds, or why

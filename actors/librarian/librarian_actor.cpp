@@ -68,29 +68,29 @@ void commit_quietly(self_ptr self, storage::row_list rows, std::function<void()>
                              });
 }
 
-caf::behavior worker_behavior(caf::event_based_actor*) {
+caf::behavior worker_behavior(caf::event_based_actor*, std::shared_ptr<file_system> fs) {
   return {
-      [](mkdir_atom, const std::string& dir) -> caf::result<void> {
-        if (auto st = make_staging_dir(dir); !st) return to_caf(st.err());
+      [fs](mkdir_atom, const std::string& dir) -> caf::result<void> {
+        if (auto st = make_staging_dir(*fs, dir); !st) return to_caf(st.err());
         return caf::unit;
       },
-      [](verify_atom, const std::string& staged, const std::string& staging_dir, uint64_t size,
-         const std::string& checksum, const std::string& final_path) -> caf::result<uint64_t> {
-        auto out = verify_and_store(staged, staging_dir, size, checksum, final_path);
+      [fs](verify_atom, const std::string& staged, const std::string& staging_dir, uint64_t size,
+           const std::string& checksum, const std::string& final_path) -> caf::result<uint64_t> {
+        auto out = verify_and_store(*fs, staged, staging_dir, size, checksum, final_path);
         if (!out) return to_caf(out.err());
         return *out;
       },
-      [](remove_atom, const std::string& path) -> caf::result<void> {
-        if (auto st = remove_tree(path); !st) return to_caf(st.err());
+      [fs](remove_atom, const std::string& path) -> caf::result<void> {
+        if (auto st = remove_tree(*fs, path); !st) return to_caf(st.err());
         return caf::unit;
       },
-      [](digest_atom, const std::string& path) -> caf::result<std::string, uint64_t> {
-        auto d = digest_path(path);
+      [fs](digest_atom, const std::string& path) -> caf::result<std::string, uint64_t> {
+        auto d = digest_path(*fs, path);
         if (!d) return to_caf(d.err());
         return {d->checksum, d->size};
       },
-      [](sweep_atom, const std::string& root, const std::vector<std::string>& keep) -> uint64_t {
-        auto n = sweep_staging(root, {keep.begin(), keep.end()}, sweep_entries_max);
+      [fs](sweep_atom, const std::string& root, const std::vector<std::string>& keep) -> uint64_t {
+        auto n = sweep_staging(*fs, root, {keep.begin(), keep.end()}, sweep_entries_max);
         return n ? *n : 0;
       },
       [](ping_atom, const std::string& url, uint32_t port, const std::string& authenticator,
@@ -99,18 +99,24 @@ caf::behavior worker_behavior(caf::event_based_actor*) {
         if (!rtt) return to_caf(rtt.err());
         return *rtt;
       },
-      [](prepare_atom, const std::string& staging, const std::string& store) -> caf::result<void> {
-        if (auto st = prepare_store_dirs(staging, store); !st) return to_caf(st.err());
+      [fs](prepare_atom, const std::string& staging,
+           const std::string& store) -> caf::result<void> {
+        if (auto st = prepare_store_dirs(*fs, staging, store); !st) return to_caf(st.err());
         return caf::unit;
       },
   };
 }
 
-// The workers start on first use: a node (or a simulated one) that never stages, hashes or pings
-// never pays for their threads. Detached actors get their own thread even under CAF's test
-// coordinator, so a simulation that exercises none of this stays single-threaded.
+// The workers start on first use: a node that never stages, hashes or pings never pays for their
+// threads. Detached actors get their own thread even under CAF's test coordinator, so the
+// simulator (worker_threads off) runs them as ordinary actors on its deterministic scheduler.
 caf::actor& spawn_once(self_ptr self, caf::actor& slot) {
-  if (!slot) slot = self->spawn<caf::detached + caf::linked>(worker_behavior);
+  if (slot) return slot;
+  auto& env = *self->state.env;
+  if (env.worker_threads)
+    slot = self->spawn<caf::detached + caf::linked>(worker_behavior, env.fs);
+  else
+    slot = self->spawn<caf::linked>(worker_behavior, env.fs);
   return slot;
 }
 caf::actor& fs_worker(self_ptr self) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "actors/node/messages.hpp"
 #include "runtime/clock.hpp"
 #include "runtime/config.hpp"
+#include "runtime/fs.hpp"
 #include "runtime/knobs.hpp"
 #include "storage/committer.hpp"
 #include "storage/db.hpp"
@@ -44,6 +46,13 @@ struct node_env {
   std::shared_ptr<data::ticket_registry> data_tickets;
   uint16_t data_port = 0;                          // the port the data server actually listens on
   const data::data_server* data_server = nullptr;  // for /metrics; outlives the API
+  // Stores and staging areas: the disk in production, a node's in-memory disk in simulation.
+  std::shared_ptr<file_system> fs = posix_file_system();
+  // Blocking work (hashing, file moves, mover calls) on threads of its own (production), or on
+  // the actor system's scheduler (simulation: deterministic, in virtual time).
+  bool worker_threads = true;
+  // Movers by name, ahead of the built-in ones (the simulator's "sim" mover).
+  std::map<std::string, std::shared_ptr<transfer::async_mover>> movers;
   // The Globus mover when librarian.globus_enable (built, and its credentials read, at start-up).
   std::shared_ptr<transfer::async_mover> globus_mover;
   // Spawns this node's transport; `supervisor` is the node actor it reports to. The env is

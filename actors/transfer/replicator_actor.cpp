@@ -21,6 +21,8 @@
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
+#include "runtime/planted.hpp"
+#include "runtime/probe.hpp"
 #include "runtime/random.hpp"
 
 namespace librarian::transfer {
@@ -73,13 +75,16 @@ constexpr size_t search_page = 1000;
 // ----------------------------------------------------------------------------- the runner
 
 // Detached threads for blocking mover calls. Each job returns a continuation to run on the actor;
-// the runner parks it under a token and wakes the actor with (moved_atom, token).
+// the runner parks it under a token and wakes the actor with (moved_atom, token). With no threads
+// (the simulator) a job runs at once on the actor and its continuation still comes back as a
+// message, so the order of events is the scheduler's, as with threads.
 class runner {
  public:
   using continuation = std::function<void()>;
   using job = std::function<continuation()>;
 
-  runner(caf::actor_addr owner, size_t threads) : shared_(std::make_shared<shared>()) {
+  runner(caf::actor_addr owner, size_t threads)
+      : shared_(std::make_shared<shared>()), inline_(threads == 0) {
     shared_->owner = std::move(owner);
     for (size_t i = 0; i < threads; ++i) std::thread([s = shared_] { loop(s); }).detach();
   }
@@ -89,6 +94,10 @@ class runner {
     shared_->cv.notify_all();
   }
   void post(job j) {
+    if (inline_) {
+      static_cast<void>(finish(shared_, j()));
+      return;
+    }
     std::lock_guard lock{shared_->mu};
     shared_->jobs.push_back(std::move(j));
     shared_->cv.notify_one();
@@ -122,20 +131,25 @@ class runner {
         j = std::move(s->jobs.front());
         s->jobs.pop_front();
       }
-      auto c = j();
-      if (!c) continue;  // nothing to do on the actor
-      uint64_t token = 0;
-      {
-        std::lock_guard lock{s->mu};
-        if (s->stop) return;
-        token = s->next_token++;
-        s->done[token] = std::move(c);
-      }
-      if (auto owner = caf::actor_cast<caf::actor>(s->owner))
-        caf::anon_send(owner, atoms::moved_atom_v, token);
+      if (!finish(s, j())) return;
     }
   }
+  // Parks c and wakes the owner; false once the runner is stopping.
+  static bool finish(const std::shared_ptr<shared>& s, continuation c) {
+    if (!c) return true;  // nothing to do on the actor
+    uint64_t token = 0;
+    {
+      std::lock_guard lock{s->mu};
+      if (s->stop) return false;
+      token = s->next_token++;
+      s->done[token] = std::move(c);
+    }
+    if (auto owner = caf::actor_cast<caf::actor>(s->owner))
+      caf::anon_send(owner, atoms::moved_atom_v, token);
+    return true;
+  }
   std::shared_ptr<shared> shared_;
+  bool inline_ = false;
 };
 
 // ------------------------------------------------------------------------------ the shell
@@ -156,8 +170,10 @@ struct replicator_shell {
   std::map<uint64_t, int64_t> stage_sent;   // batch -> when its stage request last went out
   std::map<uint64_t, int64_t> ticket_sent;  // batch -> when its ticket request last went out
   std::set<uint64_t> busy_batches;          // a mover call for it is in flight
-  std::set<uint64_t> recv_in_flight;        // incoming ids being ingested
-  std::set<uint64_t> adopting;              // outgoing ids whose remote instance is being recorded
+  // batch -> (bytes its task last reported, when that number last grew): stall detection.
+  std::map<uint64_t, std::pair<uint64_t, int64_t>> progress_seen;
+  std::set<uint64_t> recv_in_flight;  // incoming ids being ingested
+  std::set<uint64_t> adopting;        // outgoing ids whose remote instance is being recorded
   std::set<std::pair<std::string, uint64_t>> staging_now;  // (source, batch) being staged here
   std::map<std::string, int64_t> notices_sent;             // peer -> STAGED notices last sent
   std::map<std::pair<std::string, std::string>, cooldown> cooldowns;  // (peer, file)
@@ -262,7 +278,9 @@ uint64_t store_id_of(const std::string& store) {
 std::shared_ptr<async_mover> mover_for(self_ptr self, const std::string& name) {
   auto& m = self->state.movers[name];
   if (m) return m;
-  if (name == "native") {
+  if (auto given = self->state.env->movers.find(name); given != self->state.env->movers.end()) {
+    m = given->second;
+  } else if (name == "native") {
     native_mover_options o;
     o.streams = rcfg(self).native_streams;
     o.stall_timeout_ms = self->state.env->config.data.stall_timeout_ms;
@@ -277,8 +295,9 @@ std::shared_ptr<async_mover> mover_for(self_ptr self, const std::string& name) {
 
 runner& blocking(self_ptr self) {
   if (!self->state.blocking)
-    self->state.blocking =
-        std::make_unique<runner>(self->address(), std::max<uint32_t>(1, rcfg(self).movers_threads));
+    self->state.blocking = std::make_unique<runner>(
+        self->address(),
+        self->state.env->worker_threads ? std::max<uint32_t>(1, rcfg(self).movers_threads) : 0);
   return *self->state.blocking;
 }
 
@@ -509,7 +528,11 @@ void run_consume_queue(self_ptr self, uint32_t) {
       if (!started) continue;
       count(self, "batches_started");
       if (native) self->state.ticket_sent[id] = now;  // asked once the rows are durable
+      // Until its submit comes back, check_consumed_queue must not take the batch (active, no
+      // task id yet) for one whose submit a restart lost, and start it over.
+      self->state.busy_batches.insert(id);
       commit(self, std::move(rows), [self, id, native] {
+        self->state.busy_batches.erase(id);
         if (!native) return submit_batch(self, id, nullptr);
         // Tickets live in the peer's memory: ask for fresh ones for every attempt.
         auto b = self->state.rep->batch(id);
@@ -644,10 +667,31 @@ void poll_batch(self_ptr self, uint64_t batch_id) {
         return;
       }
       storage::row_list rows;
+      if (st->state != task_state::active) self->state.progress_seen.erase(batch_id);
       switch (st->state) {
-        case task_state::active:
+        case task_state::active: {
           static_cast<void>(rep.note_progress(batch_id, st->bytes_done));
-          return;
+          auto now = now_ms(self);
+          auto [seen, fresh] =
+              self->state.progress_seen.try_emplace(batch_id, std::make_pair(st->bytes_done, now));
+          if (fresh || st->bytes_done > seen->second.first) {
+            seen->second = {st->bytes_done, now};
+            return;
+          }
+          if (now - seen->second.second <= rcfg(self).stall_timeout_ms) return;
+          // The task hangs: cancel it and start another attempt (a new submission id).
+          self->state.progress_seen.erase(seen);
+          count(self, "batches_stalled");
+          LIB_PROBE("replication.batch_stalled");
+          if (auto mover = mover_for(self, b->mover))
+            blocking(self).post([mover, task = b->task_id]() -> runner::continuation {
+              static_cast<void>(mover->cancel(task));
+              return {};
+            });
+          return attempt_failed(self, batch_id, true,
+                                "the " + b->mover + " task made no progress for " +
+                                    std::to_string(rcfg(self).stall_timeout_ms) + " ms");
+        }
         case task_state::unknown:
           count(self, "batches_lost");
           if (!rep.batch_lost(batch_id, now_ms(self), rows)) return;
@@ -1053,9 +1097,8 @@ void tell_completed(self_ptr self, const incoming_row& r) {
 // its cancel, and a live transfer still has its own, so rmdir refuses while any is left.
 void remove_batch_dir_if_done(self_ptr self, const incoming_row& r) {
   if (r.batch_dir.empty()) return;
-  blocking(self).post([dir = r.batch_dir]() -> runner::continuation {
-    std::error_code ec;
-    std::filesystem::remove(dir, ec);
+  blocking(self).post([fs = self->state.env->fs, dir = r.batch_dir]() -> runner::continuation {
+    static_cast<void>(fs->remove(dir));  // refused while it is not empty
     return {};
   });
 }
@@ -1069,6 +1112,8 @@ void ingest(self_ptr self, uint64_t id) {
   auto rows = rep.preview_incoming(id, xfer_status::completed, now_ms(self));
   if (!rows) return;
   self->state.recv_in_flight.insert(id);
+  // A planted bug (simulation only): tell the source before the file is committed here.
+  if (planted::on("callback_before_commit")) tell_completed(self, *r);
   auto done = [self, id, r] {
     self->state.recv_in_flight.erase(id);
     storage::row_list again;  // already written in the librarian's batch

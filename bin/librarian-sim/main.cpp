@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "runtime/log.hpp"
@@ -72,7 +73,10 @@ outcome run_seed(const options& o, const std::string& script, uint64_t seed, boo
   for (auto& v : w.check_safety()) violations.push_back(v);
   for (auto& v : w.check_membership_converged()) violations.push_back("liveness: " + v);
   for (auto& v : w.check_rli_converged()) violations.push_back("liveness: " + v);
+  for (auto& v : w.check_replication_converged()) violations.push_back("liveness: " + v);
+  std::set<std::string> reported;  // a violation found at a restart is found again at the end
   for (const auto& v : violations) {
+    if (!reported.insert(v).second) continue;
     result.passed = false;
     result.why += (result.why.empty() ? "" : "\n  ") + v;
   }
@@ -180,7 +184,8 @@ int main(int argc, char** argv) {
   if (!o.plant_bug.empty()) {
     if (!planted::known(o.plant_bug)) {
       std::cerr << "librarian-sim: unknown planted bug '" << o.plant_bug
-                << "'; known: announce_before_commit, ignore_duplicate_guard\n";
+                << "'; known: announce_before_commit, ignore_duplicate_guard, skip_ingest_verify, "
+                   "callback_before_commit\n";
       return 1;
     }
     planted::enable(o.plant_bug);

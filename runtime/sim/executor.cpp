@@ -31,6 +31,13 @@ expected<std::string> sim_executor::run(const console::command& cmd) {
 expected<std::string> sim_executor::deliver(const console::command& cmd) {
   const auto& node = cmd.to.node.empty() ? default_node_ : cmd.to.node;
   if (!world_.has_node(node)) return fail(errc::not_found, "no node named '" + node + "'");
+  if (cmd.to.actor == "world") {  // the world's own messages (upload, has)
+    std::vector<std::string> args;
+    for (const auto& token : cmd.args) args.push_back(token.text);
+    if (cmd.kind == console::command_kind::send)
+      return fail(errc::invalid_argument, "the world answers `ask` only");
+    return world_.world_message(node, cmd.message, args, cmd.within.value_or(timeout_));
+  }
   auto prepared = prepare_message(product_catalog(), cmd.to.actor, cmd.message, cmd.args);
   if (!prepared) return prepared.err();
   if (cmd.kind == console::command_kind::send) {

@@ -118,6 +118,25 @@ status world::set_fault(const std::string& name, const std::string& value) {
   if (name == "detect_down_ms") return set_int(p.detect_down_ms, 600000);
   if (name == "random_crashes") return set_int(impl_->random_crashes, 1000);
   if (name == "random_partitions") return set_int(impl_->random_partitions, 1000);
+  for (auto [key, field] :
+       {std::pair{"mover_corrupt", &p.mover_corrupt},
+        std::pair{"mover_truncate", &p.mover_truncate}, std::pair{"mover_stall", &p.mover_stall},
+        std::pair{"mover_lost", &p.mover_lost}, std::pair{"mover_reply_lost", &p.mover_reply_lost}})
+    if (name == key) {
+      auto v = number(name, value, 0, 1);
+      if (!v) return v.err();
+      *field = *v;
+      return {};
+    }
+  if (name == "mover_kbytes_per_ms") return set_int(p.mover_kbytes_per_ms, 1e9);
+  if (name.rfind("disk_full.", 0) == 0) {
+    auto* n = impl_->find(name.substr(10));
+    if (!n) return fail(errc::not_found, "no node named '" + name.substr(10) + "'");
+    auto v = number(name, value, 0, 1);
+    if (!v) return v.err();
+    n->files->set_full(*v != 0);
+    return {};
+  }
   if (name.rfind("cut.", 0) == 0) {
     // cut.FROM.TO: an asymmetric partition; with TCP both sides soon see the link down.
     auto rest = name.substr(4);
@@ -150,10 +169,13 @@ status world::set_fault(const std::string& name, const std::string& value) {
       n->disk->clear_write_failures();
     return {};
   }
-  return fail(errc::invalid_argument,
-              "unknown fault '" + name +
-                  "'; known: drop, duplicate, delay_min_ms, delay_max_ms, disk_latency_max_ms, "
-                  "detect_down_ms, random_crashes, random_partitions, disk_fail.NODE, cut.FROM.TO");
+  return fail(
+      errc::invalid_argument,
+      "unknown fault '" + name +
+          "'; known: drop, duplicate, delay_min_ms, delay_max_ms, disk_latency_max_ms, "
+          "detect_down_ms, random_crashes, random_partitions, disk_fail.NODE, disk_full.NODE, "
+          "cut.FROM.TO, mover_corrupt, mover_truncate, mover_stall, mover_lost, "
+          "mover_reply_lost, mover_kbytes_per_ms");
 }
 
 expected<std::string> world::members_text(const std::string& node, milliseconds timeout) {
@@ -229,8 +251,10 @@ std::vector<std::string> world_impl::lost_acknowledged(node_slot& n) {
 
 std::vector<std::string> world::check_safety() {
   auto& w = *impl_;
-  for (auto& n : w.nodes)
+  for (auto& n : w.nodes) {
     for (auto& v : w.lost_acknowledged(n)) w.violations.push_back(std::move(v));
+    for (auto& v : w.replica_violations(n)) w.violations.push_back(std::move(v));
+  }
   auto out = w.violations;
   w.violations.clear();
   return out;

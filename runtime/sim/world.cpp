@@ -50,6 +50,18 @@ fault_profile fault_profile::draw(rng& r) {
       static_cast<int64_t>(r.chance(0.2) ? r.uniform(50, 500) : r.uniform(0, 10));
   p.detect_down_ms = static_cast<int64_t>(r.uniform(200, 3000));
   p.reconnect_ms = static_cast<int64_t>(r.uniform(10, 1000));
+  // The mover's faults come from a stream of their own, so drawing them leaves the others alone.
+  auto mover_rng = r.fork("mover");
+  auto rate = [&mover_rng](double max) {
+    return mover_rng.chance(0.5) ? 0.0 : max * mover_rng.unit();
+  };
+  p.mover_corrupt = rate(0.1);
+  p.mover_truncate = rate(0.05);
+  p.mover_stall = rate(0.05);
+  p.mover_lost = rate(0.02);
+  p.mover_reply_lost = rate(0.1);
+  p.mover_kbytes_per_ms = static_cast<int64_t>(mover_rng.chance(0.2) ? mover_rng.uniform(1, 5)
+                                                                     : mover_rng.uniform(10, 1000));
   auto knob_rng = r.fork("knobs");
   p.tuning = knobs::randomized(knob_rng);
   return p;
@@ -59,8 +71,11 @@ std::string fault_profile::describe() const {
   std::ostringstream out;
   out << "drop=" << drop << " duplicate=" << duplicate << " delay_ms=" << delay_min_ms << ".."
       << delay_max_ms << " disk_latency_max_ms=" << disk_latency_max_ms
-      << " detect_down_ms=" << detect_down_ms << " reconnect_ms=" << reconnect_ms << " "
-      << tuning.describe();
+      << " detect_down_ms=" << detect_down_ms << " reconnect_ms=" << reconnect_ms
+      << " mover_corrupt=" << mover_corrupt << " mover_truncate=" << mover_truncate
+      << " mover_stall=" << mover_stall << " mover_lost=" << mover_lost
+      << " mover_reply_lost=" << mover_reply_lost << " mover_kbytes_per_ms=" << mover_kbytes_per_ms
+      << " " << tuning.describe();
   return out.str();
 }
 
@@ -248,6 +263,52 @@ node_config world_impl::config_for(const node_slot& n) const {
   }
   cfg.supervisor.restart_backoff_min_ms = 10;
   cfg.supervisor.restart_backoff_max_ms = 1000;
+  // One store per node, and a replication ring: each node clones its files to the next with the
+  // simulated mover, on short virtual-time periods.
+  store_entry_config store;
+  store.name = "main";
+  store.staging_path = "/sim/" + n.name + "/staging";
+  store.store_path = "/sim/" + n.name + "/store";
+  store.capacity_bytes = uint64_t{1} << 30;
+  cfg.stores.push_back(store);
+  if (nodes.size() > 1) {
+    auto& bg = cfg.background;
+    send_clone_task send;
+    send.destination_librarian = nodes[(n.index + 1) % nodes.size()].name;
+    send.mover = "sim";
+    send.send_batch_size = 4;  // small batches: more of them, more interleavings
+    send.every_ms = 2000;
+    bg.send_clone.push_back(send);
+    consume_queue_task consume;
+    consume.every_ms = 500;
+    bg.consume_queue.push_back(consume);
+    check_consumed_queue_task check;
+    check.every_ms = 500;
+    bg.check_consumed_queue.push_back(check);
+    recv_clone_task recv;
+    recv.every_ms = 500;
+    bg.recv_clone.push_back(recv);
+    hypervisor_task hyper;
+    hyper.every_ms = 3000;
+    hyper.age_in_days = 5.0 / 86400;  // transfers older than 5 s
+    bg.outgoing_transfer_hypervisor.push_back(hyper);
+    bg.incoming_transfer_hypervisor.push_back(hyper);
+    auto& rep = cfg.replication;
+    rep.retry_backoff_min_ms = 100;
+    rep.retry_backoff_max_ms = 2000;
+    rep.peer_reply_timeout_ms = 1500;
+    rep.max_async_send_retries = 4;
+    rep.stall_timeout_ms = 4000;
+    // The first node frees its store once its successor verified a copy (older than 10 s).
+    if (n.index == 0 && nodes.size() >= 3) {
+      rolling_deletion_task del;
+      del.store_name = "main";
+      del.age_in_days = 10.0 / 86400;
+      del.number_of_remote_copies = 1;
+      del.every_ms = 2000;
+      bg.rolling_deletion.push_back(del);
+    }
+  }
   return cfg;
 }
 
@@ -273,6 +334,9 @@ status world_impl::start_node(node_slot& n) {
   env->seed = chaos.fork("node." + n.name + "." + std::to_string(n.incarnation)).next();
   env->incarnation = identity->incarnation;
   env->tuning = profile.tuning;
+  env->fs = n.files;
+  env->worker_threads = false;
+  env->movers["sim"] = make_sim_mover(*this, n.index, n.incarnation);
   auto* world = this;
   auto index = n.index;
   env->spawn_transport = [world, index](caf::local_actor* spawner, caf::actor supervisor,
@@ -324,6 +388,8 @@ status world_impl::restart(const std::string& name) {
   reevaluate_links();
   // What the node acknowledged before the crash must still be there.
   for (auto& v : lost_acknowledged(*n))
+    violations.push_back(v + " (after restart at " + std::to_string(now_ms()) + " ms)");
+  for (auto& v : replica_violations(*n))
     violations.push_back(v + " (after restart at " + std::to_string(now_ms()) + " ms)");
   return {};
 }

@@ -33,6 +33,14 @@ struct fault_profile {
   int64_t disk_latency_max_ms = 5;
   int64_t detect_down_ms = 1000;  // like cluster.connection_timeout_ms
   int64_t reconnect_ms = 200;     // like cluster.reconnect_min_ms
+  // The simulated mover: per file, bytes corrupted or truncated on the way; per task, a stall
+  // (never finishes), a task the service forgets, a submit reply lost after the task started.
+  double mover_corrupt = 0.0;
+  double mover_truncate = 0.0;
+  double mover_stall = 0.0;
+  double mover_lost = 0.0;  // per poll
+  double mover_reply_lost = 0.0;
+  int64_t mover_kbytes_per_ms = 10;  // bandwidth: 10 kB/ms = 10 MB/s
   knobs tuning;
 
   [[nodiscard]] static fault_profile draw(rng& r);
@@ -95,6 +103,15 @@ class world {
   [[nodiscard]] std::vector<std::string> check_membership_converged();
   // After heal and restarts: every live RLI knows every live LRC's acknowledged LFNs.
   [[nodiscard]] std::vector<std::string> check_rli_converged();
+  // After heal and restarts: every file a node acknowledged ingesting is at every live node,
+  // intact, and each node's catalog records the copy at its successor in the replication ring.
+  [[nodiscard]] std::vector<std::string> check_replication_converged();
+  // The pseudo-actor `world` of scenarios (ask NODE/world MESSAGE ARGS...): upload NAME BYTES,
+  // has NAME, transfers PEER on|off. See docs/simulation.md.
+  [[nodiscard]] expected<std::string> world_message(const std::string& node,
+                                                    const std::string& message,
+                                                    const std::vector<std::string>& args,
+                                                    milliseconds timeout);
   // Records what the scripts were told, for the durability model (users create/remove acks).
   void record_ack(const std::string& node, const std::string& actor, const std::string& message,
                   const std::vector<std::string>& args, const expected<std::string>& reply);

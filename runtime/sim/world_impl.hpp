@@ -6,7 +6,9 @@
 #include <deque>
 
 #include "actors/node/node_env.hpp"
+#include "actors/transfer/mover.hpp"
 #include "runtime/caf/system_config.hpp"
+#include "runtime/fs.hpp"
 #include "runtime/sim/world.hpp"
 #include "storage/fault_env.hpp"
 
@@ -54,7 +56,9 @@ struct node_slot {
   std::string name;
   size_t index = 0;
   std::unique_ptr<storage::fault_env> disk;  // survives crashes; what was synced survives
-  std::unique_ptr<storage::db> db;           // null while crashed
+  // The stores' and staging areas' files: survive crashes (files are written whole and synced).
+  std::shared_ptr<memory_file_system> files = std::make_shared<memory_file_system>();
+  std::unique_ptr<storage::db> db;  // null while crashed
   std::unique_ptr<sim_committer> committer;
   std::shared_ptr<node::node_env> env;
   caf::actor node;
@@ -121,12 +125,20 @@ class world_impl {
   std::map<std::string, std::set<std::string>> acked_users;
   // ... and LRC mappings (lfn, pfn) each node acknowledged adding (and not removing).
   std::map<std::string, std::set<std::pair<std::string, std::string>>> acked_mappings;
+  // ... and files each node acknowledged ingesting (name -> checksum), which replication must
+  // bring to every other node.
+  std::map<std::string, std::map<std::string, std::string>> acked_files;
+  [[nodiscard]] std::vector<std::string> replica_violations(node_slot& n);
   [[nodiscard]] std::vector<std::string> lost_acknowledged(node_slot& n);
   std::vector<std::string> violations;
 
   void trace(const std::string& event);
   [[nodiscard]] node_config config_for(const node_slot& n) const;
 };
+
+// The simulated mover ("sim"): bytes between nodes' in-memory disks in virtual time, with faults.
+[[nodiscard]] std::shared_ptr<transfer::async_mover> make_sim_mover(world_impl& world, size_t node,
+                                                                    uint64_t incarnation);
 
 // The simulated transport: the production transport's protocol over the world's network.
 [[nodiscard]] caf::actor spawn_sim_transport(caf::local_actor* spawner, caf::actor node,

@@ -424,6 +424,29 @@ TEST_CASE("a store manifest lists its files page by page and can retire the stor
   CHECK(s.best_instance("m0").err().code == errc::unavailable);
 }
 
+TEST_CASE("a cluster peer's transfers can be switched off before it has credentials") {
+  catalog_db d;
+  auto s = make_state(d);
+  s.set_cluster_peers({"c"});
+  storage::row_list rows;
+  auto off = s.set_transfers_enabled("c", false, rows);
+  REQUIRE(off.has_value());
+  CHECK_FALSE(off->transfers_enabled);
+  d.write(rows);
+  auto reloaded = make_state(d);
+  reloaded.set_cluster_peers({"c"});
+  REQUIRE(reloaded.librarians().size() == 1);
+  CHECK_FALSE(reloaded.librarians()[0].transfers_enabled);
+  CHECK(reloaded.librarian_authenticator("c").has_value() == false);
+  // Adding its credentials later keeps the switch.
+  rows.clear();
+  auto added = reloaded.add_librarian({"c", "http://h", 1, "u:p", false}, 5, rows);
+  REQUIRE(added.has_value());
+  CHECK_FALSE(added->transfers_enabled);
+  CHECK(reloaded.add_librarian({"c", "http://h", 1, "u:p", false}, 6, rows).err().code ==
+        errc::already_exists);
+}
+
 TEST_CASE("peers: credentials sealed at rest, transfers toggled, removal") {
   catalog_db d;
   auto s = make_state(d);

@@ -79,4 +79,24 @@ TEST_CASE("links, missing paths and oversized trees are refused") {
   CHECK_FALSE(valid_checksum("md5:::" + std::string(32, 'a')));
 }
 
+TEST_CASE("a tree in memory digests exactly as the same tree on disk") {
+  temp_dir t;
+  t.write("d/x.txt", "one");
+  t.write("d/sub/y.txt", "two");
+  fs::create_directories(t.path / "d/empty");
+  memory_file_system mem;
+  REQUIRE(mem.create_directories("/m/d/sub"));
+  REQUIRE(mem.create_directories("/m/d/empty"));
+  REQUIRE(mem.write_file("/m/d/x.txt", "one"));
+  REQUIRE(mem.write_file("/m/d/sub/y.txt", "two"));
+  auto on_disk = digest_path((t.path / "d").string());
+  auto in_memory = digest_path(mem, "/m/d");
+  REQUIRE((on_disk.has_value() && in_memory.has_value()));
+  CHECK(on_disk->checksum == in_memory->checksum);
+  CHECK(in_memory->size == 6);
+  CHECK(digest_path(mem, "/m/d/x.txt")->checksum ==
+        digest_path((t.path / "d/x.txt").string())->checksum);
+  CHECK(digest_path(mem, "/m/nope").err().code == errc::not_found);
+}
+
 }  // namespace librarian::lib

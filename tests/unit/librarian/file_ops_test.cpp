@@ -38,8 +38,8 @@ TEST_CASE("verify_and_store moves verified bytes into the store and removes the 
   sandbox s;
   auto staged = s.write("staging/upload-1/f.dat", "payload");
   auto sum = digest_path(staged)->checksum;
-  auto size =
-      verify_and_store(staged, s.path("staging/upload-1"), 7, sum, s.path("store/run/f.dat"));
+  auto size = verify_and_store(*posix_file_system(), staged, s.path("staging/upload-1"), 7, sum,
+                               s.path("store/run/f.dat"));
   REQUIRE(size.has_value());
   CHECK(*size == 7);
   CHECK(fs::exists(s.path("store/run/f.dat")));
@@ -51,13 +51,14 @@ TEST_CASE("a mismatch discards the stage and creates nothing in the store") {
   auto staged = s.write("staging/upload-1/f.dat", "payload");
   auto sum = digest_path(staged)->checksum;
   SUBCASE("size") {
-    auto out = verify_and_store(staged, s.path("staging/upload-1"), 8, sum, s.path("store/f"));
+    auto out = verify_and_store(*posix_file_system(), staged, s.path("staging/upload-1"), 8, sum,
+                                s.path("store/f"));
     REQUIRE_FALSE(out.has_value());
     CHECK(out.err().code == errc::checksum_mismatch);
     CHECK(out.err().message.find("size mismatch") != std::string::npos);
   }
   SUBCASE("checksum") {
-    auto out = verify_and_store(staged, s.path("staging/upload-1"), 7,
+    auto out = verify_and_store(*posix_file_system(), staged, s.path("staging/upload-1"), 7,
                                 "xxh3:::" + std::string(32, '0'), s.path("store/f"));
     REQUIRE_FALSE(out.has_value());
     CHECK(out.err().code == errc::checksum_mismatch);
@@ -68,8 +69,9 @@ TEST_CASE("a mismatch discards the stage and creates nothing in the store") {
 
 TEST_CASE("nothing staged yet is not_found and keeps the staging directory") {
   sandbox s;
-  auto out = verify_and_store(s.path("staging/upload-1/f"), s.path("staging/upload-1"), 1,
-                              "xxh3:::" + std::string(32, '0'), s.path("store/f"));
+  auto out = verify_and_store(*posix_file_system(), s.path("staging/upload-1/f"),
+                              s.path("staging/upload-1"), 1, "xxh3:::" + std::string(32, '0'),
+                              s.path("store/f"));
   CHECK(out.err().code == errc::not_found);
   CHECK(fs::exists(s.path("staging/upload-1")));
 }
@@ -79,7 +81,8 @@ TEST_CASE("an orphan left at the target by a crash is replaced") {
   s.write("store/f", "old orphan bytes");
   auto staged = s.write("staging/upload-1/f", "new");
   auto sum = digest_path(staged)->checksum;
-  REQUIRE(verify_and_store(staged, s.path("staging/upload-1"), 3, sum, s.path("store/f")));
+  REQUIRE(verify_and_store(*posix_file_system(), staged, s.path("staging/upload-1"), 3, sum,
+                           s.path("store/f")));
   std::ifstream in{s.path("store/f")};
   std::string text;
   in >> text;
@@ -91,15 +94,16 @@ TEST_CASE("sweep removes only upload directories nobody keeps") {
   fs::create_directories(s.path("staging/upload-2"));
   fs::create_directories(s.path("staging/upload-3"));
   fs::create_directories(s.path("staging/lost+found"));
-  auto removed = sweep_staging(s.path("staging"), {s.path("staging/upload-2")}, 100);
+  auto removed =
+      sweep_staging(*posix_file_system(), s.path("staging"), {s.path("staging/upload-2")}, 100);
   REQUIRE(removed.has_value());
   CHECK(*removed == 2);
   CHECK(fs::exists(s.path("staging/upload-2")));
   CHECK_FALSE(fs::exists(s.path("staging/upload-1")));
   CHECK_FALSE(fs::exists(s.path("staging/upload-3")));
   CHECK(fs::exists(s.path("staging/lost+found")));
-  CHECK(sweep_staging(s.path("missing"), {}, 10).value() == 0);
-  CHECK(remove_tree("relative/path").err().code == errc::internal);
+  CHECK(sweep_staging(*posix_file_system(), s.path("missing"), {}, 10).value() == 0);
+  CHECK(remove_tree(*posix_file_system(), "relative/path").err().code == errc::internal);
 }
 
 TEST_CASE("pinging a closed port reports why") {
