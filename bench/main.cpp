@@ -24,15 +24,19 @@ int main(int argc, char** argv) {
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
   uint64_t mcs_files = 0;
   app.add_option("suite", suite,
-                 "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication or all "
-                 "(gridftp, mcs and replication run only by name)")
+                 "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication, "
+                 "sim-replication or all (gridftp, mcs, replication and sim-replication run only "
+                 "by name)")
       ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp",
-                             "mcs", "replication", "all"}));
+                             "mcs", "replication", "sim-replication", "all"}));
   app.add_option("--mcs-files", mcs_files,
                  "files the mcs suite loads (default 1000000; 20000 quick)");
   uint64_t replication_files = 0;
   app.add_option("--replication-files", replication_files,
                  "files of 1 MiB the replication suite moves (default 10000; 200 quick)");
+  uint64_t sim_files = 0;
+  app.add_option("--sim-files", sim_files,
+                 "files the sim-replication suite replicates (default 1000000; 2000 quick)");
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -85,12 +89,20 @@ int main(int argc, char** argv) {
     out["replication"] =
         librarian::bench::bench_replication(dir.string(), bin_dir, quick, replication_files);
   }
+  // Only by name: a simulated 10-node cluster replicating a million files.
+  if (suite == "sim-replication") {
+    if (!json) std::cerr << "running sim-replication suite...\n";
+    out["sim_replication"] = librarian::bench::bench_sim_replication(quick, sim_files);
+  }
   if (work_dir.empty()) std::filesystem::remove_all(dir);
   std::cout << (json ? out.dump() : out.dump(2)) << "\n";
-  bool failed = (out.contains("storage") && out["storage"].contains("error")) ||
-                (out.contains("messaging") && out["messaging"].contains("error")) ||
-                (out.contains("librarian") && out["librarian"]["catalog"].contains("error")) ||
-                (out.contains("mcs") && out["mcs"]["mcs"].contains("error")) ||
-                (out.contains("replication") && out["replication"].contains("error"));
+  bool failed =
+      (out.contains("storage") && out["storage"].contains("error")) ||
+      (out.contains("messaging") && out["messaging"].contains("error")) ||
+      (out.contains("librarian") && out["librarian"]["catalog"].contains("error")) ||
+      (out.contains("mcs") && out["mcs"]["mcs"].contains("error")) ||
+      (out.contains("replication") && out["replication"].contains("error")) ||
+      (out.contains("sim_replication") && (out["sim_replication"].contains("error") ||
+                                           !out["sim_replication"].value("converged", false)));
   return failed ? 1 : 0;
 }

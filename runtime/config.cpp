@@ -187,6 +187,20 @@ void read_gridftp(json_reader& r, node_config& out) {
     r.error("port", "must differ from the listen ports");
 }
 
+// "ftp://host:port", nothing more: the GridFTP server that serves some paths.
+bool gridftp_endpoint(const std::string& u) {
+  if (!u.starts_with("ftp://")) return false;
+  auto rest = u.substr(6);
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == rest.size()) return false;
+  auto host = rest.substr(0, colon);
+  if (host.find_first_of("/@ ") != std::string::npos) return false;
+  auto port = rest.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  auto n = std::stoul(port);
+  return n >= 1 && n <= 65535;
+}
+
 bool absolute_clean_path(const std::string& p) {
   if (p.size() < 2 || p.front() != '/' || p.back() == '/') return false;
   return p.find("/../") == std::string::npos && !p.ends_with("/..") &&
@@ -207,7 +221,11 @@ void read_stores(json_reader& root, node_config& out) {
     r.optional("report_full_fraction", s.report_full_fraction, 0.01, 1.0);
     r.optional("destination_endpoint", s.destination_endpoint);
     r.optional("globus_root", s.globus_root);
+    r.optional("gridftp_url", s.gridftp_url);
     r.reject_unknown_keys();
+    if (!s.gridftp_url.empty() && !gridftp_endpoint(s.gridftp_url))
+      r.error("gridftp_url",
+              "must be ftp://HOST:PORT (no user, no path), got \"" + s.gridftp_url + "\"");
     if (!s.globus_root.empty() && !absolute_clean_path(s.globus_root) && s.globus_root != "/")
       r.error("globus_root", "must be an absolute path without a trailing '/', '//' or '..'");
     if (!s.name.empty() && !valid_node_name(s.name))
@@ -327,8 +345,10 @@ void read_background(json_reader& bg, node_config& cfg) {
       t.error("warn_disabled_timer", "expected a number or null");
     if (task.destination_librarian == cfg.name)
       t.error("destination_librarian", "a node cannot send clones to itself");
-    if (task.mover != "native" && task.mover != "local" && task.mover != "globus")
-      t.error("mover", "must be \"native\", \"local\" or \"globus\", got \"" + task.mover + "\"");
+    if (task.mover != "native" && task.mover != "local" && task.mover != "globus" &&
+        task.mover != "gridftp")
+      t.error("mover", "must be \"native\", \"local\", \"gridftp\" or \"globus\", got \"" +
+                           task.mover + "\"");
     if (task.mover == "globus" && !cfg.librarian.globus_enable)
       t.error("mover", "is \"globus\" but librarian.globus_enable is false");
     if (!task.store_preference.empty() && !known_store(cfg, task.store_preference))
@@ -422,7 +442,12 @@ void read_replication(json_reader& r, replication_config& out) {
   r.optional_int("stall_timeout_ms", out.stall_timeout_ms, 100, 7 * 24 * hour_ms);
   r.optional_int("native_streams", out.native_streams, 1, 64);
   r.optional_int("movers_threads", out.movers_threads, 1, 64);
+  r.optional("gridftp_source_url", out.gridftp_source_url);
+  r.optional("gridftp_credentials_file", out.gridftp_credentials_file);
   r.reject_unknown_keys();
+  if (!out.gridftp_source_url.empty() && !gridftp_endpoint(out.gridftp_source_url))
+    r.error("gridftp_source_url",
+            "must be ftp://HOST:PORT (no user, no path), got \"" + out.gridftp_source_url + "\"");
   if (out.retry_backoff_max_ms < out.retry_backoff_min_ms)
     r.error("retry_backoff_max_ms", "must be at least retry_backoff_min_ms");
 }
@@ -477,6 +502,11 @@ void read_root(json_reader& root, node_config& out) {
     }
   }
   if (auto r = root.object("replication")) read_replication(*r, out.replication);
+  for (const auto& t : out.background.send_clone)
+    if (t.mover == "gridftp" && out.replication.gridftp_source_url.empty() && !out.gridftp.enabled)
+      root.error("background",
+                 "a send_clone task uses the gridftp mover, but this node runs no GridFTP server "
+                 "(gridftp.enabled) and names none (replication.gridftp_source_url)");
   if (auto r = root.object("mcs")) read_mcs(*r, out.mcs);
   root.reject_unknown_keys();
 }

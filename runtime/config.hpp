@@ -109,6 +109,9 @@ struct store_entry_config {
   // prefix that endpoint sees for it ("" = the same absolute path, the reference's rule).
   std::string destination_endpoint;
   std::string globus_root;
+  // GridFTP (the gridftp mover): the server that serves this store's staging directory under the
+  // same absolute paths, "ftp://host:port" ("" = this node's own GridFTP server).
+  std::string gridftp_url;
 };
 
 // One check_integrity task: recompute the checksums of a store's instances every so often.
@@ -209,6 +212,10 @@ struct replication_config {
   int64_t stall_timeout_ms = 1800000;     // a mover task with no progress this long is cancelled
   uint32_t native_streams = 4;            // parallel streams per file on the native mover
   uint32_t movers_threads = 4;            // batches moved at once by the native/local movers
+  // The gridftp mover: the GridFTP server that serves this node's stores ("" = its own), and a
+  // file with one line "user:password" used to log in to both servers ("" = anonymous).
+  std::string gridftp_source_url;
+  std::string gridftp_credentials_file;
 };
 
 // The Metadata Catalog Service (issue 8): on unless a node turns it off.

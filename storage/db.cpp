@@ -129,8 +129,10 @@ rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
 }
 
-rocksdb::ColumnFamilyOptions table_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions table_options(const std::shared_ptr<rocksdb::Cache>& cache,
+                                           size_t write_buffer_bytes) {
   rocksdb::ColumnFamilyOptions cf;
+  if (write_buffer_bytes != 0) cf.write_buffer_size = write_buffer_bytes;
   rocksdb::BlockBasedTableOptions bbt;
   bbt.block_cache = cache;  // one cache for all tables, so its size is the node's budget
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bbt));
@@ -206,7 +208,7 @@ expected<std::unique_ptr<db>> db::open(const open_options& options) {
     const bool present = name == rocksdb::kDefaultColumnFamilyName ||
                          std::find(existing.begin(), existing.end(), name) != existing.end();
     if (present)
-      descriptors.emplace_back(name, table_options(state->block_cache));
+      descriptors.emplace_back(name, table_options(state->block_cache, options.write_buffer_bytes));
     else
       missing.push_back(name);
   }
@@ -220,7 +222,8 @@ expected<std::unique_ptr<db>> db::open(const open_options& options) {
     state->handles.emplace_back(descriptors[i].name, handles[i]);
   if (!missing.empty()) {
     std::vector<rocksdb::ColumnFamilyHandle*> created;
-    s = raw->CreateColumnFamilies(table_options(state->block_cache), missing, &created);
+    s = raw->CreateColumnFamilies(table_options(state->block_cache, options.write_buffer_bytes),
+                                  missing, &created);
     for (size_t i = 0; i < created.size(); ++i) state->handles.emplace_back(missing[i], created[i]);
     if (!s.ok()) return from_rocks(s, "create tables in", options.path);
   }

@@ -41,6 +41,9 @@ struct open_options {
   // Threads RocksDB starts per table to load its files at open. 1 loads them inline: the
   // simulator opens many small DBs and must not start (non-deterministic) threads each time.
   int file_opening_threads = 4;
+  // Per-table memtable size before a flush (0: RocksDB's 64 MiB). The simulator runs dozens of
+  // tables per node on in-memory disks and keeps them small.
+  size_t write_buffer_bytes = 0;
 };
 
 struct kv {

@@ -44,7 +44,8 @@ struct node_env {
   // The native data channel's tickets (null when listen.data_port is 0, and in simulation):
   // whoever grants a transfer (the HTTP API, upload staging) issues one here.
   std::shared_ptr<data::ticket_registry> data_tickets;
-  uint16_t data_port = 0;                          // the port the data server actually listens on
+  uint16_t data_port = 0;     // the port the data server actually listens on
+  uint16_t gridftp_port = 0;  // the port this node's GridFTP server listens on (0: none)
   const data::data_server* data_server = nullptr;  // for /metrics; outlives the API
   // Stores and staging areas: the disk in production, a node's in-memory disk in simulation.
   std::shared_ptr<file_system> fs = posix_file_system();

@@ -27,7 +27,7 @@ typename Inspector::result_type inspect(Inspector& f, clone_staged_item& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, clone_staged& x) {
   return f(caf::meta::type_name("clone_staged"), x.from, x.batch_id, x.batch_dir, x.data_host,
-           x.data_port, x.destination_endpoint, x.items);
+           x.data_port, x.destination_endpoint, x.items, x.gridftp_url);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, clone_ticket_ask& x) {

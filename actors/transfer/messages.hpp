@@ -46,6 +46,9 @@ struct clone_staged {
   uint16_t data_port = 0;
   std::string destination_endpoint;
   std::vector<clone_staged_item> items;
+  // The GridFTP server that serves the batch's staging directory ("ftp://host:port"; "" when B
+  // has none): the gridftp mover's destination.
+  std::string gridftp_url;
   friend bool operator==(const clone_staged&, const clone_staged&) = default;
 };
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "actors/transfer/mover.hpp"
 
@@ -19,6 +20,21 @@ struct native_mover_options {
 
 [[nodiscard]] std::shared_ptr<async_mover> make_native_mover(native_mover_options options);
 [[nodiscard]] std::shared_ptr<async_mover> make_local_mover();
+
+struct gridftp_mover_options {
+  std::string source_url;  // ftp://host:port of the server that serves this node's stores
+  std::string user;        // "" = anonymous; else used to log in to both servers
+  std::string password;
+  unsigned streams = 4;
+  int64_t stall_timeout_ms = 120000;
+};
+// Third-party GridFTP between the source server and the peer's (the batch's destination
+// endpoint, from its stage answer). Refuses an empty source_url.
+[[nodiscard]] expected<std::shared_ptr<async_mover>> make_gridftp_mover(
+    gridftp_mover_options options);
+// USER:PASSWORD from the one-line file named by replication.gridftp_credentials_file.
+[[nodiscard]] expected<std::pair<std::string, std::string>> read_gridftp_credentials(
+    const std::string& path);
 
 // Copies f.source_path to f.dest_path (absolute; its directory must exist) through
 // dest.librarian-part, hashing as it reads, syncs, and renames only if the size and checksum

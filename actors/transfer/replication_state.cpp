@@ -464,7 +464,8 @@ expected<replication_state::staged_outcome> replication_state::on_staged(const c
   b.host = answer.data_host;
   b.port = answer.data_port;
   b.batch_dir = answer.batch_dir;
-  b.destination_endpoint = answer.destination_endpoint;
+  // The mover's destination: a Globus endpoint id, or the GridFTP server's URL.
+  b.destination_endpoint = b.mover == "gridftp" ? answer.gridftp_url : answer.destination_endpoint;
   b.updated_unix_ms = now;
   b.state = static_cast<uint8_t>(any_staged || !out.present.empty() ? batch_state::queued
                                                                     : batch_state::failed);

@@ -834,6 +834,11 @@ void stage_here(self_ptr self, const clone_stage& req, staged_fn deliver) {
     for (const auto& s : self->state.env->config.stores) {
       if (s.name != run->store) continue;
       run->answer.destination_endpoint = s.destination_endpoint;
+      // GridFTP: the store's own server if it names one, else this node's.
+      run->answer.gridftp_url = s.gridftp_url;
+      if (s.gridftp_url.empty() && self->state.env->gridftp_port != 0)
+        run->answer.gridftp_url = "ftp://" + self->state.env->config.listen.host + ":" +
+                                  std::to_string(self->state.env->gridftp_port);
       for (auto& item : run->answer.items)
         if (!item.staging_path.empty())
           item.endpoint_path =

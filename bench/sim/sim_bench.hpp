@@ -6,5 +6,8 @@
 namespace librarian::bench {
 
 [[nodiscard]] nlohmann::json bench_sim(bool quick);
+// A simulated 10-node cluster (five pairs) replicating `files` files (0: 1,000,000; quick 2,000)
+// until every copy is recorded: virtual and wall time, memory.
+[[nodiscard]] nlohmann::json bench_sim_replication(bool quick, uint64_t files);
 
 }  // namespace librarian::bench

@@ -175,7 +175,8 @@ expected<std::unique_ptr<gridftp::server>> start_gridftp(const node_config& cfg)
 }
 
 int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::node_env> env,
-          const node::node_identity& identity, const sigset_t& signals) {
+          const node::node_identity& identity, const sigset_t& signals,
+          const gridftp::server* ftp) {
   auto node = node::spawn_node(sys, env, identity);
   auto gateway = node::spawn_gateway(sys, node);
   caf::scoped_actor self{sys};
@@ -183,7 +184,6 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
   auto port =
       sys.middleman().publish(gateway, cfg.listen.cluster_port, cfg.listen.host.c_str(), true);
   std::unique_ptr<net::api_server> api;
-  std::unique_ptr<gridftp::server> ftp;
   if (!port) {
     std::cerr << "librarian-node: cannot listen on " << cfg.listen.host << ":"
               << cfg.listen.cluster_port << " (" << sys.render(port.error())
@@ -195,13 +195,8 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
     if (!started) {
       std::cerr << "librarian-node: " << started.err().describe() << "\n";
       rc = exit_code(started.err().code);
-    } else if (auto ftp_started = start_gridftp(cfg); !ftp_started) {
-      std::cerr << "librarian-node: " << ftp_started.err().describe() << "\n";
-      rc = exit_code(ftp_started.err().code);
-      api = std::move(*started);
     } else {
       api = std::move(*started);
-      ftp = std::move(*ftp_started);
       std::cout << "librarian-node " << cfg.name << " ready: cluster=" << cfg.listen.host << ":"
                 << *port << " http="
                 << (api ? cfg.listen.host + ":" + std::to_string(api->port()) : std::string{"off"})
@@ -216,7 +211,6 @@ int serve(caf::actor_system& sys, const node_config& cfg, std::shared_ptr<node::
     }
   }
   arm_shutdown_watchdog();
-  if (ftp) ftp->stop();
   if (api) api->stop();
   self->send(node, atoms::shutdown_atom_v);
   self->wait_for(node);
@@ -276,6 +270,46 @@ int run_node(const node_config& cfg, const sigset_t& signals,
     env->data_port = data_server->port();
     env->data_server = data_server.get();
   }
+  // The GridFTP server, before any actor starts: the replicator names its port in stage answers.
+  auto stop_servers = [&] {
+    if (data_server) data_server->stop();
+    committer->stop();
+  };
+  auto ftp_started = start_gridftp(cfg);
+  if (!ftp_started) {
+    stop_servers();
+    return fail_with(ftp_started.err());
+  }
+  auto ftp = std::move(*ftp_started);
+  if (ftp) env->gridftp_port = ftp->port();
+  bool gridftp_mover = false;
+  for (const auto& t : cfg.background.send_clone)
+    gridftp_mover = gridftp_mover || t.mover == "gridftp";
+  if (gridftp_mover) {
+    transfer::gridftp_mover_options o;
+    o.source_url = cfg.replication.gridftp_source_url;
+    if (o.source_url.empty() && ftp)
+      o.source_url = "ftp://" + cfg.listen.host + ":" + std::to_string(ftp->port());
+    o.streams = cfg.replication.native_streams;
+    o.stall_timeout_ms = cfg.data.stall_timeout_ms;
+    if (!cfg.replication.gridftp_credentials_file.empty()) {
+      auto login = transfer::read_gridftp_credentials(cfg.replication.gridftp_credentials_file);
+      if (!login) {
+        if (ftp) ftp->stop();
+        stop_servers();
+        return fail_with(login.err());
+      }
+      o.user = login->first;
+      o.password = login->second;
+    }
+    auto mover = transfer::make_gridftp_mover(std::move(o));
+    if (!mover) {
+      if (ftp) ftp->stop();
+      stop_servers();
+      return fail_with(mover.err());
+    }
+    env->movers["gridftp"] = *mover;
+  }
   LIB_LOG_INFO("node") << "starting node " << cfg.name << " incarnation " << identity->incarnation
                        << " seed " << env->seed << " data_dir " << cfg.data_dir;
   int rc = 0;
@@ -285,8 +319,9 @@ int run_node(const node_config& cfg, const sigset_t& signals,
     options.connection_timeout = std::chrono::milliseconds(cfg.cluster.connection_timeout_ms);
     system_config sys_cfg{options};
     caf::actor_system sys{sys_cfg};
-    rc = serve(sys, cfg, env, *identity, signals);
+    rc = serve(sys, cfg, env, *identity, signals, ftp.get());
   }  // ~actor_system waits for every actor; all were told to stop above
+  if (ftp) ftp->stop();
   if (data_server) data_server->stop();
   committer->stop();
   LIB_LOG_INFO("node") << "node " << cfg.name << " stopped";

@@ -8,7 +8,9 @@
 #include "actors/transfer/interface.hpp"
 #include "actors/transfer/replication_state.hpp"
 #include "runtime/caf/catalog.hpp"
+#include "runtime/caf/error.hpp"
 #include "runtime/sim/world_impl.hpp"
+#include "storage/keys.hpp"
 
 namespace librarian::sim {
 namespace {
@@ -46,9 +48,22 @@ uint32_t deletion_threshold(const node_slot& n) {
   return n.env->config.background.rolling_deletion.front().number_of_remote_copies;
 }
 
+// Where the node's send_clone task sends its files ("" when it has none).
 std::string successor(const world_impl& w, const node_slot& n) {
-  if (w.nodes.size() < 2) return {};
-  return w.nodes[(n.index + 1) % w.nodes.size()].name;
+  auto cfg = w.config_for(n);
+  return cfg.background.send_clone.empty()
+             ? std::string{}
+             : cfg.background.send_clone.front().destination_librarian;
+}
+
+// The nodes a file ingested at `origin` must reach: origin and every node its clones lead to.
+std::set<std::string> reach_of(world_impl& w, const std::string& origin) {
+  std::set<std::string> out;
+  for (auto at = origin; !at.empty() && out.insert(at).second;) {
+    auto* n = w.find(at);
+    at = n ? successor(w, *n) : std::string{};
+  }
+  return out;
 }
 
 }  // namespace
@@ -121,8 +136,15 @@ std::vector<std::string> world_impl::replica_violations(node_slot& n) {
 std::vector<std::string> world::check_replication_converged() {
   auto& w = *impl_;
   std::map<std::string, std::string> names;
-  for (const auto& [node, files] : w.acked_files)
-    for (const auto& [name, checksum] : files) names.emplace(name, checksum);
+  std::map<std::string, std::set<std::string>> holders;  // name -> nodes that must hold it
+  std::map<std::string, std::set<std::string>> reach;    // origin -> its reach
+  for (const auto& [node, files] : w.acked_files) {
+    if (!reach.contains(node)) reach[node] = reach_of(w, node);
+    for (const auto& [name, checksum] : files) {
+      names.emplace(name, checksum);
+      holders[name].insert(reach[node].begin(), reach[node].end());
+    }
+  }
   std::vector<std::string> open;
   constexpr int rounds_max = 120;  // 120 x 500 ms of virtual time
   for (int round = 0; round < rounds_max; ++round) {
@@ -162,6 +184,7 @@ std::vector<std::string> world::check_replication_converged() {
                            r.message + ")");
       }
       for (const auto& [name, checksum] : names) {
+        if (!holders[name].contains(n.name)) continue;
         auto f = catalog->get_file(name);
         if (!f) {
           open.push_back("node " + n.name + " never received '" + name + "'");
@@ -184,6 +207,108 @@ std::vector<std::string> world::check_replication_converged() {
   }
   for (auto& o : open) o += " (within 60 s of settling)";
   return open;
+}
+
+namespace {
+
+// The seeded bytes of one upload and their catalog checksum.
+expected<std::pair<std::string, std::string>> make_content(world_impl& w, uint64_t size) {
+  std::string bytes(size, '\0');
+  for (auto& c : bytes) c = static_cast<char>(w.chaos.next());
+  memory_file_system scratch;
+  if (auto st = scratch.write_file("/f", bytes); !st) return st.err();
+  auto digest = lib::digest_path(scratch, "/f");
+  if (!digest) return digest.err();
+  return std::make_pair(std::move(bytes), digest->checksum);
+}
+
+}  // namespace
+
+expected<size_t> world::ingest(const std::string& node, const std::string& prefix, size_t count,
+                               uint64_t bytes, size_t window, milliseconds limit) {
+  auto& w = *impl_;
+  auto* n = w.find(node);
+  if (!n) return fail(errc::not_found, "no node named '" + node + "'");
+  if (!n->alive) return fail(errc::unavailable, "node " + node + " is down");
+  struct run_state {
+    size_t next = 0, finished = 0;
+    std::vector<std::pair<std::string, std::string>> acked;  // name, checksum
+    std::optional<error> failure;
+  };
+  auto run = std::make_shared<run_state>();
+  auto dest = n->node;
+  auto files = n->files;
+  auto timeout = caf::timespan{limit};
+  auto* world = &w;
+  w.sys.spawn([=](caf::event_based_actor* self) {
+    // One upload: stage, write the bytes where the stage says, commit; then the next one.
+    auto one = std::make_shared<std::function<void()>>();
+    *one = [=] {
+      if (run->next >= count || run->failure) return;
+      auto name = prefix + std::to_string(run->next++);
+      auto content = make_content(*world, bytes);
+      if (!content) {
+        run->failure = content.err();
+        return;
+      }
+      lib::stage_request req;
+      req.name = name;
+      req.size = bytes;
+      req.checksum = content->second;
+      req.uploader = "sim";
+      auto settle = [=](std::optional<error> problem) {
+        ++run->finished;
+        if (problem && !run->failure) run->failure = problem;
+        (*one)();
+      };
+      self->request(dest, timeout, atoms::ask_atom_v, std::string{"librarian"},
+                    caf::make_message(atoms::stage_atom_v, req))
+          .then(
+              [=](const lib::stage_reply& reply) {
+                if (reply.already_present) {
+                  run->acked.emplace_back(name, content->second);
+                  return settle(std::nullopt);
+                }
+                if (auto st = files->write_file(reply.staging_file, content->first); !st)
+                  return settle(st.err());
+                self->request(dest, timeout, atoms::ask_atom_v, std::string{"librarian"},
+                              caf::make_message(atoms::commit_atom_v, reply.upload_id,
+                                                std::string{"sim"}, true))
+                    .then(
+                        [=](const lib::file_info&) {
+                          run->acked.emplace_back(name, content->second);
+                          settle(std::nullopt);
+                        },
+                        [=](caf::error& err) { settle(from_caf(err)); });
+              },
+              [=](caf::error& err) { settle(from_caf(err)); });
+    };
+    for (size_t i = 0; i < std::max<size_t>(1, window); ++i) (*one)();
+  });
+  w.run_until([run, count] { return run->finished >= count || run->failure.has_value(); }, limit);
+  for (const auto& [name, checksum] : run->acked) w.acked_files[node][name] = checksum;
+  w.trace("ingested " + std::to_string(run->acked.size()) + " files at " + node);
+  if (run->failure && run->acked.size() < count) return *run->failure;
+  return run->acked.size();
+}
+
+expected<size_t> world::copies_recorded(const std::string& node, const std::string& peer) {
+  auto* n = impl_->find(node);
+  if (!n) return fail(errc::not_found, "no node named '" + node + "'");
+  if (!n->alive || !n->db) return fail(errc::unavailable, "node " + node + " is down");
+  std::string prefix;
+  storage::append_string(prefix, peer);
+  auto table = n->db->get_table(lib::remotes_by_librarian_table);
+  size_t total = 0;
+  std::string after;
+  for (;;) {
+    auto page = n->db->scan_prefix(table, prefix, 10000, after);
+    if (!page) return page.err();
+    total += page->rows.size();
+    if (!page->more || page->rows.empty()) break;
+    after = page->rows.back().key;
+  }
+  return total;
 }
 
 expected<std::string> world::world_message(const std::string& node, const std::string& message,
@@ -210,16 +335,13 @@ expected<std::string> world::world_message(const std::string& node, const std::s
     auto size = std::strtoull(args[1].c_str(), &end, 10);
     if (args[1].empty() || *end != '\0' || size > (uint64_t{16} << 20))
       return fail(errc::invalid_argument, "upload NAME BYTES wants BYTES from 0 to 16777216");
-    std::string bytes(size, '\0');
-    for (auto& c : bytes) c = static_cast<char>(w.chaos.next());
-    memory_file_system scratch;
-    if (auto st = scratch.write_file("/f", bytes); !st) return st.err();
-    auto digest = lib::digest_path(scratch, "/f");
-    if (!digest) return digest.err();
+    auto content = make_content(w, size);
+    if (!content) return content.err();
+    const auto& [bytes, checksum] = *content;
     lib::stage_request req;
     req.name = name;
     req.size = size;
-    req.checksum = digest->checksum;
+    req.checksum = checksum;
     req.uploader = "sim";
     auto reply = std::make_shared<lib::stage_reply>();
     auto staged = ask_payload(node, "librarian", caf::make_message(atoms::stage_atom_v, req),
@@ -239,7 +361,7 @@ expected<std::string> world::world_message(const std::string& node, const std::s
           timeout);
       if (!committed) return committed.err();
     }
-    w.acked_files[node][name] = digest->checksum;
+    w.acked_files[node][name] = checksum;
     w.trace("acked file " + node + " " + name);
     return std::string{"ok"};
   }

@@ -271,14 +271,17 @@ node_config world_impl::config_for(const node_slot& n) const {
   store.store_path = "/sim/" + n.name + "/store";
   store.capacity_bytes = uint64_t{1} << 30;
   cfg.stores.push_back(store);
-  if (nodes.size() > 1) {
+  bool pairs = options.replication == "pairs";
+  if (nodes.size() > 1 && options.replication != "none") {
     auto& bg = cfg.background;
-    send_clone_task send;
-    send.destination_librarian = nodes[(n.index + 1) % nodes.size()].name;
-    send.mover = "sim";
-    send.send_batch_size = 4;  // small batches: more of them, more interleavings
-    send.every_ms = 2000;
-    bg.send_clone.push_back(send);
+    if (!pairs || (n.index % 2 == 0 && n.index + 1 < nodes.size())) {
+      send_clone_task send;
+      send.destination_librarian = nodes[(n.index + 1) % nodes.size()].name;
+      send.mover = "sim";
+      send.send_batch_size = options.send_batch_size;
+      send.every_ms = 2000;
+      bg.send_clone.push_back(send);
+    }
     consume_queue_task consume;
     consume.every_ms = 500;
     bg.consume_queue.push_back(consume);
@@ -300,7 +303,7 @@ node_config world_impl::config_for(const node_slot& n) const {
     rep.max_async_send_retries = 4;
     rep.stall_timeout_ms = 4000;
     // The first node frees its store once its successor verified a copy (older than 10 s).
-    if (n.index == 0 && nodes.size() >= 3) {
+    if (n.index == 0 && nodes.size() >= 3 && !pairs) {
       rolling_deletion_task del;
       del.store_name = "main";
       del.age_in_days = 10.0 / 86400;
@@ -316,6 +319,7 @@ status world_impl::start_node(node_slot& n) {
   storage::open_options db_options{"/sim/" + n.name + "/db", n.disk->env(), node::node_tables()};
   db_options.file_opening_threads = 1;
   db_options.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
+  db_options.write_buffer_bytes = 1u << 20;
   auto opened = storage::db::open(db_options);
   if (!opened) return opened.err();
   n.db = std::move(*opened);

@@ -51,6 +51,10 @@ struct world_options {
   uint64_t seed = 1;
   size_t nodes = 3;
   bool random_faults = true;  // draw the profile from the seed (else the quiet defaults)
+  // Who clones to whom: "ring" (each node to the next, the last to the first; node a also runs
+  // rolling_deletion), "pairs" (a -> b, c -> d, ...: each file gets one copy) or "none".
+  std::string replication = "ring";
+  uint32_t send_batch_size = 4;  // small batches: more of them, more interleavings
 };
 
 class world_impl;
@@ -108,6 +112,14 @@ class world {
   [[nodiscard]] std::vector<std::string> check_replication_converged();
   // The pseudo-actor `world` of scenarios (ask NODE/world MESSAGE ARGS...): upload NAME BYTES,
   // has NAME, transfers PEER on|off. See docs/simulation.md.
+  // Ingests `count` files of `bytes` seeded bytes named PREFIX0, PREFIX1, ... at NODE, `window`
+  // uploads in flight at a time, as world_message upload does one; returns how many were
+  // acknowledged within `limit` of virtual time.
+  [[nodiscard]] expected<size_t> ingest(const std::string& node, const std::string& prefix,
+                                        size_t count, uint64_t bytes, size_t window,
+                                        milliseconds limit);
+  // How many files NODE's catalog records a copy of at PEER (a scan of the durable index).
+  [[nodiscard]] expected<size_t> copies_recorded(const std::string& node, const std::string& peer);
   [[nodiscard]] expected<std::string> world_message(const std::string& node,
                                                     const std::string& message,
                                                     const std::vector<std::string>& args,

@@ -111,8 +111,9 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, clone_stage{"a", 3, {citem, citem}}, covered);
   clone_staged_item sitem{7, 9, 0, "", "upload-9/a", "/s/clone-a-3/upload-9/a", "/ep/a", ""};
   check_roundtrip(sys, sitem, covered);
-  check_roundtrip(sys, clone_staged{"b", 3, "/s/clone-a-3", "127.0.0.1", 7190, "ep", {sitem}},
-                  covered);
+  check_roundtrip(
+      sys, clone_staged{"b", 3, "/s/clone-a-3", "127.0.0.1", 7190, "ep", {sitem}, "ftp://b:2811"},
+      covered);
   check_roundtrip(sys, clone_ticket_ask{"a", 3, {9, 10}}, covered);
   file_ticket fticket{10, "00ff"};
   check_roundtrip(sys, fticket, covered);
