@@ -111,6 +111,8 @@ using replicator_actor = caf::typed_actor<
     caf::reacts_to<run_atom, uint8_t, uint32_t>,
     // A blocking mover call finished on the runner; its continuation is waiting in the shell.
     caf::reacts_to<moved_atom, uint64_t>, caf::replies_to<report_atom>::with<replication_report>,
+    // Cancels every live outgoing transfer to a peer (-> how many), e.g. before removing it.
+    caf::replies_to<cancel_atom, std::string>::with<uint64_t>,
     caf::replies_to<depth_atom>::with<uint64_t>,
     caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>>;
 

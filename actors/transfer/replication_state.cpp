@@ -719,6 +719,42 @@ status replication_state::complete_outgoing(uint64_t id, int64_t now, row_list& 
   return {};
 }
 
+replication_state::cancellation replication_state::cancel_to(const std::string& peer,
+                                                             const std::string& why, int64_t now,
+                                                             row_list& rows) {
+  cancellation out;
+  out.notices.from = node_;
+  std::vector<uint64_t> ids;
+  for (const auto& [id, o] : outgoing_)
+    if (o.destination == peer) ids.push_back(id);
+  for (auto id : ids) {
+    auto row = outgoing_.at(id);
+    if (!outgoing_transition_allowed(status_of(row.status), xfer_status::cancelled)) continue;
+    row.status = static_cast<uint8_t>(xfer_status::cancelled);
+    row.message = why;
+    row.end_unix_ms = row.updated_unix_ms = now;
+    if (row.remote_id != 0)
+      out.notices.items.push_back(
+          {row.id, row.remote_id, static_cast<uint8_t>(xfer_status::cancelled), why, 0});
+    put_outgoing(row, rows);
+    ++out.transfers;
+  }
+  std::vector<uint64_t> batch_ids;
+  for (const auto& [id, b] : batches_)
+    if (b.destination == peer) batch_ids.push_back(id);
+  for (auto id : batch_ids) {
+    auto b = batches_.at(id);
+    if (b.state == static_cast<uint8_t>(batch_state::active) && !b.task_id.empty())
+      out.tasks.emplace_back(b.mover, b.task_id);
+    b.state = static_cast<uint8_t>(batch_state::cancelled);
+    b.message = why;
+    b.ended_unix_ms = b.updated_unix_ms = now;
+    put_batch(b, rows);
+    ++out.batches;
+  }
+  return out;
+}
+
 status replication_state::fail_outgoing(uint64_t id, const std::string& why, int64_t now,
                                         row_list& rows) {
   auto it = outgoing_.find(id);

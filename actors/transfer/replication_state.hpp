@@ -129,6 +129,17 @@ class replication_state {
 
   // Callbacks and hypervisor verdicts on the sending side.
   [[nodiscard]] status complete_outgoing(uint64_t id, int64_t now_unix_ms, storage::row_list& rows);
+  // Cancels every live outgoing transfer to `peer` (an operator's remove-librarian
+  // --remove-outgoing-transfers, or cancel-transfers) and its batches: CANCELLED, batches
+  // `cancelled`. Returns what to tell the peer and which mover tasks to cancel.
+  struct cancellation {
+    clone_status notices;                                    // CANCELLED, for the peer
+    std::vector<std::pair<std::string, std::string>> tasks;  // (mover, task id) still running
+    uint64_t transfers = 0;
+    uint64_t batches = 0;
+  };
+  [[nodiscard]] cancellation cancel_to(const std::string& peer, const std::string& why, int64_t now,
+                                       storage::row_list& rows);
   [[nodiscard]] status fail_outgoing(uint64_t id, const std::string& why, int64_t now_unix_ms,
                                      storage::row_list& rows);
   // A status from the peer about our outgoing transfers: what to do (the shell adopts COMPLETED

@@ -1794,6 +1794,35 @@ caf::typed_response_promise<clone_status> sneaker_staged(self_ptr self, const cl
   return rp;
 }
 
+// ================================================================================= cancel
+
+caf::typed_response_promise<uint64_t> cancel_peer(self_ptr self, const std::string& peer) {
+  auto rp = self->make_response_promise<uint64_t>();
+  storage::row_list rows;
+  auto why = "cancelled by an operator (transfers to " + peer + ")";
+  auto c = self->state.rep->cancel_to(peer, why, now_ms(self), rows);
+  if (rows.empty()) {
+    rp.deliver(uint64_t{0});
+    return rp;
+  }
+  count(self, "transfers_cancelled", c.transfers);
+  LIB_LOG_INFO("replicator") << "cancelled " << c.transfers << " transfers and " << c.batches
+                             << " batches to " << peer;
+  commit(self, std::move(rows), [self, rp, c, peer]() mutable {
+    // The movers stop what still runs; the peer drops its stages (best effort: it may be gone).
+    for (const auto& [mover_name, task] : c.tasks)
+      if (auto mover = mover_for(self, mover_name))
+        blocking(self).post([mover, task = task]() -> runner::continuation {
+          static_cast<void>(mover->cancel(task));
+          return {};
+        });
+    if (!c.notices.items.empty() && known_peer(self, peer))
+      to_peer(self, peer, caf::make_message(c.notices));
+    rp.deliver(c.transfers);
+  });
+  return rp;
+}
+
 // ================================================================================ behavior
 
 void run_task(self_ptr self, task_kind kind, uint32_t index) {
@@ -1890,6 +1919,7 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
         if (kind > static_cast<uint8_t>(task_kind::corruption_fixer)) return;
         run_task(self, static_cast<task_kind>(kind), index);
       },
+      [=](cancel_atom, const std::string& peer) { return cancel_peer(self, peer); },
       [=](moved_atom, uint64_t token) {
         if (!self->state.blocking) return;
         if (auto c = self->state.blocking->take(token)) c();

@@ -640,13 +640,43 @@ void add_peers(CLI::App& app, std::string& conn, std::optional<rls_command>& cho
   auto* remove = sub_with_conn(app, conn, "remove-librarian", "forget a peer librarian (ADMIN)");
   remove->add_option("--name", a->name, "the peer's name")->required();
   remove->add_flag("--remove-outgoing-transfers", a->remove_outgoing,
-                   "fail outgoing transfers to it (there are none until replication lands)");
+                   "first cancel every live outgoing transfer to it");
   remove->callback([&chosen, a] {
     chosen = simple(
-        [a](const connection& c, timeout_t t) {
-          return call_api(c, "POST", "/api/v1/admin/librarians/remove", json{{"name", a->name}}, t);
+        [a](const connection& c, timeout_t t) -> expected<api_reply> {
+          std::optional<uint64_t> cancelled;
+          if (a->remove_outgoing) {
+            auto r = call_api(c, "POST", "/api/v1/replication/cancel", json{{"peer", a->name}}, t);
+            if (!r) return r.err();
+            cancelled = r->value.value("cancelled", uint64_t{0});
+          }
+          auto removed =
+              call_api(c, "POST", "/api/v1/admin/librarians/remove", json{{"name", a->name}}, t);
+          if (!removed) return removed.err();
+          if (cancelled) removed->value["cancelled"] = *cancelled;
+          return removed;
         },
-        [](const json& v) { return "removed librarian " + str(v, "name") + "\n"; });
+        [](const json& v) {
+          return "removed librarian " + str(v, "name") +
+                 (v.contains("cancelled")
+                      ? " (cancelled " + std::to_string(v["cancelled"].get<uint64_t>()) +
+                            " outgoing transfers)"
+                      : std::string{}) +
+                 "\n";
+        });
+  });
+  auto* cancel = sub_with_conn(app, conn, "cancel-transfers",
+                               "cancel every live outgoing transfer to a peer (ADMIN)");
+  cancel->add_option("--name", a->name, "the peer's name")->required();
+  cancel->callback([&chosen, a] {
+    chosen = simple(
+        [a](const connection& c, timeout_t t) {
+          return call_api(c, "POST", "/api/v1/replication/cancel", json{{"peer", a->name}}, t);
+        },
+        [](const json& v) {
+          return "cancelled " + std::to_string(v.value("cancelled", uint64_t{0})) +
+                 " outgoing transfers to " + str(v, "peer") + "\n";
+        });
   });
   auto* transfer = sub_with_conn(app, conn, "set-librarian-transfer",
                                  "enable or disable transfers to a peer (ADMIN)");

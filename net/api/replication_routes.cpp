@@ -105,6 +105,24 @@ void add_replication_routes(http::router& r, const context_ptr& ctx) {
                 });
     });
   });
+  // Cancels every live outgoing transfer to a peer (remove-librarian --remove-outgoing-transfers,
+  // cancel-transfers).
+  r.add("POST", "/api/v1/replication/cancel", [ctx](request req, path_params, respond_fn respond) {
+    authorize(ctx, req, respond, http::role::admin, [ctx, req, respond](const caller&) {
+      auto body = read_json_object(req, {"peer"});
+      if (!body) return respond(http::error_response(body.err(), req.request_id));
+      auto peer = string_field(*body, "peer", true);
+      if (!peer) return respond(http::error_response(peer.err(), req.request_id));
+      if (peer->empty() || peer->size() > 64)
+        return respond(http::error_response(
+            fail(errc::invalid_argument, "field 'peer' must name a librarian (1-64 characters)"),
+            req.request_id));
+      ask_actor(ctx, "replicator", caf::make_message(atoms::cancel_atom_v, *peer), req, respond,
+                [respond, peer = *peer](uint64_t n) {
+                  respond(http::json_response(200, {{"peer", peer}, {"cancelled", n}}));
+                });
+    });
+  });
   // SneakerNet at the source: outgoing transfers for a manifest's files (get-store-manifest).
   r.add(
       "POST", "/api/v1/replication/sneakernet/outgoing",

@@ -5,6 +5,7 @@ with a named login from a credentials file.
 
 1. Small files and two 20 MiB files (MODE E, four streams) arrive at B byte-identical; A records
    B's remote instance of each; nothing stays live; B's staging area is empty.
+3. cancel-transfers: with B down, A's live transfers to B are cancelled by an operator.
 2. Bad configuration stops the node at start-up with a message that names the key: a gridftp
    send_clone on a node with no GridFTP server, a malformed stores[].gridftp_url, an unreadable
    or malformed credentials file.
@@ -148,8 +149,38 @@ def test(args):
         lt.check(not residue, "staging residue at b: %r" % residue[:5])
         lt.log("gridftp mover: %d files a -> b by third-party GridFTP, byte-identical, recorded"
                % len(files))
-        a.stop()
+
+        # 3. cancel-transfers: with b down, new files wait in live transfers to b; an operator
+        #    cancels them all (CANCELLED, nothing live left) through the CLI.
         b.stop()
+        for i in range(3):
+            path = ws.path("src", "late%d" % i)
+            with open(path, "wb") as f:
+                f.write(rng.randbytes(1000))
+            proc = subprocess.run([lt.binary(args.bin_dir, "librarian"), "upload", "a", path,
+                                   "gftp/late%d.dat" % i], capture_output=True, text=True,
+                                  timeout=120, env=dict(os.environ, HL_CLIENT_CONFIG=client))
+            lt.check(proc.returncode == 0, "upload late%d: %s" % (i, proc.stderr))
+
+        def live_to_b():
+            ra = lt.expect_status(a.http("GET", "/api/v1/replication"), 200, "report").json
+            return sum(ra["outgoing"].values())
+        lt.wait_until(lambda: live_to_b() >= 3, 30, "live transfers to the stopped b")
+        proc = subprocess.run([lt.binary(args.bin_dir, "librarian"), "cancel-transfers", "a",
+                               "--name", "b"], capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, HL_CLIENT_CONFIG=client))
+        lt.check(proc.returncode == 0, "cancel-transfers: %s %s" % (proc.stdout, proc.stderr))
+        lt.check(proc.stdout.startswith("cancelled ") and "to b" in proc.stdout,
+                 "cancel-transfers said %r" % proc.stdout)
+        lt.check(int(proc.stdout.split()[1]) >= 3, "cancel-transfers said %r" % proc.stdout)
+        lt.check_eq(live_to_b(), 0, "live outgoing transfers after cancel-transfers")
+        ra = lt.expect_status(a.http("GET", "/api/v1/replication"), 200, "report").json
+        lt.check(ra["counters"].get("transfers_cancelled", 0) >= 3,
+                 "transfers_cancelled %r" % ra["counters"].get("transfers_cancelled"))
+        resp = a.http("POST", "/api/v1/replication/cancel", body={"peer": ""})
+        lt.expect_status(resp, 400, "cancel with an empty peer")
+        lt.log("cancel-transfers: %s" % proc.stdout.strip())
+        a.stop()
 
 
 if __name__ == "__main__":

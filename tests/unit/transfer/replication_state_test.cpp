@@ -440,3 +440,49 @@ TEST_CASE("submission ids are UUID-shaped, stable, and differ per attempt") {
 }
 
 }  // namespace
+
+TEST_CASE(
+    "cancelling a peer's transfers: CANCELLED, batches cancelled, the peer told, others kept") {
+  rep_db d;
+  replication_state a{*d.db, "a", small_config()};
+  REQUIRE(a.load());
+  storage::row_list rows;
+  // One batch to b that is active on its mover, one still staging, one to c.
+  auto active = a.create_batch("b", "local", 0, files(2, "x"), 1000, rows);
+  auto staging = a.create_batch("b", "local", 0, files(2, "y"), 1000, rows);
+  auto other = a.create_batch("c", "local", 0, files(1, "z"), 1000, rows);
+  REQUIRE((active && staging && other));
+  d.write(rows);
+  auto req = a.stage_message(active->id);
+  REQUIRE(req);
+  REQUIRE(a.on_staged(staged_answer(*req), 1100, rows));
+  REQUIRE(a.start_batch(active->id, false, 1200, rows));
+  REQUIRE(a.batch_submitted(active->id, "task-7", 1200, rows));
+  d.write(rows);
+
+  auto c = a.cancel_to("b", "operator", 1300, rows);
+  CHECK(c.transfers == 4);
+  CHECK(c.batches == 2);
+  REQUIRE(c.tasks.size() == 1);
+  CHECK(c.tasks[0] == std::make_pair(std::string{"local"}, std::string{"task-7"}));
+  // Only transfers b had staged are named to it (it has nothing for the others).
+  REQUIRE(c.notices.items.size() == 2);
+  for (const auto& item : c.notices.items) {
+    CHECK(item.status == b(cancelled));
+    CHECK(item.incoming_id >= 100);
+  }
+  d.write(rows);
+  CHECK_FALSE(a.has_live_outgoing("b", "x0"));
+  CHECK(a.has_live_outgoing("c", "z0"));
+  CHECK(a.batch(active->id)->state == static_cast<uint8_t>(batch_state::cancelled));
+  // From disk: nothing to b is live any more; c's batch is untouched.
+  replication_state again{*d.db, "a", small_config()};
+  REQUIRE(again.load());
+  CHECK(again.live_outgoing().size() == 1);
+  CHECK(again.live_batches().size() == 1);
+  CHECK(again.live_batches().contains(other->id));
+  // Nothing left to cancel: no rows.
+  auto none = again.cancel_to("b", "operator", 1400, rows);
+  CHECK(none.transfers == 0);
+  CHECK(rows.empty());
+}
