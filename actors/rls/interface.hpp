@@ -54,6 +54,8 @@ using lrc_actor = caf::typed_actor<
     caf::reacts_to<rli_next_atom, uint32_t, uint64_t, uint32_t, std::string>,
     caf::reacts_to<rli_flush_atom, uint32_t>,
     caf::reacts_to<rli_bnext_atom, uint32_t, uint64_t, std::string>,
+    // Trims the change log of what no update target still needs (a timer).
+    caf::reacts_to<tick_atom>,
     // (RLI name): that RLI lost an incremental update and needs a full list.
     caf::reacts_to<rli_resync_atom, std::string>,
     // One line per update target: mode, sync state, last updates sent.

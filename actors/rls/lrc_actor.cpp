@@ -16,6 +16,8 @@ namespace {
 // Bounds on one soft-state step, so a large catalog never holds the actor for long.
 constexpr size_t incremental_changes_max = 5000;  // change rows read per incremental message
 constexpr size_t bloom_page_lfns = 10000;         // LFNs added to a filter per step
+constexpr size_t trim_rows_max = 10000;           // change rows deleted per trim
+constexpr auto trim_interval = std::chrono::seconds(10);
 
 struct lrc_shell {
   std::shared_ptr<node::node_env> env;
@@ -267,6 +269,25 @@ void on_resync(self_ptr self, const std::string& rli) {
   }
 }
 
+// The change log only feeds immediate-mode increments: rows every target has been sent (or
+// that a full list will cover) go, at most trim_rows_max per tick; the next tick takes more.
+void trim_change_log(self_ptr self) {
+  auto& st = self->state;
+  uint64_t needed_after = st.durable_seq;
+  for (const auto& feed : st.feeds)
+    needed_after = std::min(needed_after, feed.changes_needed_after(st.durable_seq));
+  storage::batch rows;
+  auto trimmed = st.lrc->trim_changes(needed_after, trim_rows_max, rows);
+  if (!trimmed) {
+    LIB_LOG_WARN("lrc") << "change log not trimmed: " << trimmed.err().describe();
+    return;
+  }
+  if (*trimmed == 0) return;
+  st.commits.submit(self, *st.env->committer, std::move(rows), [](const status& done) {
+    if (!done) LIB_LOG_WARN("lrc") << "change log not trimmed: " << done.err().describe();
+  });
+}
+
 std::vector<std::string> describe_targets(self_ptr self) {
   std::vector<std::string> out;
   for (const auto& feed : self->state.feeds) out.push_back(feed.describe(now_ms(self)));
@@ -298,6 +319,7 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
   }
   self->state.durable_seq = self->state.lrc->last_seq();  // load() read committed state only
+  self->delayed_send(self, trim_interval, tick_atom_v);
   auto& lrc = *self->state.lrc;
   return {
       [=, &lrc](create_atom, const std::string& lfn, const std::string& pfn) {
@@ -351,6 +373,10 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
         if (target < self->state.feeds.size()) continue_bloom(self, target, build, after);
       },
       [=](rli_resync_atom, const std::string& rli) { on_resync(self, rli); },
+      [=](tick_atom) {
+        trim_change_log(self);
+        self->delayed_send(self, trim_interval, tick_atom_v);
+      },
       [=](targets_atom) { return describe_targets(self); },
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
         self->state.commits.on_committed(token, code, std::move(message));

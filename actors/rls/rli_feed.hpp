@@ -81,6 +81,13 @@ class rli_feed {
   void flush_timer_fired() { flush_armed_ = false; }
 
   [[nodiscard]] uint64_t sent_seq() const { return sent_seq_; }
+  // The change log before this seq is no longer needed by this target (it can be trimmed):
+  // an immediate-mode target still needs the changes after sent_seq; the others (and an
+  // immediate one before its first full list, which covers everything) need none.
+  [[nodiscard]] uint64_t changes_needed_after(uint64_t durable_seq) const {
+    if (config_.mode != rli_update_mode::immediate || !full_started_) return durable_seq;
+    return std::min(sent_seq_, durable_seq);
+  }
   [[nodiscard]] uint64_t streaming_generation() const { return streaming_generation_; }
   [[nodiscard]] bool in_sync() const { return in_sync_; }
   [[nodiscard]] const feed_stats& stats() const { return stats_; }

@@ -393,3 +393,18 @@ TEST_CASE(
   CHECK(rli.end_full_update("a", 3, 1, 700, ~uint64_t{0}).err().code == errc::invalid_argument);
   CHECK(rli.lrc_count() == 1);
 }
+
+TEST_CASE("the change log is needed only after what immediate-mode targets were sent") {
+  rli_target_config cfg;
+  cfg.name = "r";
+  rli_feed list{cfg};
+  CHECK(list.changes_needed_after(50) == 50);
+  cfg.mode = rli_update_mode::immediate;
+  rli_feed immediate{cfg};
+  CHECK(immediate.changes_needed_after(50) == 50);  // its first full list covers everything
+  immediate.full_list_started(0, 1, 20);
+  CHECK(immediate.changes_needed_after(50) == 20);
+  immediate.incremental_sent(10, 45, false);
+  CHECK(immediate.changes_needed_after(50) == 45);
+  CHECK(immediate.changes_needed_after(30) == 30);
+}
