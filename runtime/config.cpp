@@ -120,27 +120,80 @@ void read_supervisor(json_reader& r, supervisor_config& out) {
     r.error("restart_backoff_max_ms", "must be at least restart_backoff_min_ms");
 }
 
+bool known_node(const node_config& cfg, const std::string& name) {
+  if (name == cfg.name) return true;
+  for (const auto& peer : cfg.peers)
+    if (peer.name == name) return true;
+  return false;
+}
+
+void read_rli_mode(json_reader& t, rli_target_config& target) {
+  std::string mode = "list";
+  t.optional("mode", mode);
+  if (mode == "list")
+    target.mode = rli_update_mode::list;
+  else if (mode == "immediate")
+    target.mode = rli_update_mode::immediate;
+  else if (mode == "bloom")
+    target.mode = rli_update_mode::bloom;
+  else
+    t.error("mode", "must be \"list\", \"immediate\" or \"bloom\", got \"" + mode + "\"");
+}
+
+rli_target_config read_rli_target(json_reader& t, const node_config& out) {
+  rli_target_config target;
+  t.required("name", target.name);
+  read_rli_mode(t, target);
+  t.optional_int("interval_ms", target.interval_ms, 100, 24 * hour_ms);
+  t.optional_int("full_interval_ms", target.full_interval_ms, 100, 30 * 24 * hour_ms);
+  t.optional_int("buffer_ms", target.buffer_ms, 1, hour_ms);
+  t.optional_int("buffer_changes", target.buffer_changes, 1, 10000);
+  t.optional_int("bloom_bits_per_lfn", target.bloom_bits_per_lfn, 1, 64);
+  t.optional_int("bloom_hashes", target.bloom_hashes, 1, 32);
+  t.optional_int("chunk_lfns", target.chunk_lfns, 1, 10000);
+  if (t.has("patterns")) {
+    for (auto& p : t.string_array("patterns")) target.patterns.push_back(std::move(p));
+  }
+  t.reject_unknown_keys();
+  const bool immediate = target.mode == rli_update_mode::immediate;
+  const bool bloom = target.mode == rli_update_mode::bloom;
+  for (const char* key : {"full_interval_ms", "buffer_ms", "buffer_changes"})
+    if (!immediate && t.has(key)) t.error(key, "applies only to \"mode\": \"immediate\"");
+  for (const char* key : {"bloom_bits_per_lfn", "bloom_hashes"})
+    if (!bloom && t.has(key)) t.error(key, "applies only to \"mode\": \"bloom\"");
+  if (immediate && target.full_interval_ms == 0)
+    target.full_interval_ms = std::min<int64_t>(10 * target.interval_ms, 30 * 24 * hour_ms);
+  if (immediate && target.full_interval_ms < target.interval_ms)
+    t.error("full_interval_ms",
+            "must be at least interval_ms (" + std::to_string(target.interval_ms) + ")");
+  if (!target.name.empty() && !known_node(out, target.name))
+    t.error("name", "\"" + target.name + "\" is neither this node nor one of its peers");
+  return target;
+}
+
 void read_rls(json_reader& r, node_config& out) {
   auto& rls = out.rls;
   r.optional("rli", rls.rli);
   r.optional_int("staleness_permille", rls.staleness_permille, 1000, 10000);
   std::set<std::string> names;
   for (auto& t : r.array_of_objects("update_rlis")) {
-    rli_target_config target;
-    t.required("name", target.name);
-    t.optional_int("interval_ms", target.interval_ms, 100, 24 * hour_ms);
-    t.optional_int("chunk_lfns", target.chunk_lfns, 1, 100000);
-    if (t.has("patterns")) {
-      for (auto& p : t.string_array("patterns")) target.patterns.push_back(std::move(p));
-    }
-    t.reject_unknown_keys();
-    bool known = target.name == out.name;
-    for (const auto& peer : out.peers) known = known || peer.name == target.name;
-    if (!target.name.empty() && !known)
-      t.error("name", "\"" + target.name + "\" is neither this node nor one of its peers");
+    auto target = read_rli_target(t, out);
     if (!names.insert(target.name).second)
       t.error("name", "RLI \"" + target.name + "\" is listed twice");
     rls.update_rlis.push_back(std::move(target));
+  }
+  if (r.has("forward_rlis")) {
+    std::set<std::string> parents;
+    for (auto& name : r.string_array("forward_rlis")) {
+      if (name == out.name)
+        r.error("forward_rlis", "an RLI cannot forward to itself (\"" + name + "\")");
+      else if (!known_node(out, name))
+        r.error("forward_rlis", "\"" + name + "\" is not one of this node's peers");
+      if (!parents.insert(name).second) r.error("forward_rlis", "\"" + name + "\" is listed twice");
+      rls.forward_rlis.push_back(std::move(name));
+    }
+    if (!rls.forward_rlis.empty() && !rls.rli)
+      r.error("forward_rlis", "needs \"rli\": true (only an RLI forwards updates)");
   }
   r.reject_unknown_keys();
 }
@@ -512,6 +565,18 @@ void read_root(json_reader& root, node_config& out) {
 }
 
 }  // namespace
+
+const char* to_string(rli_update_mode mode) {
+  switch (mode) {
+    case rli_update_mode::list:
+      return "list";
+    case rli_update_mode::immediate:
+      return "immediate";
+    case rli_update_mode::bloom:
+      return "bloom";
+  }
+  return "unknown";
+}
 
 bool valid_node_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;

@@ -58,10 +58,26 @@ struct supervisor_config {
   int64_t restart_backoff_max_ms = 30000;
 };
 
-// One RLI this node's LRC keeps informed (soft state: the full LFN list every interval).
+// How an LRC keeps one RLI informed (Globus RLS's update modes; docs/configuration.md).
+enum class rli_update_mode : uint8_t {
+  list,       // the full LFN list every interval_ms
+  immediate,  // changes as they commit (after buffer_ms or buffer_changes), a refresh every
+              // interval_ms, and the full list every full_interval_ms (at once when out of sync)
+  bloom,      // a Bloom filter of the LFNs every interval_ms (deletions: the filter is rebuilt)
+};
+
+[[nodiscard]] const char* to_string(rli_update_mode mode);
+
+// One RLI this node's LRC keeps informed (soft state).
 struct rli_target_config {
-  std::string name;                   // this node or a configured peer that runs an RLI
-  int64_t interval_ms = 30000;        // how often the full list is sent
+  std::string name;  // this node or a configured peer that runs an RLI
+  rli_update_mode mode = rli_update_mode::list;
+  int64_t interval_ms = 30000;       // list/bloom: update period; immediate: refresh period
+  int64_t full_interval_ms = 0;      // immediate: full list period while in sync (0: 10 x interval)
+  int64_t buffer_ms = 30000;         // immediate: longest a committed change waits to be sent
+  uint32_t buffer_changes = 100;     // immediate: this many buffered changes are sent at once
+  uint32_t bloom_bits_per_lfn = 10;  // bloom: filter bits per LFN
+  uint32_t bloom_hashes = 7;         // bloom: hash functions (10 bits, 7 hashes: ~0.82% false hits)
   std::vector<std::string> patterns;  // only LFNs matching one of these globs (empty: all)
   uint32_t chunk_lfns = 1000;         // LFNs per update message
 };
@@ -70,6 +86,9 @@ struct rls_config {
   bool rli = false;                   // this node runs a Replica Location Index
   int64_t staleness_permille = 1200;  // an LRC's state expires after 1.2 x its interval
   std::vector<rli_target_config> update_rlis;
+  // RLI hierarchy: RLIs (peers) this node's RLI forwards every update it accepts to, naming the
+  // original LRC, so they answer for LRCs they never heard from directly. Needs rli = true.
+  std::vector<std::string> forward_rlis;
 };
 
 // The native data channel on listen.data_port (net/data).

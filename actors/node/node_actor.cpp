@@ -56,7 +56,8 @@ caf::actor spawn_child(self_ptr self, const std::string& name) {
     handle =
         caf::actor_cast<caf::actor>(rls::spawn_lrc(self, env, caf::actor_cast<caf::actor>(self)));
   else if (name == "rli")
-    handle = caf::actor_cast<caf::actor>(rls::spawn_rli(self, env));
+    handle =
+        caf::actor_cast<caf::actor>(rls::spawn_rli(self, env, caf::actor_cast<caf::actor>(self)));
   else if (name == "librarian")
     handle = caf::actor_cast<caf::actor>(
         lib::spawn_librarian(self, env, caf::actor_cast<caf::actor>(self)));

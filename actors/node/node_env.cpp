@@ -5,6 +5,7 @@
 #include "actors/node/messages.hpp"
 #include "actors/node/users_state.hpp"
 #include "actors/rls/lrc_state.hpp"
+#include "actors/rls/rli_store.hpp"
 #include "actors/transfer/records.hpp"
 #include "storage/codec.hpp"
 
@@ -13,6 +14,7 @@ namespace librarian::node {
 std::vector<std::string> node_tables() {
   std::vector<std::string> tables{node_table, peers_table, users_table, tokens_table};
   for (auto& t : rls::lrc_tables()) tables.push_back(std::move(t));
+  for (auto& t : rls::rli_tables()) tables.push_back(std::move(t));
   for (auto& t : lib::librarian_tables()) tables.push_back(std::move(t));
   for (auto& t : mcs::mcs_tables()) tables.push_back(std::move(t));
   for (auto& t : transfer::replication_tables()) tables.push_back(std::move(t));

@@ -124,8 +124,32 @@ void add_rli_entries(message_catalog& c) {
           "the sites (LRCs) whose fresh soft state holds LFN, one per line"},
          [](const std::vector<value>& a) { return message_of(query_atom_v, text(a, 0)); },
          lines});
-  c.add({{"rli", "lrcs", {}, "the LRCs this RLI has heard from: NAME lfns=N mode=list|bloom"},
+  c.add({{"rli",
+          "lrcs",
+          {},
+          "the LRCs this RLI has heard from: NAME lfns=N mode=list|bloom [stale] generation=G "
+          "position=P last_update_ms_ago=T interval_ms=I"},
          [](const std::vector<value>&) { return message_of(list_atom_v); },
+         lines});
+  c.add({{"rli",
+          "wildcard",
+          {{"PATTERN", arg_type::string},
+           {"OFFSET", arg_type::uint64},
+           {"RESLIMIT", arg_type::uint64}},
+          "LFN LRC lines of list-mode state matching PATTERN; Bloom-mode LRCs are named as "
+          "skipped (BADARG if there is nothing else)"},
+         [](const std::vector<value>& a) {
+           return message_of(wildcard_atom_v, text(a, 0), number(a, 1), number(a, 2));
+         },
+         lines});
+  c.add({{"rli", "stats", {}, "updates received, refused and forwarded; the parent RLIs"},
+         [](const std::vector<value>&) { return message_of(targets_atom_v); },
+         lines});
+  c.add({{"lrc",
+          "targets",
+          {},
+          "the RLIs this LRC updates: NAME mode=list|immediate|bloom, sync state, last updates"},
+         [](const std::vector<value>&) { return message_of(targets_atom_v); },
          lines});
 }
 

@@ -48,19 +48,44 @@ using lrc_actor = caf::typed_actor<
     // with the caller's rows -- how the librarian records an instance and its LRC mapping
     // atomically. Nothing is written if the mapping is refused.
     caf::replies_to<attach_atom, std::string, std::string, storage::row_list>::with<mapping>,
-    // Soft state to RLIs: the full LFN list of update target T every interval, in chunks.
+    // Soft state to RLIs (per update target T; rli_feed.hpp): the periodic timer, the next chunk
+    // of a full list, the buffer timer of immediate mode, the next page of a Bloom build.
     caf::reacts_to<rli_tick_atom, uint32_t>,
-    caf::reacts_to<rli_next_atom, uint32_t, uint64_t, uint32_t, std::string>>;
+    caf::reacts_to<rli_next_atom, uint32_t, uint64_t, uint32_t, std::string>,
+    caf::reacts_to<rli_flush_atom, uint32_t>,
+    caf::reacts_to<rli_bnext_atom, uint32_t, uint64_t, std::string>,
+    // Trims the change log of what no update target still needs (a timer).
+    caf::reacts_to<tick_atom>,
+    // (RLI name): that RLI lost an incremental update and needs a full list.
+    caf::reacts_to<rli_resync_atom, std::string>,
+    // One line per update target: mode, sync state, last updates sent.
+    caf::replies_to<targets_atom>::with<std::vector<std::string>>>;
 
 // The Replica Location Index: which LRCs (sites) hold which LFNs, from the LRCs' soft state.
 using rli_actor = caf::typed_actor<
-    // (LRC, generation, interval_ms), (LRC, generation, chunk, LFNs), (LRC, generation, chunks)
+    // (LRC, generation, interval_ms), (LRC, generation, chunk, LFNs),
+    // (LRC, generation, chunks, interval_ms)
     caf::reacts_to<rli_begin_atom, std::string, uint64_t, int64_t>,
     caf::reacts_to<rli_chunk_atom, std::string, uint64_t, uint32_t, std::vector<std::string>>,
-    caf::reacts_to<rli_end_atom, std::string, uint64_t, uint32_t>,
+    caf::reacts_to<rli_end_atom, std::string, uint64_t, uint32_t, int64_t>,
+    // (LRC, from position, to position, added LFNs, removed LFNs, interval_ms): immediate mode
+    caf::reacts_to<rli_incr_atom, std::string, uint64_t, uint64_t, std::vector<std::string>,
+                   std::vector<std::string>, int64_t>,
+    // (LRC, generation, serialized Bloom filter, interval_ms)
+    caf::reacts_to<rli_bloom_atom, std::string, uint64_t, std::string, int64_t>,
+    // (hops, one of the five update messages above) from a child RLI (hierarchy)
+    caf::reacts_to<rli_fwd_atom, uint32_t, caf::message>,
+    // (LRCs) whose journal could not be written: forget them (sent by the shell to itself)
+    caf::reacts_to<rli_lost_atom, std::vector<std::string>>,
+    // this RLI's statistics: received, refused, forwarded, parents
+    caf::replies_to<targets_atom>::with<std::vector<std::string>>,
     // LFN -> the fresh LRCs that hold it ("NAME", or "NAME maybe" for a Bloom-mode LRC)
     caf::replies_to<query_atom, std::string>::with<std::vector<std::string>>,
-    // one line per LRC known: "NAME lfns=N mode=list|bloom"
+    // (pattern, offset, reslimit) -> "LFN LRC" lines of list-mode state, then "(more)" and
+    // "(skipped Bloom-mode LRCs: ...)" lines; BADARG when only Bloom state is held
+    caf::replies_to<wildcard_atom, std::string, uint64_t, uint64_t>::with<std::vector<std::string>>,
+    // one line per LRC known: "NAME lfns=N mode=list|bloom[ stale] generation=G position=P
+    // last_update_ms=T interval_ms=I"
     caf::replies_to<list_atom>::with<std::vector<std::string>>,
     caf::replies_to<depth_atom>::with<uint64_t>, caf::reacts_to<tick_atom>>;
 

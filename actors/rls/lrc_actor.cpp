@@ -5,6 +5,7 @@
 
 #include "actors/rls/glob.hpp"
 #include "actors/rls/lrc_state.hpp"
+#include "actors/rls/rli_feed.hpp"
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
@@ -12,15 +13,52 @@
 namespace librarian::rls {
 namespace {
 
+// Bounds on one soft-state step, so a large catalog never holds the actor for long.
+constexpr size_t incremental_changes_max = 5000;  // change rows read per incremental message
+constexpr size_t bloom_page_lfns = 10000;         // LFNs added to a filter per step
+constexpr size_t trim_rows_max = 10000;           // change rows deleted per trim
+constexpr auto trim_interval = std::chrono::seconds(10);
+
 struct lrc_shell {
   std::shared_ptr<node::node_env> env;
   caf::actor node;
   std::optional<lrc_state> lrc;
   commit_tracker commits;
   std::vector<std::vector<glob>> target_globs;  // per update target; empty: every LFN
+  std::vector<rli_feed> feeds;                  // per update target
+  uint64_t durable_seq = 0;                     // every change through it is committed
+  uint64_t bloom_builds = 0;
 };
 
 using self_ptr = lrc_actor::stateful_pointer<lrc_shell>;
+
+int64_t now_ms(self_ptr self) {
+  return self->state.env->clock->now_unix_ms();
+}
+
+uint64_t position(self_ptr self, uint64_t seq) {
+  return position_of(self->state.env->incarnation, seq);
+}
+
+void send_incremental(self_ptr self, uint32_t target, bool heartbeat);
+
+// Changes through seq are durable: the overlay forgets them, and immediate-mode targets may now
+// hear of them (never before: commit before announce).
+void changes_durable(self_ptr self, uint64_t seq) {
+  auto& st = self->state;
+  st.lrc->committed(seq);
+  if (seq <= st.durable_seq) return;
+  const uint64_t count = seq - st.durable_seq;
+  st.durable_seq = seq;
+  for (uint32_t i = 0; i < st.feeds.size(); ++i) {
+    bool arm_flush = false;
+    if (st.feeds[i].on_durable(count, arm_flush) == feed_action::incremental)
+      send_incremental(self, i, false);
+    if (arm_flush)
+      self->delayed_send(self, std::chrono::milliseconds(st.feeds[i].config().buffer_ms),
+                         rli_flush_atom_v, i);
+  }
+}
 
 // Replies once `rows` are durable and then tells the state machine which changes are on disk
 // (its overlay of pending writes forgets them).
@@ -30,7 +68,7 @@ caf::typed_response_promise<T> reply_after_commit(self_ptr self, storage::batch 
   auto seq = self->state.lrc->last_seq();
   return librarian::reply_after_commit(self, self->state.commits, *self->state.env->committer,
                                        std::move(rows), std::move(outcome),
-                                       [self, seq] { self->state.lrc->committed(seq); });
+                                       [self, seq] { changes_durable(self, seq); });
 }
 
 template <class T>
@@ -68,10 +106,13 @@ bool selected(self_ptr self, uint32_t target, const std::string& lfn) {
 }
 
 // One chunk of a full update; the next is a message to ourselves, so a large catalog never
-// holds the actor for long (requests interleave between chunks).
+// holds the actor for long (requests interleave between chunks). A newer full update of the same
+// target supersedes this one: its chain stops.
 void send_next_chunk(self_ptr self, uint32_t target, uint64_t generation, uint32_t index,
                      const std::string& after) {
-  const auto& t = self->state.env->config.rls.update_rlis.at(target);
+  auto& feed = self->state.feeds.at(target);
+  if (feed.streaming_generation() != generation) return;
+  const auto& t = feed.config();
   auto page = self->state.lrc->list_lfns(after, t.chunk_lfns);
   if (!page) {
     LIB_LOG_WARN("lrc") << "update of RLI " << t.name << " stopped: " << page.err().describe();
@@ -80,6 +121,7 @@ void send_next_chunk(self_ptr self, uint32_t target, uint64_t generation, uint32
   std::vector<std::string> lfns;
   for (auto& lfn : page->items)
     if (selected(self, target, lfn)) lfns.push_back(lfn);
+  feed.streamed_lfns += lfns.size();
   auto last = page->items.empty() ? after : page->items.back();
   send_to_rli(self, target,
               caf::make_message(rli_chunk_atom_v, self->state.env->config.name, generation, index,
@@ -88,21 +130,168 @@ void send_next_chunk(self_ptr self, uint32_t target, uint64_t generation, uint32
     self->send(self, rli_next_atom_v, target, generation, index + 1, last);
     return;
   }
-  send_to_rli(
-      self, target,
-      caf::make_message(rli_end_atom_v, self->state.env->config.name, generation, index + 1));
+  feed.full_list_done(feed.streamed_lfns);
+  send_to_rli(self, target,
+              caf::make_message(rli_end_atom_v, self->state.env->config.name, generation, index + 1,
+                                t.interval_ms));
 }
 
 void start_full_update(self_ptr self, uint32_t target) {
-  const auto& t = self->state.env->config.rls.update_rlis.at(target);
-  // Generations must grow even across a crash that lost writes the old incarnation had already
-  // counted: the node's incarnation goes in the high bits.
-  auto generation = (self->state.env->incarnation << 40) | self->state.lrc->last_seq();
+  auto& feed = self->state.feeds.at(target);
+  // The generation is the position of the last durable change: the list read from the db
+  // includes every change through it, and later ones follow as incrementals. Positions grow
+  // even across a crash that lost writes the old incarnation had counted.
+  auto generation = position(self, self->state.durable_seq);
+  feed.full_list_started(now_ms(self), generation, self->state.durable_seq);
+  feed.streamed_lfns = 0;
+  send_to_rli(self, target,
+              caf::make_message(rli_begin_atom_v, self->state.env->config.name, generation,
+                                feed.config().interval_ms));
+  send_next_chunk(self, target, generation, 0, "");
+}
+
+// The committed changes since the target last heard, netted, in one message (more follow at
+// once if there are more than incremental_changes_max). heartbeat: send even if empty.
+void send_incremental(self_ptr self, uint32_t target, bool heartbeat) {
+  auto& st = self->state;
+  auto& feed = st.feeds.at(target);
+  const uint64_t from = feed.sent_seq();
+  if (from >= st.durable_seq && !heartbeat) return;
+  std::vector<change> changes;
+  bool more = false;
+  if (from < st.durable_seq) {
+    auto page = st.lrc->changes_since(from, incremental_changes_max);
+    if (!page) {
+      LIB_LOG_WARN("lrc") << "incremental update of RLI " << feed.config().name
+                          << " not sent: " << page.err().describe();
+      return;
+    }
+    more = page->more;
+    for (auto& c : page->items) {
+      if (c.seq > st.durable_seq) {
+        more = false;  // not durable yet: the next flush takes it
+        break;
+      }
+      changes.push_back(std::move(c));
+    }
+  }
+  const uint64_t through = changes.empty() ? from : changes.back().seq;
+  auto netted =
+      net_changes(changes, [&](const std::string& lfn) { return selected(self, target, lfn); });
+  send_to_rli(self, target,
+              caf::make_message(rli_incr_atom_v, st.env->config.name, position(self, from),
+                                position(self, through), std::move(netted.added),
+                                std::move(netted.removed), feed.config().interval_ms));
+  feed.incremental_sent(now_ms(self), through, more);
+  if (more) self->send(self, rli_flush_atom_v, target);
+}
+
+// A Bloom filter of the target's LFNs, built a page at a time (rli_bnext continues it).
+void continue_bloom(self_ptr self, uint32_t target, uint64_t build, const std::string& after) {
+  auto& feed = self->state.feeds.at(target);
+  if (build != feed.building_id || !feed.building) return;  // superseded by a newer build
+  auto page = self->state.lrc->list_lfns(after, bloom_page_lfns);
+  if (!page) {
+    LIB_LOG_WARN("lrc") << "Bloom filter for RLI " << feed.config().name
+                        << " not built: " << page.err().describe();
+    feed.building.reset();
+    return;
+  }
+  for (const auto& lfn : page->items) {
+    if (!selected(self, target, lfn)) continue;
+    feed.building->insert(lfn);
+    ++feed.building_lfns;
+  }
+  if (page->more && !page->items.empty()) {
+    self->send(self, rli_bnext_atom_v, target, build, page->items.back());
+    return;
+  }
   send_to_rli(
       self, target,
-      caf::make_message(rli_begin_atom_v, self->state.env->config.name, generation, t.interval_ms));
-  send_next_chunk(self, target, generation, 0, "");
-  self->delayed_send(self, std::chrono::milliseconds(t.interval_ms), rli_tick_atom_v, target);
+      caf::make_message(rli_bloom_atom_v, self->state.env->config.name, feed.building_generation,
+                        feed.building->serialize(), feed.config().interval_ms));
+  feed.bloom_sent(now_ms(self), feed.building_lfns);
+  feed.building.reset();
+}
+
+void start_bloom(self_ptr self, uint32_t target) {
+  auto& feed = self->state.feeds.at(target);
+  const auto& t = feed.config();
+  // Sized for every LFN of the catalog (the patterns may keep fewer: fewer false hits).
+  auto filter = bloom_filter::sized_for(std::max<uint64_t>(self->state.lrc->lfn_count(), 1),
+                                        t.bloom_bits_per_lfn, t.bloom_hashes);
+  if (!filter) {
+    LIB_LOG_WARN("lrc") << "Bloom filter for RLI " << t.name << ": " << filter.err().describe();
+    return;
+  }
+  feed.building = std::move(*filter);
+  feed.building_id = ++self->state.bloom_builds;
+  feed.building_generation = position(self, self->state.durable_seq);
+  feed.building_lfns = 0;
+  continue_bloom(self, target, feed.building_id, "");
+}
+
+void run_feed_action(self_ptr self, uint32_t target, feed_action action) {
+  switch (action) {
+    case feed_action::none:
+      return;
+    case feed_action::full_list:
+      start_full_update(self, target);
+      return;
+    case feed_action::incremental:
+      send_incremental(self, target, true);
+      return;
+    case feed_action::bloom:
+      start_bloom(self, target);
+      return;
+  }
+}
+
+void on_rli_tick(self_ptr self, uint32_t target) {
+  if (target >= self->state.feeds.size()) return;
+  auto& feed = self->state.feeds[target];
+  run_feed_action(self, target, feed.on_tick(now_ms(self)));
+  self->delayed_send(self, std::chrono::milliseconds(feed.tick_interval_ms()), rli_tick_atom_v,
+                     target);
+}
+
+// An RLI lost an increment. From a direct target, that target gets a full list; from an RLI we
+// do not update (a parent fed through forwarding), every immediate-mode target does, since the
+// parent hears through one of them. on_resync limits how often.
+void on_resync(self_ptr self, const std::string& rli) {
+  auto& feeds = self->state.feeds;
+  bool direct = false;
+  for (const auto& feed : feeds) direct = direct || feed.config().name == rli;
+  LIB_LOG_DEBUG(self->state.env->config.name + "/lrc") << "resync asked by RLI " << rli;
+  for (uint32_t i = 0; i < feeds.size(); ++i) {
+    if (direct && feeds[i].config().name != rli) continue;
+    run_feed_action(self, i, feeds[i].on_resync(now_ms(self)));
+  }
+}
+
+// The change log only feeds immediate-mode increments: rows every target has been sent (or
+// that a full list will cover) go, at most trim_rows_max per tick; the next tick takes more.
+void trim_change_log(self_ptr self) {
+  auto& st = self->state;
+  uint64_t needed_after = st.durable_seq;
+  for (const auto& feed : st.feeds)
+    needed_after = std::min(needed_after, feed.changes_needed_after(st.durable_seq));
+  storage::batch rows;
+  auto trimmed = st.lrc->trim_changes(needed_after, trim_rows_max, rows);
+  if (!trimmed) {
+    LIB_LOG_WARN("lrc") << "change log not trimmed: " << trimmed.err().describe();
+    return;
+  }
+  if (*trimmed == 0) return;
+  st.commits.submit(self, *st.env->committer, std::move(rows), [](const status& done) {
+    if (!done) LIB_LOG_WARN("lrc") << "change log not trimmed: " << done.err().describe();
+  });
+}
+
+std::vector<std::string> describe_targets(self_ptr self) {
+  std::vector<std::string> out;
+  for (const auto& feed : self->state.feeds) out.push_back(feed.describe(now_ms(self)));
+  return out;
 }
 
 lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_env> env,
@@ -110,6 +299,7 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
   self->state.env = env;
   self->state.node = std::move(node);
   for (const auto& t : env->config.rls.update_rlis) {
+    self->state.feeds.emplace_back(t);
     auto& globs = self->state.target_globs.emplace_back();
     for (const auto& p : t.patterns) {
       auto parsed = parse_glob(p, 4096);
@@ -128,6 +318,8 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
     LIB_LOG_ERROR("lrc") << "cannot load the replica catalog: " << st.err().message;
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
   }
+  self->state.durable_seq = self->state.lrc->last_seq();  // load() read committed state only
+  self->delayed_send(self, trim_interval, tick_atom_v);
   auto& lrc = *self->state.lrc;
   return {
       [=, &lrc](create_atom, const std::string& lfn, const std::string& pfn) {
@@ -166,9 +358,26 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
         return {lrc.lfn_count(), lrc.mapping_count()};
       },
       [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
-      [=](rli_tick_atom, uint32_t target) { start_full_update(self, target); },
+      [=](rli_tick_atom, uint32_t target) { on_rli_tick(self, target); },
       [=](rli_next_atom, uint32_t target, uint64_t generation, uint32_t index,
-          const std::string& after) { send_next_chunk(self, target, generation, index, after); },
+          const std::string& after) {
+        if (target < self->state.feeds.size())
+          send_next_chunk(self, target, generation, index, after);
+      },
+      [=](rli_flush_atom, uint32_t target) {
+        if (target >= self->state.feeds.size()) return;
+        self->state.feeds[target].flush_timer_fired();
+        send_incremental(self, target, false);
+      },
+      [=](rli_bnext_atom, uint32_t target, uint64_t build, const std::string& after) {
+        if (target < self->state.feeds.size()) continue_bloom(self, target, build, after);
+      },
+      [=](rli_resync_atom, const std::string& rli) { on_resync(self, rli); },
+      [=](tick_atom) {
+        trim_change_log(self);
+        self->delayed_send(self, trim_interval, tick_atom_v);
+      },
+      [=](targets_atom) { return describe_targets(self); },
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
         self->state.commits.on_committed(token, code, std::move(message));
       },

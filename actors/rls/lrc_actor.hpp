@@ -11,6 +11,8 @@ namespace librarian::rls {
 // `node` routes its soft-state updates (to a local RLI, or to a peer's through the transport).
 [[nodiscard]] lrc_actor spawn_lrc(caf::local_actor* spawner, std::shared_ptr<node::node_env> env,
                                   caf::actor node);
-[[nodiscard]] rli_actor spawn_rli(caf::local_actor* spawner, std::shared_ptr<node::node_env> env);
+// `node` routes resync requests to LRCs and forwarded updates to parent RLIs.
+[[nodiscard]] rli_actor spawn_rli(caf::local_actor* spawner, std::shared_ptr<node::node_env> env,
+                                  caf::actor node);
 
 }  // namespace librarian::rls

@@ -2,6 +2,7 @@
 #include "actors/rls/rli_state.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "runtime/assert.hpp"
@@ -90,7 +91,10 @@ expected<rli_state::lrc_entry*> rli_state::entry_for_update(const std::string& l
   auto it = lrcs_.find(lrc);
   if (it != lrcs_.end()) {
     // A stale LRC starts over: its old generation and list no longer bind it.
-    if (!fresh(it->second, now_ms)) it->second = lrc_entry{};
+    if (!fresh(it->second, now_ms)) {
+      journal_drop(it->first, it->second);
+      it->second = lrc_entry{};
+    }
     return &it->second;
   }
   if (lrcs_.size() >= limits_.lrcs_max) {
@@ -117,7 +121,13 @@ expected<update_outcome> rli_state::begin_full_update(const std::string& lrc, ui
   }
   auto entry = entry_for_update(lrc, now_ms);
   if (!entry) return entry.err();
-  (*entry)->pending = pending_full{generation, {}, 0, std::nullopt};
+  // Increments past the new generation, kept for an abandoned update, still apply after it.
+  std::vector<incremental> kept;
+  if ((*entry)->pending) {
+    for (auto& changes : (*entry)->pending->incrementals)
+      if (changes.to_seq > generation) kept.push_back(std::move(changes));
+  }
+  (*entry)->pending = pending_full{generation, {}, 0, std::nullopt, std::move(kept), now_ms};
   (*entry)->last_refresh_ms = now_ms;
   (*entry)->interval_ms = interval_ms;
   return update_outcome::pending;
@@ -134,6 +144,20 @@ rli_state::pending_match rli_state::match_pending(const lrc_entry* entry, uint64
     return pending_match::ignore;
   }
   return pending_match::missing;
+}
+
+bool rli_state::implicit_begin(lrc_entry* entry, uint64_t generation, uint64_t now_ms) {
+  // Only for an LRC this RLI holds fresh state of (so its interval is known): an unknown LRC
+  // must begin its update. An older generation than the list held is stale, as for begin.
+  if (entry == nullptr || entry->interval_ms == 0) return false;
+  if (entry->mode == rli_mode::list && generation < entry->last_seq) return false;
+  std::vector<incremental> kept;
+  if (entry->pending) {
+    for (auto& changes : entry->pending->incrementals)
+      if (changes.to_seq > generation) kept.push_back(std::move(changes));
+  }
+  entry->pending = pending_full{generation, {}, 0, std::nullopt, std::move(kept), now_ms};
+  return true;
 }
 
 error rli_state::no_pending_update(const std::string& lrc, uint64_t generation) {
@@ -154,7 +178,9 @@ expected<update_outcome> rli_state::add_chunk(const std::string& lrc, uint64_t g
   lrc_entry* entry = fresh_entry(lrc, now_ms);
   const auto match = match_pending(entry, generation);
   if (match == pending_match::ignore) return ignore_update(*entry, generation, now_ms);
-  if (match == pending_match::missing) return no_pending_update(lrc, generation);
+  if (match == pending_match::missing && !implicit_begin(entry, generation, now_ms)) {
+    return no_pending_update(lrc, generation);
+  }
   pending_full& pending = *entry->pending;
   if (chunk_index >= limits_.chunks_max ||
       (pending.chunk_count && chunk_index >= *pending.chunk_count)) {
@@ -179,15 +205,21 @@ expected<update_outcome> rli_state::add_chunk(const std::string& lrc, uint64_t g
   pending.lfn_count += lfns.size();
   pending.chunks.emplace(chunk_index, std::move(lfns));
   entry->last_refresh_ms = now_ms;
-  return try_complete(*entry, now_ms);
+  return try_complete(lrc, *entry, now_ms);
 }
 
 expected<update_outcome> rli_state::end_full_update(const std::string& lrc, uint64_t generation,
-                                                    size_t chunk_count, uint64_t now_ms) {
+                                                    size_t chunk_count, uint64_t now_ms,
+                                                    uint64_t interval_ms) {
+  if (interval_ms != 0) {
+    if (auto ok = validate_interval(interval_ms); !ok) return ok.err();
+  }
   lrc_entry* entry = fresh_entry(lrc, now_ms);
   const auto match = match_pending(entry, generation);
   if (match == pending_match::ignore) return ignore_update(*entry, generation, now_ms);
-  if (match == pending_match::missing) return no_pending_update(lrc, generation);
+  if (match == pending_match::missing && !implicit_begin(entry, generation, now_ms)) {
+    return no_pending_update(lrc, generation);
+  }
   pending_full& pending = *entry->pending;
   const bool count_changed = pending.chunk_count && *pending.chunk_count != chunk_count;
   const bool chunk_beyond =
@@ -197,11 +229,13 @@ expected<update_outcome> rli_state::end_full_update(const std::string& lrc, uint
                                             std::to_string(chunk_count) + " chunks");
   }
   pending.chunk_count = chunk_count;
+  if (interval_ms != 0) entry->interval_ms = interval_ms;
   entry->last_refresh_ms = now_ms;
-  return try_complete(*entry, now_ms);
+  return try_complete(lrc, *entry, now_ms);
 }
 
-expected<update_outcome> rli_state::try_complete(lrc_entry& entry, uint64_t now_ms) {
+expected<update_outcome> rli_state::try_complete(const std::string& lrc, lrc_entry& entry,
+                                                 uint64_t now_ms) {
   pending_full& pending = *entry.pending;
   // Keys are unique and all below chunk_count, so equal sizes mean every chunk is in.
   if (!pending.chunk_count || pending.chunks.size() != *pending.chunk_count) {
@@ -211,6 +245,16 @@ expected<update_outcome> rli_state::try_complete(lrc_entry& entry, uint64_t now_
   for (auto& [index, chunk] : pending.chunks) {
     for (auto& lfn : chunk) lfns.insert(std::move(lfn));
   }
+  // The journal gets the difference only: a periodic full list of an unchanged catalog writes
+  // one meta row, not a million LFN rows.
+  std::vector<std::string> added, removed;
+  if (limits_.persist_lists) {
+    std::set_difference(lfns.begin(), lfns.end(), entry.lfns.begin(), entry.lfns.end(),
+                        std::back_inserter(added));
+    std::set_difference(entry.lfns.begin(), entry.lfns.end(), lfns.begin(), lfns.end(),
+                        std::back_inserter(removed));
+  }
+  auto incrementals = std::move(pending.incrementals);
   entry.lfns = std::move(lfns);
   entry.bloom.reset();
   entry.mode = rli_mode::list;
@@ -218,6 +262,15 @@ expected<update_outcome> rli_state::try_complete(lrc_entry& entry, uint64_t now_
   entry.last_seq = pending.generation;
   entry.last_refresh_ms = now_ms;
   entry.pending.reset();
+  journal(lrc, entry, std::move(added), std::move(removed));
+  // Replay what arrived while the list streamed, in chain order (each pass applies one).
+  std::sort(incrementals.begin(), incrementals.end(),
+            [](const incremental& a, const incremental& b) { return a.from_seq < b.from_seq; });
+  for (const auto& changes : incrementals) {
+    if (changes.from_seq <= entry.last_seq && changes.to_seq > entry.last_seq) {
+      apply_changes(lrc, entry, changes, now_ms);
+    }
+  }
   return update_outcome::applied;
 }
 
@@ -242,65 +295,182 @@ status rli_state::validate_incremental(const lrc_entry& entry,
   return {};
 }
 
-expected<update_outcome> rli_state::apply_incremental(const std::string& lrc, uint64_t seq,
+void rli_state::apply_changes(const std::string& lrc, lrc_entry& entry, const incremental& changes,
+                              uint64_t now_ms) {
+  // Removals first, then additions: the sender nets its changes, so an LFN is in only one of
+  // the two lists and the order only matters for a sloppy sender.
+  std::vector<std::string> removed, added;
+  for (const auto& lfn : changes.removed) {
+    if (auto it = entry.lfns.find(lfn); it != entry.lfns.end()) {
+      entry.lfns.erase(it);
+      if (limits_.persist_lists) removed.push_back(lfn);
+    }
+  }
+  for (const auto& lfn : changes.added) {
+    if (!accepts(lfn)) {
+      ++entry.lfns_rejected;
+    } else if (entry.lfns.insert(lfn).second && limits_.persist_lists) {
+      added.push_back(lfn);
+    }
+  }
+  entry.last_seq = changes.to_seq;
+  entry.last_refresh_ms = now_ms;
+  journal(lrc, entry, std::move(added), std::move(removed));
+}
+
+expected<update_outcome> rli_state::apply_incremental(const std::string& lrc, uint64_t from_seq,
+                                                      uint64_t to_seq,
                                                       const std::vector<std::string>& added,
                                                       const std::vector<std::string>& removed,
                                                       uint64_t now_ms, uint64_t interval_ms) {
+  if (auto ok = validate_name(lrc, "LRC name"); !ok) return ok.err();
   if (auto ok = validate_interval(interval_ms); !ok) return ok.err();
+  if (to_seq < from_seq) {
+    return fail(errc::invalid_argument, "BADARG: incremental update from " + lrc + " ends at " +
+                                            std::to_string(to_seq) + ", before its start " +
+                                            std::to_string(from_seq));
+  }
   lrc_entry* entry = fresh_entry(lrc, now_ms);
-  if (entry == nullptr || entry->mode != rli_mode::list) {
+  const bool has_list = entry != nullptr && entry->mode == rli_mode::list;
+  const bool streaming = entry != nullptr && entry->pending.has_value();
+  if (!has_list && !streaming) {
     return fail(errc::not_found, "LRC_NEXIST: no current LFN list from " + lrc +
                                      "; it must send a full update first");
   }
-  if (seq <= entry->last_seq) {
-    entry->last_refresh_ms = now_ms;  // a duplicate still shows the LRC is alive
-    return update_outcome::ignored;
-  }
-  if (seq != entry->last_seq + 1) {
-    return fail(errc::conflict, "incremental update " + std::to_string(seq) + " from " + lrc +
-                                    " after " + std::to_string(entry->last_seq) +
-                                    ": updates were lost, a full update is needed");
-  }
   if (auto ok = validate_incremental(*entry, added, removed); !ok) return ok.err();
-  // Removals first, then additions: the sender nets its changes, so order matters only for an
-  // LFN removed and re-created within one buffer, which must end up present.
-  for (const auto& lfn : removed) {
-    if (auto it = entry->lfns.find(lfn); it != entry->lfns.end()) entry->lfns.erase(it);
-  }
-  for (const auto& lfn : added) {
-    if (accepts(lfn)) {
-      entry->lfns.insert(lfn);
-    } else {
-      ++entry->lfns_rejected;
+  incremental changes{from_seq, to_seq, added, removed};
+  bool kept = false;
+  if (streaming && to_seq > entry->pending->generation) {
+    auto& kept_list = entry->pending->incrementals;
+    if (kept_list.size() < limits_.pending_incrementals_max) {
+      kept_list.push_back(changes);
+      kept = true;
     }
   }
-  entry->last_seq = seq;
-  entry->last_refresh_ms = now_ms;
-  entry->interval_ms = interval_ms;
-  return update_outcome::applied;
+  if (has_list && to_seq <= entry->last_seq) {
+    entry->last_refresh_ms = now_ms;  // a duplicate (or a heartbeat) still shows the LRC is alive
+    return update_outcome::ignored;
+  }
+  if (has_list && from_seq <= entry->last_seq) {
+    entry->interval_ms = interval_ms;
+    apply_changes(lrc, *entry, changes, now_ms);
+    return update_outcome::applied;
+  }
+  // A full update still streaming one interval after its begin has lost a chunk or its end:
+  // waiting for it would wait forever, so the gap is refused and the LRC sends a new one.
+  const bool stalled = streaming && now_ms - entry->pending->began_ms > entry->interval_ms;
+  if (streaming && !stalled) {
+    if (kept) {
+      entry->last_refresh_ms = now_ms;
+      return update_outcome::pending;
+    }
+    if (to_seq <= entry->pending->generation) {
+      entry->last_refresh_ms = now_ms;  // the list being streamed covers it; the LRC is alive
+      return update_outcome::ignored;
+    }
+  }
+  return fail(errc::conflict, "incremental update (" + std::to_string(from_seq) + ", " +
+                                  std::to_string(to_seq) + "] from " + lrc + " after position " +
+                                  std::to_string(entry->last_seq) +
+                                  ": updates were lost, a full update is needed");
 }
 
-status rli_state::set_bloom(const std::string& lrc, std::string_view bloom_bytes, uint64_t now_ms,
-                            uint64_t interval_ms) {
-  if (auto ok = validate_name(lrc, "LRC name"); !ok) return ok;
-  if (auto ok = validate_interval(interval_ms); !ok) return ok;
+expected<update_outcome> rli_state::set_bloom(const std::string& lrc, uint64_t generation,
+                                              std::string_view bloom_bytes, uint64_t now_ms,
+                                              uint64_t interval_ms) {
+  if (auto ok = validate_name(lrc, "LRC name"); !ok) return ok.err();
+  if (auto ok = validate_interval(interval_ms); !ok) return ok.err();
   auto filter = bloom_filter::deserialize(bloom_bytes, limits_.bloom_bits_max);
   if (!filter) return filter.err();
+  if (lrc_entry* known = fresh_entry(lrc, now_ms);
+      known != nullptr && known->mode == rli_mode::bloom && known->generation > generation) {
+    known->last_refresh_ms = now_ms;  // a reordered older filter: the LRC is alive all the same
+    return update_outcome::ignored;
+  }
   auto entry = entry_for_update(lrc, now_ms);
   if (!entry) return entry.err();
   lrc_entry& target = **entry;
+  if (target.mode == rli_mode::list) journal_drop(lrc, target);
   target.mode = rli_mode::bloom;
   target.bloom = std::move(*filter);
   target.lfns.clear();
-  target.generation = 0;
-  target.last_seq = 0;
+  target.pending.reset();
+  target.generation = generation;
+  target.last_seq = generation;
   target.last_refresh_ms = now_ms;
   target.interval_ms = interval_ms;
-  return {};
+  return update_outcome::applied;
+}
+
+expected<bool> rli_state::restore_list(const std::string& lrc, const rli_list_meta& meta,
+                                       std::vector<std::string> lfns, uint64_t now_ms) {
+  if (auto ok = validate_name(lrc, "LRC name"); !ok) return ok.err();
+  if (auto ok = validate_interval(meta.interval_ms); !ok) return ok.err();
+  if (lfns.size() > limits_.lfns_per_lrc_max) {
+    return fail(errc::storage_full, "persisted list of " + lrc + " exceeds " +
+                                        std::to_string(limits_.lfns_per_lrc_max) + " LFNs");
+  }
+  for (const auto& lfn : lfns) {
+    if (auto ok = validate_name(lfn, "LFN"); !ok) return ok.err();
+  }
+  lrc_entry entry;
+  entry.mode = rli_mode::list;
+  entry.generation = meta.generation;
+  entry.last_seq = meta.last_seq;
+  entry.last_refresh_ms = meta.last_refresh_ms;
+  entry.persisted_refresh_ms = meta.last_refresh_ms;
+  entry.interval_ms = meta.interval_ms;
+  entry.lfns_rejected = meta.lfns_rejected;
+  if (!fresh(entry, now_ms)) return false;
+  if (!lrcs_.contains(lrc) && lrcs_.size() >= limits_.lrcs_max) {
+    return fail(errc::storage_full, "RLI already tracks " + std::to_string(limits_.lrcs_max) +
+                                        " LRCs; not restoring " + lrc);
+  }
+  entry.lfns.insert(std::make_move_iterator(lfns.begin()), std::make_move_iterator(lfns.end()));
+  lrcs_.insert_or_assign(lrc, std::move(entry));
+  return true;
+}
+
+std::vector<rli_persist_op> rli_state::take_persist_ops() {
+  return std::exchange(journal_, {});
+}
+
+std::vector<rli_persist_op> rli_state::take_refreshes() {
+  std::vector<rli_persist_op> out;
+  if (!limits_.persist_lists) return out;
+  for (auto& [name, entry] : lrcs_) {
+    if (entry.mode != rli_mode::list || entry.last_refresh_ms == entry.persisted_refresh_ms) {
+      continue;
+    }
+    entry.persisted_refresh_ms = entry.last_refresh_ms;
+    out.push_back({name, meta_of(entry), {}, {}});
+  }
+  return out;
+}
+
+rli_list_meta rli_state::meta_of(const lrc_entry& entry) {
+  return {entry.generation, entry.last_seq, entry.last_refresh_ms, entry.interval_ms,
+          entry.lfns_rejected};
+}
+
+void rli_state::journal(const std::string& lrc, lrc_entry& entry, std::vector<std::string> added,
+                        std::vector<std::string> removed) {
+  if (!limits_.persist_lists) return;
+  entry.persisted_refresh_ms = entry.last_refresh_ms;
+  journal_.push_back({lrc, meta_of(entry), std::move(added), std::move(removed)});
+}
+
+void rli_state::journal_drop(const std::string& lrc, const lrc_entry& entry) {
+  if (!limits_.persist_lists || entry.mode != rli_mode::list) return;
+  journal_.push_back({lrc, std::nullopt, {}, {entry.lfns.begin(), entry.lfns.end()}});
 }
 
 size_t rli_state::expire(uint64_t now_ms) {
-  return std::erase_if(lrcs_, [&](const auto& item) { return !fresh(item.second, now_ms); });
+  return std::erase_if(lrcs_, [&](auto& item) {
+    if (fresh(item.second, now_ms)) return false;
+    journal_drop(item.first, item.second);
+    return true;
+  });
 }
 
 expected<std::vector<lrc_hit>> rli_state::query_lfn(std::string_view lfn, uint64_t now_ms) const {

@@ -4,20 +4,34 @@
 //
 // Soft-state rules:
 //  * Each LRC is in list mode or Bloom mode, whichever its last complete update used.
-//  * A full list update streams chunks of one generation (the LRC's change seq the list reflects):
-//    begin_full_update, add_chunk (any order, duplicates ignored), end_full_update. The new list
-//    replaces the old one only once every chunk 0..chunk_count-1 is in; until then the old list
-//    keeps answering. If end_full_update arrives before the last chunks, the update completes when
-//    they do (add_chunk then returns applied). A newer begin abandons an unfinished update.
-//  * An incremental update carries seq; it applies only to a complete list whose last seq is
-//    seq - 1. seq <= last seq is a duplicate (ignored, but it refreshes: the LRC is alive); a gap
-//    is refused (conflict) and changes nothing, so the LRC must send a full update. Incrementals
-//    that arrive while a full update is streaming apply to the old list and are superseded by it.
+//  * Positions: an LRC numbers its committed changes; a position is (incarnation << 40) | change
+//    seq, so positions grow across the LRC's restarts. A full list carries the position it
+//    reflects (its generation); an incremental carries the positions (from, to] it covers, with
+//    the LRC's changes in between netted per LFN (an LFN is in added or removed, not both).
+//  * A full list update streams chunks of one generation: begin_full_update, add_chunk (any
+//    order, duplicates ignored), end_full_update. (If the begin is lost, a chunk or the end of a
+//    newer generation from an LRC already known and fresh starts the update; an LRC never heard
+//    of must begin it.) The new list replaces the old one only once
+//    every chunk 0..chunk_count-1 is in; until then the old list keeps answering. If
+//    end_full_update arrives before the last chunks, the update completes when they do (add_chunk
+//    then returns applied). A newer begin abandons an unfinished update.
+//  * An incremental (from, to] applies to a complete list whose position p has from <= p < to:
+//    the netted changes of (from, to] turn the state at any p in that range into the state at
+//    to, so overlapping increments (the same LRC heard through two paths) are fine. to <= p is a
+//    duplicate (ignored, but it refreshes: the LRC is alive; an empty increment (p, p] is the
+//    LRC's heartbeat); from > p is a gap: refused (conflict), nothing changes, and the LRC must
+//    send a full list. Incrementals that arrive while a full update is streaming are kept (at
+//    most pending_incrementals_max) and replayed onto the new list when it completes; but a full
+//    update that began more than one interval ago has lost a message, and then a gap is refused
+//    as above so the LRC sends a new one.
+//  * A Bloom filter carries a generation too; an older one than the filter held is ignored.
 //  * State is fresh while now_ms - last refresh <= staleness_factor x the sender's interval
 //    (default 1.2x, RLS's rule); one ms later it is stale: queries skip it and expire() drops it.
 //    A stale LRC is treated as unknown, so an LRC whose generation restarted (lost its db) is
 //    accepted again once its old state has expired.
-//  * Nothing is persisted here: an RLI restarted empty rebuilds from the next updates.
+//  * Persistence (limits.persist_lists): list state is journalled as rli_persist_ops the shell
+//    writes to RocksDB (take_persist_ops after every call; take_refreshes now and then), and
+//    restore_list reloads it after a restart. Bloom filters live in memory only.
 //  * Every update that fails changes nothing.
 #pragma once
 
@@ -52,6 +66,31 @@ struct rli_limits {
   uint64_t interval_ms_max = 30ull * 24 * 3600 * 1000;  // a sender's update interval
   uint32_t staleness_factor_permille = 1200;            // 1.2 x interval
   uint64_t bloom_bits_max = bloom_bits_max_default;     // largest filter accepted from a peer
+  size_t pending_incrementals_max = 64;  // kept per LRC while its full update streams
+  bool persist_lists = false;            // journal list changes for the shell (rli_persist_op)
+};
+
+// What a list-mode LRC's state is besides its LFNs: the row the shell persists per LRC.
+struct rli_list_meta {
+  static constexpr uint8_t schema_version = 1;
+  uint64_t generation = 0;
+  uint64_t last_seq = 0;  // the position the list reflects
+  uint64_t last_refresh_ms = 0;
+  uint64_t interval_ms = 0;
+  uint64_t lfns_rejected = 0;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(generation, last_seq, last_refresh_ms, interval_ms, lfns_rejected);
+  }
+};
+
+// One change to persist, in order. meta empty: the LRC is gone (delete its meta row and the
+// removed LFNs, which are then all it had). Otherwise write meta, delete removed, put added.
+struct rli_persist_op {
+  std::string lrc;
+  std::optional<rli_list_meta> meta;
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
 };
 
 enum class rli_mode : uint8_t { none, list, bloom };  // none: only an unfinished full update
@@ -119,17 +158,35 @@ class rli_state {
   [[nodiscard]] expected<update_outcome> add_chunk(const std::string& lrc, uint64_t generation,
                                                    size_t chunk_index,
                                                    std::vector<std::string> lfns, uint64_t now_ms);
+  // interval_ms (0: not given) updates the sender's interval, as begin does.
   [[nodiscard]] expected<update_outcome> end_full_update(const std::string& lrc,
                                                          uint64_t generation, size_t chunk_count,
-                                                         uint64_t now_ms);
-  [[nodiscard]] expected<update_outcome> apply_incremental(const std::string& lrc, uint64_t seq,
+                                                         uint64_t now_ms, uint64_t interval_ms = 0);
+  // The changes of positions (from_seq, to_seq] (see the rules above). Errors: not_found
+  // (LRC_NEXIST: no list to apply it to) and conflict (a gap): the LRC must send a full list.
+  [[nodiscard]] expected<update_outcome> apply_incremental(const std::string& lrc,
+                                                           uint64_t from_seq, uint64_t to_seq,
                                                            const std::vector<std::string>& added,
                                                            const std::vector<std::string>& removed,
                                                            uint64_t now_ms, uint64_t interval_ms);
-  // Replaces the LRC's state with the filter (it switches the LRC to Bloom mode).
-  [[nodiscard]] status set_bloom(const std::string& lrc, std::string_view bloom_bytes,
-                                 uint64_t now_ms, uint64_t interval_ms);
+  // Replaces the LRC's state with the filter (it switches the LRC to Bloom mode), unless the
+  // LRC's current filter has a newer generation (ignored: a reordered message).
+  [[nodiscard]] expected<update_outcome> set_bloom(const std::string& lrc, uint64_t generation,
+                                                   std::string_view bloom_bytes, uint64_t now_ms,
+                                                   uint64_t interval_ms);
 
+  // After a restart: the persisted list of one LRC. Stale state is not loaded (false: the shell
+  // deletes its rows); a bad record is an error and loads nothing.
+  [[nodiscard]] expected<bool> restore_list(const std::string& lrc, const rli_list_meta& meta,
+                                            std::vector<std::string> lfns, uint64_t now_ms);
+  // The journal since the last call (empty unless limits.persist_lists).
+  [[nodiscard]] std::vector<rli_persist_op> take_persist_ops();
+  // Meta rows of list-mode LRCs refreshed since their last persisted row (so a restart knows
+  // how fresh they are); cheap to call every second.
+  [[nodiscard]] std::vector<rli_persist_op> take_refreshes();
+
+  // Drops the LRC's state without journalling it (the shell deletes its rows itself).
+  void forget(const std::string& lrc) { lrcs_.erase(lrc); }
   // Drops every stale LRC; returns how many.
   size_t expire(uint64_t now_ms);
 
@@ -147,11 +204,19 @@ class rli_state {
   [[nodiscard]] size_t lrc_count() const { return lrcs_.size(); }
 
  private:
+  struct incremental {
+    uint64_t from_seq = 0;
+    uint64_t to_seq = 0;
+    std::vector<std::string> added;
+    std::vector<std::string> removed;
+  };
   struct pending_full {
     uint64_t generation = 0;
     std::map<size_t, std::vector<std::string>> chunks;
     size_t lfn_count = 0;
-    std::optional<size_t> chunk_count;  // set by end_full_update
+    std::optional<size_t> chunk_count;      // set by end_full_update
+    std::vector<incremental> incrementals;  // arrived while streaming, replayed on completion
+    uint64_t began_ms = 0;
   };
   struct lrc_entry {
     rli_mode mode = rli_mode::none;
@@ -162,6 +227,7 @@ class rli_state {
     uint64_t last_refresh_ms = 0;
     uint64_t interval_ms = 0;
     uint64_t lfns_rejected = 0;
+    uint64_t persisted_refresh_ms = 0;  // last_refresh_ms in the last persisted meta row
     std::optional<pending_full> pending;
   };
 
@@ -169,6 +235,9 @@ class rli_state {
   // messages are ignored (redelivery is normal), anything else without its begin is an error.
   enum class pending_match : uint8_t { current, ignore, missing };
   [[nodiscard]] static pending_match match_pending(const lrc_entry* entry, uint64_t generation);
+  // A chunk or end of a newer generation from a fresh, known LRC whose begin was lost starts
+  // the update all the same; false (nothing changed) otherwise.
+  [[nodiscard]] bool implicit_begin(lrc_entry* entry, uint64_t generation, uint64_t now_ms);
   [[nodiscard]] static error no_pending_update(const std::string& lrc, uint64_t generation);
   // A stale or redelivered update message; a copy of the list already held refreshes it.
   static update_outcome ignore_update(lrc_entry& entry, uint64_t generation, uint64_t now_ms);
@@ -180,17 +249,27 @@ class rli_state {
   [[nodiscard]] lrc_entry* fresh_entry(const std::string& lrc, uint64_t now_ms);
   // The LRC's entry, creating it (or resetting a stale one) when the bound allows.
   [[nodiscard]] expected<lrc_entry*> entry_for_update(const std::string& lrc, uint64_t now_ms);
-  [[nodiscard]] expected<update_outcome> try_complete(lrc_entry& entry, uint64_t now_ms);
+  [[nodiscard]] expected<update_outcome> try_complete(const std::string& lrc, lrc_entry& entry,
+                                                      uint64_t now_ms);
   [[nodiscard]] status validate_incremental(const lrc_entry& entry,
                                             const std::vector<std::string>& added,
                                             const std::vector<std::string>& removed) const;
   [[nodiscard]] expected<size_t> checked_reslimit(size_t offset, size_t reslimit) const;
+  // Applies a validated incremental that chains onto the list (from <= last_seq < to).
+  void apply_changes(const std::string& lrc, lrc_entry& entry, const incremental& changes,
+                     uint64_t now_ms);
+  // Journal: the entry's current meta with these LFN changes; its whole list gone.
+  void journal(const std::string& lrc, lrc_entry& entry, std::vector<std::string> added,
+               std::vector<std::string> removed);
+  void journal_drop(const std::string& lrc, const lrc_entry& entry);
+  [[nodiscard]] static rli_list_meta meta_of(const lrc_entry& entry);
   void scan_wildcard(const glob& pattern, const std::string& lrc, const lrc_entry& entry,
                      size_t& scanned, std::vector<rli_mapping>& matches, bool& truncated) const;
 
   rli_limits limits_;
   std::vector<glob> accept_patterns_;
   std::map<std::string, lrc_entry, std::less<>> lrcs_;
+  std::vector<rli_persist_op> journal_;
 };
 
 }  // namespace librarian::rls

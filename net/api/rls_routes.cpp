@@ -225,6 +225,67 @@ void rli_lrcs(const context_ptr& ctx, const request& req, const respond_fn& resp
   });
 }
 
+// The key=value words of one statistics line into out: integers as numbers, yes/no as
+// booleans, anything else as a string. Returns the line's first word (its name).
+std::string add_stats_fields(const std::string& line, nlohmann::json& out) {
+  std::istringstream words{line};
+  std::string name;
+  words >> name;
+  for (std::string word; words >> word;) {
+    auto eq = word.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    auto key = word.substr(0, eq);
+    auto text = std::string_view{word}.substr(eq + 1);
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec == std::errc{} && end == text.data() + text.size())
+      out[key] = n;
+    else if (text == "yes" || text == "no")
+      out[key] = text == "yes";
+    else
+      out[key] = std::string{text};
+  }
+  return name;
+}
+
+// GET: the RLIs this node's LRC updates: mode, sync state, last updates sent (rls-admin stats).
+void lrc_targets(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {}); !st) return bad_request(req, respond, st.err());
+    ask_actor(ctx, std::string{lrc_name}, caf::make_message(atoms::targets_atom_v), req, respond,
+              [=](const std::vector<std::string>& lines) {
+                auto list = nlohmann::json::array();
+                for (const auto& line : lines) {
+                  nlohmann::json target = nlohmann::json::object();
+                  target["name"] = add_stats_fields(line, target);
+                  list.push_back(std::move(target));
+                }
+                respond(http::json_response(200, {{"targets", list}}));
+              });
+  });
+}
+
+// GET: the RLI's counters and the parent RLIs it forwards to.
+void rli_stats(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {}); !st) return bad_request(req, respond, st.err());
+    ask_actor(
+        ctx, std::string{rli_name}, caf::make_message(atoms::targets_atom_v), req, respond,
+        [=](const std::vector<std::string>& lines) {
+          nlohmann::json out{{"forward_to", nlohmann::json::array()}};
+          for (const auto& line : lines) {
+            if (line.starts_with("forward_to ")) {
+              out["forward_to"].push_back(line.substr(11));
+              continue;
+            }
+            static_cast<void>(add_stats_fields(line, out));
+          }
+          respond(http::json_response(200, out));
+        },
+        reword_missing_rli);
+  });
+}
+
 }  // namespace
 
 void add_rls_routes(http::router& r, const context_ptr& ctx) {
@@ -252,6 +313,10 @@ void add_rls_routes(http::router& r, const context_ptr& ctx) {
         [ctx](request req, path_params, respond_fn respond) { rli_query(ctx, req, respond); });
   r.add("GET", "/api/v1/rls/rli/lrcs",
         [ctx](request req, path_params, respond_fn respond) { rli_lrcs(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/lrc/targets",
+        [ctx](request req, path_params, respond_fn respond) { lrc_targets(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/rli/stats",
+        [ctx](request req, path_params, respond_fn respond) { rli_stats(ctx, req, respond); });
 }
 
 }  // namespace librarian::net

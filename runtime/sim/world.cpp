@@ -243,6 +243,46 @@ node_slot* world_impl::find(const std::string& name) {
   return nullptr;
 }
 
+// The "modes" layout (nodes 0, 1, 2 = a, b, c): every RLI hears from every LRC, but by different
+// routes. a's RLI gets a and c in immediate mode and b as a Bloom filter, and forwards all of it
+// to c's RLI, which hears from a and b only that way (a hierarchy); b's RLI gets b in immediate
+// mode and a and c as Bloom filters. Further nodes send full lists everywhere.
+void world_impl::add_mixed_rls_targets(size_t index, node_config& cfg) const {
+  auto target = [&](size_t to, rli_update_mode mode) {
+    rli_target_config t;
+    t.name = nodes.at(to).name;
+    t.mode = mode;
+    t.chunk_lfns = 2;
+    t.interval_ms = mode == rli_update_mode::bloom ? 3000 : 2000;
+    if (mode == rli_update_mode::immediate) {
+      t.full_interval_ms = 10000;
+      t.buffer_ms = 1000;
+      t.buffer_changes = 3;
+    }
+    if (mode == rli_update_mode::bloom) t.bloom_hashes = 7;
+    cfg.rls.update_rlis.push_back(std::move(t));
+  };
+  switch (index) {
+    case 0:
+      target(0, rli_update_mode::immediate);
+      target(1, rli_update_mode::bloom);
+      cfg.rls.forward_rlis.push_back(nodes.at(2).name);
+      return;
+    case 1:
+      target(1, rli_update_mode::immediate);
+      target(0, rli_update_mode::bloom);
+      return;
+    case 2:
+      target(2, rli_update_mode::immediate);
+      target(0, rli_update_mode::immediate);
+      target(1, rli_update_mode::bloom);
+      return;
+    default:
+      for (size_t i = 0; i < nodes.size(); ++i) target(i, rli_update_mode::list);
+      return;
+  }
+}
+
 node_config world_impl::config_for(const node_slot& n) const {
   node_config cfg;
   cfg.name = n.name;
@@ -254,12 +294,16 @@ node_config world_impl::config_for(const node_slot& n) const {
       cfg.peers.push_back({other.name, "sim", static_cast<uint16_t>(7100 + other.index)});
   // Every node runs an RLI, and every LRC keeps every RLI informed (its own included).
   cfg.rls.rli = true;
-  for (const auto& other : nodes) {
-    rli_target_config target;
-    target.name = other.name;
-    target.interval_ms = 5000;
-    target.chunk_lfns = 2;  // tiny chunks: many messages, so reordering and loss matter
-    cfg.rls.update_rlis.push_back(std::move(target));
+  if (rls_layout == "modes" && nodes.size() >= 3) {
+    add_mixed_rls_targets(n.index, cfg);
+  } else {
+    for (const auto& other : nodes) {
+      rli_target_config target;
+      target.name = other.name;
+      target.interval_ms = 5000;
+      target.chunk_lfns = 2;  // tiny chunks: many messages, so reordering and loss matter
+      cfg.rls.update_rlis.push_back(std::move(target));
+    }
   }
   cfg.supervisor.restart_backoff_min_ms = 10;
   cfg.supervisor.restart_backoff_max_ms = 1000;

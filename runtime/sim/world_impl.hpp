@@ -120,6 +120,9 @@ class world_impl {
   uint64_t trace_state = 0xcbf29ce484222325ULL;
   int64_t random_crashes = 0;
   int64_t random_partitions = 0;
+  // How LRCs update RLIs (config_for): "lists" (full lists everywhere) or "modes" (immediate and
+  // Bloom targets and an RLI hierarchy); `fault rls_layout NAME` restarts every node with it.
+  std::string rls_layout = "lists";
   uint64_t steps = 0;
   // The durability model: users each node acknowledged creating (and not removing).
   std::map<std::string, std::set<std::string>> acked_users;
@@ -134,6 +137,7 @@ class world_impl {
 
   void trace(const std::string& event);
   [[nodiscard]] node_config config_for(const node_slot& n) const;
+  void add_mixed_rls_targets(size_t index, node_config& cfg) const;
 };
 
 // The simulated mover ("sim"): bytes between nodes' in-memory disks in virtual time, with faults.

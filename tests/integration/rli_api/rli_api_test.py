@@ -60,6 +60,17 @@ def test_queries(node):
     resp = lt.expect_status(get(node, "lrcs", {}), 200, "RLI lrcs").json
     lt.check_eq(resp, {"lrcs": [{"name": "solo", "lfns": 2, "mode": "list", "stale": False}]}, "RLI lrcs reply")
 
+    lt.log("statistics")
+    stats = lt.expect_status(get(node, "stats", {}), 200, "RLI stats").json
+    lt.check(stats["received"] > 0 and stats["forward_to"] == [], "RLI stats: %r" % stats)
+    targets = lt.expect_status(node.http("GET", "/api/v1/rls/lrc/targets", auth=READER), 200,
+                               "LRC targets").json["targets"]
+    lt.check(len(targets) == 1 and targets[0]["name"] == "solo" and targets[0]["mode"] == "list"
+             and targets[0]["full_lists"] > 0 and targets[0]["interval_ms"] == 300,
+             "LRC targets: %r" % targets)
+    lt.expect_error(node.http("GET", "/api/v1/rls/lrc/targets", auth=None), 401, "unauthenticated",
+                    "targets without credentials")
+
 
 def test_roles_and_params(node):
     lt.log("roles and parameters")

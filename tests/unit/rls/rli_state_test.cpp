@@ -117,7 +117,7 @@ TEST_CASE("state expires exactly after 1.2 times the sender's interval") {
 TEST_CASE("a refresh keeps state fresh, and an expired LRC may start over at a lower generation") {
   rli_state rli;
   send_list(rli, "lrc-a", 50, {"f"}, 0);
-  REQUIRE(rli.apply_incremental("lrc-a", 50, {}, {}, 1'000, interval_ms).has_value());  // dup
+  REQUIRE(rli.apply_incremental("lrc-a", 49, 50, {}, {}, 1'000, interval_ms).has_value());  // dup
   CHECK(lrcs_for(rli, "f", 2'200) == names{"lrc-a"});
   CHECK(*rli.begin_full_update("lrc-a", 10, 2'200, interval_ms) == update_outcome::ignored);
   // Stale (its db lost, the LRC restarted at generation 1): accepted as new.
@@ -128,15 +128,16 @@ TEST_CASE("a refresh keeps state fresh, and an expired LRC may start over at a l
 
 TEST_CASE("incremental updates skip duplicates and refuse gaps") {
   rli_state rli;
-  CHECK(rli.apply_incremental("lrc-a", 1, {"x"}, {}, 0, interval_ms).err().code ==
+  CHECK(rli.apply_incremental("lrc-a", 0, 1, {"x"}, {}, 0, interval_ms).err().code ==
         errc::not_found);  // no list yet
   send_list(rli, "lrc-a", 10, {"a", "b"}, 0);
-  CHECK(*rli.apply_incremental("lrc-a", 11, {"c"}, {"a"}, 1, interval_ms) ==
+  CHECK(*rli.apply_incremental("lrc-a", 10, 11, {"c"}, {"a"}, 1, interval_ms) ==
         update_outcome::applied);
-  CHECK(*rli.apply_incremental("lrc-a", 11, {"dup"}, {"b"}, 2, interval_ms) ==
+  CHECK(*rli.apply_incremental("lrc-a", 10, 11, {"dup"}, {"b"}, 2, interval_ms) ==
         update_outcome::ignored);
-  CHECK(*rli.apply_incremental("lrc-a", 9, {"old"}, {}, 2, interval_ms) == update_outcome::ignored);
-  auto gap = rli.apply_incremental("lrc-a", 13, {"gap"}, {}, 3, interval_ms);
+  CHECK(*rli.apply_incremental("lrc-a", 8, 9, {"old"}, {}, 2, interval_ms) ==
+        update_outcome::ignored);
+  auto gap = rli.apply_incremental("lrc-a", 12, 13, {"gap"}, {}, 3, interval_ms);
   CHECK(gap.err().code == errc::conflict);
   CHECK(lrcs_for(rli, "a", 3).empty());
   CHECK(lrcs_for(rli, "b", 3) == names{"lrc-a"});
@@ -144,7 +145,7 @@ TEST_CASE("incremental updates skip duplicates and refuse gaps") {
   CHECK(lrcs_for(rli, "dup", 3).empty());
   CHECK(lrcs_for(rli, "gap", 3).empty());
   // Removed and re-created within one buffer: present.
-  CHECK(*rli.apply_incremental("lrc-a", 12, {"b"}, {"b"}, 4, interval_ms) ==
+  CHECK(*rli.apply_incremental("lrc-a", 11, 12, {"b"}, {"b"}, 4, interval_ms) ==
         update_outcome::applied);
   CHECK(lrcs_for(rli, "b", 4) == names{"lrc-a"});
   CHECK(rli.lrcs(4).at(0).last_seq == 12);
@@ -155,16 +156,17 @@ TEST_CASE("incremental updates skip duplicates and refuse gaps") {
 TEST_CASE("Bloom-mode LRCs answer 'maybe', and a bad filter changes nothing") {
   rli_state rli;
   send_list(rli, "lrc-list", 1, {"shared", "only-list"}, 0);
-  REQUIRE(rli.set_bloom("lrc-bloom", bloom_of({"shared", "only-bloom"}), 0, interval_ms));
+  REQUIRE(rli.set_bloom("lrc-bloom", 1, bloom_of({"shared", "only-bloom"}), 0, interval_ms));
   auto hits = rli.query_lfn("shared", 0);
   REQUIRE(hits.has_value());
   CHECK(*hits == std::vector<lrc_hit>{{"lrc-bloom", true}, {"lrc-list", false}});
   CHECK(lrcs_for(rli, "only-bloom", 0) == names{"lrc-bloom"});
   std::string corrupt = bloom_of({"other"});
   corrupt.pop_back();
-  CHECK(rli.set_bloom("lrc-bloom", corrupt, 1, interval_ms).err().code == errc::invalid_argument);
+  CHECK(rli.set_bloom("lrc-bloom", 1, corrupt, 1, interval_ms).err().code ==
+        errc::invalid_argument);
   CHECK(lrcs_for(rli, "only-bloom", 1) == names{"lrc-bloom"});
-  CHECK(rli.set_bloom("lrc-new", corrupt, 1, interval_ms).err().code == errc::invalid_argument);
+  CHECK(rli.set_bloom("lrc-new", 1, corrupt, 1, interval_ms).err().code == errc::invalid_argument);
   CHECK(rli.lrc_count() == 2);
 }
 
@@ -182,7 +184,7 @@ TEST_CASE("bulk queries answer per item") {
 
 TEST_CASE("wildcard queries page list-mode state and name the Bloom-mode LRCs they skip") {
   rli_state rli;
-  REQUIRE(rli.set_bloom("lrc-bloom", bloom_of({"run1/x"}), 0, interval_ms));
+  REQUIRE(rli.set_bloom("lrc-bloom", 1, bloom_of({"run1/x"}), 0, interval_ms));
   CHECK(rli.query_wildcard("run1/*", 0, 0, 0).err().code == errc::invalid_argument);
   send_list(rli, "lrc-a", 1, {"run1/a", "run1/b", "run2/a"}, 0);
   send_list(rli, "lrc-b", 1, {"run1/a", "run1/c"}, 0);
@@ -212,7 +214,7 @@ TEST_CASE("partition patterns keep only matching LFNs") {
   CHECK(lrcs_for(rli, "lhcb/x", 0).empty());
   CHECK(rli.lrcs(0).at(0).lfn_count == 2);
   CHECK(rli.lrcs(0).at(0).lfns_rejected == 2);
-  REQUIRE(rli.apply_incremental("lrc-a", 2, {"lhcb/y", "cms/b"}, {}, 1, interval_ms));
+  REQUIRE(rli.apply_incremental("lrc-a", 1, 2, {"lhcb/y", "cms/b"}, {}, 1, interval_ms));
   CHECK(lrcs_for(rli, "cms/b", 1) == names{"lrc-a"});
   CHECK(lrcs_for(rli, "lhcb/y", 1).empty());
   CHECK(rli.query_wildcard("*", 1, 0, 0)->items.size() == 3);
@@ -232,15 +234,15 @@ TEST_CASE("the number of LRCs is bounded") {
 TEST_CASE("an RLI restarted empty knows nothing and rebuilds from the next updates") {
   rli_state before;
   send_list(before, "lrc-a", 7, {"a"}, 0);
-  REQUIRE(before.set_bloom("lrc-b", bloom_of({"b"}), 0, interval_ms));
+  REQUIRE(before.set_bloom("lrc-b", 1, bloom_of({"b"}), 0, interval_ms));
   rli_state restarted;  // nothing is persisted: the soft state is rebuilt, not recovered
   CHECK(restarted.lrc_count() == 0);
   CHECK(lrcs_for(restarted, "a", 100).empty());
   // An incremental cannot rebuild a list it never had: the LRC is told to send a full update.
-  CHECK(restarted.apply_incremental("lrc-a", 8, {"a2"}, {}, 100, interval_ms).err().code ==
+  CHECK(restarted.apply_incremental("lrc-a", 7, 8, {"a2"}, {}, 100, interval_ms).err().code ==
         errc::not_found);
   send_list(restarted, "lrc-a", 8, {"a", "a2"}, 200);
-  REQUIRE(restarted.set_bloom("lrc-b", bloom_of({"b"}), 200, interval_ms));
+  REQUIRE(restarted.set_bloom("lrc-b", 1, bloom_of({"b"}), 200, interval_ms));
   CHECK(lrcs_for(restarted, "a2", 200) == names{"lrc-a"});
   CHECK(lrcs_for(restarted, "b", 200) == names{"lrc-b"});
 }

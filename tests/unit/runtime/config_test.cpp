@@ -142,6 +142,59 @@ TEST_CASE("the rls section names RLIs among this node and its peers") {
   CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "rls": {"rli": "yes"}})"), "rls.rli"));
 }
 
+TEST_CASE("RLI update modes, their keys and the forwarding list are validated") {
+  auto cfg = parse_node_config(R"({"name": "a", "data_dir": "d",
+    "peers": [{"name": "b", "host": "h", "cluster_port": 9}, {"name": "c", "host": "h", "cluster_port": 10}],
+    "rls": {"rli": true, "forward_rlis": ["c"],
+            "update_rlis": [{"name": "a", "mode": "immediate", "interval_ms": 2000, "buffer_ms": 500,
+                             "buffer_changes": 7},
+                            {"name": "b", "mode": "bloom", "bloom_bits_per_lfn": 16, "bloom_hashes": 11},
+                            {"name": "c"}]}})",
+                               "a.json");
+  REQUIRE(cfg.has_value());
+  const auto& t = cfg->rls.update_rlis;
+  REQUIRE(t.size() == 3);
+  CHECK(t[0].mode == rli_update_mode::immediate);
+  CHECK(t[0].full_interval_ms == 20000);  // 10 x interval_ms by default
+  CHECK(t[0].buffer_ms == 500);
+  CHECK(t[0].buffer_changes == 7);
+  CHECK(t[1].mode == rli_update_mode::bloom);
+  CHECK(t[1].bloom_bits_per_lfn == 16);
+  CHECK(t[1].bloom_hashes == 11);
+  CHECK(t[2].mode == rli_update_mode::list);
+  CHECK(t[2].bloom_hashes == 7);
+  CHECK(cfg->rls.forward_rlis == std::vector<std::string>{"c"});
+  auto rls_error = [](const std::string& rls) {
+    return error_of(R"({"name": "a", "data_dir": "d", "peers": [{"name": "b", "host": "h",
+        "cluster_port": 9}], "rls": )" +
+                    rls + "}");
+  };
+  CHECK(contains(rls_error(R"({"update_rlis": [{"name": "a", "mode": "fast"}]})"),
+                 "rls.update_rlis[0].mode"));
+  CHECK(contains(rls_error(R"({"update_rlis": [{"name": "a", "buffer_ms": 5}]})"),
+                 "applies only to \"mode\": \"immediate\""));
+  CHECK(contains(
+      rls_error(R"({"update_rlis": [{"name": "a", "mode": "immediate", "bloom_hashes": 3}]})"),
+      "rls.update_rlis[0].bloom_hashes"));
+  CHECK(contains(
+      rls_error(R"({"update_rlis": [{"name": "a", "mode": "bloom", "bloom_hashes": 33}]})"),
+      "rls.update_rlis[0].bloom_hashes"));
+  CHECK(contains(
+      rls_error(R"({"update_rlis": [{"name": "a", "mode": "bloom", "bloom_bits_per_lfn": 0}]})"),
+      "bloom_bits_per_lfn"));
+  CHECK(
+      contains(rls_error(R"({"update_rlis": [{"name": "a", "mode": "immediate", "interval_ms": 5000,
+                 "full_interval_ms": 1000}]})"),
+               "full_interval_ms"));
+  CHECK(contains(rls_error(R"({"update_rlis": [{"name": "a", "chunk_lfns": 20000}]})"),
+                 "chunk_lfns"));
+  CHECK(contains(rls_error(R"({"rli": true, "forward_rlis": ["a"]})"), "itself"));
+  CHECK(contains(rls_error(R"({"rli": true, "forward_rlis": ["zz"]})"),
+                 "not one of this node's peers"));
+  CHECK(contains(rls_error(R"({"rli": true, "forward_rlis": ["b", "b"]})"), "listed twice"));
+  CHECK(contains(rls_error(R"({"forward_rlis": ["b"]})"), "needs \"rli\": true"));
+}
+
 TEST_CASE("the gridftp section is off by default, read strictly when present") {
   auto plain = parse_node_config(R"({"name": "a", "data_dir": "/tmp/a"})", "a.json");
   REQUIRE(plain.has_value());
