@@ -3,6 +3,7 @@
 #include "bench/rls/rls_bench.hpp"
 
 #include <filesystem>
+#include <fstream>
 
 #include "bench/rls/bloom_bench.hpp"
 #include "bench/rls/lrc_direct.hpp"
@@ -111,6 +112,14 @@ json bench_ours(const fs::path& dir, const std::string& bin_dir, const params& p
   return ours;
 }
 
+// The 1-minute load average: the machine is shared, so each run says how busy it was.
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one = 0;
+  in >> one;
+  return one;
+}
+
 }  // namespace
 
 json bench_rls(const std::string& work_dir, const std::string& bin_dir, bool quick,
@@ -122,6 +131,7 @@ json bench_rls(const std::string& work_dir, const std::string& bin_dir, bool qui
   json out{{"mappings", p.mappings},       {"large_mappings", p.large_mappings},
            {"batch_items", p.batch_items}, {"clients", p.clients},
            {"rounds", p.rounds},           {"round_s", p.round_s}};
+  out["load_average_start"] = load_average();
   out["postgres"] = bench_postgres(dir, p);
   out["ours"] = bench_ours(dir, bin_dir, p);
   const auto& pg = out["postgres"];
@@ -135,6 +145,7 @@ json bench_rls(const std::string& work_dir, const std::string& bin_dir, bool qui
                              at(pg, "bulk_queries_lfns_per_s/median"))},
       {"single_adds",
        ratio(at(ours, "http/single_adds/per_s/median"), at(pg, "single_adds_per_s/median"))}};
+  out["load_average_end"] = load_average();
   out["targets"] = targets(out);
   return out;
 }
