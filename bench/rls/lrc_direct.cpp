@@ -33,6 +33,7 @@ expected<std::unique_ptr<storage::db>> open_node_db(const std::string& data_dir)
 }
 
 json load_mappings(storage::db& db, uint64_t from, uint64_t to, const params& p) {
+  if (to <= from) return json{{"mappings", 0}};
   lrc_state lrc{db};
   if (auto st = lrc.load(); !st) return json{{"error", "load: " + st.err().describe()}};
   std::vector<double> tenths;
@@ -51,6 +52,9 @@ json load_mappings(storage::db& db, uint64_t from, uint64_t to, const params& p)
     if (auto st = db.write(rows, storage::durability::sync); !st)
       return json{{"error", "write: " + st.err().describe()}};
     lrc.committed(lrc.last_seq());
+    if (seconds_since(t0) > p.load_s_max)
+      return json{{"error", "the load stopped after " + std::to_string(p.load_s_max) + " s at " +
+                                std::to_string(i - from) + " mappings"}};
     done_in_tenth += items.size();
     if (done_in_tenth >= tenth) {
       tenths.push_back(static_cast<double>(done_in_tenth) / seconds_since(t_tenth));

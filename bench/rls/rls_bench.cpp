@@ -2,6 +2,8 @@
 // runs first and is stopped before our nodes start, so the two never compete for the 2 cores.
 #include "bench/rls/rls_bench.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -15,6 +17,15 @@ namespace {
 
 using namespace librarian::bench::rls;
 namespace fs = std::filesystem;
+
+// One stderr line per phase with the wall-clock time, so a long run shows where it is and a
+// profile can be cut by phase (stdout keeps only the JSON).
+void phase(const char* name) {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::fprintf(stderr, "rls: %s at %lld.%03lld\n", name, static_cast<long long>(ms / 1000),
+               static_cast<long long>(ms % 1000));
+}
 
 // The median of a figure at a JSON path ("a/b/median"), or null when a phase failed.
 json at(const json& root, const std::string& path) {
@@ -90,25 +101,39 @@ json bench_ours(const fs::path& dir, const std::string& bin_dir, const params& p
   {
     auto db = open_node_db(dirs.a.string());
     if (!db) return json{{"error", "open: " + db.err().describe()}};
+    phase("bulk_add_state_machine");
     ours["bulk_add_state_machine"] = load_mappings(**db, 0, p.mappings, p);
     if (ours["bulk_add_state_machine"].contains("error")) return ours;
+    phase("bulk_queries_state_machine");
     ours["bulk_queries_state_machine"] = bulk_queries(**db, p.mappings, p);
+    phase("full_update_state_machine");
     ours["full_update_state_machine"] = list_update_direct(**db, p.mappings, 1000, p);
+    phase("bloom_from_db");
     ours["bloom_from_db"] = bloom_from_db(**db, p.mappings, p);
   }
+  phase("full_update_end_to_end");
   ours["full_update_end_to_end"] = full_update_end_to_end(dirs, p.mappings, p);
+  phase("http");
   ours["http"] = http_figures(dirs, p.mappings, true, p);
   {
     auto db = open_node_db(dirs.a.string());
     if (!db) return json{{"error", "reopen: " + db.err().describe()}};
+    phase("grow_to_large");
     ours["grow_to_large"] = load_mappings(**db, p.mappings, p.large_mappings, p);
-    if (!ours["grow_to_large"].contains("error"))
+    if (!ours["grow_to_large"].contains("error")) {
+      phase("large_lrc_state_machine");
       ours["large_lrc_state_machine"] = query_latency(**db, p.large_mappings, p);
+    }
   }
-  if (!ours["grow_to_large"].contains("error"))
+  if (!ours["grow_to_large"].contains("error")) {
+    phase("large_lrc");
     ours["large_lrc"] = http_figures(dirs, p.large_mappings, false, p);
+  }
+  phase("bloom_in_memory");
   ours["bloom_in_memory"] = bloom_in_memory(p);
+  phase("rli_bloom_queries");
   ours["rli_bloom_queries"] = rli_bloom_queries(p);
+  phase("done");
   return ours;
 }
 
@@ -132,6 +157,7 @@ json bench_rls(const std::string& work_dir, const std::string& bin_dir, bool qui
            {"batch_items", p.batch_items}, {"clients", p.clients},
            {"rounds", p.rounds},           {"round_s", p.round_s}};
   out["load_average_start"] = load_average();
+  phase("postgres");
   out["postgres"] = bench_postgres(dir, p);
   out["ours"] = bench_ours(dir, bin_dir, p);
   const auto& pg = out["postgres"];
