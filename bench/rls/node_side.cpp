@@ -154,7 +154,12 @@ json full_update_end_to_end(const node_dirs& dirs, uint64_t lfns, const params& 
   keepalive_client http{b.http_port, auth_header()};
   auto list = http.send("GET", "/api/v1/rls/rli/lrcs");
   if (!list || list->status != 200) return json{{"error", "GET rli/lrcs failed"}};
-  auto held = json::parse(list->body)["lrcs"][0]["lfns"].get<uint64_t>();
+  auto reply = json::parse(list->body, nullptr, false);
+  auto lrcs = reply.is_object() ? reply.value("lrcs", json::array()) : json::array();
+  if (!lrcs.is_array() || lrcs.size() != 1 || !lrcs[0].is_object() ||
+      !lrcs[0].value("lfns", json{}).is_number())
+    return json{{"error", "unexpected rli/lrcs reply: " + list->body.substr(0, 200)}};
+  auto held = lrcs[0]["lfns"].get<uint64_t>();
   for (uint64_t i : {uint64_t{0}, lfns / 2, lfns - 1}) {
     auto r = http.send("GET", "/api/v1/rls/rli/query?lfn=" + net::http::percent_encode(lfn_of(i)));
     if (!r || r->status != 200) return json{{"error", "the RLI does not know " + lfn_of(i)}};

@@ -25,7 +25,7 @@ struct params {
   int clients = 16;                        // concurrent requests for the single-item figures
   int rounds = 3;                          // each throughput figure is the median of this many
   double round_s = 4.0;                    // seconds per round
-  uint64_t ops_per_round_max = 2'000'000;  // a round also ends after this many operations
+  uint64_t ops_per_round_max = 2'000'000;  // a client's round also ends after this many operations
   double load_s_max = 3 * 3600.0;          // a load that takes longer fails (50M: ~20 min)
   int latency_queries = 20'000;            // single-client queries for the large LRC's p99
   int update_repeats = 3;                  // full LFN-list updates timed (median)
