@@ -12,6 +12,7 @@
 #include "bench/mcs/mcs_bench.hpp"
 #include "bench/messaging/messaging_bench.hpp"
 #include "bench/replication/replication_bench.hpp"
+#include "bench/rls/rls_bench.hpp"
 #include "bench/sim/sim_bench.hpp"
 #include "bench/storage/storage_bench.hpp"
 #include "bench/transfer/transfer_bench.hpp"
@@ -24,11 +25,11 @@ int main(int argc, char** argv) {
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
   uint64_t mcs_files = 0;
   app.add_option("suite", suite,
-                 "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication, "
-                 "sim-replication or all (gridftp, mcs, replication and sim-replication run only "
-                 "by name)")
+                 "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication, rls, "
+                 "sim-replication or all (gridftp, mcs, replication, rls and sim-replication run "
+                 "only by name)")
       ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp",
-                             "mcs", "replication", "sim-replication", "all"}));
+                             "mcs", "replication", "rls", "sim-replication", "all"}));
   app.add_option("--mcs-files", mcs_files,
                  "files the mcs suite loads (default 1000000; 20000 quick)");
   uint64_t replication_files = 0;
@@ -37,6 +38,14 @@ int main(int argc, char** argv) {
   uint64_t sim_files = 0;
   app.add_option("--sim-files", sim_files,
                  "files the sim-replication suite replicates (default 1000000; 2000 quick)");
+  uint64_t rls_mappings = 0;
+  app.add_option("--rls-mappings", rls_mappings,
+                 "mappings the rls suite loads into the LRC and PostgreSQL (default 1000000; "
+                 "20000 quick)");
+  uint64_t rls_large_mappings = 0;
+  app.add_option("--rls-large-mappings", rls_large_mappings,
+                 "mappings of the rls suite's large LRC (default 5000000; 100000 quick; the "
+                 "issue's design target is 50000000)");
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -89,6 +98,13 @@ int main(int argc, char** argv) {
     out["replication"] =
         librarian::bench::bench_replication(dir.string(), bin_dir, quick, replication_files);
   }
+  // Only by name: it starts two nodes and a PostgreSQL cluster and loads millions of mappings.
+  if (suite == "rls") {
+    if (!json) std::cerr << "running rls suite...\n";
+    auto bin_dir = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+    out["rls"] =
+        librarian::bench::bench_rls(dir.string(), bin_dir, quick, rls_mappings, rls_large_mappings);
+  }
   // Only by name: a simulated 10-node cluster replicating a million files.
   if (suite == "sim-replication") {
     if (!json) std::cerr << "running sim-replication suite...\n";
@@ -102,6 +118,8 @@ int main(int argc, char** argv) {
       (out.contains("librarian") && out["librarian"]["catalog"].contains("error")) ||
       (out.contains("mcs") && out["mcs"]["mcs"].contains("error")) ||
       (out.contains("replication") && out["replication"].contains("error")) ||
+      (out.contains("rls") &&
+       (out["rls"]["ours"].contains("error") || out["rls"]["postgres"].contains("error"))) ||
       (out.contains("sim_replication") && (out["sim_replication"].contains("error") ||
                                            !out["sim_replication"].value("converged", false)));
   return failed ? 1 : 0;

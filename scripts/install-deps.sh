@@ -21,6 +21,7 @@ packages=(
   globus-gass-copy-progs       # GridFTP interop tests: globus-url-copy
   clang libclang-rt-14-dev     # libFuzzer targets (tests/fuzz)
   iperf3                       # librarian-bench transfer: the loopback ceiling
+  postgresql-15 libpq-dev      # librarian-bench mcs and rls: the PostgreSQL 15 they compare against
 )
 
 missing=()

@@ -138,8 +138,12 @@ bool apply_update(self_ptr self, caf::message msg) {
   bool ok = false;
   auto handled = msg.apply(caf::message_handler{
       [&](rli_begin_atom, const std::string& lrc, uint64_t generation, int64_t interval_ms) {
-        ok = accepted(self, "a full update", lrc,
-                      rli.begin_full_update(lrc, generation, now, interval_of(interval_ms)));
+        auto r = rli.begin_full_update(lrc, generation, now, interval_of(interval_ms));
+        // Operators (and librarian-bench rls) time full updates from these two lines.
+        LIB_LOG_DEBUG(self->state.env->config.name + "/rli")
+            << "begin from " << lrc << " generation " << generation << ": "
+            << (r ? static_cast<int>(*r) : -1);
+        ok = accepted(self, "a full update", lrc, r);
       },
       [&](rli_chunk_atom, const std::string& lrc, uint64_t generation, uint32_t index,
           const std::vector<std::string>& lfns) {
@@ -149,8 +153,11 @@ bool apply_update(self_ptr self, caf::message msg) {
           int64_t interval_ms) {
         // An interval of 0 would mean "not given"; a peer must always give one.
         const auto interval = interval_ms == 0 ? ~uint64_t{0} : interval_of(interval_ms);
-        ok = accepted(self, "the end of an update", lrc,
-                      rli.end_full_update(lrc, generation, count, now, interval));
+        auto r = rli.end_full_update(lrc, generation, count, now, interval);
+        LIB_LOG_DEBUG(self->state.env->config.name + "/rli")
+            << "end from " << lrc << " generation " << generation << " chunks " << count << ": "
+            << (r ? static_cast<int>(*r) : -1);
+        ok = accepted(self, "the end of an update", lrc, r);
       },
       [&](rli_incr_atom, const std::string& lrc, uint64_t from, uint64_t to,
           const std::vector<std::string>& added, const std::vector<std::string>& removed,

@@ -6,14 +6,7 @@
 // connection per client thread.
 #include "bench/mcs/mcs_bench.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,13 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/pg_cluster.hpp"
 #include "bin/librarian/api_calls.hpp"
-
-#ifdef LIBRARIAN_BENCH_HAVE_LIBPQ
-#include <libpq-fe.h>
-#endif
-
-extern char** environ;
 
 namespace librarian::bench {
 namespace {
@@ -46,7 +34,6 @@ constexpr int attrs_per_file = 10;
 constexpr size_t batch_files = 1000;
 constexpr int load_clients = 4;
 constexpr int query_clients = 16;
-constexpr const char* pg_bin = "/usr/lib/postgresql/15/bin";
 
 double seconds_since(steady::time_point t0) {
   return std::chrono::duration<double>(steady::now() - t0).count();
@@ -56,41 +43,6 @@ double median(std::vector<double> xs) {
   if (xs.empty()) return 0;
   std::sort(xs.begin(), xs.end());
   return xs[xs.size() / 2];
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// Runs argv with stdout and stderr to `log`; returns the pid, or -1.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-int run_and_wait(const std::vector<std::string>& argv, const std::string& log) {
-  auto pid = spawn(argv, log);
-  if (pid < 0) return -1;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // The deterministic catalog: file i's 10 attributes, as the MCS and PostgreSQL both get them.
@@ -175,15 +127,15 @@ struct node_process {
 };
 
 std::string start_node(node_process& node, const fs::path& dir, const std::string& bin_dir) {
-  auto http_port = free_port();
+  auto http_port = free_loopback_port();
   json cfg{{"name", "bench"},
            {"data_dir", (dir / "node").string()},
            {"log_level", "warn"},
            {"listen",
             {{"host", "127.0.0.1"},
-             {"cluster_port", free_port()},
+             {"cluster_port", free_loopback_port()},
              {"http_port", http_port},
-             {"data_port", free_port()}}},
+             {"data_port", free_loopback_port()}}},
            {"auth",
             {{"bootstrap_admin", {{"name", "admin"}, {"password", "bench-admin-pw"}}},
              {"kdf_iterations", 1000}}},
@@ -192,7 +144,7 @@ std::string start_node(node_process& node, const fs::path& dir, const std::strin
   std::ofstream(cfg_path) << cfg.dump(2);
   auto exe = (fs::path{bin_dir} / "librarian-node").string();
   if (::access(exe.c_str(), X_OK) != 0) return exe + " is not built";
-  node.pid = spawn({exe, "--config", cfg_path}, (dir / "node.log").string());
+  node.pid = spawn_logged({exe, "--config", cfg_path}, (dir / "node.log").string());
   if (node.pid < 0) return "cannot start " + exe;
   node.conn =
       cli::connection{"bench", "127.0.0.1", http_port, "admin", "bench-admin-pw", std::nullopt};
@@ -310,85 +262,6 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
 
 #ifdef LIBRARIAN_BENCH_HAVE_LIBPQ
 
-struct pg_cluster {
-  fs::path data;
-  std::string log;
-  bool as_postgres = false;
-  bool started = false;
-  uint16_t port = 0;
-  std::vector<std::string> as_owner(std::vector<std::string> argv) const {
-    if (!as_postgres) return argv;
-    std::vector<std::string> out{"/usr/sbin/runuser", "-u", "postgres", "--"};
-    out.insert(out.end(), argv.begin(), argv.end());
-    return out;
-  }
-  ~pg_cluster() {
-    if (started)
-      (void)run_and_wait(
-          as_owner({std::string{pg_bin} + "/pg_ctl", "-D", data.string(), "-m", "fast", "stop"}),
-          log);
-  }
-};
-
-std::string start_pg(pg_cluster& pg, const fs::path& dir) {
-  if (::access((std::string{pg_bin} + "/initdb").c_str(), X_OK) != 0)
-    return std::string{"PostgreSQL 15 is not installed ("} + pg_bin + "/initdb missing)";
-  pg.data = dir / "pg";
-  pg.log = (dir / "pg.log").string();
-  pg.port = free_port();
-  fs::create_directories(pg.data);
-  // PostgreSQL refuses to run as root: hand the directory to the postgres user.
-  if (::geteuid() == 0) {
-    auto* pw = ::getpwnam("postgres");
-    if (pw == nullptr) return "running as root and there is no 'postgres' user to run PostgreSQL";
-    pg.as_postgres = true;
-    for (auto p = pg.data; p != p.root_path() && p != fs::temp_directory_path();
-         p = p.parent_path())
-      if (::chown(p.c_str(), pw->pw_uid, pw->pw_gid) != 0) return "cannot chown " + p.string();
-    ::chmod(dir.c_str(), 0755);
-    std::ofstream{pg.log};
-    if (::chown(pg.log.c_str(), pw->pw_uid, pw->pw_gid) != 0) return "cannot chown the log";
-  }
-  if (run_and_wait(pg.as_owner({std::string{pg_bin} + "/initdb", "-D", pg.data.string(), "-U",
-                                "bench", "-A", "trust"}),
-                   pg.log) != 0)
-    return "initdb failed (see " + pg.log + ")";
-  auto opts = "-p " + std::to_string(pg.port) + " -k " + pg.data.string() +
-              " -c listen_addresses=127.0.0.1 -c shared_buffers=256MB -c max_connections=64";
-  if (run_and_wait(pg.as_owner({std::string{pg_bin} + "/pg_ctl", "-D", pg.data.string(), "-o", opts,
-                                "-w", "-l", (pg.data / "server.log").string(), "start"}),
-                   pg.log) != 0)
-    return "pg_ctl start failed (see " + pg.log + ")";
-  pg.started = true;
-  return {};
-}
-
-struct pg_conn {
-  PGconn* c = nullptr;
-  explicit pg_conn(uint16_t port) {
-    auto info = "host=127.0.0.1 port=" + std::to_string(port) + " user=bench dbname=postgres";
-    c = PQconnectdb(info.c_str());
-  }
-  ~pg_conn() { PQfinish(c); }
-  [[nodiscard]] bool ok() const { return PQstatus(c) == CONNECTION_OK; }
-  // Runs sql; returns the error text ("" on success) and the row count.
-  std::pair<std::string, int> exec(const std::string& sql) {
-    PGresult* r = PQexec(c, sql.c_str());
-    auto st = PQresultStatus(r);
-    std::string err = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? "" : PQerrorMessage(c);
-    int rows = st == PGRES_TUPLES_OK ? PQntuples(r) : 0;
-    PQclear(r);
-    return {err, rows};
-  }
-};
-
-std::string quoted(PGconn* c, const std::string& s) {
-  char* q = PQescapeLiteral(c, s.data(), s.size());
-  std::string out = q;
-  PQfreemem(q);
-  return out;
-}
-
 // The same catalog in an attribute-value schema: one table per value type with the MCS's index
 // (attribute, value, object) and its primary key (object, attribute). Dates are days (bigint).
 constexpr const char* pg_schema = R"(
@@ -415,7 +288,7 @@ std::string pg_batch_sql(PGconn* c, uint64_t from, uint64_t to, uint64_t files) 
     std::string sv[] = {a.field, a.site, a.tag};
     for (int k = 0; k < 3; ++k)
       strs += (strs.empty() ? "" : ",") +
-              ("(" + id + "," + std::to_string(6 + k) + "," + quoted(c, sv[k]) + ")");
+              ("(" + id + "," + std::to_string(6 + k) + "," + pg_quoted(c, sv[k]) + ")");
     floats += (floats.empty() ? "" : ",") + ("(" + id + ",9," + std::to_string(a.score) + ")");
   }
   return "BEGIN; INSERT INTO objects VALUES " + objs + "; INSERT INTO attr_int VALUES " + ints +

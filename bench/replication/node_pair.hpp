@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "bench/replication/node_process.hpp"
+#include "bench/common/node_process.hpp"
 #include "bin/librarian/client_config.hpp"
 #include "runtime/expected.hpp"
 

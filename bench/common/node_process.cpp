@@ -1,5 +1,5 @@
 // fork/exec with PR_SET_PDEATHSIG; /proc readers for CPU and peak RSS.
-#include "bench/replication/node_process.hpp"
+#include "bench/common/node_process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace librarian::bench {
@@ -22,6 +23,15 @@ constexpr auto stop_poll = std::chrono::milliseconds(20);
 std::string proc_file(pid_t pid, const char* name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/" + name);
   return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// A "Name:   123 kB" line of /proc/PID/status, in KiB; 0 if absent.
+uint64_t status_kib(pid_t pid, std::string_view field) {
+  if (pid <= 0) return 0;
+  std::istringstream lines(proc_file(pid, "status"));
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with(field)) return std::stoull(line.substr(field.size()));
+  return 0;
 }
 
 }  // namespace
@@ -72,11 +82,11 @@ double node_process::cpu_seconds() const {
 }
 
 uint64_t node_process::rss_peak_kib() const {
-  if (pid_ <= 0) return 0;
-  std::istringstream lines(proc_file(pid_, "status"));
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
-  return 0;
+  return status_kib(pid_, "VmHWM:");
+}
+
+uint64_t node_process::rss_kib() const {
+  return status_kib(pid_, "VmRSS:");
 }
 
 bool node_process::reset_rss_peak() const {

@@ -1,4 +1,4 @@
-// One librarian-node child of the replication suite. It dies with this process (PR_SET_PDEATHSIG,
+// One librarian-node child of a benchmark suite. It dies with this process (PR_SET_PDEATHSIG,
 // so an interrupted benchmark leaves no node behind) and is stopped by the destructor on every
 // other exit path; its peak RSS and CPU time are read from /proc while it runs.
 #pragma once
@@ -25,6 +25,8 @@ class node_process {
   [[nodiscard]] double cpu_seconds() const;
   // VmHWM in KiB: the largest resident set since start or since the last reset_rss_peak().
   [[nodiscard]] uint64_t rss_peak_kib() const;
+  // VmRSS in KiB: the resident set now.
+  [[nodiscard]] uint64_t rss_kib() const;
   // Writes 5 to /proc/PID/clear_refs, which restarts VmHWM from the current RSS; false if the
   // kernel refused (then rss_peak_kib covers the whole life of the process).
   [[nodiscard]] bool reset_rss_peak() const;

@@ -1,0 +1,19 @@
+// Replica Location Service benchmarks (issue 4): the LRC and RLI through a real librarian-node's
+// HTTP API on loopback and, where no endpoint exists yet, their state machines in-process, side by
+// side with PostgreSQL 15 holding the same mappings with the same two indexes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace librarian::bench {
+
+// bin_dir holds librarian-node; work_dir gets the nodes' and PostgreSQL's data. mappings and
+// large_mappings: 0 = the defaults (1,000,000 and 5,000,000; quick: 20,000 and 100,000).
+// Never throws; failures are "error" members.
+[[nodiscard]] nlohmann::json bench_rls(const std::string& work_dir, const std::string& bin_dir,
+                                       bool quick, uint64_t mappings, uint64_t large_mappings);
+
+}  // namespace librarian::bench
