@@ -91,8 +91,13 @@ class threaded_mover : public async_mover {
   virtual void run(task& t, const mover_batch& batch) = 0;
   virtual std::shared_ptr<threaded_mover> shared_from_mover() = 0;
 
-  // FTS3's classification for this mover: may another attempt help?
-  [[nodiscard]] virtual bool retryable(const error& err) const = 0;
+  // FTS3's classification for this mover: may another attempt help? By default only for the
+  // network's faults (a refused or dropped connection, a stall); a source that does not match
+  // its catalog entry, a refused login, a full or missing destination are not helped by another
+  // attempt.
+  [[nodiscard]] virtual bool retryable(const error& err) const {
+    return err.code == errc::unavailable || err.code == errc::timeout;
+  }
 
   void finish(task& t, std::vector<std::pair<uint32_t, error>> failures) const {
     std::lock_guard lock{t.mu};
@@ -303,11 +308,6 @@ namespace {
 class local_mover final : public threaded_mover, public std::enable_shared_from_this<local_mover> {
  public:
   std::string name() const override { return "local"; }
-  // Same host: no network to blame. A source that does not match its catalog entry, a full or
-  // forbidden destination, a missing staging directory are not helped by another attempt.
-  bool retryable(const error& err) const override {
-    return err.code == errc::unavailable || err.code == errc::timeout;
-  }
 
  protected:
   std::shared_ptr<threaded_mover> shared_from_mover() override { return shared_from_this(); }
@@ -335,11 +335,6 @@ class gridftp_mover final : public threaded_mover,
  public:
   explicit gridftp_mover(gridftp_mover_options o) : o_(std::move(o)) {}
   std::string name() const override { return "gridftp"; }
-  // The network's fault or a server that went away: try again. A missing source, a refused
-  // login, a full store or a checksum the catalog does not know: not helped by another attempt.
-  bool retryable(const error& err) const override {
-    return err.code == errc::unavailable || err.code == errc::timeout;
-  }
 
  protected:
   std::shared_ptr<threaded_mover> shared_from_mover() override { return shared_from_this(); }
