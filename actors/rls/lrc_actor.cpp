@@ -1,4 +1,5 @@
 #include "actors/rls/lrc_actor.hpp"
+#include "actors/node/route.hpp"
 
 #include <caf/all.hpp>
 #include <optional>
@@ -86,14 +87,8 @@ expected<mapping> mutation(status st, std::string lfn, std::string pfn) {
 // to a peer through the transport (DESIGN.md §4.1).
 void send_to_rli(self_ptr self, uint32_t target, caf::message msg) {
   const auto& cfg = self->state.env->config;
-  const auto& rli = cfg.rls.update_rlis.at(target).name;
-  if (rli == cfg.name) {
-    caf::anon_send(self->state.node, inject_atom_v, std::string{"rli"}, std::move(msg));
-    return;
-  }
-  // Anonymous: a typed actor may not send to the dynamically typed node, and no reply is wanted.
-  caf::anon_send(self->state.node, inject_atom_v, std::string{"transport"},
-                 caf::make_message(forward_atom_v, rli, std::string{"rli"}, std::move(msg)));
+  node::send_to_node(self->state.node, cfg.name, cfg.rls.update_rlis.at(target).name, "rli",
+                     std::move(msg));
 }
 
 // Partitioning: a target takes only the LFNs matching one of its patterns.

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "actors/node/route.hpp"
 #include "actors/rls/lrc_actor.hpp"
 #include "actors/rls/rli_state.hpp"
 #include "actors/rls/rli_store.hpp"
@@ -56,15 +57,11 @@ uint64_t interval_of(int64_t interval_ms) {
   return static_cast<uint64_t>(interval_ms);
 }
 
-// To actor `actor` on node `node_name`: locally, or through the transport (DESIGN.md §4.1).
+// To actor `actor` on node `node_name` (DESIGN.md §4.1).
 void send_to_node(self_ptr self, const std::string& node_name, const char* actor,
                   caf::message msg) {
-  if (node_name == self->state.env->config.name) {
-    caf::anon_send(self->state.node, inject_atom_v, std::string{actor}, std::move(msg));
-    return;
-  }
-  caf::anon_send(self->state.node, inject_atom_v, std::string{"transport"},
-                 caf::make_message(forward_atom_v, node_name, std::string{actor}, std::move(msg)));
+  node::send_to_node(self->state.node, self->state.env->config.name, node_name, actor,
+                     std::move(msg));
 }
 
 // Writes the state machine's journal. A failed write leaves the disk behind memory, so the LRCs

@@ -3,6 +3,7 @@
 // node), messages to peers go through the transport, and blocking mover calls run on a small pool
 // of detached threads whose results come back as (moved_atom, token).
 #include "actors/transfer/replicator_actor.hpp"
+#include "actors/node/route.hpp"
 
 #include <caf/all.hpp>
 #include <condition_variable>
@@ -247,9 +248,8 @@ void commit(self_ptr self, storage::row_list rows, std::function<void()> then) {
 }
 
 void to_peer(self_ptr self, const std::string& peer, caf::message msg) {
-  caf::anon_send(
-      self->state.node, inject_atom_v, std::string{"transport"},
-      caf::make_message(forward_atom_v, peer, std::string{"replicator"}, std::move(msg)));
+  node::send_to_node(self->state.node, self->state.env->config.name, peer, "replicator",
+                     std::move(msg));
 }
 
 bool known_peer(self_ptr self, const std::string& name) {
@@ -1378,9 +1378,9 @@ void run_create_local_clone(self_ptr self, uint32_t index) {
                 self->state.cloning.insert(f.name);
                 auto name = f.name;
                 blocking(self).post([self, job, name, target]() -> runner::continuation {
-                  std::error_code ec;
-                  std::filesystem::create_directories(
-                      std::filesystem::path(job.dest_path).parent_path(), ec);
+                  // A missing directory fails the copy below, which reports it.
+                  static_cast<void>(self->state.env->fs->create_directories(
+                      std::filesystem::path(job.dest_path).parent_path().string()));
                   std::atomic<uint64_t> bytes{0};
                   auto st = copy_verified(job, bytes);
                   return [self, st, job, name, target] {
@@ -1403,9 +1403,9 @@ void run_create_local_clone(self_ptr self, uint32_t index) {
                           LIB_LOG_WARN("replicator")
                               << "create_local_clone of " << name << ": " << from_caf(err).message;
                           // Not in the catalog: the copy goes (off this thread).
-                          blocking(self).post([path = job.dest_path]() -> runner::continuation {
-                            std::error_code ec;
-                            std::filesystem::remove(path, ec);
+                          blocking(self).post([fs = self->state.env->fs,
+                                               path = job.dest_path]() -> runner::continuation {
+                            static_cast<void>(fs->remove(path));
                             return {};
                           });
                         });
@@ -1682,12 +1682,11 @@ void on_fetch(self_ptr self, const clone_fetch& m) {
       st = report.err();
     else if (report->checksum != checksum)
       st = fail(errc::checksum_mismatch, "the copy from the peer hashes to " + report->checksum);
-    std::error_code ec;
-    if (st) std::filesystem::rename(tmp, path, ec);
-    if (ec) st = fail(errc::internal, "renaming over " + path + ": " + ec.message());
+    auto& fs = *self->state.env->fs;
+    if (st) st = fs.rename(tmp, path);
     if (!st)  // no partial copy or journal left in the store
       for (const auto& leftover : {tmp, tmp + ".librarian-part", tmp + ".librarian-journal"})
-        std::filesystem::remove(leftover, ec);
+        static_cast<void>(fs.remove(leftover));
     return [self, st, name] {
       auto it = self->state.repairs.find(name);
       if (it != self->state.repairs.end()) {

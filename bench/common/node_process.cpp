@@ -25,7 +25,8 @@ std::string proc_file(pid_t pid, const char* name) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// A "Name:   123 kB" line of /proc/PID/status, in KiB; 0 if absent.
+}  // namespace
+
 uint64_t status_kib(pid_t pid, std::string_view field) {
   if (pid <= 0) return 0;
   std::istringstream lines(proc_file(pid, "status"));
@@ -33,8 +34,6 @@ uint64_t status_kib(pid_t pid, std::string_view field) {
     if (line.starts_with(field)) return std::stoull(line.substr(field.size()));
   return 0;
 }
-
-}  // namespace
 
 node_process::node_process(const std::vector<std::string>& argv, const std::string& log_path) {
   std::vector<char*> args;

@@ -7,9 +7,13 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace librarian::bench {
+
+// A /proc/PID/status field in KiB ("VmHWM:", "VmRSS:"); 0 if unreadable.
+[[nodiscard]] uint64_t status_kib(pid_t pid, std::string_view field);
 
 class node_process {
  public:

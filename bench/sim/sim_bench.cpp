@@ -1,10 +1,11 @@
 #include "bench/sim/sim_bench.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <map>
 
+#include "bench/common/node_process.hpp"
 #include "runtime/log.hpp"
 #include "runtime/sim/world.hpp"
 
@@ -47,18 +48,6 @@ nlohmann::json bench_sim(bool quick) {
 }  // namespace librarian::bench
 
 namespace librarian::bench {
-namespace {
-
-int64_t rss_kib() {
-  std::ifstream status{"/proc/self/status"};
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
-  return -1;
-}
-
-}  // namespace
-
 nlohmann::json bench_sim_replication(bool quick, uint64_t files) {
   using namespace std::chrono;
   auto previous = log::current_level();
@@ -146,7 +135,7 @@ nlohmann::json bench_sim_replication(bool quick, uint64_t files) {
   out["files_per_wall_second"] = static_cast<double>(files) / wall;
   out["files_per_virtual_second"] = static_cast<double>(files) / virtual_s;
   out["spot_check"] = {{"sampled", sampled}, {"intact_at_partner", intact}};
-  out["max_rss_mib"] = static_cast<double>(rss_kib()) / 1024.0;
+  out["max_rss_mib"] = static_cast<double>(status_kib(::getpid(), "VmHWM:")) / 1024.0;
   log::set_level(previous);
   return out;
 }

@@ -72,6 +72,13 @@ std::vector<std::string> world_impl::replica_violations(node_slot& n) {
   std::vector<std::string> out;
   auto catalog = durable_catalog(n);
   if (!catalog) return out;
+  // Peers' catalogs, each loaded from its database once per check (null: the peer is down).
+  std::map<std::string, std::unique_ptr<lib::catalog_state>> peer_catalogs;
+  auto catalog_of = [&](node_slot& peer) -> lib::catalog_state* {
+    auto [it, fresh] = peer_catalogs.try_emplace(peer.name);
+    if (fresh) it->second = durable_catalog(peer);
+    return it->second.get();
+  };
   // Every name any node acknowledged, with its content.
   std::map<std::string, std::string> names;
   for (const auto& [node, files] : acked_files)
@@ -102,7 +109,7 @@ std::vector<std::string> world_impl::replica_violations(node_slot& n) {
       uint32_t intact = 0, unknown = 0;
       for (const auto& r : f->remote_instances) {
         auto* peer = find(r.librarian);
-        auto theirs = peer ? durable_catalog(*peer) : nullptr;
+        auto* theirs = peer ? catalog_of(*peer) : nullptr;
         if (!theirs) {
           ++unknown;
           continue;
@@ -124,7 +131,7 @@ std::vector<std::string> world_impl::replica_violations(node_slot& n) {
                       r.librarian);
       auto* peer = find(r.librarian);
       if (!peer) continue;
-      auto theirs = durable_catalog(*peer);
+      auto* theirs = catalog_of(*peer);
       if (theirs && !theirs->get_file(name))
         out.push_back("node " + n.name + " records a copy of '" + name + "' at " + r.librarian +
                       ", which has not committed it (announced before commit)");
