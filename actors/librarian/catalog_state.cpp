@@ -172,8 +172,25 @@ catalog_state::catalog_state(const storage::db& db, std::string node_name,
   for (auto& s : stores) stores_.push_back({std::move(s), true, 0, 0, 0});
 }
 
+void catalog_state::remember_upload(upload_row u) {
+  upload_ids_by_name_.emplace(u.name, u.id);
+  auto id = u.id;
+  uploads_[id] = std::move(u);
+}
+
+void catalog_state::forget_upload(std::map<uint64_t, upload_row>::iterator it) {
+  auto [first, last] = upload_ids_by_name_.equal_range(it->second.name);
+  for (auto i = first; i != last; ++i)
+    if (i->second == it->first) {
+      upload_ids_by_name_.erase(i);
+      break;
+    }
+  uploads_.erase(it);
+}
+
 status catalog_state::load() {
   uploads_.clear();
+  upload_ids_by_name_.clear();
   committing_.clear();
   names_committing_.clear();
   librarians_.clear();
@@ -205,7 +222,7 @@ status catalog_state::load() {
     if (!row) return row.err();
     for (auto& s : stores_)
       if (s.config.name == row->store) s.reserved_bytes += row->size;
-    uploads_[row->id] = std::move(*row);
+    remember_upload(std::move(*row));
   }
   auto peers = db_.scan_prefix(db_.get_table(librarians_table), "", limits_.librarians_max + 1);
   if (!peers) return peers.err();
@@ -304,8 +321,9 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
   }
   if (names_committing_.contains(req.name))
     return fail(errc::conflict, "'" + req.name + "' is being committed right now; retry shortly");
-  for (const auto& [id, u] : uploads_) {
-    if (u.name != req.name) continue;
+  for (auto [first, last] = upload_ids_by_name_.equal_range(req.name); first != last; ++first) {
+    auto id = first->second;
+    const auto& u = uploads_.at(id);
     if (u.uploader == req.uploader && u.checksum == req.checksum && u.size == req.size &&
         !committing_.contains(id)) {
       // A retried stage (the client lost the first reply): the same upload again.
@@ -337,7 +355,7 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
   (*store)->reserved_bytes += u.size;
   put_row(rows, uploads_table, storage::u64_key(u.id), u);
   put_counter(uploads_counter, next_upload_id_, rows);
-  uploads_[u.id] = u;
+  remember_upload(u);
   return stage_reply{u.id,           u.name, u.store, u.staging_dir,
                      u.staging_file, false,  "",      u.expires_unix_ms};
 }
@@ -405,7 +423,7 @@ expected<commit_outcome> catalog_state::finish_commit(uint64_t upload_id,
   store->used_bytes += u.size;
   store->instances += 1;
   put_usage(*store, rows);
-  uploads_.erase(it);
+  forget_upload(it);
   committing_.erase(upload_id);
   commit_outcome out;
   out.file = file_info{
@@ -426,7 +444,7 @@ expected<upload_row> catalog_state::abort_upload(uint64_t upload_id, row_list& r
   erase_row(rows, uploads_table, storage::u64_key(u.id));
   committing_.erase(upload_id);
   names_committing_.erase(u.name);
-  uploads_.erase(it);
+  forget_upload(it);
   return u;
 }
 

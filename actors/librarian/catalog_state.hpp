@@ -19,6 +19,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/librarian/messages.hpp"
@@ -203,6 +204,8 @@ class catalog_state {
   [[nodiscard]] store_info info_of(const store_state& s) const;
   [[nodiscard]] librarian_info info_of(const librarian_row& r) const;
   void put_counter(const char* name, uint64_t value, storage::row_list& rows) const;
+  void remember_upload(upload_row u);
+  void forget_upload(std::map<uint64_t, upload_row>::iterator it);
   void put_usage(const store_state& s, storage::row_list& rows) const;
 
   const storage::db& db_;
@@ -211,6 +214,7 @@ class catalog_state {
   std::string sealing_key_;
   std::vector<store_state> stores_;  // config order: the order stage prefers
   std::map<uint64_t, upload_row> uploads_;
+  std::unordered_multimap<std::string, uint64_t> upload_ids_by_name_;  // stage's lookup by name
   std::set<uint64_t> committing_;  // upload ids claimed by begin_commit
   std::set<std::string> names_committing_;
   std::map<std::string, librarian_row> librarians_;

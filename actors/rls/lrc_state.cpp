@@ -550,7 +550,10 @@ expected<name_page> lrc_state::list_lfns(const std::string& after, size_t limit)
   }
   name_page out;
   for (;;) {
-    auto page = db_.scan_range(mappings_, begin, "", limits_.scan_page_rows);
+    // One row per name still wanted, plus one to learn whether there are more: a small page
+    // (a soft-state chunk) reads a few rows, not a whole scan page.
+    auto want = std::min(limits_.scan_page_rows, limit - out.items.size() + 1);
+    auto page = db_.scan_range(mappings_, begin, "", want);
     if (!page) return page.err();
     for (const auto& row : page->rows) {
       auto key = read_pair_key(row.key);

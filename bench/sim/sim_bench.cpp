@@ -61,6 +61,7 @@ nlohmann::json bench_sim_replication(bool quick, uint64_t files) {
   o.random_faults = false;  // a clean run: the figure is the pipeline's throughput
   o.replication = "pairs";  // a -> b, c -> d, ...: every file gets one copy
   o.send_batch_size = 128;  // the reference's default
+  o.rls_layout = "index";   // two RLIs fed in immediate mode, as a deployment would run them
   sim::world w{o};
   auto names = w.node_names();
   std::vector<std::pair<std::string, std::string>> pairs;
@@ -69,7 +70,8 @@ nlohmann::json bench_sim_replication(bool quick, uint64_t files) {
                      {"files", files},
                      {"file_bytes", file_bytes},
                      {"topology", "pairs a->b, c->d, e->f, g->h, i->j"},
-                     {"send_batch_size", o.send_batch_size}};
+                     {"send_batch_size", o.send_batch_size},
+                     {"rls_layout", o.rls_layout}};
   auto wall_start = steady_clock::now();
   auto virtual_start = w.now_ms();
   std::map<std::string, size_t> acked;

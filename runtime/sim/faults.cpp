@@ -158,9 +158,9 @@ status world::set_fault(const std::string& name, const std::string& value) {
     return {};
   }
   if (name == "rls_layout") {
-    if (value != "lists" && value != "modes")
+    if (value != "lists" && value != "modes" && value != "index")
       return fail(errc::invalid_argument,
-                  "fault rls_layout wants lists or modes, got \"" + value + "\"");
+                  "fault rls_layout wants lists, modes or index, got \"" + value + "\"");
     // The layout is node configuration: every live node restarts with it (as after a crash).
     impl_->rls_layout = value;
     for (const auto& node : node_names()) {

@@ -126,7 +126,8 @@ world_impl::world_impl(world_options opts)
       cfg(sim_system_options()),
       sys(cfg),
       sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-      clock(sched) {
+      clock(sched),
+      rls_layout(opts.rls_layout) {
   auto profile_rng = chaos.fork("profile");
   if (opts.random_faults) profile = fault_profile::draw(profile_rng);
   events = sys.spawn(event_actor, this);
@@ -296,6 +297,14 @@ node_config world_impl::config_for(const node_slot& n) const {
   cfg.rls.rli = true;
   if (rls_layout == "modes" && nodes.size() >= 3) {
     add_mixed_rls_targets(n.index, cfg);
+  } else if (rls_layout == "index") {
+    cfg.rls.rli = n.index < 2;
+    for (size_t i = 0; i < std::min<size_t>(2, nodes.size()); ++i) {
+      rli_target_config target;
+      target.name = nodes[i].name;
+      target.mode = rli_update_mode::immediate;
+      cfg.rls.update_rlis.push_back(std::move(target));
+    }
   } else {
     for (const auto& other : nodes) {
       rli_target_config target;

@@ -55,6 +55,11 @@ struct world_options {
   // rolling_deletion), "pairs" (a -> b, c -> d, ...: each file gets one copy) or "none".
   std::string replication = "ring";
   uint32_t send_batch_size = 4;  // small batches: more of them, more interleavings
+  // How LRCs update RLIs: "lists" (every LRC sends full lists in tiny chunks to every node's RLI
+  // every 5 s: many messages, so loss and reordering matter), "modes" (immediate and Bloom targets
+  // and an RLI hierarchy) or "index" (a deployment's layout: nodes a and b run the RLIs, every LRC
+  // updates both in immediate mode with the default intervals and chunks).
+  std::string rls_layout = "lists";
 };
 
 class world_impl;

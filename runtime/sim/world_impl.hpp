@@ -120,8 +120,8 @@ class world_impl {
   uint64_t trace_state = 0xcbf29ce484222325ULL;
   int64_t random_crashes = 0;
   int64_t random_partitions = 0;
-  // How LRCs update RLIs (config_for): "lists" (full lists everywhere) or "modes" (immediate and
-  // Bloom targets and an RLI hierarchy); `fault rls_layout NAME` restarts every node with it.
+  // How LRCs update RLIs (config_for; world_options::rls_layout says what each means);
+  // `fault rls_layout NAME` restarts every node with it.
   std::string rls_layout = "lists";
   uint64_t steps = 0;
   // The durability model: users each node acknowledged creating (and not removing).
