@@ -40,6 +40,7 @@ struct error_query;
 struct validation_item;
 struct manifest_request;
 struct manifest_page;
+struct remote_dedupe_page;
 }  // namespace librarian::lib
 
 namespace librarian::transfer {
@@ -120,6 +121,7 @@ CAF_ADD_TYPE_ID(librarian, (librarian::transfer::batch_summary))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::transfer_summary))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::named_count))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::replication_report))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::remote_dedupe_page))
 
 // Atoms are at most 10 characters in CAF 0.17.
 CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
@@ -203,6 +205,7 @@ CAF_ADD_ATOM(librarian, librarian::atoms, instance_add_atom, "instadd")
 CAF_ADD_ATOM(librarian, librarian::atoms, instance_drop_atom, "instdrop")
 CAF_ADD_ATOM(librarian, librarian::atoms, moved_atom, "moved")
 CAF_ADD_ATOM(librarian, librarian::atoms, report_atom, "report")
+CAF_ADD_ATOM(librarian, librarian::atoms, dedupe_atom, "dedupe")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

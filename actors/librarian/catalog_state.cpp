@@ -1,6 +1,7 @@
 #include "actors/librarian/catalog_state.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "actors/librarian/file_checksum.hpp"
 #include "actors/librarian/secrets.hpp"
@@ -903,6 +904,105 @@ status catalog_state::add_remote_instance(const remote_instance_row& remote, row
   put_row(rows, remotes_table, key, remote);
   put_marker(rows, remotes_by_librarian_table, by_lib);
   return {};
+}
+
+expected<remote_dedupe_page> catalog_state::dedupe_remotes(const std::string& cursor,
+                                                           size_t page_rows, row_list& rows) const {
+  page_rows = std::max<size_t>(page_rows, 2);
+  char phase = cursor.empty() ? 'p' : cursor[0];
+  auto after = from_hex(cursor.empty() ? std::string_view{} : std::string_view{cursor}.substr(1));
+  if ((phase != 'p' && phase != 'i') || !after)
+    return fail(errc::invalid_argument, "not a remote-instance pass cursor: '" + cursor + "'");
+  std::string begin = *after;
+  if (!begin.empty()) begin.push_back('\0');  // the smallest key after the last one read
+  remote_dedupe_page out;
+  struct parsed {
+    std::string key;
+    std::string file, librarian;
+    uint64_t store_id = 0;
+    int64_t copy_unix_ms = 0;
+  };
+  auto parse = [](const std::string& key, bool by_librarian) -> expected<parsed> {
+    storage::key_reader r{key};
+    auto a = r.read_string();
+    if (!a) return a.err();
+    auto b = r.read_string();
+    if (!b) return b.err();
+    auto id = r.read_u64();
+    if (!id) return id.err();
+    parsed p;
+    p.key = key;
+    p.file = by_librarian ? *b : *a;
+    p.librarian = by_librarian ? *a : *b;
+    p.store_id = *id;
+    return p;
+  };
+  auto primary_key = [](const parsed& p) {
+    std::string k = pair_key(p.file, p.librarian);
+    storage::append_u64(k, p.store_id);
+    return k;
+  };
+  auto index_key = [](const parsed& p) {
+    std::string k = pair_key(p.librarian, p.file);
+    storage::append_u64(k, p.store_id);
+    return k;
+  };
+  if (phase == 'p') {
+    auto page = db_.scan_range(db_.get_table(remotes_table), begin, "", page_rows);
+    if (!page) return page.err();
+    std::vector<std::vector<parsed>> groups;
+    for (const auto& kv : page->rows) {
+      auto p = parse(kv.key, false);
+      if (!p) return p.err();
+      auto row = storage::decode<remote_instance_row>(kv.value);
+      if (!row) return row.err();
+      p->copy_unix_ms = row->copy_unix_ms;
+      if (groups.empty() || groups.back().front().file != p->file ||
+          groups.back().front().librarian != p->librarian)
+        groups.emplace_back();
+      groups.back().push_back(std::move(*p));
+    }
+    // A group the page may have cut short waits for the next page (unless it is the only one).
+    if (page->more && groups.size() > 1) groups.pop_back();
+    for (auto& g : groups) {
+      auto keep = std::min_element(g.begin(), g.end(), [](const parsed& x, const parsed& y) {
+        return std::tie(x.copy_unix_ms, x.store_id) < std::tie(y.copy_unix_ms, y.store_id);
+      });
+      for (auto it = g.begin(); it != g.end(); ++it) {
+        if (it == keep) continue;
+        erase_row(rows, remotes_table, it->key);
+        erase_row(rows, remotes_by_librarian_table, index_key(*it));
+        ++out.removed;
+      }
+      auto marker = db_.get(db_.get_table(remotes_by_librarian_table), index_key(*keep));
+      if (!marker) return marker.err();
+      if (!*marker) {
+        put_marker(rows, remotes_by_librarian_table, index_key(*keep));
+        ++out.index_repaired;
+      }
+    }
+    if (!page->more) {
+      out.next = "i";
+    } else {
+      const auto& last = groups.empty() ? page->rows.back().key : groups.back().back().key;
+      out.next = "p" + to_hex(last);
+    }
+    return out;
+  }
+  auto page = db_.scan_range(db_.get_table(remotes_by_librarian_table), begin, "", page_rows);
+  if (!page) return page.err();
+  for (const auto& kv : page->rows) {
+    auto p = parse(kv.key, true);
+    if (!p) return p.err();
+    auto row = db_.get(db_.get_table(remotes_table), primary_key(*p));
+    if (!row) return row.err();
+    if (!*row) {
+      erase_row(rows, remotes_by_librarian_table, kv.key);
+      ++out.index_repaired;
+    }
+  }
+  out.next = page->more && !page->rows.empty() ? "i" + to_hex(page->rows.back().key) : "";
+  return out;
 }
 
 expected<std::vector<std::string>> catalog_state::checksums_of(

@@ -144,6 +144,13 @@ class catalog_state {
   [[nodiscard]] expected<std::vector<std::string>> checksums_of(
       const std::vector<std::string>& names) const;
   [[nodiscard]] expected<std::vector<corrupt_row>> corrupt_files(size_t max) const;
+  // duplicate_remote_instance_hypervisor: one page of a pass over the remote instances. Keeps the
+  // oldest row of each (file, librarian) (by copy time, then store id) and deletes the others,
+  // then makes the by-librarian index match the rows (a missing entry is added, an orphan
+  // removed). Start a pass with ""; continue with `next` until it is "" again.
+  [[nodiscard]] expected<remote_dedupe_page> dedupe_remotes(const std::string& cursor,
+                                                            size_t page_rows,
+                                                            storage::row_list& rows) const;
 
   // ---- stores
   // One page of a store's manifest (SneakerNet); with the request's flags, the rows that disable

@@ -106,6 +106,11 @@ typename Inspector::result_type inspect(Inspector& f, manifest_entry& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, remote_dedupe_page& x) {
+  return f(caf::meta::type_name("remote_dedupe_page"), x.removed, x.index_repaired, x.next);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, manifest_page& x) {
   return f(caf::meta::type_name("manifest_page"), x.librarian_name, x.store_name,
            x.destination_librarian, x.entries, x.more, x.next_after);
@@ -139,6 +144,8 @@ using librarian_actor = caf::typed_actor<
     caf::replies_to<corrupt_atom, uint64_t>::with<manifest_page>,
     caf::replies_to<remote_add_atom, std::string, std::string, uint64_t, std::string,
                     std::vector<storage::row_op>>::with<bool>,
+    // (cursor): one committed page of duplicate_remote_instance_hypervisor's pass.
+    caf::replies_to<dedupe_atom, std::string>::with<remote_dedupe_page>,
     // (upload id, caller, caller is ADMIN): drop an open upload and its staging directory.
     caf::replies_to<cancel_atom, uint64_t, std::string, bool>::with<uint64_t>,
     caf::replies_to<lookup_atom, std::string>::with<file_info>,

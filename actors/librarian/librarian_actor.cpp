@@ -671,6 +671,12 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
         rows.insert(rows.end(), extra.begin(), extra.end());
         return reply_after_commit(self, std::move(rows), expected<bool>{true});
       },
+      [=, &catalog](dedupe_atom, const std::string& cursor) {
+        storage::row_list rows;
+        auto page = catalog.dedupe_remotes(cursor, 1000, rows);
+        if (!page || rows.empty()) return reply_now(self, std::move(page));
+        return reply_after_commit(self, std::move(rows), std::move(page));
+      },
       [=](cancel_atom, uint64_t id, const std::string& caller, bool admin) {
         return cancel(self, id, caller, admin);
       },

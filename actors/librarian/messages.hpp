@@ -210,4 +210,12 @@ struct manifest_page {
   friend bool operator==(const manifest_page&, const manifest_page&) = default;
 };
 
+// One page of duplicate_remote_instance_hypervisor's pass over the remote instances.
+struct remote_dedupe_page {
+  uint64_t removed = 0;         // duplicate rows deleted (the oldest of each (file, peer) stays)
+  uint64_t index_repaired = 0;  // by-librarian index entries added or removed
+  std::string next;             // cursor for the next page; "" when the pass is over
+  friend bool operator==(const remote_dedupe_page&, const remote_dedupe_page&) = default;
+};
+
 }  // namespace librarian::lib

@@ -88,9 +88,14 @@ typename Inspector::result_type inspect(Inspector& f, named_count& x) {
   return f(caf::meta::type_name("named_count"), x.name, x.count);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_summary& x) {
+  return f(caf::meta::type_name("task_summary"), x.name, x.runs, x.micros_sum, x.micros_max,
+           x.outcomes);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, replication_report& x) {
   return f(caf::meta::type_name("replication_report"), x.node, x.outgoing, x.incoming, x.batches,
-           x.active, x.overdue, x.counters);
+           x.active, x.overdue, x.counters, x.tasks);
 }
 
 using namespace librarian::atoms;

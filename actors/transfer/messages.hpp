@@ -172,6 +172,16 @@ struct named_count {
   uint64_t count = 0;
   friend bool operator==(const named_count&, const named_count&) = default;
 };
+// One background task's runs since start. A run is the task's own work (its catalog search and
+// its decisions), not the transfers it sets going; those have their own figures.
+struct task_summary {
+  std::string name;
+  uint64_t runs = 0;  // finished runs
+  uint64_t micros_sum = 0;
+  uint64_t micros_max = 0;
+  std::vector<named_count> outcomes;  // ok, failed, soft_timeout, disabled, overlap, overrun
+  friend bool operator==(const task_summary&, const task_summary&) = default;
+};
 struct replication_report {
   std::string node;
   // Live counts by status name, per direction.
@@ -181,6 +191,7 @@ struct replication_report {
   std::vector<batch_summary> active;      // batches not done
   std::vector<transfer_summary> overdue;  // live transfers older than their hypervisor's age
   std::vector<named_count> counters;      // totals since start
+  std::vector<task_summary> tasks;        // the background tasks' runs since start
   friend bool operator==(const replication_report&, const replication_report&) = default;
 };
 

@@ -41,6 +41,7 @@ enum class task_kind : uint8_t {
   create_local_clone = 6,
   rolling_deletion = 7,
   corruption_fixer = 8,
+  duplicate_hypervisor = 9,
 };
 
 const char* task_name(task_kind k) {
@@ -63,6 +64,8 @@ const char* task_name(task_kind k) {
       return "rolling_deletion";
     case task_kind::corruption_fixer:
       return "corruption_fixer";
+    case task_kind::duplicate_hypervisor:
+      return "duplicate_remote_instance_hypervisor";
   }
   return "unknown";
 }
@@ -155,6 +158,13 @@ class runner {
 
 // ------------------------------------------------------------------------------ the shell
 
+struct task_timing {
+  uint64_t runs = 0;
+  uint64_t micros_sum = 0;
+  uint64_t micros_max = 0;
+  std::map<std::string, uint64_t> outcomes;
+};
+
 struct cooldown {
   uint32_t failures = 0;
   int64_t until_unix_ms = 0;
@@ -200,7 +210,7 @@ struct replicator_shell {
     bool dropping = false;
   };
   std::map<std::string, deletion_candidate> deleting;
-  std::map<uint32_t, std::string> clone_cursor, deletion_cursor;
+  std::map<uint32_t, std::string> clone_cursor, deletion_cursor, dedupe_cursor;
   // corruption_fixer: name -> (instance path, checksum, when asked, how many peers tried).
   struct repair {
     std::string path;
@@ -211,6 +221,10 @@ struct replicator_shell {
   };
   std::map<std::string, repair> repairs;
   std::map<std::string, uint64_t> counters;
+  // Task runs: when each (kind, index) began its current run, and totals per task name. A run is
+  // the task's own work: its catalog search and decisions, not the transfers it sets going.
+  std::map<std::pair<uint8_t, uint32_t>, caf::actor_clock::time_point> run_began;
+  std::map<std::string, task_timing> timings;
   std::optional<rng> random;  // forked from the node's seed (DESIGN.md §4.3)
 };
 
@@ -226,6 +240,33 @@ double jitter(self_ptr self) {
 
 void count(self_ptr self, const std::string& name, uint64_t n = 1) {
   self->state.counters[name] += n;
+}
+
+// Task runs are timed on the actor's clock (virtual in the simulator, DESIGN.md §4).
+void task_begin(self_ptr self, task_kind kind, uint32_t index) {
+  auto key = std::make_pair(static_cast<uint8_t>(kind), index);
+  auto now = self->clock().now();
+  if (auto it = self->state.run_began.find(key); it != self->state.run_began.end()) {
+    // Still going when its period came round again: that run counts as overrun.
+    auto& t = self->state.timings[task_name(kind)];
+    t.outcomes["overrun"] += 1;
+  }
+  self->state.run_began[key] = now;
+}
+
+void task_end(self_ptr self, task_kind kind, uint32_t index, const char* outcome) {
+  auto key = std::make_pair(static_cast<uint8_t>(kind), index);
+  auto it = self->state.run_began.find(key);
+  if (it == self->state.run_began.end()) return;
+  auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(self->clock().now() - it->second)
+          .count();
+  self->state.run_began.erase(it);
+  auto& t = self->state.timings[task_name(kind)];
+  t.runs += 1;
+  t.micros_sum += static_cast<uint64_t>(std::max<int64_t>(0, micros));
+  t.micros_max = std::max(t.micros_max, static_cast<uint64_t>(std::max<int64_t>(0, micros)));
+  t.outcomes[outcome] += 1;
 }
 
 const replication_config& rcfg(self_ptr self) {
@@ -341,8 +382,9 @@ void send_stage(self_ptr self, uint64_t batch_id) {
 
 void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms);
 
-void send_clone_done(self_ptr self, uint32_t index) {
+void send_clone_done(self_ptr self, uint32_t index, const char* outcome) {
   self->state.send_busy.erase(index);
+  task_end(self, task_kind::send_clone, index, outcome);
 }
 
 void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms) {
@@ -351,9 +393,10 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms) {
   auto soft = t.soft_timeout_ms > 0 ? t.soft_timeout_ms : t.every_ms;
   // Enough staged ahead for this peer: more would only age in the queue.
   auto open_max = 2 * static_cast<size_t>(rcfg(self).max_batches_per_peer) + 2;
-  if (rep.open_batches(t.destination_librarian) >= open_max || now_ms(self) - started_ms > soft ||
-      !peer_enabled(self, t.destination_librarian))
-    return send_clone_done(self, index);
+  if (!peer_enabled(self, t.destination_librarian)) return send_clone_done(self, index, "disabled");
+  if (now_ms(self) - started_ms > soft) return send_clone_done(self, index, "soft_timeout");
+  if (rep.open_batches(t.destination_librarian) >= open_max)
+    return send_clone_done(self, index, "ok");  // enough staged ahead
   lib::file_query q;
   q.lacks_remote_at = t.destination_librarian;
   if (t.age_in_days > 0)
@@ -404,17 +447,22 @@ void send_clone_page(self_ptr self, uint32_t index, int64_t started_ms) {
           if (more)
             send_clone_page(self, index, started_ms);
           else
-            send_clone_done(self, index);
+            send_clone_done(self, index, "ok");
         });
       },
       [self, index](caf::error& err) {
         LIB_LOG_WARN("replicator") << "send_clone: search failed: " << from_caf(err).message;
-        send_clone_done(self, index);
+        send_clone_done(self, index, "failed");
       });
 }
 
 void run_send_clone(self_ptr self, uint32_t index) {
-  if (self->state.send_busy.contains(index)) return count(self, "send_clone_overlaps");
+  if (self->state.send_busy.contains(index)) {
+    // The run still going keeps its start time; this one is recorded as skipped.
+    auto& t = self->state.timings[task_name(task_kind::send_clone)];
+    t.outcomes["overlap"] += 1;
+    return count(self, "send_clone_overlaps");
+  }
   // Completions older than any search still in flight are no longer needed.
   auto horizon = now_ms(self) - 10 * 60'000;
   std::erase_if(self->state.completed_at, [horizon](const auto& e) { return e.second < horizon; });
@@ -423,7 +471,7 @@ void run_send_clone(self_ptr self, uint32_t index) {
     const auto& t = self->state.env->config.background.send_clone.at(index);
     if (!peer_enabled(self, t.destination_librarian)) {
       count(self, "send_clone_skipped_disabled");
-      return send_clone_done(self, index);
+      return send_clone_done(self, index, "disabled");
     }
     send_clone_page(self, index, now_ms(self));
   });
@@ -964,8 +1012,7 @@ void on_ticket_ask(self_ptr self, const clone_ticket_ask& ask) {
   if (!registry || self->state.env->data_port == 0)
     return refuse(errc::invalid_argument,
                   "this node's data channel is off (listen.data_port is 0); use another mover");
-  auto expires = std::chrono::steady_clock::now() +
-                 std::chrono::seconds(self->state.env->config.data.ticket_ttl_s);
+  auto ttl = std::chrono::milliseconds(self->state.env->config.data.ticket_ttl_s * 1000);
   std::string batch_dir;
   bool any_small = false;
   for (auto id : ask.incoming_ids) {
@@ -990,7 +1037,7 @@ void on_ticket_ask(self_ptr self, const clone_ticket_ask& ask) {
     g.expected_checksum = r->checksum;
     if (auto parsed = data::parse_checksum(r->checksum)) g.alg = parsed->alg;
     g.user = ask.from;
-    g.expires = expires;
+    g.ttl = ttl;
     auto ticket = registry->issue(std::move(g));
     if (!ticket) return refuse(ticket.err().code, ticket.err().message);
     reply.file_tickets.push_back({id, *ticket});
@@ -1001,7 +1048,7 @@ void on_ticket_ask(self_ptr self, const clone_ticket_ask& ask) {
     g.path = batch_dir;
     g.tree = true;
     g.user = ask.from;
-    g.expires = expires;
+    g.ttl = ttl;
     auto ticket = registry->issue(std::move(g));
     if (!ticket) return refuse(ticket.err().code, ticket.err().message);
     reply.tree_ticket = *ticket;
@@ -1412,12 +1459,17 @@ void run_create_local_clone(self_ptr self, uint32_t index) {
                   };
                 });
               }
+              task_end(self, task_kind::create_local_clone, index, "ok");
             },
-            [](caf::error& err) {
+            [self, index](caf::error& err) {
               LIB_LOG_WARN("replicator") << "create_local_clone: " << from_caf(err).message;
+              task_end(self, task_kind::create_local_clone, index, "failed");
             });
       },
-      [](caf::error&) {});
+      [self, index](caf::error& err) {
+        LIB_LOG_WARN("replicator") << "create_local_clone: " << from_caf(err).message;
+        task_end(self, task_kind::create_local_clone, index, "failed");
+      });
 }
 
 // ======================================================================= rolling_deletion
@@ -1498,9 +1550,11 @@ void run_rolling_deletion(self_ptr self, uint32_t index) {
           count(self, "verify_requests_sent");
           to_peer(self, peer, caf::make_message(std::move(ask)));
         }
+        task_end(self, task_kind::rolling_deletion, index, "ok");
       },
-      [](caf::error& err) {
+      [self, index](caf::error& err) {
         LIB_LOG_WARN("replicator") << "rolling_deletion: " << from_caf(err).message;
+        task_end(self, task_kind::rolling_deletion, index, "failed");
       });
 }
 
@@ -1560,10 +1614,10 @@ void on_verify(self_ptr self, const clone_verify& v) {
 // ======================================================================= corruption_fixer
 
 // Asks the next peer that should have a good copy of each corrupt file here for one.
-void run_corruption_fixer(self_ptr self, uint32_t) {
+void run_corruption_fixer(self_ptr self, uint32_t index) {
   ask_librarian(
       self, caf::make_message(corrupt_atom_v, uint64_t{16}),
-      [self](const lib::manifest_page& page) {
+      [self, index](const lib::manifest_page& page) {
         auto now = now_ms(self);
         for (const auto& e : page.entries) {
           auto& r = self->state.repairs[e.name];
@@ -1603,9 +1657,11 @@ void run_corruption_fixer(self_ptr self, uint32_t) {
               },
               [](caf::error&) {});
         }
+        task_end(self, task_kind::corruption_fixer, index, "ok");
       },
-      [](caf::error& err) {
+      [self, index](caf::error& err) {
         LIB_LOG_WARN("replicator") << "corruption_fixer: " << from_caf(err).message;
+        task_end(self, task_kind::corruption_fixer, index, "failed");
       });
 }
 
@@ -1639,8 +1695,7 @@ void on_fetch(self_ptr self, const clone_fetch& m) {
           g.path = best->path;
           if (auto parsed = data::parse_checksum(f.checksum)) g.alg = parsed->alg;
           g.user = to;
-          g.expires = std::chrono::steady_clock::now() +
-                      std::chrono::seconds(self->state.env->config.data.ticket_ttl_s);
+          g.ttl = std::chrono::seconds(self->state.env->config.data.ticket_ttl_s);
           auto ticket = self->state.env->data_tickets->issue(std::move(g));
           if (!ticket) return refuse(ticket.err().code, ticket.err().message);
           reply.host = self->state.env->config.listen.host;
@@ -1822,11 +1877,53 @@ caf::typed_response_promise<uint64_t> cancel_peer(self_ptr self, const std::stri
   return rp;
 }
 
+// ==================================================== duplicate_remote_instance_hypervisor
+
+// A pass over the remote instances, a committed page at a time, until it ends or its soft
+// timeout: duplicates of one (file, peer) are deleted (the oldest stays) and the by-librarian
+// index is made to match. The catalog never writes a duplicate itself (add_remote_instance keeps
+// one row per pair); this repairs databases written otherwise (imports, older versions).
+void dedupe_page(self_ptr self, uint32_t index, std::string cursor, int64_t started_ms) {
+  const auto& t = self->state.env->config.background.duplicate_remote_instance_hypervisor.at(index);
+  auto soft = t.soft_timeout_ms > 0 ? t.soft_timeout_ms : t.every_ms;
+  ask_librarian(
+      self, caf::make_message(dedupe_atom_v, cursor),
+      [self, index, started_ms, soft](const lib::remote_dedupe_page& page) {
+        if (page.removed > 0) {
+          count(self, "remote_duplicates_removed", page.removed);
+          LIB_LOG_WARN("replicator") << "duplicate_remote_instance_hypervisor: deleted "
+                                     << page.removed << " duplicate remote instance rows";
+        }
+        if (page.index_repaired > 0) count(self, "remote_index_repaired", page.index_repaired);
+        if (page.next.empty()) {
+          self->state.dedupe_cursor.erase(index);
+          return task_end(self, task_kind::duplicate_hypervisor, index, "ok");
+        }
+        self->state.dedupe_cursor[index] = page.next;
+        if (now_ms(self) - started_ms > soft)  // the next run goes on from here
+          return task_end(self, task_kind::duplicate_hypervisor, index, "soft_timeout");
+        dedupe_page(self, index, page.next, started_ms);
+      },
+      [self, index](caf::error& err) {
+        LIB_LOG_WARN("replicator")
+            << "duplicate_remote_instance_hypervisor: " << from_caf(err).message;
+        self->state.dedupe_cursor.erase(index);  // a bad cursor must not stick
+        task_end(self, task_kind::duplicate_hypervisor, index, "failed");
+      });
+}
+
+void run_duplicate_hypervisor(self_ptr self, uint32_t index) {
+  dedupe_page(self, index, self->state.dedupe_cursor[index], now_ms(self));
+}
+
 // ================================================================================ behavior
 
 void run_task(self_ptr self, task_kind kind, uint32_t index) {
   const auto& bg = self->state.env->config.background;
   int64_t every = 0;
+  // A send_clone still paging keeps its run (the new one is counted as an overlap).
+  if (kind != task_kind::send_clone || !self->state.send_busy.contains(index))
+    task_begin(self, kind, index);
   switch (kind) {
     case task_kind::send_clone:
       every = bg.send_clone.at(index).every_ms;
@@ -1864,6 +1961,22 @@ void run_task(self_ptr self, task_kind kind, uint32_t index) {
       every = bg.corruption_fixer.at(index).every_ms;
       run_corruption_fixer(self, index);
       break;
+    case task_kind::duplicate_hypervisor:
+      every = bg.duplicate_remote_instance_hypervisor.at(index).every_ms;
+      run_duplicate_hypervisor(self, index);
+      break;
+  }
+  switch (kind) {
+    // These decide from memory and send; their run is over when they return.
+    case task_kind::consume_queue:
+    case task_kind::check_consumed_queue:
+    case task_kind::recv_clone:
+    case task_kind::outgoing_hypervisor:
+    case task_kind::incoming_hypervisor:
+      task_end(self, kind, index, "ok");
+      break;
+    default:  // the others end when their catalog search has been answered and acted on
+      break;
   }
   count(self, std::string{task_name(kind)} + "_runs");
   schedule(self, kind, index, every);
@@ -1896,6 +2009,7 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
   arm(task_kind::create_local_clone, bg.create_local_clone.size());
   arm(task_kind::rolling_deletion, bg.rolling_deletion.size());
   arm(task_kind::corruption_fixer, bg.corruption_fixer.size());
+  arm(task_kind::duplicate_hypervisor, bg.duplicate_remote_instance_hypervisor.size());
   return {
       [=](clone_stage& m) { on_stage(self, m); },
       [=](clone_staged& m) {
@@ -1915,7 +2029,7 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
       [=](sneaker_atom, clone_stage& req) { return sneaker_stage(self, std::move(req)); },
       [=](sneaker_atom, const clone_status& msg) { return sneaker_staged(self, msg); },
       [=](run_atom, uint8_t kind, uint32_t index) {
-        if (kind > static_cast<uint8_t>(task_kind::corruption_fixer)) return;
+        if (kind > static_cast<uint8_t>(task_kind::duplicate_hypervisor)) return;
         run_task(self, static_cast<task_kind>(kind), index);
       },
       [=](cancel_atom, const std::string& peer) { return cancel_peer(self, peer); },
@@ -1934,6 +2048,11 @@ replicator_actor::behavior_type replicator_behavior(self_ptr self,
                                         86'400'000.0);
         auto r = self->state.rep->report(now_ms(self), out_age, in_age);
         for (const auto& [k, v] : self->state.counters) r.counters.push_back({k, v});
+        for (const auto& [name, t] : self->state.timings) {
+          task_summary ts{name, t.runs, t.micros_sum, t.micros_max, {}};
+          for (const auto& [o, n] : t.outcomes) ts.outcomes.push_back({o, n});
+          r.tasks.push_back(std::move(ts));
+        }
         return r;
       },
       [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },

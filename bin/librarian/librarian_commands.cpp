@@ -870,6 +870,18 @@ std::string format_replication(const json& r) {
     out << "  " << str(t, "direction") << " transfer " << t.value("id", 0) << " (" << str(t, "file")
         << ", peer " << str(t, "peer") << ", " << str(t, "status") << ", "
         << t.value("age_ms", 0) / 1000 << " s)\n";
+  const auto tasks = r.value("tasks", json::array());
+  if (!tasks.empty()) out << "task runs:\n";
+  for (const auto& t : tasks) {
+    auto runs = t.value("runs", uint64_t{0});
+    out << "  " << str(t, "task") << ": " << runs << " runs";
+    if (runs > 0)
+      out << ", mean " << t.value("seconds_total", 0.0) * 1000.0 / static_cast<double>(runs)
+          << " ms, max " << t.value("seconds_max", 0.0) * 1000.0 << " ms";
+    const auto outcomes = t.value("outcomes", json::object());
+    for (const auto& [k, v] : outcomes.items()) out << ", " << k << '=' << v.dump();
+    out << '\n';
+  }
   line("counters", r.value("counters", json::object()));
   return out.str();
 }

@@ -102,7 +102,7 @@ void issue_ticket(const context_ptr& ctx, const request& req, respond_fn respond
   }
   const auto& cfg = ctx->env->config.data;
   grant.user = who.name;
-  grant.expires = data::ticket_registry::clock::now() + std::chrono::seconds(cfg.ticket_ttl_s);
+  grant.ttl = std::chrono::seconds(cfg.ticket_ttl_s);
   auto ticket = ctx->env->data_tickets->issue(grant);
   if (!ticket) return answer_error(req, respond, ticket.err());
   nlohmann::json out = {{"ticket", *ticket},

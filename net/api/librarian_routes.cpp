@@ -183,8 +183,7 @@ std::string data_ticket(const context_ptr& ctx, data::ticket_mode mode, const st
     g.alg = parsed->alg;
     g.expected_checksum = data::format_checksum(parsed->alg, parsed->hex);
   }
-  g.expires = data::ticket_registry::clock::now() +
-              std::chrono::seconds(ctx->env->config.data.ticket_ttl_s);
+  g.ttl = std::chrono::seconds(ctx->env->config.data.ticket_ttl_s);
   auto t = ctx->env->data_tickets->issue(std::move(g));
   return t ? *t : std::string{};
 }

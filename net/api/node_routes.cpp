@@ -182,6 +182,26 @@ void replication_metrics(metrics_text& m, const transfer::replication_report& r)
            "retries, bytes moved (docs/replication.md).");
   for (const auto& c : r.counters)
     m.sample("librarian_replication_events_total{event=\"" + c.name + "\"}", c.count);
+  m.family("librarian_task_runs_total", "counter",
+           "Background task runs by outcome: ok, failed, soft_timeout, disabled (peer switched "
+           "off), overlap (skipped: the previous run still going), overrun (still going when its "
+           "next period began).");
+  for (const auto& t : r.tasks)
+    for (const auto& o : t.outcomes)
+      m.sample("librarian_task_runs_total{task=\"" + t.name + "\",outcome=\"" + o.name + "\"}",
+               o.count);
+  m.family("librarian_task_run_seconds", "summary",
+           "How long background task runs took: the task's own search and decisions, not the "
+           "transfers it starts.");
+  for (const auto& t : r.tasks) {
+    m.sample("librarian_task_run_seconds_sum{task=\"" + t.name + "\"}",
+             static_cast<double>(t.micros_sum) / 1e6);
+    m.sample("librarian_task_run_seconds_count{task=\"" + t.name + "\"}", t.runs);
+  }
+  m.family("librarian_task_run_seconds_max", "gauge", "The longest run of each background task.");
+  for (const auto& t : r.tasks)
+    m.sample("librarian_task_run_seconds_max{task=\"" + t.name + "\"}",
+             static_cast<double>(t.micros_max) / 1e6);
 }
 
 void respond_metrics(const context_ptr& ctx, const node::node_status& st,

@@ -41,7 +41,15 @@ json to_json(const transfer::replication_report& r) {
                        {"file", t.file},
                        {"status", t.status},
                        {"age_ms", t.age_ms}});
+  json tasks = json::array();
+  for (const auto& t : r.tasks)
+    tasks.push_back({{"task", t.name},
+                     {"runs", t.runs},
+                     {"seconds_total", static_cast<double>(t.micros_sum) / 1e6},
+                     {"seconds_max", static_cast<double>(t.micros_max) / 1e6},
+                     {"outcomes", counts(t.outcomes)}});
   return {{"node", r.node},
+          {"tasks", tasks},
           {"outgoing", counts(r.outgoing)},
           {"incoming", counts(r.incoming)},
           {"batches", counts(r.batches)},

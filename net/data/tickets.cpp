@@ -6,6 +6,8 @@
 namespace librarian::data {
 
 expected<std::string> ticket_registry::issue(ticket_grant grant) {
+  if (grant.ttl <= std::chrono::milliseconds::zero())
+    return fail(errc::invalid_argument, "a data ticket needs a positive lifetime");
   uint8_t raw[16];
   if (RAND_bytes(raw, sizeof raw) != 1) return fail(errc::internal, "no randomness for a ticket");
   static constexpr char hex[] = "0123456789abcdef";
@@ -15,7 +17,9 @@ expected<std::string> ticket_registry::issue(ticket_grant grant) {
     id[2 * i + 1] = hex[raw[i] & 0xf];
   }
   std::lock_guard lock(mu_);
-  purge_expired_locked(clock::now());
+  auto now = clock::now();
+  purge_expired_locked(now);
+  grant.expires = now + grant.ttl;
   if (entries_.size() >= tickets_max_)
     return fail(errc::unavailable, "too many live data tickets; retry when transfers finish");
   auto e = std::make_shared<entry>();

@@ -33,7 +33,10 @@ struct ticket_grant {
   // A tree ticket grants every file under `path` (a directory) to pipelined small-file requests on
   // its control connections, so a copy of many small files costs one ticket, not one per file.
   bool tree = false;
-  std::chrono::steady_clock::time_point expires;
+  // Valid for `ttl` from issue: the registry stamps `expires` from its own clock, so callers
+  // (actors among them, which must not read the machine's clock: DESIGN.md §4) pass a duration.
+  std::chrono::milliseconds ttl{0};
+  std::chrono::steady_clock::time_point expires;  // set by issue()
   // put: called once, after the file is verified and renamed into place.
   std::function<void(const std::filesystem::path&, const std::string& checksum)> on_complete;
 };
@@ -45,7 +48,8 @@ class ticket_registry {
   using clock = std::chrono::steady_clock;
   explicit ticket_registry(size_t tickets_max = 100000) : tickets_max_(tickets_max) {}
 
-  // Errors: unavailable when tickets_max live tickets exist.
+  // Errors: invalid_argument without a positive ttl; unavailable when tickets_max live tickets
+  // exist.
   [[nodiscard]] expected<std::string> issue(ticket_grant grant);
   // The grant and its session for a presented ticket; unauthenticated if unknown or expired.
   struct entry {

@@ -428,7 +428,22 @@ def test(args):
                  "/metrics: transfers_completed %r, expected >= %d" % (done, len(more_names) - have))
         lt.check(lt.metric(metrics, "librarian_replication_overdue_transfers") == 0,
                  "/metrics reports overdue transfers after everything settled")
+        # Task runs, timed and by outcome: a's send_clone ran (and finished) many times.
+        runs_ok = lt.metric(metrics, 'librarian_task_runs_total{task="send_clone",outcome="ok"}')
+        runs = lt.metric(metrics, 'librarian_task_run_seconds_count{task="send_clone"}')
+        total_s = lt.metric(metrics, 'librarian_task_run_seconds_sum{task="send_clone"}')
+        max_s = lt.metric(metrics, 'librarian_task_run_seconds_max{task="send_clone"}')
+        lt.check(runs_ok is not None and runs_ok >= 1 and runs is not None and runs >= runs_ok,
+                 "/metrics: send_clone runs %r (ok %r)" % (runs, runs_ok))
+        lt.check(total_s is not None and max_s is not None and 0 < max_s <= total_s,
+                 "/metrics: send_clone run seconds sum %r max %r" % (total_s, max_s))
         ra, rb = c.report(c.a), c.report(c.b)
+        tasks = {t["task"]: t for t in ra["tasks"]}
+        lt.check("send_clone" in tasks and tasks["send_clone"]["runs"] >= runs,
+                 "GET /api/v1/replication tasks: %r" % ra["tasks"])
+        lt.check("recv_clone" in {t["task"] for t in rb["tasks"]},
+                 "b reports no recv_clone runs: %r" % rb["tasks"])
+        lt.log("a task runs: %s" % json.dumps(ra["tasks"], sort_keys=True))
         lt.log("a counters: %s" % json.dumps(ra["counters"], sort_keys=True))
         lt.log("b counters: %s" % json.dumps(rb["counters"], sort_keys=True))
         lt.log("%d files replicated exactly once across a SIGKILL of the receiver" % len(all_names))

@@ -45,7 +45,7 @@ struct fixture {
     g.mode = mode;
     g.path = path;
     g.size = size;
-    g.expires = ticket_registry::clock::now() + std::chrono::minutes(5);
+    g.ttl = std::chrono::minutes(5);
     return tickets->issue(g).value();
   }
 };
@@ -100,7 +100,7 @@ TEST_CASE("a partial download fetches exactly the requested window") {
   g.path = src;
   g.offset = 1000;
   g.length = 2 * 1024 * 1024 + 7;
-  g.expires = ticket_registry::clock::now() + std::chrono::minutes(1);
+  g.ttl = std::chrono::minutes(1);
   auto t = f.tickets->issue(g).value();
   auto out = f.dir / "part";
   auto r = get_file(f.endpoint(), t, out, small_blocks(2));
@@ -236,7 +236,7 @@ TEST_CASE("small files travel pipelined on a tree ticket; a bad member fails alo
   g.mode = ticket_mode::put;
   g.path = f.dir / "tree";
   g.tree = true;
-  g.expires = ticket_registry::clock::now() + std::chrono::minutes(1);
+  g.ttl = std::chrono::minutes(1);
   auto t = f.tickets->issue(g).value();
   auto up = put_tree_files(f.endpoint(), t, items, small_blocks(), 8);
   REQUIRE_MESSAGE(up.has_value(), up.err().describe());
@@ -288,4 +288,27 @@ TEST_CASE(
   checksum_stream want;
   want.update(data);
   CHECK(rx->finish("").value() == "xxh3:::" + want.hex_digest());
+}
+
+TEST_CASE("the registry stamps a ticket's expiry from its own clock; no lifetime, no ticket") {
+  ticket_registry registry;
+  ticket_grant g;
+  g.path = "/tmp/x";
+  auto none = registry.issue(g);
+  REQUIRE_FALSE(none.has_value());
+  CHECK(none.err().code == errc::invalid_argument);
+  CHECK(registry.live() == 0);
+
+  g.ttl = std::chrono::milliseconds(30);
+  auto before = ticket_registry::clock::now();
+  auto t = registry.issue(g);
+  REQUIRE(t.has_value());
+  auto found = registry.find(*t);
+  REQUIRE(found.has_value());
+  CHECK((*found)->grant.expires >= before + std::chrono::milliseconds(30));
+  CHECK((*found)->grant.expires <= ticket_registry::clock::now() + std::chrono::milliseconds(30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  auto late = registry.find(*t);
+  REQUIRE_FALSE(late.has_value());
+  CHECK(late.err().code == errc::unauthenticated);
 }

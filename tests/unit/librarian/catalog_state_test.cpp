@@ -6,6 +6,7 @@
 #include "actors/librarian/file_checksum.hpp"
 #include "catalog_fixture.hpp"
 #include "storage/keys.hpp"
+#include "storage/row_list_ops.hpp"
 
 namespace librarian::lib::test {
 namespace {
@@ -327,6 +328,94 @@ TEST_CASE("search-files: every filter, the driving indexes and paging") {
   REQUIRE(page.has_value());
   CHECK(page->more);
   CHECK(page->files[0].name == "odd/101");
+}
+
+TEST_CASE("the duplicate hypervisor keeps the oldest remote row of a pair and mends the index") {
+  catalog_db d;
+  auto s = make_state(d);
+  for (int i = 0; i < 12; ++i) upload(d, s, req("f/" + std::to_string(i), 10), 1000 + i);
+  storage::row_list rows;
+  REQUIRE(s.add_librarian({"b", "http://127.0.0.1", 7181, "a:secret", false}, 1, rows).has_value());
+  REQUIRE(s.add_librarian({"c", "http://127.0.0.1", 7182, "a:secret", false}, 1, rows).has_value());
+  d.write(rows);
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(s.add_remote_instance({"f/" + std::to_string(i), "b", 1, 500, "a"}, rows).has_value());
+    REQUIRE(s.add_remote_instance({"f/" + std::to_string(i), "c", 1, 500, "a"}, rows).has_value());
+  }
+  d.write(rows);
+  // What the catalog never writes itself: more rows for one (file, peer), written raw.
+  auto raw_remote = [&](const std::string& file, const std::string& peer, uint64_t store,
+                        int64_t copy_ms, bool with_index) {
+    remote_instance_row r{file, peer, store, copy_ms, "a"};
+    std::string key, by_lib;
+    storage::append_string(key, file);
+    storage::append_string(key, peer);
+    storage::append_u64(key, store);
+    storage::append_string(by_lib, peer);
+    storage::append_string(by_lib, file);
+    storage::append_u64(by_lib, store);
+    storage::put_row(rows, remotes_table, key, r);
+    if (with_index) storage::put_marker(rows, remotes_by_librarian_table, by_lib);
+  };
+  // The catalog's own rows are store 1, copied at 500.
+  raw_remote("f/3", "b", 7, 100, true);   // older than the catalog's row: it stays, that one goes
+  raw_remote("f/3", "b", 9, 900, true);   // newer: goes
+  raw_remote("f/5", "c", 2, 800, false);  // newer and unindexed: goes
+  raw_remote("f/7", "b", 4, 200, false);  // oldest, unindexed: stays (index added), store 1 goes
+  raw_remote("f/7", "b", 5, 200, true);   // same time, larger store id: goes
+  d.write(rows);
+  std::string orphan;
+  storage::append_string(orphan, "c");
+  storage::append_string(orphan, "f/gone");
+  storage::append_u64(orphan, 3);
+  storage::put_marker(rows, remotes_by_librarian_table, orphan);
+  d.write(rows);
+
+  auto pass = [&](size_t page_rows) {
+    remote_dedupe_page total;
+    std::string cursor;
+    int pages = 0;
+    do {
+      auto page = s.dedupe_remotes(cursor, page_rows, rows);
+      REQUIRE_MESSAGE(page.has_value(), page.err().describe());
+      d.write(rows);
+      total.removed += page->removed;
+      total.index_repaired += page->index_repaired;
+      cursor = page->next;
+      REQUIRE(++pages < 200);
+    } while (!cursor.empty());
+    return std::make_pair(total, pages);
+  };
+  auto [first, pages] = pass(3);  // pages of 3 rows: groups cross page boundaries
+  CHECK(pages > 5);
+  CHECK(first.removed == 5);
+  CHECK(first.index_repaired == 2);  // f/7's kept row indexed; the orphan dropped
+  auto [again, unused] = pass(1000);
+  CHECK(again.removed == 0);
+  CHECK(again.index_repaired == 0);
+
+  auto f3 = s.get_file("f/3");
+  REQUIRE(f3.has_value());
+  REQUIRE(f3->remote_instances.size() == 2);
+  for (const auto& r : f3->remote_instances)
+    if (r.librarian == "b") CHECK(r.store_id == 7);
+  auto f7 = s.get_file("f/7");
+  REQUIRE(f7.has_value());
+  for (const auto& r : f7->remote_instances)
+    if (r.librarian == "b") CHECK(r.store_id == 4);
+  auto f5 = s.get_file("f/5");
+  REQUIRE(f5.has_value());
+  CHECK(f5->remote_instances.size() == 2);
+  // Every kept row is found through the index, and nothing else is.
+  auto at_b = s.search({.has_remote_at = "b", .max_results = 1000});
+  REQUIRE(at_b.has_value());
+  CHECK(at_b->files.size() == 12);
+  auto at_c = s.search({.has_remote_at = "c", .max_results = 1000});
+  REQUIRE(at_c.has_value());
+  CHECK(at_c->files.size() == 12);
+  CHECK_FALSE(s.dedupe_remotes("x12", 10, rows).has_value());
+  CHECK_FALSE(s.dedupe_remotes("pzz", 10, rows).has_value());
+  CHECK(rows.empty());
 }
 
 TEST_CASE("best instance and validation: a mismatch records corruption and an error") {
