@@ -1,5 +1,6 @@
 // World commands (partitions, clogs, fault rates) and the checkers.
 #include <cstdlib>
+#include <sstream>
 
 #include "actors/node/console_messages.hpp"
 #include "actors/node/interface.hpp"
@@ -270,6 +271,56 @@ std::vector<std::string> world::check_safety() {
   }
   auto out = w.violations;
   w.violations.clear();
+  return out;
+}
+
+status world::preload_lrc(const std::string& node, const std::string& prefix, size_t count) {
+  auto* n = impl_->find(node);
+  if (!n) return fail(errc::not_found, "no node named '" + node + "' in this world");
+  bool was_alive = n->alive;
+  if (was_alive)
+    if (auto st = crash(node); !st) return st;
+  {
+    storage::open_options o{"/sim/" + n->name + "/db", n->disk->env(), node::node_tables()};
+    o.file_opening_threads = 1;
+    o.write_buffer_bytes = 1u << 20;
+    auto db = storage::db::open(o);
+    if (!db) return db.err();
+    rls::lrc_state lrc{**db};
+    if (auto st = lrc.load(); !st) return st;
+    const size_t per_batch = 1000;
+    for (size_t start = 0; start < count; start += per_batch) {
+      std::vector<rls::mapping> items;
+      for (size_t i = start; i < std::min(count, start + per_batch); ++i)
+        items.push_back(
+            {prefix + std::to_string(i), "sim://" + node + "/" + prefix + std::to_string(i)});
+      storage::batch b;
+      auto results = lrc.bulk_create(items, b);
+      if (!results) return results.err();
+      for (const auto& r : *results)
+        if (!r) return r.err();
+      if (auto st = (*db)->write(b, storage::durability::sync); !st) return st;
+    }
+  }
+  return was_alive ? restart(node) : status{};
+}
+
+expected<std::map<std::string, uint64_t>> world::rli_lfn_counts(const std::string& node,
+                                                                milliseconds timeout) {
+  auto printer = typed_ask<std::vector<std::string>>([](const std::vector<std::string>& xs) {
+    return print_lines(xs, [](const std::string& s) { return s; });
+  });
+  auto text = ask_payload(node, "rli", caf::make_message(atoms::list_atom_v), printer, timeout);
+  if (!text) return text.err();
+  std::map<std::string, uint64_t> out;
+  std::istringstream lines{*text};
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto space = line.find(' ');
+    auto at = line.find(" lfns=");
+    if (space == std::string::npos || at == std::string::npos) continue;
+    out[line.substr(0, space)] = std::strtoull(line.c_str() + at + 6, nullptr, 10);
+  }
   return out;
 }
 

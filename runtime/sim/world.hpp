@@ -123,6 +123,14 @@ class world {
   [[nodiscard]] expected<size_t> ingest(const std::string& node, const std::string& prefix,
                                         size_t count, uint64_t bytes, size_t window,
                                         milliseconds limit);
+  // Benchmarks: writes `count` LRC mappings PREFIX0 -> sim://NODE/PREFIX0, ... straight into
+  // NODE's database (the node is stopped for it and restarted, so its actors load them as after
+  // a crash). Not a scenario command: nothing is recorded for the durability checkers.
+  [[nodiscard]] status preload_lrc(const std::string& node, const std::string& prefix,
+                                   size_t count);
+  // The LFN count NODE's RLI holds for each LRC it knows (fresh or not), from its `list` answer.
+  [[nodiscard]] expected<std::map<std::string, uint64_t>> rli_lfn_counts(const std::string& node,
+                                                                         milliseconds timeout);
   // How many files NODE's catalog records a copy of at PEER (a scan of the durable index).
   [[nodiscard]] expected<size_t> copies_recorded(const std::string& node, const std::string& peer);
   [[nodiscard]] expected<std::string> world_message(const std::string& node,
