@@ -84,6 +84,9 @@ int main(int argc, char** argv) {
   if (suite == "librarian" || suite == "all") {
     if (!json) std::cerr << "running librarian suite...\n";
     out["librarian"] = librarian::bench::bench_librarian((dir / "librarian").string(), quick);
+    auto bin_dir = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+    out["librarian"]["cli_upload"] =
+        librarian::bench::bench_cli_upload(dir.string(), bin_dir, quick);
   }
   // Only by name: it starts a node and a PostgreSQL cluster and loads a million files.
   if (suite == "mcs") {

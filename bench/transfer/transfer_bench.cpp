@@ -102,7 +102,7 @@ struct node_under_test {
 };
 
 node_under_test start_node(const fs::path& dir, const std::string& bin_dir,
-                           const std::vector<std::string>& roots) {
+                           const std::vector<std::string>& roots, json stores = json::array()) {
   node_under_test n;
   const uint16_t http = free_port(), cluster = free_port();
   n.data_port = free_port();
@@ -118,6 +118,7 @@ node_under_test start_node(const fs::path& dir, const std::string& bin_dir,
             {{"kdf_iterations", 1000},
              {"bootstrap_admin", {{"name", "bench"}, {"password", "bench-password"}}}}},
            {"data", {{"roots", roots}}}};
+  if (!stores.empty()) cfg["stores"] = std::move(stores);
   std::ofstream(dir / "node.json") << cfg.dump(2);
   json client{{"connections",
                {{"bench",
@@ -139,6 +140,62 @@ node_under_test start_node(const fs::path& dir, const std::string& bin_dir,
 }
 
 }  // namespace
+
+json bench_cli_upload(const std::string& work_dir, const std::string& bin_dir, bool quick) {
+  const fs::path dir = fs::path(work_dir) / "cli-upload";
+  fs::create_directories(dir);
+  const uint64_t bytes = quick ? (256ull << 20) : (2ull << 30);
+  const int runs = quick ? 1 : 3;
+  const auto deadline = std::chrono::seconds(300);
+  json out{{"file_bytes", bytes}, {"runs", runs}};
+  const fs::path src = dir / "src.bin";
+  write_random_file(src, bytes, 7);
+  json stores = json::array({{{"name", "main"},
+                              {"staging_path", (dir / "staging").string()},
+                              {"store_path", (dir / "store").string()},
+                              {"capacity_bytes", bytes * (runs + 2)}}});
+  auto node = start_node(dir, bin_dir, {dir.string()}, stores);
+  if (!node.error.empty()) {
+    out["error"] = node.error;
+    return out;
+  }
+  const std::string lib = "lib://127.0.0.1:" + std::to_string(node.data_port);
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv{bin_dir + "/librarian", "--config", node.client_config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_process(argv, deadline);
+  };
+  warm_page_cache(src);
+  // Both write the same bytes durably into the node's disk: `librarian copy` to a path under
+  // data.roots (the channel alone), `librarian upload` into the store (hash at the client,
+  // stage, the channel, commit: verify and move into the store, File + Instance + LRC rows).
+  figure copy_up, upload;
+  for (int r = 0; r < runs; ++r) {
+    const fs::path dst = dir / ("copied-" + std::to_string(r) + ".bin");
+    auto res = cli({"copy", "--json", "-p", "4", "-bs", "4M", src.string(), lib + dst.string()});
+    if (res.exit_code != 0) {
+      copy_up.error = "librarian copy failed: " + res.out.substr(0, 500);
+      break;
+    }
+    copy_up.rates.push_back(static_cast<double>(bytes) / res.wall_s / 1e9);
+    fs::remove(dst);
+  }
+  for (int r = 0; r < runs; ++r) {
+    auto res = cli({"upload", "bench", src.string(), "bench/big-" + std::to_string(r) + ".bin"});
+    if (res.exit_code != 0) {
+      upload.error = "librarian upload failed: " + res.out.substr(0, 500);
+      break;
+    }
+    upload.rates.push_back(static_cast<double>(bytes) / res.wall_s / 1e9);
+  }
+  node.proc.reset();
+  out["librarian_copy_upload"] = copy_up.to_json("GB/s");
+  out["librarian_upload"] = upload.to_json("GB/s");
+  if (copy_up.error.empty() && upload.error.empty()) out["upload_vs_copy"] = ratio(upload, copy_up);
+  out["target_upload_vs_copy"] = 0.8;
+  fs::remove_all(dir);
+  return out;
+}
 
 json bench_transfer(const std::string& work_dir, const std::string& bin_dir, bool quick) {
   const fs::path dir = fs::path(work_dir) / "transfer";

@@ -13,4 +13,9 @@ namespace librarian::bench {
 [[nodiscard]] nlohmann::json bench_transfer(const std::string& work_dir, const std::string& bin_dir,
                                             bool quick);
 
+// Issue 6's CLI figure: one 2 GiB file (256 MiB with quick) uploaded into a store with
+// `librarian upload`, against `librarian copy -p 4` of the same file to the same node's disk.
+[[nodiscard]] nlohmann::json bench_cli_upload(const std::string& work_dir,
+                                              const std::string& bin_dir, bool quick);
+
 }  // namespace librarian::bench
