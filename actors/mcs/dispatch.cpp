@@ -134,6 +134,7 @@ expected<json> run_create_many(mcs_state& state, const call_ctx& c, const args& 
   std::vector<storage::batch> parts;
   json results = json::array();
   size_t created = 0;
+  state.begin_bulk();
   for (const auto& item : objects) {
     auto one = [&]() -> status {
       auto ref = read_ref(item);
@@ -156,6 +157,9 @@ expected<json> run_create_many(mcs_state& state, const call_ctx& c, const args& 
                              {"message", one.err().message}});
     }
   }
+  storage::batch counters;
+  state.end_bulk(counters);
+  parts.push_back(std::move(counters));
   rows = storage::batch::concat(parts);
   return json{{"created", created}, {"results", results}};
 }

@@ -82,7 +82,7 @@ std::vector<std::string> mcs_tables() {
           notes_table,   docs_table,  acl_table,       audit_table,  mcs_meta_table};
 }
 
-mcs_state::mcs_state(const storage::db& db, mcs_limits limits)
+mcs_state::mcs_state(storage::db& db, mcs_limits limits)
     : db_(db),
       limits_(limits),
       objects_(db.get_table(objects_table)),
@@ -117,6 +117,17 @@ status mcs_state::load() {
     return fail(errc::internal, "corrupt record: the MCS counters row is inconsistent");
   counts_ = {c.next_id, c.next_attr_id, c.next_seq, c.objects};
   return {};
+}
+
+void mcs_state::end_bulk(storage::batch& rows) {
+  LIB_ASSERT(bulk_depth_ > 0);
+  --bulk_depth_;
+  if (bulk_depth_ > 0) return;
+  // Not refused when the overlay is full: the bulk's objects are already in it and need these
+  // counters to be durable with them.
+  store_.begin();
+  write_counts();
+  store_.finish(rows);
 }
 
 void mcs_state::write_counts() {
@@ -531,8 +542,9 @@ void mcs_state::audit_row(const call_ctx& c, uint64_t id, const std::string& act
                           const std::string& object, const std::string& detail) {
   auto seq = counts_.next_seq++;
   audit_row_data row{c.now_us, c.who.user, action, object, detail, id};
-  store_.put(audit_, keys::tagged('g', seq), storage::encode(row));
-  store_.put(audit_, keys::tagged('o', id, seq), "");
+  // One row per change, under its object (what the audit verb reads). Catalogs written before
+  // kept the row under 'g' seq and an empty 'o' row as its index; audit() reads both layouts.
+  store_.put(audit_, keys::tagged('o', id, seq), storage::encode(row));
 }
 
 expected<std::vector<audit_entry>> mcs_state::audit(const call_ctx& c, const object_ref& ref,
@@ -543,23 +555,30 @@ expected<std::vector<audit_entry>> mcs_state::audit(const call_ctx& c, const obj
     return fail(errc::forbidden,
                 "only the owner of " + describe(ref) + " or an admin reads its audit");
   if (limit == 0 || limit > limits_.page_max) limit = limits_.page_default;
-  std::deque<uint64_t> newest;  // the last `limit` sequence numbers seen
+  std::deque<storage::kv> newest;  // the last `limit` rows seen
   auto cur = store_.scan_prefix(audit_, keys::tagged('o', obj->first));
   for (size_t i = 0; i < limits_.scan_rows_max; ++i) {
     auto row = cur.next();
     if (!row) return row.err();
     if (!row->has_value()) break;
-    newest.push_back(keys::trailing_id((*row)->key));
+    newest.push_back(std::move(**row));
     if (newest.size() > limit) newest.pop_front();
   }
   std::vector<audit_entry> out;
   for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
-    auto raw = store_.get(audit_, keys::tagged('g', *it));
-    if (!raw) return raw.err();
-    if (!raw->has_value()) continue;
-    auto r = storage::decode<audit_row_data>(**raw);
+    auto seq = keys::trailing_id(it->key);
+    std::optional<std::string> raw_row;
+    if (!it->value.empty()) {
+      raw_row = std::move(it->value);
+    } else {  // the older layout: the row itself is under 'g' seq
+      auto raw = store_.get(audit_, keys::tagged('g', seq));
+      if (!raw) return raw.err();
+      raw_row = std::move(*raw);
+    }
+    if (!raw_row) continue;
+    auto r = storage::decode<audit_row_data>(*raw_row);
     if (!r) return r.err();
-    out.push_back({*it, r->when_us, r->who, r->action, r->object, r->detail});
+    out.push_back({seq, r->when_us, r->who, r->action, r->object, r->detail});
   }
   return out;
 }

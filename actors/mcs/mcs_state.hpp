@@ -69,7 +69,7 @@ struct mcs_limits {
 class mcs_state {
  public:
   // db must outlive the state and have been opened with mcs_tables().
-  explicit mcs_state(const storage::db& db, mcs_limits limits = {});
+  explicit mcs_state(storage::db& db, mcs_limits limits = {});
 
   // Reads the counters (a fresh db starts empty) and clears the overlay.
   [[nodiscard]] status load();
@@ -150,6 +150,11 @@ class mcs_state {
   // --- queries ---------------------------------------------------------------------------------
   [[nodiscard]] expected<query_result> query(const call_ctx& c, const query_request& q) const;
 
+  // A bulk request (create_many) runs its objects as separate transactions between these two;
+  // the counters row, which every transaction would rewrite, is written once by end_bulk.
+  void begin_bulk() { ++bulk_depth_; }
+  void end_bulk(storage::batch& rows);
+
   [[nodiscard]] uint64_t object_count() const { return counts_.objects; }
   [[nodiscard]] const mcs_limits& limits() const { return limits_; }
 
@@ -204,16 +209,20 @@ class mcs_state {
 
   // Queries.
   [[nodiscard]] expected<std::vector<plan_step>> plan_conditions(const query_request& q) const;
-  [[nodiscard]] expected<bool> matches(uint64_t id, const std::vector<plan_step>& steps,
-                                       size_t skip) const;
+  [[nodiscard]] expected<bool> order_steps(std::vector<plan_step>& steps) const;
+  [[nodiscard]] status filter_candidates(std::vector<uint64_t>& ids,
+                                         const std::vector<plan_step>& steps, size_t skip) const;
+  [[nodiscard]] expected<std::vector<std::pair<uint64_t, object_row>>> read_objects(
+      const std::vector<uint64_t>& ids) const;
   [[nodiscard]] expected<size_t> estimate(const plan_step& s) const;
 
-  const storage::db& db_;
+  storage::db& db_;
   mcs_limits limits_;
   storage::table objects_, names_, defs_, values_, index_, members_, notes_, docs_, acl_, audit_,
       meta_;
   overlay_store store_;
   counters counts_;
+  size_t bulk_depth_ = 0;
   // Attribute definitions by name: read on every attribute of every request, never removed.
   static constexpr size_t def_cache_entries_max = 100000;
   struct cached_def {
