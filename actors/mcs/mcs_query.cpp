@@ -167,14 +167,7 @@ expected<std::vector<mcs_state::plan_step>> mcs_state::plan_conditions(
 }
 
 expected<size_t> mcs_state::estimate(const plan_step& s) const {
-  auto cur = store_.scan(index_, s.begin, s.end);
-  size_t n = 0;
-  for (; n < limits_.estimate_rows_max; ++n) {
-    auto row = cur.next();
-    if (!row) return row.err();
-    if (!row->has_value()) break;
-  }
-  return n;
+  return store_.count_db_rows(index_, s.begin, s.end, limits_.estimate_rows_max);
 }
 
 namespace {
@@ -203,7 +196,8 @@ status mcs_state::filter_candidates(std::vector<uint64_t>& ids, const std::vecto
       if (!values[j]) continue;
       storage::key_reader reader{*values[j]};
       auto have = read_value(step.def.value_type(), reader);
-      if (!have || !reader.done()) return fail(errc::internal, "corrupt record: an attribute value");
+      if (!have || !reader.done())
+        return fail(errc::internal, "corrupt record: an attribute value");
       if (evaluate(step.op, *have, step)) ids[kept++] = ids[j];
     }
     ids.resize(kept);
@@ -298,8 +292,7 @@ expected<query_result> mcs_state::query(const call_ctx& c, const query_request& 
     const auto& d = (*steps)[driver];
     out.plan = "index " + d.def.name + " " + op_text(d.op);
     if (steps->size() > 1)
-      out.plan += " (estimate " +
-                  std::string{d.estimate >= limits_.estimate_rows_max ? ">=" : ""} +
+      out.plan += " (estimate " + std::string{d.estimate >= limits_.estimate_rows_max ? ">=" : ""} +
                   std::to_string(d.estimate) + ")";
     begin = d.begin;
     end = d.end;
@@ -339,7 +332,8 @@ expected<query_result> mcs_state::query(const call_ctx& c, const query_request& 
     for (auto& [id, obj] : *objects) {
       auto rights = rights_on(c.who, id, obj);
       if (!rights) return rights.err();
-      if ((*rights & right_read) == 0) continue;  // unreadable objects are not there for this caller
+      if ((*rights & right_read) == 0)
+        continue;  // unreadable objects are not there for this caller
       ++matched;
       if (q.count_only || matched <= q.offset) continue;
       if (out.items.size() == limit) {

@@ -3,6 +3,8 @@
 
 #include <rocksdb/db.h>
 
+#include <memory>
+
 #include "runtime/assert.hpp"
 #include "storage/keys.hpp"
 
@@ -60,6 +62,19 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
     out[from_db[j]] = values[j].ToString();
   }
   return {};
+}
+
+expected<size_t> overlay_store::count_db_rows(storage::table t, const std::string& begin,
+                                              const std::string& end, size_t cap) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper{end};
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, t.handle)};
+  size_t n = 0;
+  for (it->Seek(begin); it->Valid() && n < cap; it->Next()) ++n;
+  if (!it->status().ok())
+    return fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
+  return n;
 }
 
 uint64_t overlay_store::approximate_bytes(storage::table t, const std::string& begin,
@@ -144,7 +159,8 @@ void overlay_store::committed(uint64_t seq_durable) {
     // A newer write of the same key stays until its own batch is durable (its record, later in
     // the queue, erases the entry then).
     if (it->second.seq != seq) continue;
-    bytes_ -= std::min(bytes_, it->first.size() + (it->second.value ? it->second.value->size() : 0));
+    bytes_ -=
+        std::min(bytes_, it->first.size() + (it->second.value ? it->second.value->size() : 0));
     by_key_.erase(it);
   }
   if (by_seq_.empty()) bytes_ = 0;

@@ -33,6 +33,10 @@ class overlay_store {
   // (sorted keys read neighbouring blocks once). out[i] answers keys[i].
   [[nodiscard]] status multi_get(storage::table t, const std::vector<std::string>& keys,
                                  std::vector<std::optional<std::string>>& out) const;
+  // Rows of the db in [begin, end), counted up to cap without copying them (pending writes are
+  // not counted: the planner's estimates need not be exact).
+  [[nodiscard]] expected<size_t> count_db_rows(storage::table t, const std::string& begin,
+                                               const std::string& end, size_t cap) const;
   // RocksDB's estimate of the bytes keys in [begin, end) take on disk and in memtables; a
   // planner's tie-breaker where counting rows stops at a cap.
   [[nodiscard]] uint64_t approximate_bytes(storage::table t, const std::string& begin,
