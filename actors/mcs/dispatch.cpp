@@ -16,6 +16,9 @@ constexpr std::string_view read_verbs[] = {
     "listattributes", "list", "list_coll", "list_view", "query",     "annotations",
     "get_provenance", "acl",  "get_doc",   "audit",     "attributes"};
 
+// Sent by the node itself, never accepted over HTTP (the API asks is_known_verb).
+constexpr std::string_view internal_verbs[] = {"register_file"};
+
 error bad(const std::string& what) {
   return fail(errc::invalid_argument, what);
 }
@@ -164,9 +167,38 @@ expected<json> run_create_many(mcs_state& state, const call_ctx& c, const args& 
   return json{{"created", created}, {"results", results}};
 }
 
+// register_file (from the librarian once an upload or replica is committed): the file's
+// default attributes, from the librarian's own record of it.
+expected<json> run_register_file(mcs_state& state, const call_ctx& c, const args& a,
+                                 storage::batch& rows) {
+  if (auto st = a.only({"name", "size", "checksum", "uploader", "source", "create_unix_ms"}); !st)
+    return st.err();
+  auto name = a.text("name", true);
+  auto checksum = a.text("checksum", false);
+  auto uploader = a.text("uploader", false);
+  auto source = a.text("source", false);
+  for (auto* f : {&name, &checksum, &uploader, &source})
+    if (!*f) return f->err();
+  auto size = a.number("size");
+  if (!size) return size.err();
+  auto created_ms = a.number("create_unix_ms");
+  if (!created_ms) return created_ms.err();
+  if (*size > static_cast<uint64_t>(INT64_MAX) || *created_ms > uint64_t{253402300799999})
+    return bad("size or create_unix_ms out of range");
+  std::vector<attr_assign> defaults{{"size", "int", std::to_string(*size)}};
+  if (!checksum->empty()) defaults.push_back({"checksum", "string", *checksum});
+  if (!uploader->empty()) defaults.push_back({"uploader", "string", *uploader});
+  if (!source->empty()) defaults.push_back({"source", "string", *source});
+  typed_value created{attr_type::datetime_v, {}, static_cast<int64_t>(*created_ms) * 1000, 0};
+  defaults.push_back({"create_time", "datetime", format_value(created)});
+  if (auto st = state.register_file(c, *name, defaults, rows); !st) return st.err();
+  return ok_json({kind::file, *name, 0});
+}
+
 expected<json> run_write(mcs_state& state, const call_ctx& c, const std::string& verb,
                          const args& a, storage::batch& rows) {
   if (verb == "create_many") return run_create_many(state, c, a, rows);
+  if (verb == "register_file") return run_register_file(state, c, a, rows);
   if (verb == "add_coll" || verb == "add_view") {
     const char* parent_key = verb == "add_coll" ? "parent" : "view";
     if (auto st = a.only({parent_key, "child"}); !st) return st.err();
@@ -415,10 +447,17 @@ expected<json> run_read(const mcs_state& state, const call_ctx& c, const std::st
 bool is_write_verb(std::string_view verb) {
   for (auto v : write_verbs)
     if (v == verb) return true;
+  return is_internal_verb(verb);
+}
+
+bool is_internal_verb(std::string_view verb) {
+  for (auto v : internal_verbs)
+    if (v == verb) return true;
   return false;
 }
 
 bool is_known_verb(std::string_view verb) {
+  if (is_internal_verb(verb)) return false;
   if (is_write_verb(verb)) return true;
   for (auto v : read_verbs)
     if (v == verb) return true;
@@ -427,7 +466,8 @@ bool is_known_verb(std::string_view verb) {
 
 expected<std::string> dispatch(mcs_state& state, const call_ctx& c, const std::string& verb,
                                const std::string& args_json, storage::batch& rows) {
-  if (!is_known_verb(verb)) return bad("unknown MCS verb '" + verb.substr(0, 32) + "'");
+  if (!is_known_verb(verb) && !is_internal_verb(verb))
+    return bad("unknown MCS verb '" + verb.substr(0, 32) + "'");
   auto parsed = json::parse(args_json.empty() ? std::string{"{}"} : args_json, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     return bad("the arguments of '" + verb + "' must be a JSON object");

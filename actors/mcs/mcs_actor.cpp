@@ -38,6 +38,9 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
                    self->state.env->clock->now_unix_ms() * 1000};
         storage::batch rows;
         auto reply = dispatch(catalog, c, verb, args, rows);
+        // The node's own announcements get no answer anyone reads: say here when one fails.
+        if (!reply && is_internal_verb(verb))
+          LIB_LOG_WARN("mcs") << verb << " failed: " << reply.err().message;
         auto seq = catalog.last_seq();
         return reply_after_commit(self, self->state.commits, *self->state.env->committer,
                                   std::move(rows), std::move(reply),

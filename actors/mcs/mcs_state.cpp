@@ -233,25 +233,51 @@ status mcs_state::create(const call_ctx& c, const object_ref& ref,
   return transaction(rows, [&]() -> status {
     auto existing = find_id(ref);
     if (!existing) return existing.err();
+    // Logical names are catalog-wide (the LRC's LFNs), so a taken name must be refused even when
+    // the caller cannot read its object. The answer is the same whether or not they can: it
+    // tells that the name is taken, never whose it is or what it holds.
     if (existing->has_value()) return fail(errc::already_exists, describe(ref) + " already exists");
-    uint64_t id = counts_.next_id++;
-    object_row row{static_cast<uint8_t>(ref.k), ref.name, ref.version, c.who.user, 0};
-    write_object(id, row);
-    store_.put(names_, keys::name(ref.k, ref.name, ref.version), keys::u64(id));
-    ++counts_.objects;
-    auto def_of = [](uint64_t a) {
-      const auto* p = find_predefined(a);
-      return attr_def{p->id, static_cast<uint8_t>(p->type), p->name};
-    };
-    write_attr(id, ref.k, def_of(attr_creator), std::nullopt, text_value(c.who.user));
-    write_attr(id, ref.k, def_of(attr_created), std::nullopt, time_value(c.now_us));
-    write_attr(id, ref.k, def_of(attr_last_modifier), std::nullopt, text_value(c.who.user));
-    write_attr(id, ref.k, def_of(attr_modified), std::nullopt, time_value(c.now_us));
-    write_attr(id, ref.k, def_of(attr_valid), std::nullopt, int_value(1));
-    audit_row(c, id, "create", describe(ref), std::to_string(attrs.size()) + " attributes");
-    if (attrs.empty()) return {};
-    return set_attrs(c, id, row, attrs, 0, false);
+    return create_object(c, ref, attrs);
   });
+}
+
+status mcs_state::register_file(const call_ctx& c, const std::string& name,
+                                const std::vector<attr_assign>& defaults, storage::batch& rows) {
+  object_ref ref{kind::file, name, 0};
+  if (auto st = validate_ref(ref); !st) return st;
+  return transaction(rows, [&]() -> status {
+    auto existing = find_id(ref);
+    if (!existing) return existing.err();
+    if (!existing->has_value()) return create_object(c, ref, defaults);
+    // Described in the catalog before its upload: the upload's facts are added to (or replace)
+    // what the entry says, whoever owns it -- they come from the node, not from a user.
+    auto id = **existing;
+    auto row = read_object(id);
+    if (!row) return row.err();
+    if (!row->has_value()) return fail(errc::internal, "corrupt catalog: a name of no object");
+    return set_attrs(c, id, **row, defaults, 3, true);
+  });
+}
+
+status mcs_state::create_object(const call_ctx& c, const object_ref& ref,
+                                const std::vector<attr_assign>& attrs) {
+  uint64_t id = counts_.next_id++;
+  object_row row{static_cast<uint8_t>(ref.k), ref.name, ref.version, c.who.user, 0};
+  write_object(id, row);
+  store_.put(names_, keys::name(ref.k, ref.name, ref.version), keys::u64(id));
+  ++counts_.objects;
+  auto def_of = [](uint64_t a) {
+    const auto* p = find_predefined(a);
+    return attr_def{p->id, static_cast<uint8_t>(p->type), p->name};
+  };
+  write_attr(id, ref.k, def_of(attr_creator), std::nullopt, text_value(c.who.user));
+  write_attr(id, ref.k, def_of(attr_created), std::nullopt, time_value(c.now_us));
+  write_attr(id, ref.k, def_of(attr_last_modifier), std::nullopt, text_value(c.who.user));
+  write_attr(id, ref.k, def_of(attr_modified), std::nullopt, time_value(c.now_us));
+  write_attr(id, ref.k, def_of(attr_valid), std::nullopt, int_value(1));
+  audit_row(c, id, "create", describe(ref), std::to_string(attrs.size()) + " attributes");
+  if (attrs.empty()) return {};
+  return set_attrs(c, id, row, attrs, 0, false);
 }
 
 expected<object_page> mcs_state::list(const call_ctx& c, kind k, const std::string& after,

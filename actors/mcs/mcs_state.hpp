@@ -82,6 +82,12 @@ class mcs_state {
   // create l|c|v NAME [-f ATTR_FILE]: a new object owned by the caller, with its attributes.
   [[nodiscard]] status create(const call_ctx& c, const object_ref& ref,
                               const std::vector<attr_assign>& attrs, storage::batch& rows);
+  // A file the librarian has just registered (upload or replica): the logical file, owned by
+  // the caller (its uploader), with the node's default attributes (size, checksum, uploader,
+  // source, create_time); a file already described gets them added or replaced.
+  [[nodiscard]] status register_file(const call_ctx& c, const std::string& name,
+                                     const std::vector<attr_assign>& defaults,
+                                     storage::batch& rows);
   // delete: the object, its attributes, memberships, notes, document and grants. A collection
   // with members needs recursive (which deletes the whole subtree, at most delete_objects_max).
   [[nodiscard]] status remove(const call_ctx& c, const object_ref& ref, bool recursive,
@@ -184,6 +190,9 @@ class mcs_state {
                                                                   uint8_t need) const;
   [[nodiscard]] status validate_ref(const object_ref& ref) const;
   void write_object(uint64_t id, const object_row& row);
+  // Inside a transaction, for a name known to be free.
+  [[nodiscard]] status create_object(const call_ctx& c, const object_ref& ref,
+                                     const std::vector<attr_assign>& attrs);
 
   // Attributes.
   [[nodiscard]] expected<std::optional<attr_def>> find_def(const std::string& name) const;

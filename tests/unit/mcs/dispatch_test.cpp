@@ -1,9 +1,11 @@
 // The request format shared by HTTP and the console: strict argument parsing and JSON replies.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "actors/mcs/dispatch.hpp"
+#include "actors/mcs/interface.hpp"
 #include "mcs_fixture.hpp"
 
 using namespace librarian;
@@ -81,4 +83,76 @@ TEST_CASE("unknown verbs, unknown keys and wrong types are refused") {
   REQUIRE_FALSE(not_json.has_value());
   CHECK(not_json.err().code == errc::invalid_argument);
   CHECK(fx.state->object_count() == 0);
+}
+
+TEST_CASE("a file the librarian registers gets its default attributes, owned by its uploader") {
+  test::mcs_db fx;
+  auto announce = [&](const std::string& name, uint64_t size) {
+    auto msg =
+        register_file_message(name, size, "xxh3:::00ff", "carol", "telescope", 1700000000123);
+    auto args = msg.get_as<std::string>(5);
+    CHECK(msg.get_as<std::string>(4) == "register_file");
+    storage::batch rows;
+    auto out = dispatch(*fx.state, call_ctx{principal{"carol", {}, true}, fx.now_us},
+                        "register_file", args, rows);
+    fx.commit(rows);
+    return out;
+  };
+  REQUIRE(announce("raw/1.dat", 2200).has_value());
+  auto attrs = call(fx, "listattributes", {{"kind", "l"}, {"name", "raw/1.dat"}}, "carol");
+  REQUIRE(attrs.has_value());
+  std::map<std::string, std::string> got;
+  for (const auto& a : (*attrs)["attributes"]) got[a["name"]] = a["value"];
+  CHECK(got["size"] == "2200");
+  CHECK(got["checksum"] == "xxh3:::00ff");
+  CHECK(got["uploader"] == "carol");
+  CHECK(got["source"] == "telescope");
+  CHECK(got["create_time"] == "2023-11-14T22:13:20.123000Z");
+  CHECK(got["creator"] == "carol");
+  // Others cannot read it: the uploader owns it like anything they create.
+  auto hidden = call(fx, "listattributes", {{"kind", "l"}, {"name", "raw/1.dat"}}, "alice");
+  REQUIRE_FALSE(hidden.has_value());
+  CHECK(hidden.err().code == errc::not_found);
+
+  // A file described before it arrives keeps its attributes and gains (or updates) the defaults.
+  REQUIRE(call(fx, "create",
+               {{"kind", "l"},
+                {"name", "raw/2.dat"},
+                {"attrs",
+                 {{{"name", "size"}, {"type", "int"}, {"value", "1"}},
+                  {{"name", "calib"}, {"type", "int"}, {"value", "3"}}}}},
+               "alice")
+              .has_value());
+  REQUIRE(announce("raw/2.dat", 4096).has_value());
+  attrs = call(fx, "listattributes", {{"kind", "l"}, {"name", "raw/2.dat"}}, "alice");
+  REQUIRE(attrs.has_value());
+  got.clear();
+  for (const auto& a : (*attrs)["attributes"]) got[a["name"]] = a["value"];
+  CHECK(got["size"] == "4096");
+  CHECK(got["calib"] == "3");
+  CHECK(got["creator"] == "alice");
+  CHECK(got["last_modifier"] == "carol");
+
+  // A default attribute whose name holds another type fails whole: nothing changes.
+  test::mcs_db clean;
+  REQUIRE(call(clean, "create",
+               {{"kind", "l"},
+                {"name", "other"},
+                {"attrs", {{{"name", "source"}, {"type", "int"}, {"value", "1"}}}}},
+               "alice")
+              .has_value());
+  storage::batch rows;
+  auto clash = dispatch(
+      *clean.state, clean.as("carol", true), "register_file",
+      register_file_message("raw/3.dat", 10, "", "carol", "telescope", 0).get_as<std::string>(5),
+      rows);
+  REQUIRE_FALSE(clash.has_value());
+  CHECK(clash.err().code == errc::invalid_argument);
+  CHECK(rows.empty());
+  CHECK(clean.state->object_count() == 1);
+
+  // Only the node sends it: users (HTTP, CLI) do not know the verb.
+  CHECK_FALSE(is_known_verb("register_file"));
+  CHECK(is_internal_verb("register_file"));
+  CHECK(is_write_verb("register_file"));
 }
