@@ -288,7 +288,50 @@ expected<json> run_write(mcs_state& state, const call_ctx& c, const std::string&
   return ok_json(*ref);
 }
 
-expected<json> run_query(const mcs_state& state, const call_ctx& c, const args& a) {
+// A JSON string literal. Most names are plain printable ASCII and are copied as they are; the
+// rest go through nlohmann (escapes, and invalid UTF-8 replaced as every other reply does).
+void append_json_string(std::string& out, const std::string& s) {
+  bool plain = true;
+  for (char ch : s) {
+    auto b = static_cast<unsigned char>(ch);
+    if (b < 0x20 || b > 0x7e || ch == '"' || ch == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (!plain) {
+    out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out.push_back('"');
+  out += s;
+  out.push_back('"');
+}
+
+// The query's reply, written directly: a page of up to 100,000 names is the one large reply on
+// a hot path, and a JSON DOM of it cost more than the query. Same text as json::dump would give
+// (keys in order: count, items, more, plan, truncated).
+std::string query_reply_text(const query_result& r) {
+  std::string out;
+  out.reserve(64 + r.items.size() * 48 + r.plan.size());
+  out += "{\"count\":" + std::to_string(r.count) + ",\"items\":[";
+  for (size_t i = 0; i < r.items.size(); ++i) {
+    const auto& e = r.items[i];
+    if (i > 0) out.push_back(',');
+    out += "{\"kind\":\"";
+    out += kind_letter(e.k);
+    out += "\",\"name\":";
+    append_json_string(out, e.name);
+    if (e.version != 0) out += ",\"version\":" + std::to_string(e.version);
+    out.push_back('}');
+  }
+  out += std::string{"],\"more\":"} + (r.more ? "true" : "false") + ",\"plan\":";
+  append_json_string(out, r.plan);
+  out += std::string{",\"truncated\":"} + (r.truncated ? "true" : "false") + "}";
+  return out;
+}
+
+expected<std::string> run_query(const mcs_state& state, const call_ctx& c, const args& a) {
   if (auto ok = a.only({"kind", "conditions", "offset", "limit", "count"}); !ok) return ok.err();
   auto k = read_kind(a);
   if (!k) return k.err();
@@ -322,16 +365,11 @@ expected<json> run_query(const mcs_state& state, const call_ctx& c, const args& 
   }
   auto r = state.query(c, q);
   if (!r) return r.err();
-  auto out = page_json(r->items, r->more);
-  out["truncated"] = r->truncated;
-  out["count"] = r->count;
-  out["plan"] = r->plan;
-  return out;
+  return query_reply_text(*r);
 }
 
 expected<json> run_read(const mcs_state& state, const call_ctx& c, const std::string& verb,
                         const args& a) {
-  if (verb == "query") return run_query(state, c, a);
   if (verb == "list") {
     if (auto ok = a.only({"kind", "after", "limit"}); !ok) return ok.err();
     auto k = read_kind(a);
@@ -472,6 +510,7 @@ expected<std::string> dispatch(mcs_state& state, const call_ctx& c, const std::s
   if (parsed.is_discarded() || !parsed.is_object())
     return bad("the arguments of '" + verb + "' must be a JSON object");
   args a{parsed};
+  if (verb == "query") return run_query(state, c, a);
   auto out = is_write_verb(verb) ? run_write(state, c, verb, a, rows) : run_read(state, c, verb, a);
   if (!out) return out.err();
   // Invalid UTF-8 in stored strings is replaced rather than failing the reply.

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "actors/mcs/dispatch.hpp"
 #include "actors/mcs/interface.hpp"
@@ -155,4 +156,41 @@ TEST_CASE("a file the librarian registers gets its default attributes, owned by 
   CHECK_FALSE(is_known_verb("register_file"));
   CHECK(is_internal_verb("register_file"));
   CHECK(is_write_verb("register_file"));
+}
+
+TEST_CASE("a query's reply is the JSON a DOM would print, whatever the names hold") {
+  test::mcs_db fx;
+  std::vector<std::string> names{"plain/a.fits", "quo\"te\\back", "tab\there", "\xc3\xbc-utf8",
+                                 "bad\xff-utf8"};
+  for (const auto& n : names)  // not through JSON: one name is not valid UTF-8
+    REQUIRE(fx.run([&](auto& rows) {
+      return fx.state->create(fx.as("alice"), test::file(n), {{"n", "int", "1"}}, rows);
+    }));
+  REQUIRE(
+      call(fx, "create", {{"kind", "l"}, {"name", "plain/a.fits"}, {"version", 2}}).has_value());
+  REQUIRE(call(fx, "add_att",
+               {{"kind", "l"},
+                {"name", "plain/a.fits"},
+                {"version", 2},
+                {"attrs", {{{"name", "n"}, {"type", "int"}, {"value", "1"}}}}})
+              .has_value());
+  storage::batch rows;
+  auto text = dispatch(*fx.state, fx.as("alice"), "query",
+                       R"({"kind":"l","conditions":[{"attr":"n","op":"=","value":"1"}]})", rows);
+  REQUIRE(text.has_value());
+  auto parsed = json::parse(*text);
+  CHECK(parsed.dump(-1, ' ', false, json::error_handler_t::replace) == *text);
+  CHECK(parsed["count"] == 6);
+  CHECK(parsed["items"].size() == 6);
+  CHECK(parsed["more"] == false);
+  CHECK(parsed["truncated"] == false);
+  CHECK(parsed["plan"] == "index n =");
+  std::set<std::string> got;
+  for (const auto& item : parsed["items"])
+    got.insert(item["name"].get<std::string>() + (item.contains("version") ? "@2" : ""));
+  CHECK(got.count("quo\"te\\back") == 1);
+  CHECK(got.count("tab\there") == 1);
+  CHECK(got.count("\xc3\xbc-utf8") == 1);
+  CHECK(got.count("bad\xef\xbf\xbd-utf8") == 1);  // replaced, as every reply does
+  CHECK(got.count("plain/a.fits@2") == 1);
 }
