@@ -179,29 +179,54 @@ constexpr size_t candidate_batch_max = 512;
 }  // namespace
 
 // Keeps the candidates (ids in scan order) that hold every condition but the driver's exact
-// one: one batched read of each condition's values over the survivors of the one before.
+// one: one batched read per condition over the survivors of the one before.
 status mcs_state::filter_candidates(std::vector<uint64_t>& ids, const std::vector<plan_step>& steps,
                                     size_t skip) const {
   std::vector<std::string> keys;
   std::vector<std::optional<std::string>> values;
-  for (size_t i = 0; i < steps.size() && !ids.empty(); ++i) {
-    const auto& step = steps[i];
-    if (i == skip && step.exact) continue;
-    keys.clear();
-    for (auto id : ids) keys.push_back(keys::u64_pair(id, step.def.id));
-    if (auto st = store_.multi_get(values_, keys, values); !st) return st;
-    size_t kept = 0;
-    for (size_t j = 0; j < ids.size(); ++j) {
-      // An object without the attribute matches no condition on it (SQL's NULL), not even !=.
-      if (!values[j]) continue;
-      storage::key_reader reader{*values[j]};
-      auto have = read_value(step.def.value_type(), reader);
-      if (!have || !reader.done())
-        return fail(errc::internal, "corrupt record: an attribute value");
-      if (evaluate(step.op, *have, step)) ids[kept++] = ids[j];
+  // Equality conditions first, by probing their index rows (value then id: the probes of one
+  // condition fall in one narrow key range, so a few blocks serve them all); then the others by
+  // reading the candidates' values (one row per object, spread over the whole table).
+  for (size_t pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < steps.size() && !ids.empty(); ++i) {
+      const auto& step = steps[i];
+      if (i == skip && step.exact) continue;
+      bool probe = step.op == op_code::eq && step.exact;
+      if (probe != (pass == 0)) continue;
+      keys.clear();
+      if (probe) {
+        for (auto id : ids) {
+          keys.push_back(step.begin);
+          storage::append_u64(keys.back(), id);
+        }
+        if (auto st = store_.multi_get(index_, keys, values); !st) return st;
+        size_t kept = 0;
+        for (size_t j = 0; j < ids.size(); ++j)
+          if (values[j]) ids[kept++] = ids[j];
+        ids.resize(kept);
+        continue;
+      }
+      if (auto st = filter_by_values(ids, step, keys, values); !st) return st;
     }
-    ids.resize(kept);
   }
+  return {};
+}
+
+status mcs_state::filter_by_values(std::vector<uint64_t>& ids, const plan_step& step,
+                                   std::vector<std::string>& keys,
+                                   std::vector<std::optional<std::string>>& values) const {
+  for (auto id : ids) keys.push_back(keys::u64_pair(id, step.def.id));
+  if (auto st = store_.multi_get(values_, keys, values); !st) return st;
+  size_t kept = 0;
+  for (size_t j = 0; j < ids.size(); ++j) {
+    // An object without the attribute matches no condition on it (SQL's NULL), not even !=.
+    if (!values[j]) continue;
+    storage::key_reader reader{*values[j]};
+    auto have = read_value(step.def.value_type(), reader);
+    if (!have || !reader.done()) return fail(errc::internal, "corrupt record: an attribute value");
+    if (evaluate(step.op, *have, step)) ids[kept++] = ids[j];
+  }
+  ids.resize(kept);
   return {};
 }
 

@@ -221,6 +221,9 @@ class mcs_state {
   [[nodiscard]] expected<bool> order_steps(std::vector<plan_step>& steps) const;
   [[nodiscard]] status filter_candidates(std::vector<uint64_t>& ids,
                                          const std::vector<plan_step>& steps, size_t skip) const;
+  [[nodiscard]] status filter_by_values(std::vector<uint64_t>& ids, const plan_step& step,
+                                        std::vector<std::string>& keys,
+                                        std::vector<std::optional<std::string>>& values) const;
   [[nodiscard]] expected<std::vector<std::pair<uint64_t, object_row>>> read_objects(
       const std::vector<uint64_t>& ids) const;
   [[nodiscard]] expected<size_t> estimate(const plan_step& s) const;
