@@ -286,6 +286,16 @@ expected<bool> mcs_state::order_steps(std::vector<plan_step>& steps) const {
   return true;
 }
 
+expected<bool> mcs_state::container_hidden(const principal& who, const object_row& row) const {
+  if (row.container == 0) return false;
+  auto parent = read_object(row.container);
+  if (!parent) return parent.err();
+  if (!parent->has_value()) return true;
+  auto rights = rights_on(who, row.container, **parent);
+  if (!rights) return rights.err();
+  return (*rights & right_read) == 0;
+}
+
 expected<query_result> mcs_state::query(const call_ctx& c, const query_request& q) const {
   if (q.k != kind::file && q.k != kind::collection && q.k != kind::view)
     return fail(errc::invalid_argument, "query l, c or v");
@@ -325,6 +335,10 @@ expected<query_result> mcs_state::query(const call_ctx& c, const query_request& 
   // Only the driver's own exact condition needs no check: then every candidate matches, and a
   // batch need not read past the page.
   bool filters = scan_all || steps->size() > 1 || !(*steps)[driver].exact;
+  // A condition on `container` names a collection: it must not find the readable members of a
+  // collection the caller may not read (that would tell the collection exists).
+  bool on_container = std::any_of(steps->begin(), steps->end(),
+                                  [](const plan_step& s) { return s.def.id == attr_container; });
   auto cur = store_.scan(scan_all ? names_ : index_, begin, end, candidate_batch_max);
   uint64_t matched = 0;
   size_t examined = 0;
@@ -359,6 +373,11 @@ expected<query_result> mcs_state::query(const call_ctx& c, const query_request& 
       if (!rights) return rights.err();
       if ((*rights & right_read) == 0)
         continue;  // unreadable objects are not there for this caller
+      if (on_container) {
+        auto hidden = container_hidden(c.who, obj);
+        if (!hidden) return hidden.err();
+        if (*hidden) continue;
+      }
       ++matched;
       if (q.count_only || matched <= q.offset) continue;
       if (out.items.size() == limit) {

@@ -533,12 +533,24 @@ expected<std::vector<attr_entry>> mcs_state::list_attrs(const call_ctx& c,
         {*name, attr_type_name((*def)->value_type()), format_value(*v), attr_id < first_user_attr});
   }
   if (obj->second.container != 0) {
-    // The container attribute names the collection now, so a report never shows a stale name.
-    for (auto& e : out)
-      if (e.name == "container") {
-        auto parent = read_object(obj->second.container);
-        if (parent && parent->has_value()) e.value = (*parent)->name;
+    // The container attribute names the collection now, so a report never shows a stale name;
+    // a caller who may read the file but not its collection is not told the collection's name.
+    auto parent = read_object(obj->second.container);
+    if (!parent) return parent.err();
+    auto parent_rights = uint8_t{0};
+    if (parent->has_value()) {
+      auto r = rights_on(c.who, obj->second.container, **parent);
+      if (!r) return r.err();
+      parent_rights = *r;
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i].name != "container") continue;
+      if ((parent_rights & right_read) == 0) {
+        out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
       }
+      out[i].value = (*parent)->name;
+    }
   }
   std::stable_sort(out.begin(), out.end(), [](const attr_entry& a, const attr_entry& b) {
     return a.predefined != b.predefined ? a.predefined : (!a.predefined && a.name < b.name);

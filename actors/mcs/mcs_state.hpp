@@ -218,6 +218,8 @@ class mcs_state {
 
   // Queries.
   [[nodiscard]] expected<std::vector<plan_step>> plan_conditions(const query_request& q) const;
+  // Whether the object's collection is one the caller may not read.
+  [[nodiscard]] expected<bool> container_hidden(const principal& who, const object_row& row) const;
   [[nodiscard]] expected<bool> order_steps(std::vector<plan_step>& steps) const;
   [[nodiscard]] status filter_candidates(std::vector<uint64_t>& ids,
                                          const std::vector<plan_step>& steps, size_t skip) const;
