@@ -21,7 +21,15 @@ using mcs_actor = caf::typed_actor<
     caf::replies_to<mcs_atom, std::string, std::vector<std::string>, bool, std::string,
                     std::string>::with<std::string>,
     caf::replies_to<depth_atom>::with<uint64_t>,
-    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>>;
+    caf::reacts_to<committed_atom, uint64_t, uint8_t, std::string>,
+    // query --all-nodes between catalogs, through the transport (no CAF replies across nodes):
+    // a peer's query (mcs, origin node, token, user, groups, query arguments) ...
+    caf::reacts_to<mcs_atom, std::string, uint64_t, std::string, std::vector<std::string>,
+                   std::string>,
+    // ... its answer (mcs, token, answering node, error code or 0, reply JSON or error message),
+    caf::reacts_to<mcs_atom, uint64_t, std::string, uint8_t, std::string>,
+    // and the deadline of fan-out `token`.
+    caf::reacts_to<tick_atom, uint64_t>>;
 
 // What the librarian sends the catalog (through the node, without waiting for an answer) once a
 // file it registered -- an upload or an arriving replica -- is durable: the logical file gets the

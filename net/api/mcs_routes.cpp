@@ -67,6 +67,9 @@ expected<bool> take_locate(std::string& body) {
   if (!j["locate"].is_boolean())
     return fail(errc::invalid_argument, "argument 'locate' must be true or false");
   bool locate = j["locate"].get<bool>();
+  if (locate && j.contains("all_nodes") && j["all_nodes"] == true)
+    return fail(errc::invalid_argument,
+                "locate joins with this node's replica catalog only: use it without all_nodes");
   j.erase("locate");
   body = j.dump();
   return locate;
