@@ -10,11 +10,12 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view write_verbs[] = {
-    "create", "create_many", "add_att",    "modify_att", "delete_att", "add_coll", "add_view",
-    "delete", "annotate",    "provenance", "grant",      "revoke",     "store_doc"};
+    "create",   "create_many", "add_att",   "modify_att", "delete_att",
+    "add_coll", "add_view",    "delete",    "annotate",   "provenance",
+    "grant",    "revoke",      "store_doc", "group_add",  "group_remove"};
 constexpr std::string_view read_verbs[] = {
-    "listattributes", "list", "list_coll", "list_view", "query",     "annotations",
-    "get_provenance", "acl",  "get_doc",   "audit",     "attributes"};
+    "listattributes", "list", "list_coll", "list_view", "query",      "annotations",
+    "get_provenance", "acl",  "get_doc",   "audit",     "attributes", "groups"};
 
 // Sent by the node itself, never accepted over HTTP (the API asks is_known_verb).
 constexpr std::string_view internal_verbs[] = {"register_file"};
@@ -199,6 +200,16 @@ expected<json> run_write(mcs_state& state, const call_ctx& c, const std::string&
                          const args& a, storage::batch& rows) {
   if (verb == "create_many") return run_create_many(state, c, a, rows);
   if (verb == "register_file") return run_register_file(state, c, a, rows);
+  if (verb == "group_add" || verb == "group_remove") {
+    if (auto st = a.only({"user", "group"}); !st) return st.err();
+    auto user = a.text("user", true);
+    auto group = a.text("group", true);
+    for (auto* f : {&user, &group})
+      if (!*f) return f->err();
+    if (auto st = state.set_membership(c, *user, *group, verb == "group_add", rows); !st)
+      return st.err();
+    return json{{"ok", true}, {"user", *user}, {"group", *group}};
+  }
   if (verb == "add_coll" || verb == "add_view") {
     const char* parent_key = verb == "add_coll" ? "parent" : "view";
     if (auto st = a.only({parent_key, "child"}); !st) return st.err();
@@ -406,6 +417,15 @@ expected<json> run_read(const mcs_state& state, const call_ctx& c, const std::st
       list.push_back({{"name", d.name}, {"type", d.type}, {"predefined", d.predefined}});
     return json{{"attributes", list}};
   }
+  if (verb == "groups") {
+    if (auto ok = a.only({"user"}); !ok) return ok.err();
+    auto user = a.text("user", false);
+    if (!user) return user.err();
+    auto who = user->empty() ? c.who.user : *user;
+    auto groups = state.groups_of(c, who);
+    if (!groups) return groups.err();
+    return json{{"user", who}, {"groups", *groups}};
+  }
   if (verb == "acl") {
     if (auto ok = a.only({"target"}); !ok) return ok.err();
     std::optional<object_ref> target;
@@ -510,8 +530,11 @@ expected<std::string> dispatch(mcs_state& state, const call_ctx& c, const std::s
   if (parsed.is_discarded() || !parsed.is_object())
     return bad("the arguments of '" + verb + "' must be a JSON object");
   args a{parsed};
-  if (verb == "query") return run_query(state, c, a);
-  auto out = is_write_verb(verb) ? run_write(state, c, verb, a, rows) : run_read(state, c, verb, a);
+  // group:NAME grants reach the catalog's own members of NAME, whichever path the call took.
+  call_ctx full{state.with_groups(c.who), c.now_us};
+  if (verb == "query") return run_query(state, full, a);
+  auto out =
+      is_write_verb(verb) ? run_write(state, full, verb, a, rows) : run_read(state, full, verb, a);
   if (!out) return out.err();
   // Invalid UTF-8 in stored strings is replaced rather than failing the reply.
   return out->dump(-1, ' ', false, json::error_handler_t::replace);

@@ -101,6 +101,7 @@ mcs_state::mcs_state(storage::db& db, mcs_limits limits)
 status mcs_state::load() {
   store_.clear();
   def_cache_.clear();
+  if (auto st = load_groups(); !st) return st;
   auto row = storage::get_record<counters_row>(db_, meta_, counts_key);
   if (!row) return row.err();
   if (!row->has_value()) {
@@ -719,6 +720,108 @@ expected<std::vector<acl_entry>> mcs_state::acl(const call_ctx& c,
     out.push_back({*p, rights_text(static_cast<uint8_t>((*row)->value[0]))});
   }
   return out;
+}
+
+// --- groups --------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t group_name_bytes_max = 128;
+
+std::string membership_key(const std::string& user, const std::string& group) {
+  return "g" + storage::string_key(user) + storage::string_key(group);
+}
+
+status check_member_names(const std::string& user, const std::string& group) {
+  if (user.empty() || user.size() > principal_bytes_max || user.find('\0') != std::string::npos)
+    return fail(errc::invalid_argument, "a user name has 1 to 256 bytes, without NUL");
+  if (group.empty() || group.size() > group_name_bytes_max)
+    return fail(errc::invalid_argument, "a group name has 1 to 128 bytes");
+  for (char ch : group) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-' || ch == '.';
+    if (!ok)
+      return fail(errc::invalid_argument, "group name '" + group.substr(0, 64) +
+                                              "' may hold only letters, digits, '_', '-' and '.'");
+  }
+  return {};
+}
+
+}  // namespace
+
+status mcs_state::load_groups() {
+  groups_.clear();
+  group_members_ = 0;
+  std::string after;
+  // Bounded: at most group_members_max rows are accepted; more is a corrupt or hostile db.
+  for (;;) {
+    auto page = db_.scan_prefix(meta_, "g", 1000, after);
+    if (!page) return page.err();
+    for (const auto& row : page->rows) {
+      storage::key_reader reader{std::string_view{row.key}.substr(1)};
+      auto user = reader.read_string();
+      auto group = user ? reader.read_string() : user;
+      if (!user || !group || !reader.done())
+        return fail(errc::internal, "corrupt record: an MCS group membership");
+      if (++group_members_ > limits_.group_members_max)
+        return fail(errc::internal, "more MCS group memberships than the limit");
+      groups_[*user].insert(*group);
+    }
+    if (!page->more || page->rows.empty()) return {};
+    after = page->rows.back().key;
+  }
+}
+
+principal mcs_state::with_groups(principal who) const {
+  auto it = groups_.find(who.user);
+  if (it == groups_.end()) return who;
+  for (const auto& g : it->second)
+    if (std::find(who.groups.begin(), who.groups.end(), g) == who.groups.end())
+      who.groups.push_back(g);
+  return who;
+}
+
+status mcs_state::set_membership(const call_ctx& c, const std::string& user,
+                                 const std::string& group, bool member, storage::batch& rows) {
+  if (!c.who.admin) return fail(errc::forbidden, "only an admin changes the catalog's groups");
+  if (auto st = check_member_names(user, group); !st) return st;
+  auto it = groups_.find(user);
+  bool is_member = it != groups_.end() && it->second.count(group) > 0;
+  if (member == is_member) return {};  // already so: nothing to write
+  if (member && group_members_ >= limits_.group_members_max)
+    return fail(errc::invalid_argument, "the catalog holds at most " +
+                                            std::to_string(limits_.group_members_max) +
+                                            " group memberships");
+  auto st = transaction(rows, [&]() -> status {
+    if (member)
+      store_.put(meta_, membership_key(user, group), "");
+    else
+      store_.del(meta_, membership_key(user, group));
+    audit_row(c, 0, member ? "group_add" : "group_remove", "the service",
+              "user:" + user + " group:" + group);
+    return {};
+  });
+  if (!st) return st;
+  // Memory follows once the rows are in the batch; a failed commit restarts the actor, which
+  // reloads what is durable.
+  if (member) {
+    groups_[user].insert(group);
+    ++group_members_;
+  } else {
+    it->second.erase(group);
+    if (it->second.empty()) groups_.erase(it);
+    --group_members_;
+  }
+  return {};
+}
+
+expected<std::vector<std::string>> mcs_state::groups_of(const call_ctx& c,
+                                                        const std::string& user) const {
+  if (!c.who.admin && c.who.user != user)
+    return fail(errc::forbidden, "only an admin lists another user's groups");
+  auto it = groups_.find(user);
+  if (it == groups_.end()) return std::vector<std::string>{};
+  return std::vector<std::string>{it->second.begin(), it->second.end()};
 }
 
 }  // namespace librarian::mcs

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,8 +61,9 @@ struct mcs_limits {
   size_t page_default = 100;
   size_t page_max = 100000;
   size_t offset_max = 1000000;
-  size_t estimate_rows_max = 1000;  // an index range is counted up to this many rows
-  size_t scan_rows_max = 2000000;   // rows one query may examine
+  size_t estimate_rows_max = 1000;    // an index range is counted up to this many rows
+  size_t scan_rows_max = 2000000;     // rows one query may examine
+  size_t group_members_max = 100000;  // (user, group) memberships in the catalog
   size_t overlay_entries_max = 2000000;
   size_t overlay_bytes_max = 512u << 20;
 };
@@ -153,6 +155,17 @@ class mcs_state {
   [[nodiscard]] expected<std::vector<audit_entry>> audit(const call_ctx& c, const object_ref& ref,
                                                          size_t limit) const;
 
+  // --- groups ----------------------------------------------------------------------------------
+  // The catalog's own group memberships (node users carry no groups): `group:NAME` grants
+  // apply to their members whatever path the request came by. Admins change them.
+  [[nodiscard]] status set_membership(const call_ctx& c, const std::string& user,
+                                      const std::string& group, bool member, storage::batch& rows);
+  // A user's groups (admins, or the user themself).
+  [[nodiscard]] expected<std::vector<std::string>> groups_of(const call_ctx& c,
+                                                             const std::string& user) const;
+  // The caller with the groups the catalog records for them added to those they came with.
+  [[nodiscard]] principal with_groups(principal who) const;
+
   // --- queries ---------------------------------------------------------------------------------
   [[nodiscard]] expected<query_result> query(const call_ctx& c, const query_request& q) const;
 
@@ -237,6 +250,10 @@ class mcs_state {
   overlay_store store_;
   counters counts_;
   size_t bulk_depth_ = 0;
+  // Group memberships by user: few, read on every request, so kept in memory (load_groups).
+  std::unordered_map<std::string, std::set<std::string>> groups_;
+  size_t group_members_ = 0;
+  [[nodiscard]] status load_groups();
   // Attribute definitions by name: read on every attribute of every request, never removed.
   static constexpr size_t def_cache_entries_max = 100000;
   struct cached_def {

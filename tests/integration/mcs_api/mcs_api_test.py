@@ -175,6 +175,24 @@ def test_permissions(cli):
     cli.ok("mcs", "revoke", "root", "service", "anyone", "read")
 
 
+def test_group_grants(cli, node):
+    lt.log("group grants over HTTP: the catalog's own groups, changed by an admin")
+    cli.ok("mcs", "grant", "a", "l", "obs/4.fits", "group:astro", "read")
+    cli.fails(EXIT_NOT_FOUND, "mcs", "listattributes", "b", "l", "obs/4.fits")
+    resp = node.http("POST", "/api/v1/mcs/group_add", auth=BOB, body={"user": "bob", "group": "astro"})
+    lt.expect_error(resp, 403, "forbidden", "a user adding themself to a group")
+    lt.expect_status(node.http("POST", "/api/v1/mcs/group_add", body={"user": "bob", "group": "astro"}),
+                     200, "admin adds bob to astro")
+    resp = lt.expect_status(node.http("POST", "/api/v1/mcs/groups", auth=BOB, body={}), 200, "bob's groups")
+    lt.check_eq(resp.json["groups"], ["astro"], "bob's groups")
+    lt.check("calib int" in cli.ok("mcs", "listattributes", "b", "l", "obs/4.fits"), "bob reads via astro")
+    lt.check_eq(cli.lines("mcs", "query", "b", "l", "-w", "calib >= 0"), ["obs/4.fits"], "bob's query via astro")
+    lt.expect_status(node.http("POST", "/api/v1/mcs/group_remove", body={"user": "bob", "group": "astro"}),
+                     200, "admin removes bob from astro")
+    cli.fails(EXIT_NOT_FOUND, "mcs", "listattributes", "b", "l", "obs/4.fits")
+    cli.ok("mcs", "revoke", "a", "l", "obs/4.fits", "group:astro", "read")
+
+
 def test_bad_input(ws, cli, node):
     lt.log("bad input: types, unknown attributes and objects, malformed files, unknown keys")
     cli.fails(EXIT_INVALID, "mcs", "add_att", "a", "l", "obs/3.fits", "calib", "int", "3.5")
@@ -256,6 +274,7 @@ def test(args):
         test_collections_and_views(cli)
         test_notes_and_documents(ws, cli)
         test_permissions(cli)
+        test_group_grants(cli, node)
         test_bad_input(ws, cli, node)
         test_upload_defaults(ws, cli)
         test_console(args.bin_dir, node)

@@ -194,3 +194,56 @@ TEST_CASE("a query's reply is the JSON a DOM would print, whatever the names hol
   CHECK(got.count("bad\xef\xbf\xbd-utf8") == 1);  // replaced, as every reply does
   CHECK(got.count("plain/a.fits@2") == 1);
 }
+
+TEST_CASE("group grants reach the catalog's own group members, whatever path the call took") {
+  test::mcs_db fx;
+  REQUIRE(call(fx, "create",
+               {{"kind", "l"},
+                {"name", "f"},
+                {"attrs", {{{"name", "n"}, {"type", "int"}, {"value", "1"}}}}})
+              .has_value());
+  REQUIRE(call(fx, "grant",
+               {{"target", {{"kind", "l"}, {"name", "f"}}},
+                {"principal", "group:astro"},
+                {"rights", "read"}})
+              .has_value());
+  auto carol_sees = [&] {
+    auto r = call(fx, "listattributes", {{"kind", "l"}, {"name", "f"}}, "carol");
+    return r.has_value();
+  };
+  CHECK_FALSE(carol_sees());
+  // Only an admin changes memberships; bad names are refused and change nothing.
+  auto by_user = call(fx, "group_add", {{"user", "carol"}, {"group", "astro"}}, "alice");
+  REQUIRE_FALSE(by_user.has_value());
+  CHECK(by_user.err().code == errc::forbidden);
+  auto as_admin = [&](const std::string& verb, const json& args) {
+    storage::batch rows;
+    auto out = dispatch(*fx.state, fx.as("root", true), verb, args.dump(), rows);
+    if (!out) CHECK(rows.empty());
+    fx.commit(rows);
+    return out;
+  };
+  auto bad = as_admin("group_add", {{"user", "carol"}, {"group", "as tro"}});
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.err().code == errc::invalid_argument);
+  CHECK_FALSE(carol_sees());
+
+  REQUIRE(as_admin("group_add", {{"user", "carol"}, {"group", "astro"}}).has_value());
+  CHECK(carol_sees());
+  auto listed = call(fx, "groups", json::object(), "carol");
+  REQUIRE(listed.has_value());
+  CHECK((*listed)["groups"] == json::array({"astro"}));
+  auto others = call(fx, "groups", {{"user", "carol"}}, "dave");
+  REQUIRE_FALSE(others.has_value());
+  CHECK(others.err().code == errc::forbidden);
+  // Memberships are durable: they survive a reopen.
+  fx.open();
+  CHECK(carol_sees());
+  REQUIRE(as_admin("group_remove", {{"user", "carol"}, {"group", "astro"}}).has_value());
+  CHECK_FALSE(carol_sees());
+  fx.open();
+  CHECK_FALSE(carol_sees());
+  CHECK(is_write_verb("group_add"));
+  CHECK(is_known_verb("groups"));
+  CHECK_FALSE(is_write_verb("groups"));
+}
