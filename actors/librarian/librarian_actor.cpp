@@ -8,6 +8,8 @@
 #include "actors/librarian/file_checksum.hpp"
 #include "actors/librarian/file_ops.hpp"
 #include "actors/librarian/secrets.hpp"
+#include "actors/mcs/interface.hpp"
+#include "actors/node/route.hpp"
 #include "actors/rls/interface.hpp"
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
@@ -176,6 +178,17 @@ void undo_failed_commit(self_ptr self, const upload_row& u, const std::string& f
   });
 }
 
+// The file is durable: the node's metadata catalog (if it runs one) records it with its default
+// attributes. Fire and forget -- the catalog logs a failure; a crash before it commits loses
+// only those attributes, never the file.
+void describe_in_metadata_catalog(self_ptr self, const file_info& f) {
+  if (!self->state.env->config.mcs.enabled) return;
+  const auto& name = self->state.env->config.name;
+  node::send_to_node(self->state.node, name, name, "mcs",
+                     mcs::register_file_message(f.name, f.size, f.checksum, f.uploader, f.source,
+                                                f.create_unix_ms));
+}
+
 void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, const upload_row& u,
                    const std::string& final_path, storage::row_list extra) {
   auto& catalog = *self->state.catalog;
@@ -193,6 +206,7 @@ void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, con
       .then(
           [self, rp, outcome](const rls::mapping&) mutable {
             self->state.catalog->commit_settled(outcome.file.name);
+            describe_in_metadata_catalog(self, outcome.file);
             rp.deliver(outcome.file);
           },
           [self, rp, u, final_path](caf::error& err) mutable {

@@ -10,11 +10,15 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view write_verbs[] = {
-    "create", "create_many", "add_att",    "modify_att", "delete_att", "add_coll", "add_view",
-    "delete", "annotate",    "provenance", "grant",      "revoke",     "store_doc"};
+    "create",   "create_many", "add_att",   "modify_att", "delete_att",
+    "add_coll", "add_view",    "delete",    "annotate",   "provenance",
+    "grant",    "revoke",      "store_doc", "group_add",  "group_remove"};
 constexpr std::string_view read_verbs[] = {
-    "listattributes", "list", "list_coll", "list_view", "query",     "annotations",
-    "get_provenance", "acl",  "get_doc",   "audit",     "attributes"};
+    "listattributes", "list", "list_coll", "list_view", "query",      "annotations",
+    "get_provenance", "acl",  "get_doc",   "audit",     "attributes", "groups"};
+
+// Sent by the node itself, never accepted over HTTP (the API asks is_known_verb).
+constexpr std::string_view internal_verbs[] = {"register_file"};
 
 error bad(const std::string& what) {
   return fail(errc::invalid_argument, what);
@@ -134,6 +138,7 @@ expected<json> run_create_many(mcs_state& state, const call_ctx& c, const args& 
   std::vector<storage::batch> parts;
   json results = json::array();
   size_t created = 0;
+  state.begin_bulk();
   for (const auto& item : objects) {
     auto one = [&]() -> status {
       auto ref = read_ref(item);
@@ -156,13 +161,55 @@ expected<json> run_create_many(mcs_state& state, const call_ctx& c, const args& 
                              {"message", one.err().message}});
     }
   }
+  storage::batch counters;
+  state.end_bulk(counters);
+  parts.push_back(std::move(counters));
   rows = storage::batch::concat(parts);
   return json{{"created", created}, {"results", results}};
+}
+
+// register_file (from the librarian once an upload or replica is committed): the file's
+// default attributes, from the librarian's own record of it.
+expected<json> run_register_file(mcs_state& state, const call_ctx& c, const args& a,
+                                 storage::batch& rows) {
+  if (auto st = a.only({"name", "size", "checksum", "uploader", "source", "create_unix_ms"}); !st)
+    return st.err();
+  auto name = a.text("name", true);
+  auto checksum = a.text("checksum", false);
+  auto uploader = a.text("uploader", false);
+  auto source = a.text("source", false);
+  for (auto* f : {&name, &checksum, &uploader, &source})
+    if (!*f) return f->err();
+  auto size = a.number("size");
+  if (!size) return size.err();
+  auto created_ms = a.number("create_unix_ms");
+  if (!created_ms) return created_ms.err();
+  if (*size > static_cast<uint64_t>(INT64_MAX) || *created_ms > uint64_t{253402300799999})
+    return bad("size or create_unix_ms out of range");
+  std::vector<attr_assign> defaults{{"size", "int", std::to_string(*size)}};
+  if (!checksum->empty()) defaults.push_back({"checksum", "string", *checksum});
+  if (!uploader->empty()) defaults.push_back({"uploader", "string", *uploader});
+  if (!source->empty()) defaults.push_back({"source", "string", *source});
+  typed_value created{attr_type::datetime_v, {}, static_cast<int64_t>(*created_ms) * 1000, 0};
+  defaults.push_back({"create_time", "datetime", format_value(created)});
+  if (auto st = state.register_file(c, *name, defaults, rows); !st) return st.err();
+  return ok_json({kind::file, *name, 0});
 }
 
 expected<json> run_write(mcs_state& state, const call_ctx& c, const std::string& verb,
                          const args& a, storage::batch& rows) {
   if (verb == "create_many") return run_create_many(state, c, a, rows);
+  if (verb == "register_file") return run_register_file(state, c, a, rows);
+  if (verb == "group_add" || verb == "group_remove") {
+    if (auto st = a.only({"user", "group"}); !st) return st.err();
+    auto user = a.text("user", true);
+    auto group = a.text("group", true);
+    for (auto* f : {&user, &group})
+      if (!*f) return f->err();
+    if (auto st = state.set_membership(c, *user, *group, verb == "group_add", rows); !st)
+      return st.err();
+    return json{{"ok", true}, {"user", *user}, {"group", *group}};
+  }
   if (verb == "add_coll" || verb == "add_view") {
     const char* parent_key = verb == "add_coll" ? "parent" : "view";
     if (auto st = a.only({parent_key, "child"}); !st) return st.err();
@@ -252,7 +299,50 @@ expected<json> run_write(mcs_state& state, const call_ctx& c, const std::string&
   return ok_json(*ref);
 }
 
-expected<json> run_query(const mcs_state& state, const call_ctx& c, const args& a) {
+// A JSON string literal. Most names are plain printable ASCII and are copied as they are; the
+// rest go through nlohmann (escapes, and invalid UTF-8 replaced as every other reply does).
+void append_json_string(std::string& out, const std::string& s) {
+  bool plain = true;
+  for (char ch : s) {
+    auto b = static_cast<unsigned char>(ch);
+    if (b < 0x20 || b > 0x7e || ch == '"' || ch == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (!plain) {
+    out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+    return;
+  }
+  out.push_back('"');
+  out += s;
+  out.push_back('"');
+}
+
+// The query's reply, written directly: a page of up to 100,000 names is the one large reply on
+// a hot path, and a JSON DOM of it cost more than the query. Same text as json::dump would give
+// (keys in order: count, items, more, plan, truncated).
+std::string query_reply_text(const query_result& r) {
+  std::string out;
+  out.reserve(64 + r.items.size() * 48 + r.plan.size());
+  out += "{\"count\":" + std::to_string(r.count) + ",\"items\":[";
+  for (size_t i = 0; i < r.items.size(); ++i) {
+    const auto& e = r.items[i];
+    if (i > 0) out.push_back(',');
+    out += "{\"kind\":\"";
+    out += kind_letter(e.k);
+    out += "\",\"name\":";
+    append_json_string(out, e.name);
+    if (e.version != 0) out += ",\"version\":" + std::to_string(e.version);
+    out.push_back('}');
+  }
+  out += std::string{"],\"more\":"} + (r.more ? "true" : "false") + ",\"plan\":";
+  append_json_string(out, r.plan);
+  out += std::string{",\"truncated\":"} + (r.truncated ? "true" : "false") + "}";
+  return out;
+}
+
+expected<std::string> run_query(const mcs_state& state, const call_ctx& c, const args& a) {
   if (auto ok = a.only({"kind", "conditions", "offset", "limit", "count"}); !ok) return ok.err();
   auto k = read_kind(a);
   if (!k) return k.err();
@@ -286,16 +376,11 @@ expected<json> run_query(const mcs_state& state, const call_ctx& c, const args& 
   }
   auto r = state.query(c, q);
   if (!r) return r.err();
-  auto out = page_json(r->items, r->more);
-  out["truncated"] = r->truncated;
-  out["count"] = r->count;
-  out["plan"] = r->plan;
-  return out;
+  return query_reply_text(*r);
 }
 
 expected<json> run_read(const mcs_state& state, const call_ctx& c, const std::string& verb,
                         const args& a) {
-  if (verb == "query") return run_query(state, c, a);
   if (verb == "list") {
     if (auto ok = a.only({"kind", "after", "limit"}); !ok) return ok.err();
     auto k = read_kind(a);
@@ -331,6 +416,15 @@ expected<json> run_read(const mcs_state& state, const call_ctx& c, const std::st
     for (const auto& d : *defs)
       list.push_back({{"name", d.name}, {"type", d.type}, {"predefined", d.predefined}});
     return json{{"attributes", list}};
+  }
+  if (verb == "groups") {
+    if (auto ok = a.only({"user"}); !ok) return ok.err();
+    auto user = a.text("user", false);
+    if (!user) return user.err();
+    auto who = user->empty() ? c.who.user : *user;
+    auto groups = state.groups_of(c, who);
+    if (!groups) return groups.err();
+    return json{{"user", who}, {"groups", *groups}};
   }
   if (verb == "acl") {
     if (auto ok = a.only({"target"}); !ok) return ok.err();
@@ -411,10 +505,17 @@ expected<json> run_read(const mcs_state& state, const call_ctx& c, const std::st
 bool is_write_verb(std::string_view verb) {
   for (auto v : write_verbs)
     if (v == verb) return true;
+  return is_internal_verb(verb);
+}
+
+bool is_internal_verb(std::string_view verb) {
+  for (auto v : internal_verbs)
+    if (v == verb) return true;
   return false;
 }
 
 bool is_known_verb(std::string_view verb) {
+  if (is_internal_verb(verb)) return false;
   if (is_write_verb(verb)) return true;
   for (auto v : read_verbs)
     if (v == verb) return true;
@@ -423,12 +524,17 @@ bool is_known_verb(std::string_view verb) {
 
 expected<std::string> dispatch(mcs_state& state, const call_ctx& c, const std::string& verb,
                                const std::string& args_json, storage::batch& rows) {
-  if (!is_known_verb(verb)) return bad("unknown MCS verb '" + verb.substr(0, 32) + "'");
+  if (!is_known_verb(verb) && !is_internal_verb(verb))
+    return bad("unknown MCS verb '" + verb.substr(0, 32) + "'");
   auto parsed = json::parse(args_json.empty() ? std::string{"{}"} : args_json, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object())
     return bad("the arguments of '" + verb + "' must be a JSON object");
   args a{parsed};
-  auto out = is_write_verb(verb) ? run_write(state, c, verb, a, rows) : run_read(state, c, verb, a);
+  // group:NAME grants reach the catalog's own members of NAME, whichever path the call took.
+  call_ctx full{state.with_groups(c.who), c.now_us};
+  if (verb == "query") return run_query(state, full, a);
+  auto out =
+      is_write_verb(verb) ? run_write(state, full, verb, a, rows) : run_read(state, full, verb, a);
   if (!out) return out.err();
   // Invalid UTF-8 in stored strings is replaced rather than failing the reply.
   return out->dump(-1, ' ', false, json::error_handler_t::replace);

@@ -12,7 +12,9 @@ namespace librarian::mcs {
 
 // Verbs that change the catalog (the API asks READWRITE for them; the others need READONLY).
 [[nodiscard]] bool is_write_verb(std::string_view verb);
+// Verbs users may send (HTTP, CLI); the internal ones (register_file) come only from the node.
 [[nodiscard]] bool is_known_verb(std::string_view verb);
+[[nodiscard]] bool is_internal_verb(std::string_view verb);
 
 // Runs one request. Mutations append their rows to `rows` (nothing on failure); the reply is
 // the JSON text to send once those rows are durable.

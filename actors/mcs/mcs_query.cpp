@@ -167,26 +167,133 @@ expected<std::vector<mcs_state::plan_step>> mcs_state::plan_conditions(
 }
 
 expected<size_t> mcs_state::estimate(const plan_step& s) const {
-  auto cur = store_.scan(index_, s.begin, s.end);
-  size_t n = 0;
-  for (; n < limits_.estimate_rows_max; ++n) {
-    auto row = cur.next();
-    if (!row) return row.err();
-    if (!row->has_value()) break;
-  }
-  return n;
+  return store_.count_db_rows(index_, s.begin, s.end, limits_.estimate_rows_max);
 }
 
-expected<bool> mcs_state::matches(uint64_t id, const std::vector<plan_step>& steps,
-                                  size_t skip) const {
-  for (size_t i = 0; i < steps.size(); ++i) {
-    if (i == skip && steps[i].exact) continue;
-    auto have = read_attr(id, steps[i].def);
-    if (!have) return have.err();
-    // An object without the attribute matches no condition on it (SQL's NULL), not even !=.
-    if (!have->has_value() || !evaluate(steps[i].op, **have, steps[i])) return false;
+namespace {
+
+// Candidates read from the driving scan before their conditions are checked together: enough
+// for one MultiGet per condition to pay, few enough that a small page reads little extra.
+constexpr size_t candidate_batch_max = 512;
+
+}  // namespace
+
+// Keeps the candidates (ids in scan order) that hold every condition but the driver's exact
+// one: one batched read per condition over the survivors of the one before.
+status mcs_state::filter_candidates(std::vector<uint64_t>& ids, const std::vector<plan_step>& steps,
+                                    size_t skip) const {
+  std::vector<std::string> keys;
+  std::vector<std::optional<std::string>> values;
+  // Equality conditions first, by probing their index rows (value then id: the probes of one
+  // condition fall in one narrow key range, so a few blocks serve them all); then the others by
+  // reading the candidates' values (one row per object, spread over the whole table).
+  for (size_t pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < steps.size() && !ids.empty(); ++i) {
+      const auto& step = steps[i];
+      if (i == skip && step.exact) continue;
+      bool probe = step.op == op_code::eq && step.exact;
+      if (probe != (pass == 0)) continue;
+      keys.clear();
+      if (probe) {
+        for (auto id : ids) {
+          keys.push_back(step.begin);
+          storage::append_u64(keys.back(), id);
+        }
+        if (auto st = store_.multi_get(index_, keys, values); !st) return st;
+        size_t kept = 0;
+        for (size_t j = 0; j < ids.size(); ++j)
+          if (values[j]) ids[kept++] = ids[j];
+        ids.resize(kept);
+        continue;
+      }
+      if (auto st = filter_by_values(ids, step, keys, values); !st) return st;
+    }
   }
+  return {};
+}
+
+status mcs_state::filter_by_values(std::vector<uint64_t>& ids, const plan_step& step,
+                                   std::vector<std::string>& keys,
+                                   std::vector<std::optional<std::string>>& values) const {
+  for (auto id : ids) keys.push_back(keys::u64_pair(id, step.def.id));
+  if (auto st = store_.multi_get(values_, keys, values); !st) return st;
+  size_t kept = 0;
+  for (size_t j = 0; j < ids.size(); ++j) {
+    // An object without the attribute matches no condition on it (SQL's NULL), not even !=.
+    if (!values[j]) continue;
+    storage::key_reader reader{*values[j]};
+    auto have = read_value(step.def.value_type(), reader);
+    if (!have || !reader.done()) return fail(errc::internal, "corrupt record: an attribute value");
+    if (evaluate(step.op, *have, step)) ids[kept++] = ids[j];
+  }
+  ids.resize(kept);
+  return {};
+}
+
+expected<std::vector<std::pair<uint64_t, mcs_state::object_row>>> mcs_state::read_objects(
+    const std::vector<uint64_t>& ids) const {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (auto id : ids) keys.push_back(keys::u64(id));
+  std::vector<std::optional<std::string>> raw;
+  if (auto st = store_.multi_get(objects_, keys, raw); !st) return st.err();
+  std::vector<std::pair<uint64_t, object_row>> out;
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (!raw[i]) return fail(errc::internal, "corrupt catalog: an index row of no object");
+    auto row = storage::decode<object_row>(*raw[i]);
+    if (!row) return row.err();
+    auto k = row->object_kind();
+    if (k != kind::file && k != kind::collection && k != kind::view)
+      return fail(errc::internal, "corrupt record: an MCS object of unknown kind");
+    out.emplace_back(ids[i], std::move(*row));
+  }
+  return out;
+}
+
+// Estimates every indexed condition (rows counted up to a cap; past it, RocksDB's size of the
+// range breaks ties) and sorts the conditions most selective first, so the first drives the
+// scan and a candidate fails the filters on as few reads as possible. Returns whether an index
+// drives the scan.
+expected<bool> mcs_state::order_steps(std::vector<plan_step>& steps) const {
+  size_t indexed = 0;
+  for (const auto& s : steps) indexed += s.indexed ? 1 : 0;
+  if (indexed == 0) return false;
+  std::vector<uint64_t> weight(steps.size(), UINT64_MAX);
+  if (indexed > 1) {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      auto& s = steps[i];
+      if (!s.indexed) continue;
+      auto n = estimate(s);
+      if (!n) return n.err();
+      s.estimate = *n;
+      weight[i] = *n;
+      if (*n >= limits_.estimate_rows_max)
+        weight[i] = limits_.estimate_rows_max + store_.approximate_bytes(index_, s.begin, s.end);
+    }
+  } else {
+    for (size_t i = 0; i < steps.size(); ++i)
+      if (steps[i].indexed) weight[i] = 0;  // the only choice: nothing to estimate
+  }
+  std::vector<size_t> order(steps.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return weight[a] < weight[b]; });
+  std::vector<plan_step> sorted;
+  sorted.reserve(steps.size());
+  for (auto i : order) sorted.push_back(std::move(steps[i]));
+  steps = std::move(sorted);
   return true;
+}
+
+expected<bool> mcs_state::container_hidden(const principal& who, const object_row& row) const {
+  if (row.container == 0) return false;
+  auto parent = read_object(row.container);
+  if (!parent) return parent.err();
+  if (!parent->has_value()) return true;
+  auto rights = rights_on(who, row.container, **parent);
+  if (!rights) return rights.err();
+  return (*rights & right_read) == 0;
 }
 
 expected<query_result> mcs_state::query(const call_ctx& c, const query_request& q) const {
@@ -201,77 +308,85 @@ expected<query_result> mcs_state::query(const call_ctx& c, const query_request& 
                                             std::to_string(limits_.offset_max));
   auto steps = plan_conditions(q);
   if (!steps) return steps.err();
-  size_t driver = steps->size();
-  size_t best = 0;
-  for (size_t i = 0; i < steps->size(); ++i) {
-    auto& s = (*steps)[i];
-    if (!s.indexed) continue;
-    auto n = estimate(s);
-    if (!n) return n.err();
-    s.estimate = *n;
-    if (driver == steps->size() || *n < best) {
-      driver = i;
-      best = *n;
-    }
-  }
-  bool scan_all = driver == steps->size();
-  // The filters run most selective first, so a candidate fails on as few reads as possible;
-  // conditions no index could estimate go last.
-  std::stable_sort(steps->begin(), steps->end(), [](const plan_step& a, const plan_step& b) {
-    auto rank = [](const plan_step& s) { return s.indexed ? s.estimate : SIZE_MAX; };
-    return rank(a) < rank(b);
-  });
-  if (!scan_all) driver = 0;  // the smallest estimate sorts first (the earliest of equals)
+  auto by_index = order_steps(*steps);
+  if (!by_index) return by_index.err();
+  bool scan_all = !*by_index;
+  size_t driver = scan_all ? steps->size() : 0;
   if (scan_all && q.limit == 0 && !q.count_only)
     return fail(errc::invalid_argument,
                 "no condition can use an index (a != or a like pattern that starts with a "
                 "wildcard would scan every object): add an indexed condition or give a limit");
   query_result out;
   size_t limit = q.limit == 0 ? limits_.page_default : q.limit;
-  if (scan_all) {
-    out.plan = "scan all " + std::string{kind_noun(q.k)} + "s";
-  } else {
-    const auto& d = (*steps)[driver];
-    out.plan = "index " + d.def.name + " " + op_text(d.op) + " (estimate " +
-               (d.estimate >= limits_.estimate_rows_max ? ">=" : "") + std::to_string(d.estimate) +
-               ")";
-  }
   std::string begin, end;
   if (scan_all) {
+    out.plan = "scan all " + std::string{kind_noun(q.k)} + "s";
     begin = std::string(1, static_cast<char>(q.k));
     end = successor(begin);
   } else {
-    begin = (*steps)[driver].begin;
-    end = (*steps)[driver].end;
+    const auto& d = (*steps)[driver];
+    out.plan = "index " + d.def.name + " " + op_text(d.op);
+    if (steps->size() > 1)
+      out.plan += " (estimate " + std::string{d.estimate >= limits_.estimate_rows_max ? ">=" : ""} +
+                  std::to_string(d.estimate) + ")";
+    begin = d.begin;
+    end = d.end;
   }
-  auto cur = store_.scan(scan_all ? names_ : index_, begin, end, 512);
+  // Only the driver's own exact condition needs no check: then every candidate matches, and a
+  // batch need not read past the page.
+  bool filters = scan_all || steps->size() > 1 || !(*steps)[driver].exact;
+  // A condition on `container` names a collection: it must not find the readable members of a
+  // collection the caller may not read (that would tell the collection exists).
+  bool on_container = std::any_of(steps->begin(), steps->end(),
+                                  [](const plan_step& s) { return s.def.id == attr_container; });
+  auto cur = store_.scan(scan_all ? names_ : index_, begin, end, candidate_batch_max);
   uint64_t matched = 0;
-  for (size_t examined = 0;; ++examined) {
-    if (examined >= limits_.scan_rows_max) {
-      out.truncated = true;
-      break;
+  size_t examined = 0;
+  std::vector<uint64_t> ids;
+  for (bool scan_done = false; !scan_done;) {
+    size_t wanted = candidate_batch_max;
+    if (!filters && !q.count_only) {
+      uint64_t still = q.offset + limit + 1 - std::min<uint64_t>(matched, q.offset + limit);
+      wanted = static_cast<size_t>(std::clamp<uint64_t>(still, 1, candidate_batch_max));
     }
-    auto row = cur.next();
-    if (!row) return row.err();
-    if (!row->has_value()) break;
-    uint64_t id = keys::trailing_id(scan_all ? (*row)->value : (*row)->key);
-    auto ok = matches(id, *steps, driver);
-    if (!ok) return ok.err();
-    if (!*ok) continue;
-    auto obj = read_object(id);
-    if (!obj) return obj.err();
-    if (!obj->has_value())
-      return fail(errc::internal, "corrupt catalog: an index row of no object");
-    auto rights = rights_on(c.who, id, **obj);
-    if (!rights) return rights.err();
-    if ((*rights & right_read) == 0) continue;  // unreadable objects are not there for this caller
-    ++matched;
-    if (q.count_only || matched <= q.offset) continue;
-    if (out.items.size() == limit) {
-      out.more = true;
-      break;
+    ids.clear();
+    while (ids.size() < wanted) {
+      if (examined >= limits_.scan_rows_max) {
+        out.truncated = true;
+        scan_done = true;
+        break;
+      }
+      auto row = cur.next();
+      if (!row) return row.err();
+      if (!row->has_value()) {
+        scan_done = true;
+        break;
+      }
+      ++examined;
+      ids.push_back(keys::trailing_id(scan_all ? (*row)->value : (*row)->key));
     }
-    out.items.push_back({(*obj)->object_kind(), (*obj)->name, (*obj)->version});
+    if (auto st = filter_candidates(ids, *steps, driver); !st) return st.err();
+    auto objects = read_objects(ids);
+    if (!objects) return objects.err();
+    for (auto& [id, obj] : *objects) {
+      auto rights = rights_on(c.who, id, obj);
+      if (!rights) return rights.err();
+      if ((*rights & right_read) == 0)
+        continue;  // unreadable objects are not there for this caller
+      if (on_container) {
+        auto hidden = container_hidden(c.who, obj);
+        if (!hidden) return hidden.err();
+        if (*hidden) continue;
+      }
+      ++matched;
+      if (q.count_only || matched <= q.offset) continue;
+      if (out.items.size() == limit) {
+        out.more = true;
+        scan_done = true;
+        break;
+      }
+      out.items.push_back({obj.object_kind(), obj.name, obj.version});
+    }
   }
   out.count = q.count_only ? matched : out.items.size();
   return out;

@@ -82,7 +82,7 @@ std::vector<std::string> mcs_tables() {
           notes_table,   docs_table,  acl_table,       audit_table,  mcs_meta_table};
 }
 
-mcs_state::mcs_state(const storage::db& db, mcs_limits limits)
+mcs_state::mcs_state(storage::db& db, mcs_limits limits)
     : db_(db),
       limits_(limits),
       objects_(db.get_table(objects_table)),
@@ -101,6 +101,7 @@ mcs_state::mcs_state(const storage::db& db, mcs_limits limits)
 status mcs_state::load() {
   store_.clear();
   def_cache_.clear();
+  if (auto st = load_groups(); !st) return st;
   auto row = storage::get_record<counters_row>(db_, meta_, counts_key);
   if (!row) return row.err();
   if (!row->has_value()) {
@@ -117,6 +118,17 @@ status mcs_state::load() {
     return fail(errc::internal, "corrupt record: the MCS counters row is inconsistent");
   counts_ = {c.next_id, c.next_attr_id, c.next_seq, c.objects};
   return {};
+}
+
+void mcs_state::end_bulk(storage::batch& rows) {
+  LIB_ASSERT(bulk_depth_ > 0);
+  --bulk_depth_;
+  if (bulk_depth_ > 0) return;
+  // Not refused when the overlay is full: the bulk's objects are already in it and need these
+  // counters to be durable with them.
+  store_.begin();
+  write_counts();
+  store_.finish(rows);
 }
 
 void mcs_state::write_counts() {
@@ -222,25 +234,51 @@ status mcs_state::create(const call_ctx& c, const object_ref& ref,
   return transaction(rows, [&]() -> status {
     auto existing = find_id(ref);
     if (!existing) return existing.err();
+    // Logical names are catalog-wide (the LRC's LFNs), so a taken name must be refused even when
+    // the caller cannot read its object. The answer is the same whether or not they can: it
+    // tells that the name is taken, never whose it is or what it holds.
     if (existing->has_value()) return fail(errc::already_exists, describe(ref) + " already exists");
-    uint64_t id = counts_.next_id++;
-    object_row row{static_cast<uint8_t>(ref.k), ref.name, ref.version, c.who.user, 0};
-    write_object(id, row);
-    store_.put(names_, keys::name(ref.k, ref.name, ref.version), keys::u64(id));
-    ++counts_.objects;
-    auto def_of = [](uint64_t a) {
-      const auto* p = find_predefined(a);
-      return attr_def{p->id, static_cast<uint8_t>(p->type), p->name};
-    };
-    write_attr(id, ref.k, def_of(attr_creator), std::nullopt, text_value(c.who.user));
-    write_attr(id, ref.k, def_of(attr_created), std::nullopt, time_value(c.now_us));
-    write_attr(id, ref.k, def_of(attr_last_modifier), std::nullopt, text_value(c.who.user));
-    write_attr(id, ref.k, def_of(attr_modified), std::nullopt, time_value(c.now_us));
-    write_attr(id, ref.k, def_of(attr_valid), std::nullopt, int_value(1));
-    audit_row(c, id, "create", describe(ref), std::to_string(attrs.size()) + " attributes");
-    if (attrs.empty()) return {};
-    return set_attrs(c, id, row, attrs, 0, false);
+    return create_object(c, ref, attrs);
   });
+}
+
+status mcs_state::register_file(const call_ctx& c, const std::string& name,
+                                const std::vector<attr_assign>& defaults, storage::batch& rows) {
+  object_ref ref{kind::file, name, 0};
+  if (auto st = validate_ref(ref); !st) return st;
+  return transaction(rows, [&]() -> status {
+    auto existing = find_id(ref);
+    if (!existing) return existing.err();
+    if (!existing->has_value()) return create_object(c, ref, defaults);
+    // Described in the catalog before its upload: the upload's facts are added to (or replace)
+    // what the entry says, whoever owns it -- they come from the node, not from a user.
+    auto id = **existing;
+    auto row = read_object(id);
+    if (!row) return row.err();
+    if (!row->has_value()) return fail(errc::internal, "corrupt catalog: a name of no object");
+    return set_attrs(c, id, **row, defaults, 3, true);
+  });
+}
+
+status mcs_state::create_object(const call_ctx& c, const object_ref& ref,
+                                const std::vector<attr_assign>& attrs) {
+  uint64_t id = counts_.next_id++;
+  object_row row{static_cast<uint8_t>(ref.k), ref.name, ref.version, c.who.user, 0};
+  write_object(id, row);
+  store_.put(names_, keys::name(ref.k, ref.name, ref.version), keys::u64(id));
+  ++counts_.objects;
+  auto def_of = [](uint64_t a) {
+    const auto* p = find_predefined(a);
+    return attr_def{p->id, static_cast<uint8_t>(p->type), p->name};
+  };
+  write_attr(id, ref.k, def_of(attr_creator), std::nullopt, text_value(c.who.user));
+  write_attr(id, ref.k, def_of(attr_created), std::nullopt, time_value(c.now_us));
+  write_attr(id, ref.k, def_of(attr_last_modifier), std::nullopt, text_value(c.who.user));
+  write_attr(id, ref.k, def_of(attr_modified), std::nullopt, time_value(c.now_us));
+  write_attr(id, ref.k, def_of(attr_valid), std::nullopt, int_value(1));
+  audit_row(c, id, "create", describe(ref), std::to_string(attrs.size()) + " attributes");
+  if (attrs.empty()) return {};
+  return set_attrs(c, id, row, attrs, 0, false);
 }
 
 expected<object_page> mcs_state::list(const call_ctx& c, kind k, const std::string& after,
@@ -496,12 +534,24 @@ expected<std::vector<attr_entry>> mcs_state::list_attrs(const call_ctx& c,
         {*name, attr_type_name((*def)->value_type()), format_value(*v), attr_id < first_user_attr});
   }
   if (obj->second.container != 0) {
-    // The container attribute names the collection now, so a report never shows a stale name.
-    for (auto& e : out)
-      if (e.name == "container") {
-        auto parent = read_object(obj->second.container);
-        if (parent && parent->has_value()) e.value = (*parent)->name;
+    // The container attribute names the collection now, so a report never shows a stale name;
+    // a caller who may read the file but not its collection is not told the collection's name.
+    auto parent = read_object(obj->second.container);
+    if (!parent) return parent.err();
+    auto parent_rights = uint8_t{0};
+    if (parent->has_value()) {
+      auto r = rights_on(c.who, obj->second.container, **parent);
+      if (!r) return r.err();
+      parent_rights = *r;
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i].name != "container") continue;
+      if ((parent_rights & right_read) == 0) {
+        out.erase(out.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
       }
+      out[i].value = (*parent)->name;
+    }
   }
   std::stable_sort(out.begin(), out.end(), [](const attr_entry& a, const attr_entry& b) {
     return a.predefined != b.predefined ? a.predefined : (!a.predefined && a.name < b.name);
@@ -531,8 +581,9 @@ void mcs_state::audit_row(const call_ctx& c, uint64_t id, const std::string& act
                           const std::string& object, const std::string& detail) {
   auto seq = counts_.next_seq++;
   audit_row_data row{c.now_us, c.who.user, action, object, detail, id};
-  store_.put(audit_, keys::tagged('g', seq), storage::encode(row));
-  store_.put(audit_, keys::tagged('o', id, seq), "");
+  // One row per change, under its object (what the audit verb reads). Catalogs written before
+  // kept the row under 'g' seq and an empty 'o' row as its index; audit() reads both layouts.
+  store_.put(audit_, keys::tagged('o', id, seq), storage::encode(row));
 }
 
 expected<std::vector<audit_entry>> mcs_state::audit(const call_ctx& c, const object_ref& ref,
@@ -543,23 +594,30 @@ expected<std::vector<audit_entry>> mcs_state::audit(const call_ctx& c, const obj
     return fail(errc::forbidden,
                 "only the owner of " + describe(ref) + " or an admin reads its audit");
   if (limit == 0 || limit > limits_.page_max) limit = limits_.page_default;
-  std::deque<uint64_t> newest;  // the last `limit` sequence numbers seen
+  std::deque<storage::kv> newest;  // the last `limit` rows seen
   auto cur = store_.scan_prefix(audit_, keys::tagged('o', obj->first));
   for (size_t i = 0; i < limits_.scan_rows_max; ++i) {
     auto row = cur.next();
     if (!row) return row.err();
     if (!row->has_value()) break;
-    newest.push_back(keys::trailing_id((*row)->key));
+    newest.push_back(std::move(**row));
     if (newest.size() > limit) newest.pop_front();
   }
   std::vector<audit_entry> out;
   for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
-    auto raw = store_.get(audit_, keys::tagged('g', *it));
-    if (!raw) return raw.err();
-    if (!raw->has_value()) continue;
-    auto r = storage::decode<audit_row_data>(**raw);
+    auto seq = keys::trailing_id(it->key);
+    std::optional<std::string> raw_row;
+    if (!it->value.empty()) {
+      raw_row = std::move(it->value);
+    } else {  // the older layout: the row itself is under 'g' seq
+      auto raw = store_.get(audit_, keys::tagged('g', seq));
+      if (!raw) return raw.err();
+      raw_row = std::move(*raw);
+    }
+    if (!raw_row) continue;
+    auto r = storage::decode<audit_row_data>(*raw_row);
     if (!r) return r.err();
-    out.push_back({*it, r->when_us, r->who, r->action, r->object, r->detail});
+    out.push_back({seq, r->when_us, r->who, r->action, r->object, r->detail});
   }
   return out;
 }
@@ -662,6 +720,108 @@ expected<std::vector<acl_entry>> mcs_state::acl(const call_ctx& c,
     out.push_back({*p, rights_text(static_cast<uint8_t>((*row)->value[0]))});
   }
   return out;
+}
+
+// --- groups --------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t group_name_bytes_max = 128;
+
+std::string membership_key(const std::string& user, const std::string& group) {
+  return "g" + storage::string_key(user) + storage::string_key(group);
+}
+
+status check_member_names(const std::string& user, const std::string& group) {
+  if (user.empty() || user.size() > principal_bytes_max || user.find('\0') != std::string::npos)
+    return fail(errc::invalid_argument, "a user name has 1 to 256 bytes, without NUL");
+  if (group.empty() || group.size() > group_name_bytes_max)
+    return fail(errc::invalid_argument, "a group name has 1 to 128 bytes");
+  for (char ch : group) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-' || ch == '.';
+    if (!ok)
+      return fail(errc::invalid_argument, "group name '" + group.substr(0, 64) +
+                                              "' may hold only letters, digits, '_', '-' and '.'");
+  }
+  return {};
+}
+
+}  // namespace
+
+status mcs_state::load_groups() {
+  groups_.clear();
+  group_members_ = 0;
+  std::string after;
+  // Bounded: at most group_members_max rows are accepted; more is a corrupt or hostile db.
+  for (;;) {
+    auto page = db_.scan_prefix(meta_, "g", 1000, after);
+    if (!page) return page.err();
+    for (const auto& row : page->rows) {
+      storage::key_reader reader{std::string_view{row.key}.substr(1)};
+      auto user = reader.read_string();
+      auto group = user ? reader.read_string() : user;
+      if (!user || !group || !reader.done())
+        return fail(errc::internal, "corrupt record: an MCS group membership");
+      if (++group_members_ > limits_.group_members_max)
+        return fail(errc::internal, "more MCS group memberships than the limit");
+      groups_[*user].insert(*group);
+    }
+    if (!page->more || page->rows.empty()) return {};
+    after = page->rows.back().key;
+  }
+}
+
+principal mcs_state::with_groups(principal who) const {
+  auto it = groups_.find(who.user);
+  if (it == groups_.end()) return who;
+  for (const auto& g : it->second)
+    if (std::find(who.groups.begin(), who.groups.end(), g) == who.groups.end())
+      who.groups.push_back(g);
+  return who;
+}
+
+status mcs_state::set_membership(const call_ctx& c, const std::string& user,
+                                 const std::string& group, bool member, storage::batch& rows) {
+  if (!c.who.admin) return fail(errc::forbidden, "only an admin changes the catalog's groups");
+  if (auto st = check_member_names(user, group); !st) return st;
+  auto it = groups_.find(user);
+  bool is_member = it != groups_.end() && it->second.count(group) > 0;
+  if (member == is_member) return {};  // already so: nothing to write
+  if (member && group_members_ >= limits_.group_members_max)
+    return fail(errc::invalid_argument, "the catalog holds at most " +
+                                            std::to_string(limits_.group_members_max) +
+                                            " group memberships");
+  auto st = transaction(rows, [&]() -> status {
+    if (member)
+      store_.put(meta_, membership_key(user, group), "");
+    else
+      store_.del(meta_, membership_key(user, group));
+    audit_row(c, 0, member ? "group_add" : "group_remove", "the service",
+              "user:" + user + " group:" + group);
+    return {};
+  });
+  if (!st) return st;
+  // Memory follows once the rows are in the batch; a failed commit restarts the actor, which
+  // reloads what is durable.
+  if (member) {
+    groups_[user].insert(group);
+    ++group_members_;
+  } else {
+    it->second.erase(group);
+    if (it->second.empty()) groups_.erase(it);
+    --group_members_;
+  }
+  return {};
+}
+
+expected<std::vector<std::string>> mcs_state::groups_of(const call_ctx& c,
+                                                        const std::string& user) const {
+  if (!c.who.admin && c.who.user != user)
+    return fail(errc::forbidden, "only an admin lists another user's groups");
+  auto it = groups_.find(user);
+  if (it == groups_.end()) return std::vector<std::string>{};
+  return std::vector<std::string>{it->second.begin(), it->second.end()};
 }
 
 }  // namespace librarian::mcs

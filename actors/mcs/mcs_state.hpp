@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,8 +61,9 @@ struct mcs_limits {
   size_t page_default = 100;
   size_t page_max = 100000;
   size_t offset_max = 1000000;
-  size_t estimate_rows_max = 1000;  // an index range is counted up to this many rows
-  size_t scan_rows_max = 2000000;   // rows one query may examine
+  size_t estimate_rows_max = 1000;    // an index range is counted up to this many rows
+  size_t scan_rows_max = 2000000;     // rows one query may examine
+  size_t group_members_max = 100000;  // (user, group) memberships in the catalog
   size_t overlay_entries_max = 2000000;
   size_t overlay_bytes_max = 512u << 20;
 };
@@ -69,7 +71,7 @@ struct mcs_limits {
 class mcs_state {
  public:
   // db must outlive the state and have been opened with mcs_tables().
-  explicit mcs_state(const storage::db& db, mcs_limits limits = {});
+  explicit mcs_state(storage::db& db, mcs_limits limits = {});
 
   // Reads the counters (a fresh db starts empty) and clears the overlay.
   [[nodiscard]] status load();
@@ -82,6 +84,12 @@ class mcs_state {
   // create l|c|v NAME [-f ATTR_FILE]: a new object owned by the caller, with its attributes.
   [[nodiscard]] status create(const call_ctx& c, const object_ref& ref,
                               const std::vector<attr_assign>& attrs, storage::batch& rows);
+  // A file the librarian has just registered (upload or replica): the logical file, owned by
+  // the caller (its uploader), with the node's default attributes (size, checksum, uploader,
+  // source, create_time); a file already described gets them added or replaced.
+  [[nodiscard]] status register_file(const call_ctx& c, const std::string& name,
+                                     const std::vector<attr_assign>& defaults,
+                                     storage::batch& rows);
   // delete: the object, its attributes, memberships, notes, document and grants. A collection
   // with members needs recursive (which deletes the whole subtree, at most delete_objects_max).
   [[nodiscard]] status remove(const call_ctx& c, const object_ref& ref, bool recursive,
@@ -147,8 +155,24 @@ class mcs_state {
   [[nodiscard]] expected<std::vector<audit_entry>> audit(const call_ctx& c, const object_ref& ref,
                                                          size_t limit) const;
 
+  // --- groups ----------------------------------------------------------------------------------
+  // The catalog's own group memberships (node users carry no groups): `group:NAME` grants
+  // apply to their members whatever path the request came by. Admins change them.
+  [[nodiscard]] status set_membership(const call_ctx& c, const std::string& user,
+                                      const std::string& group, bool member, storage::batch& rows);
+  // A user's groups (admins, or the user themself).
+  [[nodiscard]] expected<std::vector<std::string>> groups_of(const call_ctx& c,
+                                                             const std::string& user) const;
+  // The caller with the groups the catalog records for them added to those they came with.
+  [[nodiscard]] principal with_groups(principal who) const;
+
   // --- queries ---------------------------------------------------------------------------------
   [[nodiscard]] expected<query_result> query(const call_ctx& c, const query_request& q) const;
+
+  // A bulk request (create_many) runs its objects as separate transactions between these two;
+  // the counters row, which every transaction would rewrite, is written once by end_bulk.
+  void begin_bulk() { ++bulk_depth_; }
+  void end_bulk(storage::batch& rows);
 
   [[nodiscard]] uint64_t object_count() const { return counts_.objects; }
   [[nodiscard]] const mcs_limits& limits() const { return limits_; }
@@ -179,6 +203,9 @@ class mcs_state {
                                                                   uint8_t need) const;
   [[nodiscard]] status validate_ref(const object_ref& ref) const;
   void write_object(uint64_t id, const object_row& row);
+  // Inside a transaction, for a name known to be free.
+  [[nodiscard]] status create_object(const call_ctx& c, const object_ref& ref,
+                                     const std::vector<attr_assign>& attrs);
 
   // Attributes.
   [[nodiscard]] expected<std::optional<attr_def>> find_def(const std::string& name) const;
@@ -204,16 +231,29 @@ class mcs_state {
 
   // Queries.
   [[nodiscard]] expected<std::vector<plan_step>> plan_conditions(const query_request& q) const;
-  [[nodiscard]] expected<bool> matches(uint64_t id, const std::vector<plan_step>& steps,
-                                       size_t skip) const;
+  // Whether the object's collection is one the caller may not read.
+  [[nodiscard]] expected<bool> container_hidden(const principal& who, const object_row& row) const;
+  [[nodiscard]] expected<bool> order_steps(std::vector<plan_step>& steps) const;
+  [[nodiscard]] status filter_candidates(std::vector<uint64_t>& ids,
+                                         const std::vector<plan_step>& steps, size_t skip) const;
+  [[nodiscard]] status filter_by_values(std::vector<uint64_t>& ids, const plan_step& step,
+                                        std::vector<std::string>& keys,
+                                        std::vector<std::optional<std::string>>& values) const;
+  [[nodiscard]] expected<std::vector<std::pair<uint64_t, object_row>>> read_objects(
+      const std::vector<uint64_t>& ids) const;
   [[nodiscard]] expected<size_t> estimate(const plan_step& s) const;
 
-  const storage::db& db_;
+  storage::db& db_;
   mcs_limits limits_;
   storage::table objects_, names_, defs_, values_, index_, members_, notes_, docs_, acl_, audit_,
       meta_;
   overlay_store store_;
   counters counts_;
+  size_t bulk_depth_ = 0;
+  // Group memberships by user: few, read on every request, so kept in memory (load_groups).
+  std::unordered_map<std::string, std::set<std::string>> groups_;
+  size_t group_members_ = 0;
+  [[nodiscard]] status load_groups();
   // Attribute definitions by name: read on every attribute of every request, never removed.
   static constexpr size_t def_cache_entries_max = 100000;
   struct cached_def {

@@ -1,6 +1,10 @@
 // The MCS's read-your-writes view of the db (see overlay.hpp).
 #include "actors/mcs/overlay.hpp"
 
+#include <rocksdb/db.h>
+
+#include <memory>
+
 #include "runtime/assert.hpp"
 #include "storage/keys.hpp"
 
@@ -17,21 +21,94 @@ std::string overlay_store::overlay_key(storage::table t, std::string_view key) {
 
 expected<std::optional<std::string>> overlay_store::get(storage::table t,
                                                         std::string_view key) const {
-  auto it = by_key_.find(overlay_key(t, key));
-  if (it != by_key_.end()) return it->second.value;
+  if (!by_key_.empty()) {
+    auto it = by_key_.find(overlay_key(t, key));
+    if (it != by_key_.end()) return it->second.value;
+  }
   return db_.get(t, key);
+}
+
+status overlay_store::multi_get(storage::table t, const std::vector<std::string>& keys,
+                                std::vector<std::optional<std::string>>& out) const {
+  out.assign(keys.size(), std::nullopt);
+  std::vector<size_t> from_db;
+  from_db.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!by_key_.empty()) {
+      auto it = by_key_.find(overlay_key(t, keys[i]));
+      if (it != by_key_.end()) {
+        out[i] = it->second.value;
+        continue;
+      }
+    }
+    from_db.push_back(i);
+  }
+  if (from_db.empty()) return {};
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(from_db.size());
+  bool sorted = true;
+  for (size_t j = 0; j < from_db.size(); ++j) {
+    slices.emplace_back(keys[from_db[j]]);
+    if (j > 0 && keys[from_db[j - 1]] >= keys[from_db[j]]) sorted = false;
+  }
+  std::vector<rocksdb::PinnableSlice> values(from_db.size());
+  std::vector<rocksdb::Status> statuses(from_db.size());
+  db_.raw()->MultiGet(rocksdb::ReadOptions{}, t.handle, from_db.size(), slices.data(),
+                      values.data(), statuses.data(), sorted);
+  for (size_t j = 0; j < from_db.size(); ++j) {
+    if (statuses[j].IsNotFound()) continue;
+    if (!statuses[j].ok())
+      return fail(errc::internal, "cannot read " + db_.path() + ": " + statuses[j].ToString());
+    out[from_db[j]] = values[j].ToString();
+  }
+  return {};
+}
+
+expected<size_t> overlay_store::count_db_rows(storage::table t, const std::string& begin,
+                                              const std::string& end, size_t cap) const {
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper{end};
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, t.handle)};
+  size_t n = 0;
+  for (it->Seek(begin); it->Valid() && n < cap; it->Next()) ++n;
+  if (!it->status().ok())
+    return fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
+  return n;
+}
+
+uint64_t overlay_store::approximate_bytes(storage::table t, const std::string& begin,
+                                          const std::string& end) const {
+  rocksdb::Range range{begin, end};
+  uint64_t bytes = 0;
+  rocksdb::SizeApproximationOptions options;
+  options.include_memtables = true;
+  options.include_files = true;
+  if (!db_.raw()->GetApproximateSizes(options, t.handle, &range, 1, &bytes).ok()) return 0;
+  return bytes;
 }
 
 void overlay_store::record(storage::table t, std::string_view key,
                            std::optional<std::string> value) {
   LIB_ASSERT_MSG(open_, "an MCS write outside a transaction");
+  if (value)
+    txn_rows_.put(t, key, *value);
+  else
+    txn_rows_.del(t, key);
   auto okey = overlay_key(t, key);
   bytes_ += okey.size() + (value ? value->size() : 0);
-  auto it = by_key_.find(okey);
-  undo_.push_back({okey, it == by_key_.end() ? std::nullopt : std::optional<entry>{it->second}});
-  staged_.push_back({t, std::string{key}, value});
-  by_seq_.emplace_back(seq_, okey);
-  by_key_[std::move(okey)] = entry{std::move(value), seq_};
+  auto it = by_key_.lower_bound(okey);
+  if (it != by_key_.end() && it->first == okey) {
+    if (it->second.seq != seq_) {
+      undo_.push_back({it, it->second});
+      by_seq_.emplace_back(seq_, it);
+    }
+    it->second = entry{std::move(value), seq_};
+    return;
+  }
+  it = by_key_.emplace_hint(it, std::move(okey), entry{std::move(value), seq_});
+  undo_.push_back({it, std::nullopt});
+  by_seq_.emplace_back(seq_, it);
 }
 
 void overlay_store::begin() {
@@ -39,6 +116,7 @@ void overlay_store::begin() {
   open_ = true;
   ++seq_;
   bytes_at_begin_ = bytes_;
+  by_seq_at_begin_ = by_seq_.size();
 }
 
 void overlay_store::put(storage::table t, std::string_view key, std::string_view value) {
@@ -51,46 +129,39 @@ void overlay_store::del(storage::table t, std::string_view key) {
 
 void overlay_store::finish(storage::batch& rows) {
   LIB_ASSERT(open_);
-  for (auto& op : staged_) {
-    if (op.value)
-      rows.put(op.table, op.key, *op.value);
-    else
-      rows.del(op.table, op.key);
-  }
-  staged_.clear();
+  rows.append(std::move(txn_rows_));
+  txn_rows_ = storage::batch{};
   undo_.clear();
   open_ = false;
 }
 
 void overlay_store::abort() {
   LIB_ASSERT(open_);
-  // Newest first, so a key written twice gets back its state from before the transaction.
+  // This transaction's records are the queue's tail: drop them before any entry they name.
+  while (by_seq_.size() > by_seq_at_begin_) by_seq_.pop_back();
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
     if (it->previous)
-      by_key_[it->okey] = *it->previous;
+      it->at->second = std::move(*it->previous);
     else
-      by_key_.erase(it->okey);
-    by_seq_.pop_back();
+      by_key_.erase(it->at);
   }
   bytes_ = bytes_at_begin_;
-  staged_.clear();
+  txn_rows_ = storage::batch{};
   undo_.clear();
   open_ = false;
 }
 
 void overlay_store::committed(uint64_t seq_durable) {
-  // Bounded by the queue's length; each pass pops one entry.
+  // Bounded by the queue's length; each pass pops one record.
   while (!by_seq_.empty() && by_seq_.front().first <= seq_durable) {
-    auto& [seq, okey] = by_seq_.front();
-    auto it = by_key_.find(okey);
-    // A newer write to the same key stays until its own batch is durable.
-    if (it != by_key_.end() && it->second.seq <= seq_durable) {
-      bytes_ -= std::min(bytes_, okey.size() + (it->second.value ? it->second.value->size() : 0));
-      by_key_.erase(it);
-    } else {
-      bytes_ -= std::min(bytes_, okey.size());
-    }
+    auto [seq, it] = by_seq_.front();
     by_seq_.pop_front();
+    // A newer write of the same key stays until its own batch is durable (its record, later in
+    // the queue, erases the entry then).
+    if (it->second.seq != seq) continue;
+    bytes_ -=
+        std::min(bytes_, it->first.size() + (it->second.value ? it->second.value->size() : 0));
+    by_key_.erase(it);
   }
   if (by_seq_.empty()) bytes_ = 0;
 }
@@ -131,6 +202,15 @@ expected<std::optional<storage::kv>> overlay_store::cursor::next() {
       continue;
     }
     const storage::kv* from_db = db_rows_.empty() ? nullptr : &db_rows_.front();
+    if (store_.by_key_.empty()) {
+      // Nothing pending (the common case for reads): the db's rows as they come.
+      if (!from_db) return std::optional<storage::kv>{};
+      storage::kv row = std::move(db_rows_.front());
+      db_rows_.pop_front();
+      lower_.assign(row.key);
+      lower_.push_back('\0');
+      return std::optional<storage::kv>{std::move(row)};
+    }
     auto prefix = overlay_key(table_, "");
     auto it = store_.by_key_.lower_bound(overlay_key(table_, lower_));
     bool have_ov = it != store_.by_key_.end() && it->first.compare(0, 4, prefix) == 0;

@@ -24,11 +24,23 @@ namespace librarian::mcs {
 
 class overlay_store {
  public:
-  overlay_store(const storage::db& db, size_t entries_max, size_t bytes_max)
+  overlay_store(storage::db& db, size_t entries_max, size_t bytes_max)
       : db_(db), entries_max_(entries_max), bytes_max_(bytes_max) {}
 
   [[nodiscard]] expected<std::optional<std::string>> get(storage::table t,
                                                          std::string_view key) const;
+  // Point reads of many keys at once: the overlay's first, the rest in one RocksDB MultiGet
+  // (sorted keys read neighbouring blocks once). out[i] answers keys[i].
+  [[nodiscard]] status multi_get(storage::table t, const std::vector<std::string>& keys,
+                                 std::vector<std::optional<std::string>>& out) const;
+  // Rows of the db in [begin, end), counted up to cap without copying them (pending writes are
+  // not counted: the planner's estimates need not be exact).
+  [[nodiscard]] expected<size_t> count_db_rows(storage::table t, const std::string& begin,
+                                               const std::string& end, size_t cap) const;
+  // RocksDB's estimate of the bytes keys in [begin, end) take on disk and in memtables; a
+  // planner's tie-breaker where counting rows stops at a cap.
+  [[nodiscard]] uint64_t approximate_bytes(storage::table t, const std::string& begin,
+                                           const std::string& end) const;
   // A mutation runs as one transaction: begin(), then puts and dels (visible to the
   // transaction's own reads at once), then finish() appends them all to the batch, or abort()
   // undoes them -- so a request that fails changes nothing, whatever it had written.
@@ -89,30 +101,32 @@ class overlay_store {
     std::optional<std::string> value;  // nullopt: deleted
     uint64_t seq = 0;
   };
+  using entry_map = std::map<std::string, entry, std::less<>>;
   static std::string overlay_key(storage::table t, std::string_view key);
   void record(storage::table t, std::string_view key, std::optional<std::string> value);
-  struct staged {
-    storage::table table;
-    std::string key;
-    std::optional<std::string> value;
-  };
+  // A transaction's first write of a key: the entry, and what it held before (nothing: the
+  // transaction made it). Later writes of the same key in the transaction need no undo.
   struct undo {
-    std::string okey;
+    entry_map::iterator at;
     std::optional<entry> previous;
   };
   bool open_ = false;
-  std::vector<staged> staged_;
+  storage::batch txn_rows_;  // the open transaction's writes, in order
   std::vector<undo> undo_;
   size_t bytes_at_begin_ = 0;
+  size_t by_seq_at_begin_ = 0;
 
-  const storage::db& db_;
+  storage::db& db_;
   size_t entries_max_;
   size_t bytes_max_;
   size_t bytes_ = 0;
   uint64_t seq_ = 0;
-  std::map<std::string, entry, std::less<>> by_key_;
-  // (seq, overlay key) in write order, so committed() drops a prefix.
-  std::deque<std::pair<uint64_t, std::string>> by_seq_;
+  entry_map by_key_;
+  // (seq, entry) for each transaction's first write of a key, in write order, so committed()
+  // drops a prefix without looking keys up. std::map iterators stay valid until the entry is
+  // erased, and an entry is erased only through its newest record (or by the abort of the
+  // transaction that made it, which pops that transaction's records first).
+  std::deque<std::pair<uint64_t, entry_map::iterator>> by_seq_;
 };
 
 }  // namespace librarian::mcs

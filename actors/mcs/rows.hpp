@@ -109,7 +109,7 @@ status mcs_state::transaction(storage::batch& rows, F&& body) {
     counts_ = saved;
     return st;
   }
-  write_counts();
+  if (bulk_depth_ == 0) write_counts();  // a bulk request writes them once, at its end
   store_.finish(rows);
   return st;
 }

@@ -1,9 +1,10 @@
 // MCS benchmarks (see mcs_bench.hpp). The catalog side runs a real librarian-node on loopback and
-// talks to it only through POST /api/v1/mcs/{verb}, one HTTP request per connection as the CLI
-// does. The PostgreSQL side starts a private cluster (initdb + pg_ctl in the work dir, as the
-// `postgres` user when we are root), loads the same files into an attribute-value schema with the
-// same indexes (attribute, value, object), and runs the same operations through libpq with one
-// connection per client thread.
+// talks to it only through POST /api/v1/mcs/{verb}: one HTTP request per connection as the CLI
+// does, and (queries) again over kept-open connections as a script with a session would. The
+// PostgreSQL side starts a private cluster (initdb + pg_ctl in the work dir, as the `postgres` user
+// when we are root), loads the same files into an attribute-value schema with the same indexes
+// (attribute, value, object), and runs the same operations through libpq with one connection per
+// client thread.
 #include "bench/mcs/mcs_bench.hpp"
 
 #include <signal.h>
@@ -20,8 +21,14 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
 #include "bench/common/pg_cluster.hpp"
 #include "bin/librarian/api_calls.hpp"
+#include "runtime/crypto/crypto.hpp"
 
 namespace librarian::bench {
 namespace {
@@ -164,6 +171,58 @@ expected<json> mcs_call(const cli::connection& conn, const std::string& verb, co
   return r->value;
 }
 
+// A client that keeps its connection open between requests (HTTP/1.1 keep-alive), as a script
+// using a session object would; PostgreSQL's clients keep theirs too. Blocking calls: bench code,
+// loopback only. Reconnects once if the node closed the connection.
+class keepalive_client {
+ public:
+  keepalive_client(uint16_t port, const std::string& user, const std::string& password)
+      : port_(port), auth_("Basic " + crypto::base64_encode(user + ":" + password)) {}
+
+  expected<std::string> post(const std::string& target, const std::string& body) {
+    namespace bhttp = boost::beast::http;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      boost::beast::error_code ec;
+      if (!socket_.is_open()) {
+        socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
+        if (ec) return fail(errc::unavailable, "connect: " + ec.message());
+      }
+      bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+      req.set(bhttp::field::host, "127.0.0.1");
+      req.set(bhttp::field::authorization, auth_);
+      req.set(bhttp::field::content_type, "application/json");
+      req.keep_alive(true);
+      req.body() = body;
+      req.prepare_payload();
+      bhttp::write(socket_, req, ec);
+      bhttp::response<bhttp::string_body> res;
+      if (!ec) bhttp::read(socket_, buffer_, res, ec);
+      if (ec) {  // the node closed an idle connection: once more on a new one
+        boost::beast::error_code ignored;
+        socket_.close(ignored);
+        buffer_.clear();
+        continue;
+      }
+      if (!res.keep_alive()) {
+        boost::beast::error_code ignored;
+        socket_.close(ignored);
+      }
+      if (res.result_int() != 200)
+        return fail(errc::internal,
+                    "HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200));
+      return std::move(res.body());
+    }
+    return fail(errc::unavailable, "the node closed the connection twice");
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_{io_};
+  boost::beast::flat_buffer buffer_;
+  uint16_t port_;
+  std::string auth_;
+};
+
 // One 3-condition query: quality = Q and band = B and taken between D and D+30 (each alone
 // matches 1 %, 10 % and about 8 % of the files). Both sides draw the same sequence.
 struct conjunction {
@@ -222,28 +281,48 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
 
   const double run_s = quick ? 2.0 : 10.0;
   uint64_t fields = std::max<uint64_t>(1000, files / 100);
+  auto equality_body = [&](std::mt19937_64& rng) {
+    return json{
+        {"kind", "l"},
+        {"limit", 100},
+        {"conditions",
+         {{{"attr", "field"}, {"op", "="}, {"value", "field-" + std::to_string(rng() % fields)}}}}};
+  };
+  // As the CLI does: a new connection and a Basic login per request.
   auto [queries, query_s] = run_clients(query_clients, [&](int c) -> uint64_t {
     std::mt19937_64 rng{static_cast<uint64_t>(c) + 7};
     uint64_t n = 0;
     auto t0 = steady::now();
     while (seconds_since(t0) < run_s) {
-      json body{{"kind", "l"},
-                {"limit", 100},
-                {"conditions",
-                 {{{"attr", "field"},
-                   {"op", "="},
-                   {"value", "field-" + std::to_string(rng() % fields)}}}}};
-      auto r = mcs_call(node.conn, "query", body);
+      auto r = mcs_call(node.conn, "query", equality_body(rng));
       if (r) ++n;
     }
     return n;
   });
   out["equality_queries_per_s"] = static_cast<double>(queries) / query_s;
+  // As a script with a session would: one connection per client, kept open.
+  std::atomic<uint64_t> keepalive_errors{0};
+  auto [kept_queries, kept_s] = run_clients(query_clients, [&](int c) -> uint64_t {
+    std::mt19937_64 rng{static_cast<uint64_t>(c) + 7};
+    keepalive_client client{node.conn.port, "admin", "bench-admin-pw"};
+    uint64_t n = 0;
+    auto t0 = steady::now();
+    while (seconds_since(t0) < run_s) {
+      if (client.post("/api/v1/mcs/query", equality_body(rng).dump()))
+        ++n;
+      else
+        ++keepalive_errors;
+    }
+    return n;
+  });
+  out["equality_queries_per_s_keepalive"] = static_cast<double>(kept_queries) / kept_s;
+  if (keepalive_errors > 0) out["keepalive_errors"] = keepalive_errors.load();
 
+  const int conjunctions = quick ? 50 : 200;
   std::mt19937_64 rng{42};
   std::vector<double> latencies;
   uint64_t matched = 0;
-  for (int q = 0; q < (quick ? 50 : 200); ++q) {
+  for (int q = 0; q < conjunctions; ++q) {
     auto body = conjunctive_body(next_conjunction(rng));
     auto t0 = steady::now();
     auto r = mcs_call(node.conn, "query", body);
@@ -254,6 +333,18 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   out["conjunctive_p50_ms"] = median(latencies);
   out["conjunctive_mean_matches"] =
       static_cast<double>(matched) / static_cast<double>(latencies.size());
+  // The same queries again on one kept-open connection: the catalog's own time plus one hop.
+  rng.seed(42);
+  latencies.clear();
+  keepalive_client client{node.conn.port, "admin", "bench-admin-pw"};
+  for (int q = 0; q < conjunctions; ++q) {
+    auto body = conjunctive_body(next_conjunction(rng)).dump();
+    auto t0 = steady::now();
+    auto r = client.post("/api/v1/mcs/query", body);
+    latencies.push_back(seconds_since(t0) * 1000);
+    if (!r) return json{{"error", "conjunctive query (keep-alive): " + r.err().describe()}};
+  }
+  out["conjunctive_p50_ms_keepalive"] = median(latencies);
   return out;
 }
 
@@ -409,6 +500,16 @@ json bench_mcs(const std::string& work_dir, const std::string& bin_dir, bool qui
   for (const char* k : {"add_files_per_s", "equality_queries_per_s"})
     if (m.contains(k) && p.contains(k) && p[k].get<double>() > 0)
       ratios[k] = m[k].get<double>() / p[k].get<double>();
+  // PostgreSQL's clients always keep their connections: the like-for-like ratio.
+  if (m.contains("equality_queries_per_s_keepalive") && p.contains("equality_queries_per_s") &&
+      p["equality_queries_per_s"].get<double>() > 0)
+    ratios["equality_queries_per_s_keepalive"] =
+        m["equality_queries_per_s_keepalive"].get<double>() /
+        p["equality_queries_per_s"].get<double>();
+  if (m.contains("conjunctive_p50_ms_keepalive") && p.contains("conjunctive_p50_ms") &&
+      m["conjunctive_p50_ms_keepalive"].get<double>() > 0)
+    ratios["conjunctive_p50_speedup_keepalive"] =
+        p["conjunctive_p50_ms"].get<double>() / m["conjunctive_p50_ms_keepalive"].get<double>();
   // For latency, above 1 means the catalog is faster.
   if (m.contains("conjunctive_p50_ms") && p.contains("conjunctive_p50_ms") &&
       m["conjunctive_p50_ms"].get<double>() > 0)

@@ -22,6 +22,7 @@ struct mcs_arguments {
   bool count = false;
   bool shred = false;
   bool locate = false;
+  bool all_nodes = false;
   uint64_t limit = 0;
   uint64_t offset = 0;
   std::string after;
@@ -88,6 +89,26 @@ std::string print_items(const api_reply& reply) {
   if (reply.value.value("more", false))
     std::cerr << "note: more results; page with --offset/--limit\n";
   return out;
+}
+
+// query --all-nodes: "NODE NAME" per result.
+std::string print_items_by_node(const api_reply& reply) {
+  std::string out;
+  for (const auto& e : reply.value.value("items", json::array()))
+    out += e.value("node", std::string{"?"}) + " " + entry_text(e) + "\n";
+  if (reply.value.value("more", false))
+    std::cerr << "note: more results on some node; page with --offset/--limit\n";
+  return out;
+}
+
+// query --all-nodes: peers that did not answer are reported, not fatal.
+void report_nodes(const api_reply& reply) {
+  auto nodes = reply.value.value("nodes", json::object());
+  for (const auto& [node, answer] : nodes.items())
+    if (answer.contains("error"))
+      std::cerr << "warning: node " << node << " did not answer ("
+                << answer.value("error", std::string{})
+                << "): " << answer.value("message", std::string{}) << "\n";
 }
 
 std::string print_ok(const api_reply& reply) {
@@ -208,6 +229,9 @@ void add_query(CLI::App& mcs, std::string& conn, std::optional<mcs_command>& cho
   sub->add_flag("--count", a->count, "print only the number of matches");
   sub->add_flag("--locate", a->locate,
                 "also print each file's replicas (PFNs) from the node's LRC");
+  sub->add_flag("--all-nodes", a->all_nodes,
+                "also ask every peer's catalog; each result is prefixed with its node, and a peer "
+                "that does not answer is reported on stderr");
   sub->add_option("--limit", a->limit, "at most this many results (0: the node's default page)");
   sub->add_option("--offset", a->offset, "skip this many results (paging)");
   sub->callback([&chosen, a] {
@@ -215,6 +239,7 @@ void add_query(CLI::App& mcs, std::string& conn, std::optional<mcs_command>& cho
     auto kind = kind_word(w[0]);
     if (w.size() != 1 && w.size() != 4)
       usage("query: KIND [ATTR TYPE VALUE] [-w 'ATTR OP VALUE']...");
+    if (a->all_nodes && a->locate) usage("query: --locate and --all-nodes do not combine");
     json conds = json::array();
     if (w.size() == 4)
       conds.push_back({{"attr", w[1]}, {"type", w[2]}, {"op", "="}, {"value", w[3]}});
@@ -225,18 +250,22 @@ void add_query(CLI::App& mcs, std::string& conn, std::optional<mcs_command>& cho
     }
     bool count = a->count;
     bool locate = a->locate;
+    bool all_nodes = a->all_nodes;
     chosen = post(
         "query",
         [=] {
           json body{{"kind", kind}, {"conditions", conds}};
           if (locate) body["locate"] = true;
+          if (all_nodes) body["all_nodes"] = true;
           if (a->limit) body["limit"] = a->limit;
           if (a->offset) body["offset"] = a->offset;
           if (count) body["count"] = true;
           return body;
         },
-        [count, locate](const api_reply& r) {
+        [count, locate, all_nodes](const api_reply& r) {
+          if (all_nodes) report_nodes(r);
           if (count) return std::to_string(r.value.value("count", uint64_t{0})) + "\n";
+          if (all_nodes) return print_items_by_node(r);
           if (!locate) return print_items(r);
           // NAME PFN PFN ... per file.
           std::string out;

@@ -58,13 +58,18 @@ void locate_next(caf::event_based_actor* self, const context_ptr& ctx,
           });
 }
 
-// Takes "locate" out of a query's body (the catalog itself knows nothing of replicas).
+// Takes "locate" out of a query's body (the catalog itself knows nothing of replicas). Most
+// queries do not name it: they go to the catalog untouched, without a parse here.
 expected<bool> take_locate(std::string& body) {
+  if (body.find("\"locate\"") == std::string::npos) return false;
   auto j = nlohmann::json::parse(body.empty() ? std::string{"{}"} : body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("locate")) return false;
   if (!j["locate"].is_boolean())
     return fail(errc::invalid_argument, "argument 'locate' must be true or false");
   bool locate = j["locate"].get<bool>();
+  if (locate && j.contains("all_nodes") && j["all_nodes"] == true)
+    return fail(errc::invalid_argument,
+                "locate joins with this node's replica catalog only: use it without all_nodes");
   j.erase("locate");
   body = j.dump();
   return locate;
@@ -92,6 +97,12 @@ void call(const context_ptr& ctx, const request& req, const respond_fn& respond,
     auto payload = caf::make_message(atoms::mcs_atom_v, who.name, std::vector<std::string>{}, admin,
                                      verb, args);
     ask_actor(ctx, mcs_name, std::move(payload), req, respond, [=](const std::string& reply) {
+      if (!locate) {
+        // The catalog's reply is already compact JSON: pass it on without parsing it again.
+        http::response res;
+        res.body = reply;
+        return respond(std::move(res));
+      }
       auto body = nlohmann::json::parse(reply, nullptr, false);
       if (body.is_discarded())
         return respond(http::error_response(fail(errc::internal, "the catalog's reply is not JSON"),

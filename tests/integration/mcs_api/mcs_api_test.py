@@ -3,7 +3,7 @@
 an attribute file, add/modify/delete attributes, typed conjunctive queries with --count, collections
 (one per file, --recursive delete), views (no cycles), annotations, provenance, documents with
 shredding, grants between users (an unreadable object looks missing), role checks over HTTP, bad input,
-and a restart that keeps everything."""
+uploads described with their default attributes, and a restart that keeps everything."""
 
 import json
 import os
@@ -175,6 +175,24 @@ def test_permissions(cli):
     cli.ok("mcs", "revoke", "root", "service", "anyone", "read")
 
 
+def test_group_grants(cli, node):
+    lt.log("group grants over HTTP: the catalog's own groups, changed by an admin")
+    cli.ok("mcs", "grant", "a", "l", "obs/4.fits", "group:astro", "read")
+    cli.fails(EXIT_NOT_FOUND, "mcs", "listattributes", "b", "l", "obs/4.fits")
+    resp = node.http("POST", "/api/v1/mcs/group_add", auth=BOB, body={"user": "bob", "group": "astro"})
+    lt.expect_error(resp, 403, "forbidden", "a user adding themself to a group")
+    lt.expect_status(node.http("POST", "/api/v1/mcs/group_add", body={"user": "bob", "group": "astro"}),
+                     200, "admin adds bob to astro")
+    resp = lt.expect_status(node.http("POST", "/api/v1/mcs/groups", auth=BOB, body={}), 200, "bob's groups")
+    lt.check_eq(resp.json["groups"], ["astro"], "bob's groups")
+    lt.check("calib int" in cli.ok("mcs", "listattributes", "b", "l", "obs/4.fits"), "bob reads via astro")
+    lt.check_eq(cli.lines("mcs", "query", "b", "l", "-w", "calib >= 0"), ["obs/4.fits"], "bob's query via astro")
+    lt.expect_status(node.http("POST", "/api/v1/mcs/group_remove", body={"user": "bob", "group": "astro"}),
+                     200, "admin removes bob from astro")
+    cli.fails(EXIT_NOT_FOUND, "mcs", "listattributes", "b", "l", "obs/4.fits")
+    cli.ok("mcs", "revoke", "a", "l", "obs/4.fits", "group:astro", "read")
+
+
 def test_bad_input(ws, cli, node):
     lt.log("bad input: types, unknown attributes and objects, malformed files, unknown keys")
     cli.fails(EXIT_INVALID, "mcs", "add_att", "a", "l", "obs/3.fits", "calib", "int", "3.5")
@@ -199,6 +217,33 @@ def test_bad_input(ws, cli, node):
     lt.expect_status(resp, 401, "no credentials")
 
 
+def test_upload_defaults(ws, cli):
+    lt.log("an uploaded file is described in the catalog with its default attributes")
+    src = ws.path("uploaded.dat")
+    with open(src, "wb") as f:
+        f.write(b"seen by the telescope\n" * 100)
+    cli.ok("upload", "a", src, "obs/uploaded.dat")
+
+    def described():
+        rc, out, _ = cli.run("mcs", "listattributes", "a", "l", "obs/uploaded.dat")
+        return out if rc == 0 and "create_time datetime" in out else None
+    lt.wait_until(described, 10, "the upload's attributes in the catalog")
+    attrs = described()
+    for line in ("size int 2200\n", "uploader string alice\n", "creator string alice\n"):
+        lt.check(line in attrs, "%r in listattributes: %r" % (line, attrs))
+    lt.check("checksum string xxh3:::" in attrs, "checksum in listattributes: %r" % attrs)
+    # Queryable like any attribute; others cannot see it without a grant.
+    lt.check_eq(cli.lines("mcs", "query", "a", "l", "-w", "size = 2200"), ["obs/uploaded.dat"], "query size")
+    lt.check_eq(cli.lines("mcs", "query", "b", "l", "-w", "size = 2200"), [], "bob sees nothing")
+    # A file described before its upload keeps its own attributes and gains the upload's.
+    cli.ok("mcs", "create", "a", "-l", "obs/pre.dat")
+    cli.ok("mcs", "add_att", "a", "l", "obs/pre.dat", "night", "int", "7")
+    cli.ok("upload", "a", src, "obs/pre.dat")
+    lt.wait_until(lambda: "size int 2200\n" in cli.ok("mcs", "listattributes", "a", "l", "obs/pre.dat"),
+                  10, "the upload's attributes on a described file")
+    lt.check("night int 7\n" in cli.ok("mcs", "listattributes", "a", "l", "obs/pre.dat"), "night kept")
+
+
 def test_console(bin_dir, node):
     lt.log("console: mcs call / mcs admin inject the same verbs")
     script = "\n".join([
@@ -217,6 +262,8 @@ def test_console(bin_dir, node):
 def test(args):
     with lt.Workspace("mcs-api", keep=args.keep) as ws:
         cfg = lt.node_config("solo", ws.path("data"), mcs={"enabled": True})
+        cfg["stores"] = [{"name": "main", "staging_path": ws.path("staging"), "store_path": ws.path("store"),
+                          "capacity_bytes": 1 << 30}]
         node = lt.start_node(ws, args.bin_dir, cfg)
         for (name, pw), role in ((ALICE, "READWRITE"), (BOB, "READWRITE"), (READER, "READONLY")):
             lt.expect_status(node.http("POST", "/api/v1/users", body={"name": name, "password": pw, "role": role}),
@@ -227,7 +274,9 @@ def test(args):
         test_collections_and_views(cli)
         test_notes_and_documents(ws, cli)
         test_permissions(cli)
+        test_group_grants(cli, node)
         test_bad_input(ws, cli, node)
+        test_upload_defaults(ws, cli)
         test_console(args.bin_dir, node)
         lt.log("restart: everything committed is still there")
         node.stop(timeout=10, expect_code=0)

@@ -148,3 +148,70 @@ TEST_CASE("grants and revokes per object, per group, through collections and on 
   CHECK((*acl)[0].principal == "user:bob");
   CHECK((*acl)[0].rights == "read");
 }
+
+TEST_CASE("a taken name is refused alike whether or not the caller may read its object") {
+  // Logical names are unique catalog-wide (they are the LRC's LFNs), so create must refuse a
+  // taken one; what it must not do is answer differently for an object the caller cannot read.
+  test::mcs_db fx;
+  for (const char* name : {"hidden", "shared"})
+    REQUIRE(fx.run([&](auto& rows) {
+      return fx.state->create(fx.as("alice"), file(name), {{"secret", "int", "1"}}, rows);
+    }));
+  REQUIRE(fx.run([&](auto& rows) {
+    return fx.state->grant(fx.as("alice"), file("shared"), "user:bob", right_read, rows);
+  }));
+  auto attempt = [&](const char* name) {
+    return fx.run([&](auto& rows) { return fx.state->create(fx.as("bob"), file(name), {}, rows); });
+  };
+  auto unreadable = attempt("hidden");
+  auto readable = attempt("shared");
+  REQUIRE_FALSE(unreadable.has_value());
+  REQUIRE_FALSE(readable.has_value());
+  CHECK(unreadable.err().code == errc::already_exists);
+  CHECK(readable.err().code == errc::already_exists);
+  auto m = readable.err().message;
+  m.replace(m.find("shared"), 6, "hidden");
+  CHECK(unreadable.err().message == m);
+  CHECK(unreadable.err().message.find("alice") == std::string::npos);  // never whose it is
+}
+
+TEST_CASE("a readable file inside an unreadable collection does not name it") {
+  test::mcs_db fx;
+  REQUIRE(fx.run(
+      [&](auto& rows) { return fx.state->create(fx.as("alice"), coll("private-box"), {}, rows); }));
+  REQUIRE(fx.run([&](auto& rows) {
+    return fx.state->create(fx.as("alice"), file("f"), {{"secret", "int", "1"}}, rows);
+  }));
+  REQUIRE(fx.run([&](auto& rows) {
+    return fx.state->add_to_collection(fx.as("alice"), "private-box", file("f"), rows);
+  }));
+  REQUIRE(fx.run([&](auto& rows) {
+    return fx.state->grant(fx.as("alice"), file("f"), "user:bob", right_read, rows);
+  }));
+  auto container_seen_by = [&](const call_ctx& who) -> std::optional<std::string> {
+    auto attrs = fx.state->list_attrs(who, file("f"));
+    REQUIRE(attrs.has_value());
+    for (const auto& a : *attrs)
+      if (a.name == "container") return a.value;
+    return std::nullopt;
+  };
+  auto found_by_container = [&](const call_ctx& who, const char* op, const char* value) {
+    auto r = fx.state->query(who, {kind::file, {{"container", op, value, "", ""}}, 0, 10, false});
+    REQUIRE(r.has_value());
+    return r->items.size();
+  };
+  CHECK(container_seen_by(fx.as("alice")) == "private-box");
+  CHECK(found_by_container(fx.as("alice"), "=", "private-box") == 1);
+  // Bob reads the file, its secret included, but learns nothing of the collection.
+  CHECK(visible_files(fx, fx.as("bob")) == std::vector<std::string>{"f"});
+  CHECK_FALSE(container_seen_by(fx.as("bob")).has_value());
+  CHECK(found_by_container(fx.as("bob"), "=", "private-box") == 0);
+  CHECK(found_by_container(fx.as("bob"), "like", "priv%") == 0);
+  CHECK(found_by_container(fx.as("bob"), "like", "%") == 0);
+  // Once he may read the collection, he sees where the file is.
+  REQUIRE(fx.run([&](auto& rows) {
+    return fx.state->grant(fx.as("alice"), coll("private-box"), "user:bob", right_read, rows);
+  }));
+  CHECK(container_seen_by(fx.as("bob")) == "private-box");
+  CHECK(found_by_container(fx.as("bob"), "=", "private-box") == 1);
+}

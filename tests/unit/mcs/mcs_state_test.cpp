@@ -193,15 +193,25 @@ TEST_CASE("collections: a tree, one collection per file, no cycles, recursive de
   auto cycle = add("low", coll("top"));
   REQUIRE_FALSE(cycle.has_value());
   CHECK(cycle.err().code == errc::invalid_argument);
+  // Neither refusal moved anything: "other" is still empty, "top" is still at the top.
+  auto other = fx.state->members(fx.as("alice"), coll("other"), 0, 0);
+  REQUIRE(other.has_value());
+  CHECK(other->items.empty());
+  CHECK_FALSE(attr_of(fx, coll("top"), "container").has_value());
   CHECK(attr_of(fx, file("a"), "container") == "low");
   auto listed = fx.state->members(fx.as("alice"), coll("top"), 0, 0);
   REQUIRE(listed.has_value());
   CHECK(names_of(listed->items) == std::vector<std::string>{"b", "mid"});
 
+  auto objects_before = fx.state->object_count();
   auto nonempty = fx.run(
       [&](auto& rows) { return fx.state->remove(fx.as("alice"), coll("mid"), false, rows); });
   REQUIRE_FALSE(nonempty.has_value());
   CHECK(nonempty.err().code == errc::conflict);
+  // Refused whole: the collection, its members and their attributes are all still there.
+  CHECK(fx.state->object_count() == objects_before);
+  CHECK(attr_of(fx, file("a"), "container") == "low");
+  CHECK(query_names(fx, kind::collection, {{"tag", "=", "t", "", ""}}).size() == 4);
   REQUIRE(fx.run(
       [&](auto& rows) { return fx.state->remove(fx.as("alice"), coll("mid"), true, rows); }));
   CHECK(fx.state->object_count() == 3);  // top, other, b; not mid, low, a
