@@ -388,6 +388,27 @@ expected<std::vector<status>> lrc_state::bulk_remove(const std::vector<mapping>&
   return run_bulk(items, &lrc_state::remove_one, rows);
 }
 
+expected<lrc_state::clear_step> lrc_state::clear_some(size_t max_items, storage::batch& rows) {
+  if (max_items == 0 || max_items > limits_.bulk_items_max)
+    return fail(errc::invalid_argument, "BADARG: a clear step removes 1 to " +
+                                            std::to_string(limits_.bulk_items_max) + " mappings");
+  auto page = db_.scan_range(mappings_, "", "", max_items);
+  if (!page) return page.err();
+  std::vector<mapping> items;
+  items.reserve(page->rows.size());
+  for (const auto& row : page->rows) {
+    auto key = read_pair_key(row.key);
+    if (!key) return key.err();
+    items.push_back({std::move(key->first), std::move(key->second)});
+  }
+  auto results = bulk_remove(items, rows);
+  if (!results) return results.err();
+  clear_step step;
+  for (const auto& st : *results) step.removed += st ? 1 : 0;
+  step.more = page->more;
+  return step;
+}
+
 }  // namespace librarian::rls
 
 namespace librarian::rls {

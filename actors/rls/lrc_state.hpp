@@ -88,6 +88,16 @@ class lrc_state {
   [[nodiscard]] expected<std::vector<status>> bulk_remove(const std::vector<mapping>& items,
                                                           storage::batch& rows);
 
+  // Clearing the catalog (rls-admin clear), a bounded step at a time: removes up to max_items
+  // (1..bulk_items_max) of the first committed mappings, as bulk_remove would (change log
+  // included, so RLIs hear of it). Call again only after rows are committed: the
+  // scan reads committed state. more: the step saw max_items mappings, so more may remain.
+  struct clear_step {
+    size_t removed = 0;
+    bool more = false;
+  };
+  [[nodiscard]] expected<clear_step> clear_some(size_t max_items, storage::batch& rows);
+
   // Queries on committed state.
   [[nodiscard]] expected<bool> exists_lfn(const std::string& lfn) const;
   [[nodiscard]] expected<bool> exists_pfn(const std::string& pfn) const;
