@@ -2,10 +2,18 @@
 // add, delete, rename, query, wildcard, exists, count). Names travel in JSON bodies and query
 // strings, never in the path: LFNs and PFNs contain '/', and a path parameter is one segment.
 // /api/v1/rls/rli: the Replica Location Index's queries (which LRCs hold an LFN; the LRCs known).
+// .../bulk/*: up to bulk_items_max mappings or LFNs per request, answered per item.
+//
+// LRC queries (query, exists, bulk query) read the LRC's committed RocksDB rows directly on the
+// HTTP thread through a read-only lrc_state instead of asking the LRC actor: its queries only
+// ever read committed state, a synced write is visible only once durable (so nothing uncommitted
+// is announced), and the hand-offs to and from the actor cost far more than the read
+// (docs/benchmarks.md). Mutations still go through the actor, which owns the catalog.
 #include <charconv>
 #include <sstream>
 
 #include "actors/rls/interface.hpp"
+#include "actors/rls/lrc_state.hpp"
 #include "net/api/api_context.hpp"
 
 namespace librarian::net {
@@ -20,6 +28,13 @@ using http::role;
 constexpr const char* lrc_name = "lrc";
 // ... and (ask, "rli", message) to its RLI, which exists only with "rls": {"rli": true}.
 constexpr const char* rli_name = "rli";
+
+// Items per bulk request: the LRC's own bound (lrc_limits::bulk_items_max). A larger set is split
+// by the client (`librarian rls bulk` sends 1,000 per request); the body is also bounded by the
+// server's http.body_max_bytes (413).
+constexpr size_t bulk_items_max = 10000;
+
+using reader_ptr = std::shared_ptr<const rls::lrc_state>;
 
 void bad_request(const request& req, const respond_fn& respond, const error& err) {
   respond(http::error_response(err, req.request_id));
@@ -90,7 +105,8 @@ void post_pair(const context_ptr& ctx, const request& req, const respond_fn& res
 }
 
 // GET ?lfn=L or ?pfn=P (exactly one): the PFNs of an LFN, or the LFNs of a PFN.
-void query(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+void query(const context_ptr& ctx, const reader_ptr& reader, const request& req,
+           const respond_fn& respond) {
   authorize(ctx, req, respond, role::readonly, [=](caller) {
     if (auto st = check_query_keys(req, {"lfn", "pfn", "offset", "reslimit"}); !st)
       return bad_request(req, respond, st.err());
@@ -101,15 +117,13 @@ void query(const context_ptr& ctx, const request& req, const respond_fn& respond
           fail(errc::invalid_argument, "give exactly one of the query parameters 'lfn' and 'pfn'"));
     auto page = read_page(req);
     if (!page) return bad_request(req, respond, page.err());
-    std::string key = by_lfn ? "lfn" : "pfn";
-    std::string name = req.query.at(key);
-    auto payload =
-        by_lfn ? caf::make_message(atoms::query_atom_v, name, page->offset, page->reslimit)
-               : caf::make_message(atoms::query_pfn_atom_v, name, page->offset, page->reslimit);
-    ask_actor(ctx, lrc_name, std::move(payload), req, respond, [=](const rls::name_page& names) {
-      respond(http::json_response(
-          200, {{key, name}, {by_lfn ? "pfns" : "lfns", names.items}, {"more", names.more}}));
-    });
+    const char* key = by_lfn ? "lfn" : "pfn";
+    const std::string& name = req.query.at(key);
+    auto names = by_lfn ? reader->query_lfn(name, page->offset, page->reslimit)
+                        : reader->query_pfn(name, page->offset, page->reslimit);
+    if (!names) return bad_request(req, respond, names.err());
+    respond(http::json_response(
+        200, {{key, name}, {by_lfn ? "pfns" : "lfns", names->items}, {"more", names->more}}));
   });
 }
 
@@ -133,16 +147,163 @@ void wildcard(const context_ptr& ctx, const request& req, const respond_fn& resp
   });
 }
 
-void exists(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+void exists(const context_ptr& ctx, const reader_ptr& reader, const request& req,
+            const respond_fn& respond) {
   authorize(ctx, req, respond, role::readonly, [=](caller) {
     if (auto st = check_query_keys(req, {"lfn"}); !st) return bad_request(req, respond, st.err());
     auto lfn = required_param(req, "lfn");
     if (!lfn) return bad_request(req, respond, lfn.err());
-    std::string name = *lfn;
-    ask_actor(ctx, lrc_name, caf::make_message(atoms::exists_atom_v, name), req, respond,
-              [=](bool found) {
-                respond(http::json_response(200, {{"lfn", name}, {"exists", found}}));
-              });
+    auto found = reader->exists_lfn(*lfn);
+    if (!found) return bad_request(req, respond, found.err());
+    respond(http::json_response(200, {{"lfn", *lfn}, {"exists", *found}}));
+  });
+}
+
+// The JSON array under `key` of a bulk body: 0..bulk_items_max entries.
+expected<const nlohmann::json*> bulk_array(const nlohmann::json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end())
+    return fail(errc::invalid_argument, std::string{"field '"} + key + "' is required");
+  if (!it->is_array())
+    return fail(errc::invalid_argument, std::string{"field '"} + key + "' must be an array");
+  if (it->size() > bulk_items_max)
+    return fail(errc::invalid_argument, "BADARG: at most " + std::to_string(bulk_items_max) +
+                                            " items per bulk request (got " +
+                                            std::to_string(it->size()) +
+                                            "); split the set into several requests");
+  return &*it;
+}
+
+nlohmann::json item_error(nlohmann::json item, errc code, const std::string& message) {
+  item["ok"] = false;
+  item["error"] = std::string{name(code)};
+  item["message"] = message;
+  return item;
+}
+
+// One mapping of a bulk body, or why it is not one (that item alone fails).
+expected<rls::mapping> bulk_mapping(const nlohmann::json& item) {
+  if (!item.is_object()) return fail(errc::invalid_argument, "BADARG: an item must be an object");
+  for (const auto& [key, value] : item.items())
+    if (key != "lfn" && key != "pfn")
+      return fail(errc::invalid_argument, "BADARG: unknown field '" + key + "' in an item");
+  auto lfn = string_field(item, "lfn", true);
+  if (!lfn) return fail(errc::invalid_argument, "BADARG: " + lfn.err().message);
+  auto pfn = string_field(item, "pfn", true);
+  if (!pfn) return fail(errc::invalid_argument, "BADARG: " + pfn.err().message);
+  return rls::mapping{std::move(*lfn), std::move(*pfn)};
+}
+
+nlohmann::json bulk_reply(nlohmann::json results) {
+  size_t failed = 0;
+  for (const auto& r : results) failed += r.value("ok", false) ? 0 : 1;
+  auto total = results.size();
+  return {{"results", std::move(results)}, {"succeeded", total - failed}, {"failed", failed}};
+}
+
+// POST {"mappings": [{"lfn", "pfn"}, ...]}: bulk create, add or delete. 200 with one result per
+// item, in order ({"lfn", "pfn", "ok"} and, when not ok, "error" and "message"); a malformed
+// item fails alone, the good ones go to the LRC in one batch.
+void bulk_mutation(const context_ptr& ctx, const request& req, const respond_fn& respond,
+                   rls::bulk_verb verb) {
+  authorize(ctx, req, respond, role::readwrite, [=](caller) {
+    auto body = read_json_object(req, {"mappings"});
+    if (!body) return bad_request(req, respond, body.err());
+    auto items = bulk_array(*body, "mappings");
+    if (!items) return bad_request(req, respond, items.err());
+    auto results = std::make_shared<nlohmann::json>(nlohmann::json::array());
+    std::vector<rls::mapping> good;
+    auto slots = std::make_shared<std::vector<size_t>>();  // results index of each good item
+    good.reserve((*items)->size());
+    for (const auto& item : **items) {
+      auto m = bulk_mapping(item);
+      if (!m) {
+        nlohmann::json shown = nlohmann::json::object();
+        if (item.is_object())
+          for (const char* key : {"lfn", "pfn"})
+            if (item.contains(key)) shown[key] = item.at(key);
+        results->push_back(item_error(std::move(shown), m.err().code, m.err().message));
+        continue;
+      }
+      slots->push_back(results->size());
+      results->push_back({{"lfn", m->lfn}, {"pfn", m->pfn}, {"ok", true}});
+      good.push_back(std::move(*m));
+    }
+    if (good.empty()) return respond(http::json_response(200, bulk_reply(std::move(*results))));
+    auto payload =
+        caf::make_message(atoms::bulk_atom_v, static_cast<uint8_t>(verb), std::move(good));
+    ask_actor(
+        ctx, lrc_name, std::move(payload), req, respond, [=](const rls::bulk_outcome& outcome) {
+          if (outcome.codes.size() != slots->size() || outcome.messages.size() != slots->size())
+            return respond(http::error_response(
+                fail(errc::internal, "the LRC answered a bulk request with " +
+                                         std::to_string(outcome.codes.size()) + " results for " +
+                                         std::to_string(slots->size()) + " items"),
+                req.request_id));
+          for (size_t i = 0; i < slots->size(); ++i) {
+            if (outcome.codes[i] == 0) continue;
+            auto& r = (*results)[(*slots)[i]];
+            auto code =
+                outcome.codes[i] <= errc_max ? static_cast<errc>(outcome.codes[i]) : errc::internal;
+            r = item_error(std::move(r), code, outcome.messages[i]);
+          }
+          respond(http::json_response(200, bulk_reply(std::move(*results))));
+        });
+  });
+}
+
+// The LFNs of a bulk query body, each a string or a per-item error.
+std::vector<expected<std::string>> bulk_names(const nlohmann::json& items) {
+  std::vector<expected<std::string>> out;
+  out.reserve(items.size());
+  for (const auto& item : items) {
+    if (item.is_string())
+      out.emplace_back(item.get<std::string>());
+    else
+      out.emplace_back(fail(errc::invalid_argument, "BADARG: an LFN must be a string"));
+  }
+  return out;
+}
+
+// POST {"lfns": [...], "reslimit": N}: the PFNs of each LFN ({"lfn", "ok", "pfns", "more"}, or
+// "error" and "message" for an unknown or bad LFN), read from the committed catalog directly.
+void bulk_query(const context_ptr& ctx, const reader_ptr& reader, const request& req,
+                const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    auto body = read_json_object(req, {"lfns", "reslimit"});
+    if (!body) return bad_request(req, respond, body.err());
+    auto items = bulk_array(*body, "lfns");
+    if (!items) return bad_request(req, respond, items.err());
+    uint64_t reslimit = 0;
+    if (auto it = body->find("reslimit"); it != body->end()) {
+      if (!it->is_number_unsigned())
+        return bad_request(
+            req, respond,
+            fail(errc::invalid_argument, "field 'reslimit' must be a non-negative integer"));
+      reslimit = it->get<uint64_t>();
+    }
+    auto names = bulk_names(**items);
+    std::vector<std::string> lfns;
+    lfns.reserve(names.size());
+    for (const auto& n : names)
+      if (n) lfns.push_back(*n);
+    auto answers = reader->bulk_query_lfn(lfns, reslimit);
+    if (!answers) return bad_request(req, respond, answers.err());
+    auto results = nlohmann::json::array();
+    size_t next = 0;
+    for (const auto& n : names) {
+      if (!n) {
+        results.push_back(item_error(nlohmann::json::object(), n.err().code, n.err().message));
+        continue;
+      }
+      auto& a = (*answers)[next++];
+      if (a.code != errc::ok) {
+        results.push_back(item_error({{"lfn", a.lfn}}, a.code, a.message));
+        continue;
+      }
+      results.push_back({{"lfn", a.lfn}, {"ok", true}, {"pfns", a.pfns}, {"more", a.more}});
+    }
+    respond(http::json_response(200, bulk_reply(std::move(results))));
   });
 }
 
@@ -184,6 +345,58 @@ void rli_query(const context_ptr& ctx, const request& req, const respond_fn& res
             list.push_back({{"name", lrc}, {"maybe", maybe}});
           }
           respond(http::json_response(200, {{"lfn", name}, {"lrcs", list}}));
+        },
+        reword_missing_rli);
+  });
+}
+
+// POST {"lfns": [...]}: per LFN the LRCs whose fresh soft state holds it.
+void rli_bulk_query(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    auto body = read_json_object(req, {"lfns"});
+    if (!body) return bad_request(req, respond, body.err());
+    auto items = bulk_array(*body, "lfns");
+    if (!items) return bad_request(req, respond, items.err());
+    auto names = std::make_shared<std::vector<expected<std::string>>>(bulk_names(**items));
+    std::vector<std::string> lfns;
+    for (const auto& n : *names)
+      if (n) lfns.push_back(*n);
+    auto asked = lfns.size();
+    ask_actor(
+        ctx, std::string{rli_name}, caf::make_message(atoms::bulk_atom_v, std::move(lfns)), req,
+        respond,
+        [=](const rls::bulk_lrcs& answer) {
+          if (answer.codes.size() != asked || answer.messages.size() != asked ||
+              answer.lrcs.size() != asked)
+            return respond(http::error_response(
+                fail(errc::internal, "the RLI answered a bulk query with the wrong item count"),
+                req.request_id));
+          constexpr std::string_view maybe_suffix = " maybe";
+          auto results = nlohmann::json::array();
+          size_t next = 0;
+          for (const auto& n : *names) {
+            if (!n) {
+              results.push_back(
+                  item_error(nlohmann::json::object(), n.err().code, n.err().message));
+              continue;
+            }
+            size_t i = next++;
+            if (answer.codes[i] != 0) {
+              auto code =
+                  answer.codes[i] <= errc_max ? static_cast<errc>(answer.codes[i]) : errc::internal;
+              results.push_back(item_error({{"lfn", *n}}, code, answer.messages[i]));
+              continue;
+            }
+            auto list = nlohmann::json::array();
+            for (const auto& line : answer.lrcs[i]) {
+              bool maybe = line.ends_with(maybe_suffix);
+              list.push_back(
+                  {{"name", maybe ? line.substr(0, line.size() - maybe_suffix.size()) : line},
+                   {"maybe", maybe}});
+            }
+            results.push_back({{"lfn", *n}, {"ok", true}, {"lrcs", std::move(list)}});
+          }
+          respond(http::json_response(200, bulk_reply(std::move(results))));
         },
         reword_missing_rli);
   });
@@ -286,9 +499,145 @@ void rli_stats(const context_ptr& ctx, const request& req, const respond_fn& res
   });
 }
 
+// The target lines of the LRC ("NAME key=value ...") as {"targets": [{"name", ...}]}.
+nlohmann::json targets_json(const std::vector<std::string>& lines) {
+  auto list = nlohmann::json::array();
+  for (const auto& line : lines) {
+    nlohmann::json target = nlohmann::json::object();
+    target["name"] = add_stats_fields(line, target);
+    list.push_back(std::move(target));
+  }
+  return {{"targets", list}};
+}
+
+// POST {"name", "mode", "interval_ms", "patterns"} (ADMIN): the LRC starts updating one more
+// RLI and stores it, so it survives a restart (rls-admin add).
+void add_target(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::admin, [=](caller) {
+    auto body = read_json_object(req, {"name", "mode", "interval_ms", "patterns"});
+    if (!body) return bad_request(req, respond, body.err());
+    auto rli = string_field(*body, "name", true);
+    if (!rli) return bad_request(req, respond, rli.err());
+    auto mode = string_field(*body, "mode", false);
+    if (!mode) return bad_request(req, respond, mode.err());
+    int64_t interval_ms = 30000;
+    if (auto it = body->find("interval_ms"); it != body->end()) {
+      if (!it->is_number_integer())
+        return bad_request(req, respond,
+                           fail(errc::invalid_argument, "field 'interval_ms' must be an integer"));
+      interval_ms = it->get<int64_t>();
+    }
+    std::vector<std::string> patterns;
+    if (auto it = body->find("patterns"); it != body->end()) {
+      if (!it->is_array())
+        return bad_request(req, respond,
+                           fail(errc::invalid_argument, "field 'patterns' must be an array"));
+      for (const auto& p : *it) {
+        if (!p.is_string())
+          return bad_request(req, respond,
+                             fail(errc::invalid_argument, "every pattern must be a string"));
+        patterns.push_back(p.get<std::string>());
+      }
+    }
+    auto payload = caf::make_message(atoms::targets_atom_v, atoms::add_atom_v, *rli,
+                                     mode->empty() ? std::string{"list"} : *mode, interval_ms,
+                                     std::move(patterns));
+    ask_actor(ctx, lrc_name, std::move(payload), req, respond,
+              [=](const std::vector<std::string>& lines) {
+                respond(http::json_response(201, targets_json(lines)));
+              });
+  });
+}
+
+// DELETE ?name=RLI (ADMIN): the LRC stops updating a target added at run time.
+void remove_target(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::admin, [=](caller) {
+    if (auto st = check_query_keys(req, {"name"}); !st) return bad_request(req, respond, st.err());
+    auto rli = required_param(req, "name");
+    if (!rli) return bad_request(req, respond, rli.err());
+    ask_actor(ctx, lrc_name, caf::make_message(atoms::targets_atom_v, atoms::remove_atom_v, *rli),
+              req, respond, [=](const std::vector<std::string>& lines) {
+                respond(http::json_response(200, targets_json(lines)));
+              });
+  });
+}
+
+// POST {"confirm": true} (ADMIN): removes every mapping of the LRC (rls-admin clear).
+void clear_lrc(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::admin, [=](caller) {
+    auto body = read_json_object(req, {"confirm"});
+    if (!body) return bad_request(req, respond, body.err());
+    auto it = body->find("confirm");
+    if (it == body->end() || !it->is_boolean() || !it->get<bool>())
+      return bad_request(req, respond,
+                         fail(errc::invalid_argument,
+                              "clearing removes every mapping of this LRC: send {\"confirm\": "
+                              "true}"));
+    ask_actor(ctx, lrc_name, caf::make_message(atoms::clear_atom_v), req, respond,
+              [=](uint64_t removed) {
+                respond(http::json_response(200, {{"removed", removed}}));
+              });
+  });
+}
+
+// GET: the node's RLS roles and settings (rls-admin config); the live targets are at
+// /lrc/targets.
+void rls_config(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {}); !st) return bad_request(req, respond, st.err());
+    const auto& cfg = ctx->env->config;
+    auto targets = nlohmann::json::array();
+    for (const auto& t : cfg.rls.update_rlis)
+      targets.push_back({{"name", t.name},
+                         {"mode", to_string(t.mode)},
+                         {"interval_ms", t.interval_ms},
+                         {"full_interval_ms", t.full_interval_ms},
+                         {"buffer_ms", t.buffer_ms},
+                         {"buffer_changes", t.buffer_changes},
+                         {"bloom_bits_per_lfn", t.bloom_bits_per_lfn},
+                         {"bloom_hashes", t.bloom_hashes},
+                         {"chunk_lfns", t.chunk_lfns},
+                         {"patterns", t.patterns}});
+    respond(http::json_response(200, {{"node", cfg.name},
+                                      {"lrc", true},
+                                      {"rli", cfg.rls.rli},
+                                      {"staleness_permille", cfg.rls.staleness_permille},
+                                      {"update_rlis", targets},
+                                      {"forward_rlis", cfg.rls.forward_rlis},
+                                      {"bulk_items_max", bulk_items_max},
+                                      {"body_max_bytes", cfg.http.body_max_bytes}}));
+  });
+}
+
+// GET: the LRC (and the RLI, when configured) answer a message (rls-admin ping).
+void rls_ping(const context_ptr& ctx, const request& req, const respond_fn& respond) {
+  authorize(ctx, req, respond, role::readonly, [=](caller) {
+    if (auto st = check_query_keys(req, {}); !st) return bad_request(req, respond, st.err());
+    bool rli = ctx->env->config.rls.rli;
+    std::string node = ctx->env->config.name;
+    ask_actor(
+        ctx, lrc_name, caf::make_message(atoms::depth_atom_v), req, respond,
+        [=](uint64_t lrc_depth) {
+          if (!rli)
+            return respond(http::json_response(
+                200, {{"node", node}, {"lrc", "up"}, {"lrc_mailbox", lrc_depth}, {"rli", "none"}}));
+          ask_actor(ctx, rli_name, caf::make_message(atoms::depth_atom_v), req, respond,
+                    [=](uint64_t rli_depth) {
+                      respond(http::json_response(200, {{"node", node},
+                                                        {"lrc", "up"},
+                                                        {"lrc_mailbox", lrc_depth},
+                                                        {"rli", "up"},
+                                                        {"rli_mailbox", rli_depth}}));
+                    });
+        });
+  });
+}
+
 }  // namespace
 
 void add_rls_routes(http::router& r, const context_ptr& ctx) {
+  // Every node has the LRC's tables (node_env opens them), so the reader always works.
+  reader_ptr reader = std::make_shared<const rls::lrc_state>(*ctx->env->db);
   r.add("POST", "/api/v1/rls/lrc/create", [ctx](request req, path_params, respond_fn respond) {
     post_pair(ctx, req, respond, atoms::create_atom_v, "pfn", 201);
   });
@@ -302,11 +651,30 @@ void add_rls_routes(http::router& r, const context_ptr& ctx) {
     post_pair(ctx, req, respond, atoms::rename_atom_v, "new_lfn", 200);
   });
   r.add("GET", "/api/v1/rls/lrc/query",
-        [ctx](request req, path_params, respond_fn respond) { query(ctx, req, respond); });
+        [ctx, reader](request req, path_params, respond_fn respond) {
+          query(ctx, reader, req, respond);
+        });
   r.add("GET", "/api/v1/rls/lrc/wildcard",
         [ctx](request req, path_params, respond_fn respond) { wildcard(ctx, req, respond); });
   r.add("GET", "/api/v1/rls/lrc/exists",
-        [ctx](request req, path_params, respond_fn respond) { exists(ctx, req, respond); });
+        [ctx, reader](request req, path_params, respond_fn respond) {
+          exists(ctx, reader, req, respond);
+        });
+  r.add("POST", "/api/v1/rls/lrc/bulk/create", [ctx](request req, path_params, respond_fn respond) {
+    bulk_mutation(ctx, req, respond, rls::bulk_verb::create);
+  });
+  r.add("POST", "/api/v1/rls/lrc/bulk/add", [ctx](request req, path_params, respond_fn respond) {
+    bulk_mutation(ctx, req, respond, rls::bulk_verb::add);
+  });
+  r.add("POST", "/api/v1/rls/lrc/bulk/delete", [ctx](request req, path_params, respond_fn respond) {
+    bulk_mutation(ctx, req, respond, rls::bulk_verb::remove);
+  });
+  r.add("POST", "/api/v1/rls/lrc/bulk/query",
+        [ctx, reader](request req, path_params, respond_fn respond) {
+          bulk_query(ctx, reader, req, respond);
+        });
+  r.add("POST", "/api/v1/rls/rli/bulk/query",
+        [ctx](request req, path_params, respond_fn respond) { rli_bulk_query(ctx, req, respond); });
   r.add("GET", "/api/v1/rls/lrc/count",
         [ctx](request req, path_params, respond_fn respond) { count(ctx, req, respond); });
   r.add("GET", "/api/v1/rls/rli/query",
@@ -315,6 +683,16 @@ void add_rls_routes(http::router& r, const context_ptr& ctx) {
         [ctx](request req, path_params, respond_fn respond) { rli_lrcs(ctx, req, respond); });
   r.add("GET", "/api/v1/rls/lrc/targets",
         [ctx](request req, path_params, respond_fn respond) { lrc_targets(ctx, req, respond); });
+  r.add("POST", "/api/v1/rls/lrc/targets",
+        [ctx](request req, path_params, respond_fn respond) { add_target(ctx, req, respond); });
+  r.add("DELETE", "/api/v1/rls/lrc/targets",
+        [ctx](request req, path_params, respond_fn respond) { remove_target(ctx, req, respond); });
+  r.add("POST", "/api/v1/rls/lrc/clear",
+        [ctx](request req, path_params, respond_fn respond) { clear_lrc(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/config",
+        [ctx](request req, path_params, respond_fn respond) { rls_config(ctx, req, respond); });
+  r.add("GET", "/api/v1/rls/ping",
+        [ctx](request req, path_params, respond_fn respond) { rls_ping(ctx, req, respond); });
   r.add("GET", "/api/v1/rls/rli/stats",
         [ctx](request req, path_params, respond_fn respond) { rli_stats(ctx, req, respond); });
 }
