@@ -9,7 +9,9 @@
 // ever read committed state, a synced write is visible only once durable (so nothing uncommitted
 // is announced), and the hand-offs to and from the actor cost far more than the read
 // (docs/benchmarks.md). Mutations still go through the actor, which owns the catalog.
+#include <array>
 #include <charconv>
+#include <mutex>
 #include <sstream>
 
 #include "actors/rls/interface.hpp"
@@ -101,6 +103,128 @@ void post_pair(const context_ptr& ctx, const request& req, const respond_fn& res
               [=](const rls::mapping& m) {
                 respond(http::json_response(status_ok, {{"lfn", m.lfn}, {second_key, m.pfn}}));
               });
+  });
+}
+
+// Single creates, adds and deletes from concurrent requests, sent to the LRC as one bulk message
+// per verb while the previous one is in flight, each request then answered with its own item's
+// outcome: one actor hand-off and one batch for many requests instead of one each (the costs
+// that bounded single adds; docs/benchmarks.md). The outcomes are exactly the single operation's:
+// bulk items are validated one after another, each seeing the ones before it.
+class mutation_batcher : public std::enable_shared_from_this<mutation_batcher> {
+ public:
+  struct waiting {
+    rls::mapping item;
+    respond_fn respond;
+    std::string request_id;
+    int status_ok = 200;
+  };
+
+  void submit(const context_ptr& ctx, rls::bulk_verb verb, waiting w) {
+    auto& lane = lanes_.at(static_cast<size_t>(verb) - 1);
+    std::vector<waiting> batch;
+    {
+      std::lock_guard lock{lane.mutex};
+      lane.queued.push_back(std::move(w));
+      if (lane.in_flight) return;  // goes with the next batch, when this one is answered
+      lane.in_flight = true;
+      batch.swap(lane.queued);
+    }
+    send(ctx, verb, std::move(batch));
+  }
+
+ private:
+  struct lane {
+    std::mutex mutex;  // guards queued and in_flight
+    std::vector<waiting> queued;
+    bool in_flight = false;
+  };
+
+  void send(const context_ptr& ctx, rls::bulk_verb verb, std::vector<waiting> batch) {
+    std::vector<rls::mapping> items;
+    items.reserve(batch.size());
+    for (const auto& w : batch) items.push_back(w.item);
+    auto shared = std::make_shared<std::vector<waiting>>(std::move(batch));
+    auto payload =
+        caf::make_message(atoms::bulk_atom_v, static_cast<uint8_t>(verb), std::move(items));
+    auto node = ctx->node;
+    auto timeout = ctx->actor_timeout;
+    // The batcher outlives its in-flight batches (the routes may go first at shutdown).
+    auto batcher = shared_from_this();
+    ctx->sys.spawn([=](caf::event_based_actor* self) {
+      self->request(node, timeout, atoms::ask_atom_v, std::string{lrc_name}, payload)
+          .then(
+              [=](const rls::bulk_outcome& outcome) {
+                answer(*shared, outcome);
+                batcher->next(ctx, verb);
+              },
+              [=](caf::error& err) {
+                auto problem = from_caf(err);
+                for (auto& w : *shared) w.respond(http::error_response(problem, w.request_id));
+                batcher->next(ctx, verb);
+              });
+    });
+  }
+
+  static void answer(std::vector<waiting>& batch, const rls::bulk_outcome& outcome) {
+    const bool sized =
+        outcome.codes.size() == batch.size() && outcome.messages.size() == batch.size();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& w = batch[i];
+      if (!sized) {
+        w.respond(http::error_response(
+            fail(errc::internal, "the LRC answered a batch with the wrong item count"),
+            w.request_id));
+      } else if (outcome.codes[i] != 0) {
+        auto code =
+            outcome.codes[i] <= errc_max ? static_cast<errc>(outcome.codes[i]) : errc::internal;
+        w.respond(http::error_response(error{code, outcome.messages[i]}, w.request_id));
+      } else {
+        w.respond(http::json_response(
+            w.status_ok, {{"lfn", std::move(w.item.lfn)}, {"pfn", std::move(w.item.pfn)}}));
+      }
+    }
+  }
+
+  void next(const context_ptr& ctx, rls::bulk_verb verb) {
+    auto& lane = lanes_.at(static_cast<size_t>(verb) - 1);
+    std::vector<waiting> batch;
+    {
+      std::lock_guard lock{lane.mutex};
+      if (lane.queued.empty()) {
+        lane.in_flight = false;
+        return;
+      }
+      // At most bulk_items_max per batch; the rest waits for the next.
+      if (lane.queued.size() <= bulk_items_max) {
+        batch.swap(lane.queued);
+      } else {
+        auto cut = lane.queued.begin() + static_cast<std::ptrdiff_t>(bulk_items_max);
+        batch.assign(std::make_move_iterator(lane.queued.begin()), std::make_move_iterator(cut));
+        lane.queued.erase(lane.queued.begin(), cut);
+      }
+    }
+    send(ctx, verb, std::move(batch));
+  }
+
+  std::array<lane, 3> lanes_;  // create, add, remove (bulk_verb - 1)
+};
+
+using batcher_ptr = std::shared_ptr<mutation_batcher>;
+
+// POST {"lfn", "pfn"}: create, add or delete one mapping, through the batcher.
+void post_mapping(const context_ptr& ctx, const batcher_ptr& batcher, const request& req,
+                  const respond_fn& respond, rls::bulk_verb verb, int status_ok) {
+  authorize(ctx, req, respond, role::readwrite, [=](caller) {
+    auto body = read_json_object(req, {"lfn", "pfn"});
+    if (!body) return bad_request(req, respond, body.err());
+    auto lfn = string_field(*body, "lfn", true);
+    auto pfn = string_field(*body, "pfn", true);
+    for (auto* field : {&lfn, &pfn})
+      if (!*field) return bad_request(req, respond, field->err());
+    batcher->submit(
+        ctx, verb,
+        {rls::mapping{std::move(*lfn), std::move(*pfn)}, respond, req.request_id, status_ok});
   });
 }
 
@@ -638,15 +762,19 @@ void rls_ping(const context_ptr& ctx, const request& req, const respond_fn& resp
 void add_rls_routes(http::router& r, const context_ptr& ctx) {
   // Every node has the LRC's tables (node_env opens them), so the reader always works.
   reader_ptr reader = std::make_shared<const rls::lrc_state>(*ctx->env->db);
-  r.add("POST", "/api/v1/rls/lrc/create", [ctx](request req, path_params, respond_fn respond) {
-    post_pair(ctx, req, respond, atoms::create_atom_v, "pfn", 201);
-  });
-  r.add("POST", "/api/v1/rls/lrc/add", [ctx](request req, path_params, respond_fn respond) {
-    post_pair(ctx, req, respond, atoms::add_atom_v, "pfn", 201);
-  });
-  r.add("POST", "/api/v1/rls/lrc/delete", [ctx](request req, path_params, respond_fn respond) {
-    post_pair(ctx, req, respond, atoms::remove_atom_v, "pfn", 200);
-  });
+  auto batcher = std::make_shared<mutation_batcher>();
+  r.add("POST", "/api/v1/rls/lrc/create",
+        [ctx, batcher](request req, path_params, respond_fn respond) {
+          post_mapping(ctx, batcher, req, respond, rls::bulk_verb::create, 201);
+        });
+  r.add("POST", "/api/v1/rls/lrc/add",
+        [ctx, batcher](request req, path_params, respond_fn respond) {
+          post_mapping(ctx, batcher, req, respond, rls::bulk_verb::add, 201);
+        });
+  r.add("POST", "/api/v1/rls/lrc/delete",
+        [ctx, batcher](request req, path_params, respond_fn respond) {
+          post_mapping(ctx, batcher, req, respond, rls::bulk_verb::remove, 200);
+        });
   r.add("POST", "/api/v1/rls/lrc/rename", [ctx](request req, path_params, respond_fn respond) {
     post_pair(ctx, req, respond, atoms::rename_atom_v, "new_lfn", 200);
   });
