@@ -170,6 +170,21 @@ expected<size_t> lrc_state::count_pfns(const std::string& lfn, size_t cap) const
   if (count >= cap) return cap;
   // Enough db rows to find the missing ones even if every overlaid key shows up among them.
   size_t rows_max = cap - count + overlaid.size();
+  if (bulk_reader_) {
+    auto& it = *bulk_reader_;
+    const rocksdb::Slice wanted{prefix};
+    size_t seen = 0;
+    for (it.Seek(wanted); it.Valid() && it.key().starts_with(wanted) && seen < rows_max;
+         it.Next()) {
+      ++seen;
+      if (overlaid.empty() || !overlaid.count(it.key().ToString())) ++count;
+      if (count >= cap) break;
+    }
+    if (!it.status().ok())
+      return fail(errc::unavailable,
+                  "reading the LRC's mappings failed: " + it.status().ToString());
+    return std::min(count, cap);
+  }
   auto end = scan_bounded(db_, mappings_, prefix, limits_.scan_page_rows, rows_max,
                           [&](const storage::kv& row) -> expected<bool> {
                             if (!overlaid.count(row.key)) ++count;
@@ -370,6 +385,13 @@ expected<std::vector<status>> lrc_state::run_bulk(const std::vector<mapping>& it
   std::vector<status> results;
   results.reserve(items.size());
   bool changed = false;
+  // raw() is only read through here.
+  bulk_reader_.reset(
+      const_cast<storage::db&>(db_).raw()->NewIterator(rocksdb::ReadOptions{}, mappings_.handle));
+  struct reader_reset {
+    std::unique_ptr<rocksdb::Iterator>& reader;
+    ~reader_reset() { reader.reset(); }
+  } reset_at_exit{bulk_reader_};
   for (const auto& item : items) {
     results.push_back((this->*op)(item.lfn, item.pfn, rows));
     changed = changed || results.back().has_value();

@@ -19,8 +19,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <rocksdb/iterator.h>
 
 #include "actors/rls/messages.hpp"
 #include "actors/rls/pending_writes.hpp"
@@ -177,6 +180,10 @@ class lrc_state {
   storage::table meta_;
   lrc_counts counts_;
   pending_writes pending_;
+  // During run_bulk: one iterator over the mappings for every item's existence check (creating
+  // one per item cost more than the check). Its snapshot is the bulk's start; whatever commits
+  // meanwhile is still in the overlay, which is consulted first.
+  std::unique_ptr<rocksdb::Iterator> bulk_reader_;
 };
 
 }  // namespace librarian::rls
