@@ -75,6 +75,15 @@ def test_bulk_mutations(node):
     lt.check_eq((results_of(resp, "bulk query reslimit")[0]["pfns"], resp.json["results"][0]["more"]),
                 ([pfn(0)], True), "bulk query with reslimit 1")
 
+    lt.log("bulk results carry names that need JSON escapes intact")
+    odd = {"lfn": 'lfn://odd/"quoted"\\back\tslash/\u00e9t\u00e9', "pfn": "file:///\u2603"}
+    res = results_of(post(node, BULK + "create", {"mappings": [odd]}), "bulk create of an odd name")
+    lt.check_eq(res, [dict(odd, ok=True)], "odd name's create result")
+    res = results_of(post(node, BULK + "query", {"lfns": [odd["lfn"]]}, auth=READER), "bulk query of it")
+    lt.check_eq(res, [{"lfn": odd["lfn"], "ok": True, "pfns": [odd["pfn"]], "more": False}], "odd name's query")
+    res = results_of(post(node, BULK + "delete", {"mappings": [odd]}), "bulk delete of it")
+    lt.check_eq(res[0]["ok"], True, "odd name's delete")
+
     lt.log("bulk delete: the second PFNs and a missing mapping")
     dels = [{"lfn": lfn(i), "pfn": pfn(i, "b")} for i in range(100) if i not in (10, 20)]
     dels.append({"lfn": lfn(1), "pfn": "p://never"})
