@@ -23,6 +23,8 @@ namespace librarian::rls {
 struct mapping;
 struct name_page;
 struct mapping_page;
+struct bulk_outcome;
+struct bulk_lrcs;
 }  // namespace librarian::rls
 
 namespace librarian::lib {
@@ -82,6 +84,9 @@ CAF_ADD_TYPE_ID(librarian, (librarian::node::token_record))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::name_page))
 CAF_ADD_TYPE_ID(librarian, (librarian::rls::mapping_page))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::rls::mapping>))
+CAF_ADD_TYPE_ID(librarian, (librarian::rls::bulk_outcome))
+CAF_ADD_TYPE_ID(librarian, (librarian::rls::bulk_lrcs))
 CAF_ADD_TYPE_ID(librarian, (std::vector<std::string>))
 CAF_ADD_TYPE_ID(librarian, (librarian::lib::stage_request))
 CAF_ADD_TYPE_ID(librarian, (librarian::lib::stage_reply))
@@ -206,6 +211,7 @@ CAF_ADD_ATOM(librarian, librarian::atoms, instance_drop_atom, "instdrop")
 CAF_ADD_ATOM(librarian, librarian::atoms, moved_atom, "moved")
 CAF_ADD_ATOM(librarian, librarian::atoms, report_atom, "report")
 CAF_ADD_ATOM(librarian, librarian::atoms, dedupe_atom, "dedupe")
+CAF_ADD_ATOM(librarian, librarian::atoms, bulk_atom, "bulk")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

@@ -27,6 +27,16 @@ typename Inspector::result_type inspect(Inspector& f, mapping_page& x) {
   return f(caf::meta::type_name("mapping_page"), x.items, x.more, x.truncated);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bulk_outcome& x) {
+  return f(caf::meta::type_name("bulk_outcome"), x.codes, x.messages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bulk_lrcs& x) {
+  return f(caf::meta::type_name("bulk_lrcs"), x.codes, x.messages, x.lrcs);
+}
+
 using namespace librarian::atoms;
 
 // The Local Replica Catalog: LFN <-> PFN mappings of this node (Globus RLS's LRC).
@@ -59,7 +69,16 @@ using lrc_actor = caf::typed_actor<
     // (RLI name): that RLI lost an incremental update and needs a full list.
     caf::reacts_to<rli_resync_atom, std::string>,
     // One line per update target: mode, sync state, last updates sent.
-    caf::replies_to<targets_atom>::with<std::vector<std::string>>>;
+    caf::replies_to<targets_atom>::with<std::vector<std::string>>,
+    // rls-admin: (RLI, mode, interval_ms, patterns) a new update target, stored; or remove one
+    // added at run time. Both answer with the targets' lines.
+    caf::replies_to<targets_atom, add_atom, std::string, std::string, int64_t,
+                    std::vector<std::string>>::with<std::vector<std::string>>,
+    caf::replies_to<targets_atom, remove_atom, std::string>::with<std::vector<std::string>>,
+    // (bulk_verb, items): bulk create/add/delete, one status per item, one batch.
+    caf::replies_to<bulk_atom, uint8_t, std::vector<mapping>>::with<bulk_outcome>,
+    // rls-admin clear: removes every mapping (RLIs hear of it); how many it removed.
+    caf::replies_to<clear_atom>::with<uint64_t>>;
 
 // The Replica Location Index: which LRCs (sites) hold which LFNs, from the LRCs' soft state.
 using rli_actor = caf::typed_actor<
@@ -81,6 +100,8 @@ using rli_actor = caf::typed_actor<
     caf::replies_to<targets_atom>::with<std::vector<std::string>>,
     // LFN -> the fresh LRCs that hold it ("NAME", or "NAME maybe" for a Bloom-mode LRC)
     caf::replies_to<query_atom, std::string>::with<std::vector<std::string>>,
+    // LFNs -> per LFN the same answer, or why not (bulk query; one bad LFN fails only itself)
+    caf::replies_to<bulk_atom, std::vector<std::string>>::with<bulk_lrcs>,
     // (pattern, offset, reslimit) -> "LFN LRC" lines of list-mode state, then "(more)" and
     // "(skipped Bloom-mode LRCs: ...)" lines; BADARG when only Bloom state is held
     caf::replies_to<wildcard_atom, std::string, uint64_t, uint64_t>::with<std::vector<std::string>>,

@@ -7,6 +7,7 @@
 #include "actors/rls/glob.hpp"
 #include "actors/rls/lrc_state.hpp"
 #include "actors/rls/rli_feed.hpp"
+#include "actors/rls/target_admin.hpp"
 #include "runtime/caf/commit_tracker.hpp"
 #include "runtime/caf/error.hpp"
 #include "runtime/log.hpp"
@@ -19,6 +20,10 @@ constexpr size_t incremental_changes_max = 5000;  // change rows read per increm
 constexpr size_t bloom_page_lfns = 10000;         // LFNs added to a filter per step
 constexpr size_t trim_rows_max = 10000;           // change rows deleted per trim
 constexpr auto trim_interval = std::chrono::seconds(10);
+constexpr size_t clear_step_mappings = 10000;  // mappings removed per batch by `clear`
+// Feeds ever created (config + run-time adds, removed ones stay as tombstones so the indices in
+// pending timer messages never point at another target).
+constexpr size_t feeds_max = 1024;
 
 struct lrc_shell {
   std::shared_ptr<node::node_env> env;
@@ -27,6 +32,8 @@ struct lrc_shell {
   commit_tracker commits;
   std::vector<std::vector<glob>> target_globs;  // per update target; empty: every LFN
   std::vector<rli_feed> feeds;                  // per update target
+  std::vector<bool> active;                     // per update target: not removed at run time
+  size_t config_targets = 0;                    // feeds [0, config_targets) come from the config
   uint64_t durable_seq = 0;                     // every change through it is committed
   uint64_t bloom_builds = 0;
 };
@@ -52,6 +59,7 @@ void changes_durable(self_ptr self, uint64_t seq) {
   const uint64_t count = seq - st.durable_seq;
   st.durable_seq = seq;
   for (uint32_t i = 0; i < st.feeds.size(); ++i) {
+    if (!st.active[i]) continue;
     bool arm_flush = false;
     if (st.feeds[i].on_durable(count, arm_flush) == feed_action::incremental)
       send_incremental(self, i, false);
@@ -86,9 +94,12 @@ expected<mapping> mutation(status st, std::string lfn, std::string pfn) {
 // Sends one soft-state message to the RLI of update target `target`: locally through the node,
 // to a peer through the transport (DESIGN.md §4.1).
 void send_to_rli(self_ptr self, uint32_t target, caf::message msg) {
-  const auto& cfg = self->state.env->config;
-  node::send_to_node(self->state.node, cfg.name, cfg.rls.update_rlis.at(target).name, "rli",
-                     std::move(msg));
+  node::send_to_node(self->state.node, self->state.env->config.name,
+                     self->state.feeds.at(target).config().name, "rli", std::move(msg));
+}
+
+bool live_target(self_ptr self, uint32_t target) {
+  return target < self->state.feeds.size() && self->state.active[target];
 }
 
 // Partitioning: a target takes only the LFNs matching one of its patterns.
@@ -243,7 +254,7 @@ void run_feed_action(self_ptr self, uint32_t target, feed_action action) {
 }
 
 void on_rli_tick(self_ptr self, uint32_t target) {
-  if (target >= self->state.feeds.size()) return;
+  if (!live_target(self, target)) return;  // removed: its timer chain ends here
   auto& feed = self->state.feeds[target];
   run_feed_action(self, target, feed.on_tick(now_ms(self)));
   self->delayed_send(self, std::chrono::milliseconds(feed.tick_interval_ms()), rli_tick_atom_v,
@@ -256,9 +267,11 @@ void on_rli_tick(self_ptr self, uint32_t target) {
 void on_resync(self_ptr self, const std::string& rli) {
   auto& feeds = self->state.feeds;
   bool direct = false;
-  for (const auto& feed : feeds) direct = direct || feed.config().name == rli;
+  for (uint32_t i = 0; i < feeds.size(); ++i)
+    direct = direct || (self->state.active[i] && feeds[i].config().name == rli);
   LIB_LOG_DEBUG(self->state.env->config.name + "/lrc") << "resync asked by RLI " << rli;
   for (uint32_t i = 0; i < feeds.size(); ++i) {
+    if (!self->state.active[i]) continue;
     if (direct && feeds[i].config().name != rli) continue;
     run_feed_action(self, i, feeds[i].on_resync(now_ms(self)));
   }
@@ -269,8 +282,9 @@ void on_resync(self_ptr self, const std::string& rli) {
 void trim_change_log(self_ptr self) {
   auto& st = self->state;
   uint64_t needed_after = st.durable_seq;
-  for (const auto& feed : st.feeds)
-    needed_after = std::min(needed_after, feed.changes_needed_after(st.durable_seq));
+  for (uint32_t i = 0; i < st.feeds.size(); ++i)
+    if (st.active[i])
+      needed_after = std::min(needed_after, st.feeds[i].changes_needed_after(st.durable_seq));
   storage::batch rows;
   auto trimmed = st.lrc->trim_changes(needed_after, trim_rows_max, rows);
   if (!trimmed) {
@@ -285,29 +299,160 @@ void trim_change_log(self_ptr self) {
 
 std::vector<std::string> describe_targets(self_ptr self) {
   std::vector<std::string> out;
-  for (const auto& feed : self->state.feeds) out.push_back(feed.describe(now_ms(self)));
+  for (uint32_t i = 0; i < self->state.feeds.size(); ++i)
+    if (self->state.active[i]) out.push_back(self->state.feeds[i].describe(now_ms(self)));
   return out;
+}
+
+// A new update target, its patterns parsed; its first update goes out soon.
+void start_feed(self_ptr self, const rli_target_config& t) {
+  auto& st = self->state;
+  st.feeds.emplace_back(t);
+  st.active.push_back(true);
+  auto& globs = st.target_globs.emplace_back();
+  for (const auto& p : t.patterns) {
+    auto parsed = parse_glob(p, 4096);
+    if (parsed)
+      globs.push_back(std::move(*parsed));
+    else
+      LIB_LOG_ERROR("lrc") << "RLI " << t.name << ": pattern ignored: " << parsed.err().describe();
+  }
+  auto index = static_cast<uint32_t>(st.feeds.size() - 1);
+  self->delayed_send(self, std::chrono::milliseconds(100), rli_tick_atom_v, index);
+}
+
+// The live run-time targets, as stored.
+std::vector<rli_target_config> admin_targets(self_ptr self) {
+  std::vector<rli_target_config> out;
+  for (size_t i = self->state.config_targets; i < self->state.feeds.size(); ++i)
+    if (self->state.active[i]) out.push_back(self->state.feeds[i].config());
+  return out;
+}
+
+std::optional<uint32_t> live_target_named(self_ptr self, const std::string& name) {
+  for (uint32_t i = 0; i < self->state.feeds.size(); ++i)
+    if (self->state.active[i] && self->state.feeds[i].config().name == name) return i;
+  return std::nullopt;
+}
+
+using lines_promise = caf::typed_response_promise<std::vector<std::string>>;
+
+// rls-admin add: a new target, stored (so it survives a restart) before it is announced.
+lines_promise add_target(self_ptr self, const std::string& name, const std::string& mode,
+                         int64_t interval_ms, const std::vector<std::string>& patterns) {
+  using result = expected<std::vector<std::string>>;
+  auto target = make_admin_target(self->state.env->config, name, mode, interval_ms, patterns);
+  if (!target) return reply_now(self, result{target.err()});
+  if (live_target_named(self, name))
+    return reply_now(self, result{fail(errc::already_exists,
+                                       "RLI_EXIST: this LRC already updates RLI \"" + name +
+                                           "\"; delete it first to change its settings")});
+  auto stored = admin_targets(self);
+  if (stored.size() >= admin_targets_max || self->state.feeds.size() >= feeds_max)
+    return reply_now(self, result{fail(errc::invalid_argument,
+                                       "BADARG: too many RLI targets added at run time (at most " +
+                                           std::to_string(admin_targets_max) + ")")});
+  stored.push_back(*target);
+  storage::batch rows;
+  write_admin_targets(*self->state.env->db, stored, rows);
+  start_feed(self, *target);
+  return reply_after_commit(self, std::move(rows), result{describe_targets(self)});
+}
+
+// rls-admin delete: the target stops at once (its timers end); config targets stay.
+lines_promise remove_target(self_ptr self, const std::string& name) {
+  using result = expected<std::vector<std::string>>;
+  auto index = live_target_named(self, name);
+  if (!index)
+    return reply_now(self, result{fail(errc::not_found,
+                                       "RLI_NEXIST: this LRC does not update "
+                                       "RLI \"" +
+                                           name + "\"")});
+  if (*index < self->state.config_targets)
+    return reply_now(self, result{fail(errc::conflict, "RLI \"" + name +
+                                                           "\" is an update target in the "
+                                                           "config file (" +
+                                                           self->state.env->config.source +
+                                                           "); remove it there")});
+  self->state.active[*index] = false;
+  self->state.feeds[*index].building.reset();
+  storage::batch rows;
+  write_admin_targets(*self->state.env->db, admin_targets(self), rows);
+  return reply_after_commit(self, std::move(rows), result{describe_targets(self)});
+}
+
+bulk_outcome outcome_of(const std::vector<status>& results) {
+  bulk_outcome out;
+  out.codes.reserve(results.size());
+  out.messages.reserve(results.size());
+  for (const auto& st : results) {
+    out.codes.push_back(st ? uint8_t{0} : static_cast<uint8_t>(st.err().code));
+    out.messages.push_back(st ? std::string{} : st.err().message);
+  }
+  return out;
+}
+
+caf::typed_response_promise<bulk_outcome> run_bulk(self_ptr self, uint8_t verb,
+                                                   const std::vector<mapping>& items) {
+  auto& lrc = *self->state.lrc;
+  storage::batch rows;
+  expected<std::vector<status>> results =
+      fail(errc::invalid_argument, "BADARG: unknown bulk operation " + std::to_string(verb));
+  switch (static_cast<bulk_verb>(verb)) {
+    case bulk_verb::create:
+      results = lrc.bulk_create(items, rows);
+      break;
+    case bulk_verb::add:
+      results = lrc.bulk_add(items, rows);
+      break;
+    case bulk_verb::remove:
+      results = lrc.bulk_remove(items, rows);
+      break;
+  }
+  if (!results) return reply_now(self, expected<bulk_outcome>{results.err()});
+  return reply_after_commit(self, std::move(rows), expected<bulk_outcome>{outcome_of(*results)});
+}
+
+// rls-admin clear: a step of clear_step_mappings removals at a time, each committed before the
+// next is read; requests interleave between steps. Answers with how many mappings it removed.
+void clear_step(self_ptr self, caf::typed_response_promise<uint64_t> promise, uint64_t removed) {
+  storage::batch rows;
+  auto step = self->state.lrc->clear_some(clear_step_mappings, rows);
+  if (!step) {
+    promise.deliver(to_caf(step.err()));
+    return;
+  }
+  auto seq = self->state.lrc->last_seq();
+  auto total = removed + step->removed;
+  self->state.commits.submit(
+      self, *self->state.env->committer, std::move(rows),
+      [self, promise, total, seq, more = step->more](const status& done) mutable {
+        if (!done) {
+          promise.deliver(to_caf(done.err()));
+          self->quit(to_caf(done.err()));  // the supervisor restarts us from what is on disk
+          return;
+        }
+        changes_durable(self, seq);
+        if (more)
+          clear_step(self, promise, total);
+        else
+          promise.deliver(total);
+      });
 }
 
 lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_env> env,
                                       caf::actor node) {
   self->state.env = env;
   self->state.node = std::move(node);
-  for (const auto& t : env->config.rls.update_rlis) {
-    self->state.feeds.emplace_back(t);
-    auto& globs = self->state.target_globs.emplace_back();
-    for (const auto& p : t.patterns) {
-      auto parsed = parse_glob(p, 4096);
-      if (parsed)
-        globs.push_back(std::move(*parsed));
-      else
-        LIB_LOG_ERROR("lrc") << "RLI " << t.name
-                             << ": pattern ignored: " << parsed.err().describe();
-    }
+  // The first update soon after start (start_feed), so a restarted RLI or LRC is current quickly.
+  for (const auto& t : env->config.rls.update_rlis) start_feed(self, t);
+  self->state.config_targets = self->state.feeds.size();
+  if (auto added = load_admin_targets(*env->db); !added) {
+    LIB_LOG_ERROR("lrc") << "run-time RLI targets not loaded: " << added.err().describe();
+  } else {
+    for (const auto& t : *added)
+      if (!live_target_named(self, t.name)) start_feed(self, t);
   }
-  // The first update soon after start, so a restarted RLI or LRC is current quickly.
-  for (uint32_t i = 0; i < env->config.rls.update_rlis.size(); ++i)
-    self->delayed_send(self, std::chrono::milliseconds(100), rli_tick_atom_v, i);
   self->state.lrc.emplace(*env->db);
   if (auto st = self->state.lrc->load(); !st) {
     LIB_LOG_ERROR("lrc") << "cannot load the replica catalog: " << st.err().message;
@@ -356,16 +501,15 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
       [=](rli_tick_atom, uint32_t target) { on_rli_tick(self, target); },
       [=](rli_next_atom, uint32_t target, uint64_t generation, uint32_t index,
           const std::string& after) {
-        if (target < self->state.feeds.size())
-          send_next_chunk(self, target, generation, index, after);
+        if (live_target(self, target)) send_next_chunk(self, target, generation, index, after);
       },
       [=](rli_flush_atom, uint32_t target) {
-        if (target >= self->state.feeds.size()) return;
+        if (!live_target(self, target)) return;
         self->state.feeds[target].flush_timer_fired();
         send_incremental(self, target, false);
       },
       [=](rli_bnext_atom, uint32_t target, uint64_t build, const std::string& after) {
-        if (target < self->state.feeds.size()) continue_bloom(self, target, build, after);
+        if (live_target(self, target)) continue_bloom(self, target, build, after);
       },
       [=](rli_resync_atom, const std::string& rli) { on_resync(self, rli); },
       [=](tick_atom) {
@@ -373,6 +517,19 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
         self->delayed_send(self, trim_interval, tick_atom_v);
       },
       [=](targets_atom) { return describe_targets(self); },
+      [=](targets_atom, add_atom, const std::string& name, const std::string& mode,
+          int64_t interval_ms, const std::vector<std::string>& patterns) {
+        return add_target(self, name, mode, interval_ms, patterns);
+      },
+      [=](targets_atom, remove_atom, const std::string& name) { return remove_target(self, name); },
+      [=](bulk_atom, uint8_t verb, const std::vector<mapping>& items) {
+        return run_bulk(self, verb, items);
+      },
+      [=](clear_atom) {
+        auto promise = self->make_response_promise<uint64_t>();
+        clear_step(self, promise, 0);
+        return promise;
+      },
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
         self->state.commits.on_committed(token, code, std::move(message));
       },

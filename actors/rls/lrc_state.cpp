@@ -3,7 +3,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
+#include <numeric>
 #include <set>
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
 
 #include "actors/rls/glob.hpp"
 #include "storage/codec.hpp"
@@ -165,6 +170,21 @@ expected<size_t> lrc_state::count_pfns(const std::string& lfn, size_t cap) const
   if (count >= cap) return cap;
   // Enough db rows to find the missing ones even if every overlaid key shows up among them.
   size_t rows_max = cap - count + overlaid.size();
+  if (bulk_reader_) {
+    auto& it = *bulk_reader_;
+    const rocksdb::Slice wanted{prefix};
+    size_t seen = 0;
+    for (it.Seek(wanted); it.Valid() && it.key().starts_with(wanted) && seen < rows_max;
+         it.Next()) {
+      ++seen;
+      if (overlaid.empty() || !overlaid.count(it.key().ToString())) ++count;
+      if (count >= cap) break;
+    }
+    if (!it.status().ok())
+      return fail(errc::unavailable,
+                  "reading the LRC's mappings failed: " + it.status().ToString());
+    return std::min(count, cap);
+  }
   auto end = scan_bounded(db_, mappings_, prefix, limits_.scan_page_rows, rows_max,
                           [&](const storage::kv& row) -> expected<bool> {
                             if (!overlaid.count(row.key)) ++count;
@@ -365,6 +385,13 @@ expected<std::vector<status>> lrc_state::run_bulk(const std::vector<mapping>& it
   std::vector<status> results;
   results.reserve(items.size());
   bool changed = false;
+  // raw() is only read through here.
+  bulk_reader_.reset(
+      const_cast<storage::db&>(db_).raw()->NewIterator(rocksdb::ReadOptions{}, mappings_.handle));
+  struct reader_reset {
+    std::unique_ptr<rocksdb::Iterator>& reader;
+    ~reader_reset() { reader.reset(); }
+  } reset_at_exit{bulk_reader_};
   for (const auto& item : items) {
     results.push_back((this->*op)(item.lfn, item.pfn, rows));
     changed = changed || results.back().has_value();
@@ -386,6 +413,27 @@ expected<std::vector<status>> lrc_state::bulk_add(const std::vector<mapping>& it
 expected<std::vector<status>> lrc_state::bulk_remove(const std::vector<mapping>& items,
                                                      storage::batch& rows) {
   return run_bulk(items, &lrc_state::remove_one, rows);
+}
+
+expected<lrc_state::clear_step> lrc_state::clear_some(size_t max_items, storage::batch& rows) {
+  if (max_items == 0 || max_items > limits_.bulk_items_max)
+    return fail(errc::invalid_argument, "BADARG: a clear step removes 1 to " +
+                                            std::to_string(limits_.bulk_items_max) + " mappings");
+  auto page = db_.scan_range(mappings_, "", "", max_items);
+  if (!page) return page.err();
+  std::vector<mapping> items;
+  items.reserve(page->rows.size());
+  for (const auto& row : page->rows) {
+    auto key = read_pair_key(row.key);
+    if (!key) return key.err();
+    items.push_back({std::move(key->first), std::move(key->second)});
+  }
+  auto results = bulk_remove(items, rows);
+  if (!results) return results.err();
+  clear_step step;
+  for (const auto& st : *results) step.removed += st ? 1 : 0;
+  step.more = page->more;
+  return step;
 }
 
 }  // namespace librarian::rls
@@ -520,21 +568,43 @@ expected<std::vector<bulk_query_item>> lrc_state::bulk_query_lfn(
     return fail(errc::invalid_argument, "BADARG: a bulk request has at most " +
                                             std::to_string(limits_.bulk_items_max) +
                                             " items (got " + std::to_string(lfns.size()) + ")");
-  if (auto limit = checked_reslimit(0, reslimit); !limit) return limit.err();
-  std::vector<bulk_query_item> items;
-  items.reserve(lfns.size());
-  for (const auto& lfn : lfns) {
-    bulk_query_item item;
-    item.lfn = lfn;
-    auto page = query_names(side::lfn, lfn, 0, reslimit);
-    if (page) {
-      item.pfns = std::move(page->items);
-      item.more = page->more;
-    } else {
-      item.code = page.err().code;
-      item.message = page.err().message;
+  auto limit = checked_reslimit(0, reslimit);
+  if (!limit) return limit.err();
+  // One RocksDB iterator for the whole request, visiting the LFNs in byte order: creating an
+  // iterator costs more than a seek, and sorted seeks touch neighbouring blocks. The iterator's
+  // implicit snapshot gives every item the same committed state. (raw() is only read through.)
+  std::vector<size_t> order(lfns.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lfns[a] < lfns[b]; });
+  std::unique_ptr<rocksdb::Iterator> it{
+      const_cast<storage::db&>(db_).raw()->NewIterator(rocksdb::ReadOptions{}, mappings_.handle)};
+  std::vector<bulk_query_item> items(lfns.size());
+  for (size_t index : order) {
+    auto& item = items[index];
+    item.lfn = lfns[index];
+    if (auto st = validate_name(item.lfn, "an LFN"); !st) {
+      item.code = st.err().code;
+      item.message = st.err().message;
+      continue;
     }
-    items.push_back(std::move(item));
+    const std::string prefix = storage::string_key(item.lfn);
+    const rocksdb::Slice wanted{prefix};
+    for (it->Seek(wanted); it->Valid() && it->key().starts_with(wanted); it->Next()) {
+      if (item.pfns.size() == *limit) {
+        item.more = true;
+        break;
+      }
+      auto pair = read_pair_key(std::string_view{it->key().data(), it->key().size()});
+      if (!pair) return pair.err();
+      item.pfns.push_back(std::move(pair->second));
+    }
+    if (!it->status().ok())
+      return fail(errc::unavailable,
+                  "reading the LRC's mappings failed: " + it->status().ToString());
+    if (item.pfns.empty()) {
+      item.code = errc::not_found;
+      item.message = "LFN_NEXIST: LFN " + shown(item.lfn) + " does not exist";
+    }
   }
   return items;
 }

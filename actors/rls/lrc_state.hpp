@@ -19,8 +19,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include <rocksdb/iterator.h>
 
 #include "actors/rls/messages.hpp"
 #include "actors/rls/pending_writes.hpp"
@@ -87,6 +90,16 @@ class lrc_state {
                                                        storage::batch& rows);
   [[nodiscard]] expected<std::vector<status>> bulk_remove(const std::vector<mapping>& items,
                                                           storage::batch& rows);
+
+  // Clearing the catalog (rls-admin clear), a bounded step at a time: removes up to max_items
+  // (1..bulk_items_max) of the first committed mappings, as bulk_remove would (change log
+  // included, so RLIs hear of it). Call again only after rows are committed: the
+  // scan reads committed state. more: the step saw max_items mappings, so more may remain.
+  struct clear_step {
+    size_t removed = 0;
+    bool more = false;
+  };
+  [[nodiscard]] expected<clear_step> clear_some(size_t max_items, storage::batch& rows);
 
   // Queries on committed state.
   [[nodiscard]] expected<bool> exists_lfn(const std::string& lfn) const;
@@ -167,6 +180,10 @@ class lrc_state {
   storage::table meta_;
   lrc_counts counts_;
   pending_writes pending_;
+  // During run_bulk: one iterator over the mappings for every item's existence check (creating
+  // one per item cost more than the check). Its snapshot is the bulk's start; whatever commits
+  // meanwhile is still in the overlay, which is consulted first.
+  std::unique_ptr<rocksdb::Iterator> bulk_reader_;
 };
 
 }  // namespace librarian::rls

@@ -46,6 +46,27 @@ struct bulk_query_item {
   friend bool operator==(const bulk_query_item&, const bulk_query_item&) = default;
 };
 
+// The three bulk mutations of the LRC (globus-rls-cli's `bulk create`, `bulk add`,
+// `bulk delete`).
+enum class bulk_verb : uint8_t { create = 1, add = 2, remove = 3 };
+
+// Per-item outcome of a bulk mutation: codes[i] is items[i]'s errc (0: done), messages[i] why it
+// failed (empty when done). One bad item does not fail the others.
+struct bulk_outcome {
+  std::vector<uint8_t> codes;
+  std::vector<std::string> messages;
+  friend bool operator==(const bulk_outcome&, const bulk_outcome&) = default;
+};
+
+// Per-LFN answer of an RLI bulk query: codes[i] is lfns[i]'s errc (0: answered), messages[i]
+// why not, lrcs[i] the fresh LRCs holding it ("NAME", or "NAME maybe" from a Bloom-mode LRC).
+struct bulk_lrcs {
+  std::vector<uint8_t> codes;
+  std::vector<std::string> messages;
+  std::vector<std::vector<std::string>> lrcs;
+  friend bool operator==(const bulk_lrcs&, const bulk_lrcs&) = default;
+};
+
 enum class change_op : uint8_t { mapping_added = 1, mapping_removed = 2 };
 
 // One mutation in the LRC's change log, the source of incremental soft-state updates.

@@ -298,6 +298,19 @@ rli_actor::behavior_type rli_behavior(self_ptr self, std::shared_ptr<node::node_
         for (const auto& hit : *hits) out.push_back(hit.maybe ? hit.lrc + " maybe" : hit.lrc);
         return out;
       },
+      [=](bulk_atom, const std::vector<std::string>& lfns) -> caf::result<bulk_lrcs> {
+        auto items = self->state.rli->bulk_query(lfns, now_u64(self));
+        if (!items) return to_caf(items.err());
+        bulk_lrcs out;
+        for (auto& item : *items) {
+          out.codes.push_back(static_cast<uint8_t>(item.code));
+          out.messages.push_back(std::move(item.message));
+          auto& lines = out.lrcs.emplace_back();
+          for (const auto& hit : item.lrcs)
+            lines.push_back(hit.maybe ? hit.lrc + " maybe" : hit.lrc);
+        }
+        return out;
+      },
       [=](wildcard_atom, const std::string& pattern, uint64_t offset,
           uint64_t reslimit) -> caf::result<std::vector<std::string>> {
         auto page = self->state.rli->query_wildcard(pattern, now_u64(self), offset, reslimit);

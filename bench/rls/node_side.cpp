@@ -248,6 +248,77 @@ std::string describe(const expected<keepalive_reply>& r, const char* what) {
   return std::string{what} + ": HTTP " + std::to_string(r->status) + " " + r->body.substr(0, 200);
 }
 
+// Appends `"name":"value"` (names here are plain ASCII, nothing to escape: built by hand so the
+// load generator spends its share of the 2 cores on requests, not on JSON).
+void append_pair(std::string& out, const char* key, const std::string& value) {
+  out += '"';
+  out += key;
+  out += "\":\"";
+  out += value;
+  out += '"';
+}
+
+// The body of one bulk create: mappings [first, first + n).
+std::string bulk_create_body(uint64_t first, size_t n) {
+  std::string body = "{\"mappings\":[";
+  for (size_t k = 0; k < n; ++k) {
+    body += k == 0 ? "{" : ",{";
+    append_pair(body, "lfn", lfn_of(first + k));
+    body += ',';
+    append_pair(body, "pfn", pfn_of(first + k));
+    body += '}';
+  }
+  return body + "]}";
+}
+
+// "" when a bulk reply says every item succeeded, else why not.
+std::string all_succeeded(const expected<keepalive_reply>& r, size_t n, const char* what) {
+  if (!r || r->status != 200) return describe(r, what);
+  // Only the counts are read (the node's JSON has its keys sorted): no need to parse it all.
+  const auto& body = r->body;
+  if (!body.starts_with("{\"failed\":0,") ||
+      !body.ends_with("\"succeeded\":" + std::to_string(n) + "}"))
+    return describe(r, what);
+  return {};
+}
+
+// Bulk figures through HTTP, one client as in the issue: creates of p.batch_items new mappings
+// per request, and queries of p.batch_items random loaded LFNs per request.
+void bulk_figures(const running_node& a, uint64_t lfns, const params& p, json& out) {
+  const size_t n = p.batch_items;
+  params bulk = p;
+  bulk.ops_per_round_max = std::max<uint64_t>(p.ops_per_round_max / n, 1);
+  auto adds = http_rounds(a, bulk, 1, [&](int client, keepalive_client& http, uint64_t k) {
+    // New LFNs beyond the loaded ones and the single adds', distinct per round and request.
+    uint64_t first = 3'000'000'000'000ull + uint64_t(client) * 1'000'000'000ull + k * n;
+    auto r = http.send("POST", "/api/v1/rls/lrc/bulk/create", bulk_create_body(first, n));
+    return all_succeeded(r, n, "bulk create");
+  });
+  auto queries = http_rounds(a, bulk, 1, [&](int client, keepalive_client& http, uint64_t k) {
+    std::string body = "{\"lfns\":[";
+    for (size_t j = 0; j < n; ++j) {
+      uint64_t i = (uint64_t(client) * 0x9E3779B97F4A7C15ull + (k * n + j) * 0xBF58476D1CE4E5B9ull);
+      body += j == 0 ? "\"" : ",\"";
+      body += lfn_of(i % lfns);
+      body += '"';
+    }
+    body += "]}";
+    auto r = http.send("POST", "/api/v1/rls/lrc/bulk/query", body);
+    return all_succeeded(r, n, "bulk query");
+  });
+  auto per_item = [n](json figure) {
+    if (figure.contains("per_s")) {
+      json runs = json::array();
+      for (const auto& x : figure["per_s"]["runs"]) runs.push_back(x.get<double>() * double(n));
+      figure["items_per_s"] = runs_and_median(runs.get<std::vector<double>>());
+      figure["items_per_request"] = n;
+    }
+    return figure;
+  };
+  out["bulk_adds"] = per_item(std::move(adds));
+  out["bulk_queries"] = per_item(std::move(queries));
+}
+
 }  // namespace
 
 json http_figures(const node_dirs& dirs, uint64_t lfns, bool with_adds, const params& p) {
@@ -283,6 +354,7 @@ json http_figures(const node_dirs& dirs, uint64_t lfns, bool with_adds, const pa
           auto r = http.send("POST", "/api/v1/rls/lrc/create", body.dump());
           return r && r->status == 201 ? std::string{} : describe(r, "create");
         });
+    bulk_figures(a, lfns, p, out);
   }
   out["rss_kib"] = a.process->rss_kib();
   out["rss_peak_kib"] = a.process->rss_peak_kib();

@@ -1,7 +1,9 @@
 // `librarian rls ...`: the Local Replica Catalog with globus-rls-cli's command words (create, add,
 // delete, rename, query lrc lfn|pfn, query wildcard lrc lfn, exists lrc lfn, count), as calls to
-// the node's /api/v1/rls/lrc endpoints; and the RLI's `query CONN rli lfn LFN` and `lrcs CONN`
-// on /api/v1/rls/rli.
+// the node's /api/v1/rls/lrc endpoints; the RLI's `query CONN rli lfn LFN` and `lrcs CONN`
+// on /api/v1/rls/rli; `bulk CONN create|add|delete|query ...` on the bulk endpoints; and
+// `librarian rls-admin ...` (globus-rls-admin: ping, add/delete/list targets, config, stats,
+// clear).
 #pragma once
 
 #include <chrono>

@@ -6,6 +6,9 @@
 #include <caf/all.hpp>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "actors/node/interface.hpp"
 #include "actors/node/node_env.hpp"
@@ -22,6 +25,47 @@ struct caller {
   http::role role = http::role::none;
 };
 
+// Users recently read from the users actor (role and password hash), so a Basic request whose
+// password the verified cache already holds is authorized on the HTTP thread, without the round
+// trip through the node and users actors and the KDF pool that dominated small requests
+// (docs/benchmarks.md). API changes to a user forget it at once; a change made another way
+// (the console) takes effect within ttl. Thread-safe; bounded to entries_max.
+class recent_users {
+ public:
+  using clock = std::chrono::steady_clock;
+  struct entry {
+    std::string role;
+    std::string password_hash;
+    clock::time_point expires;
+  };
+  explicit recent_users(std::chrono::milliseconds ttl = std::chrono::milliseconds{1000},
+                        size_t entries_max = 4096)
+      : ttl_(ttl), entries_max_(entries_max) {}
+
+  [[nodiscard]] std::optional<entry> find(const std::string& name, clock::time_point now) const {
+    std::lock_guard lock{mutex_};
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second.expires <= now) return std::nullopt;
+    return it->second;
+  }
+  void remember(const std::string& name, std::string role, std::string password_hash,
+                clock::time_point now) {
+    std::lock_guard lock{mutex_};
+    if (entries_.size() >= entries_max_ && !entries_.contains(name)) entries_.clear();
+    entries_[name] = {std::move(role), std::move(password_hash), now + ttl_};
+  }
+  void forget(const std::string& name) {
+    std::lock_guard lock{mutex_};
+    entries_.erase(name);
+  }
+
+ private:
+  const std::chrono::milliseconds ttl_;
+  const size_t entries_max_;
+  mutable std::mutex mutex_;  // guards entries_
+  std::unordered_map<std::string, entry> entries_;
+};
+
 struct api_context {
   api_context(caf::actor_system& system, caf::actor node_actor, std::shared_ptr<node::node_env> e)
       : sys(system), node(std::move(node_actor)), env(std::move(e)) {}
@@ -30,6 +74,7 @@ struct api_context {
   caf::actor node;
   std::shared_ptr<node::node_env> env;
   http::verified_cache password_cache;
+  recent_users users_seen;
   // The slow KDF runs here, never on an actor or an HTTP I/O thread.
   boost::asio::thread_pool kdf_pool{2};
   std::chrono::milliseconds actor_timeout{10000};

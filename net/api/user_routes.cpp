@@ -22,6 +22,7 @@ void answer_user(const context_ptr& ctx, std::string actor_name, caf::message pa
   ask_actor(ctx, std::move(actor_name), std::move(payload), req, respond,
             [=](const node::user_info& user) {
               ctx->password_cache.forget_user(user.name);
+              ctx->users_seen.forget(user.name);
               respond(http::json_response(status_ok, to_json(user)));
             });
 }

@@ -4,6 +4,9 @@
 #include <array>
 #include <cctype>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "runtime/assert.hpp"
 #include "runtime/crypto/crypto.hpp"
 
@@ -104,8 +107,58 @@ credentials parse_authorization(std::string_view header_value) {
   return malformed_credentials{"unsupported Authorization scheme; use Basic or Bearer"};
 }
 
+struct prepared_hmac::states {
+  EVP_MD_CTX* inner = nullptr;  // SHA-256 after absorbing key ^ ipad
+  EVP_MD_CTX* outer = nullptr;  // SHA-256 after absorbing key ^ opad
+};
+
+prepared_hmac::prepared_hmac(std::string_view key) : states_(std::make_unique<states>()) {
+  constexpr size_t block = 64;
+  LIB_ASSERT(key.size() <= block);
+  std::array<unsigned char, block> ipad{}, opad{};
+  for (size_t i = 0; i < block; ++i) {
+    auto k = i < key.size() ? static_cast<unsigned char>(key[i]) : uint8_t{0};
+    ipad[i] = static_cast<unsigned char>(k ^ 0x36);
+    opad[i] = static_cast<unsigned char>(k ^ 0x5c);
+  }
+  states_->inner = EVP_MD_CTX_new();
+  states_->outer = EVP_MD_CTX_new();
+  bool ok = states_->inner != nullptr && states_->outer != nullptr &&
+            EVP_DigestInit_ex(states_->inner, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(states_->inner, ipad.data(), block) == 1 &&
+            EVP_DigestInit_ex(states_->outer, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(states_->outer, opad.data(), block) == 1;
+  OPENSSL_cleanse(ipad.data(), block);
+  OPENSSL_cleanse(opad.data(), block);
+  LIB_ASSERT_MSG(ok, "SHA-256 is not available from OpenSSL");
+}
+
+prepared_hmac::~prepared_hmac() {
+  EVP_MD_CTX_free(states_->inner);
+  EVP_MD_CTX_free(states_->outer);
+}
+
+std::string prepared_hmac::mac(std::string_view data) const {
+  struct ctx_deleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, ctx_deleter> scratch{EVP_MD_CTX_new()};
+  std::array<unsigned char, EVP_MAX_MD_SIZE> inner_hash{};
+  std::string out(32, '\0');
+  unsigned int inner_size = 0, outer_size = 0;
+  auto* c = scratch.get();
+  bool ok = c != nullptr && EVP_MD_CTX_copy_ex(c, states_->inner) == 1 &&
+            EVP_DigestUpdate(c, data.data(), data.size()) == 1 &&
+            EVP_DigestFinal_ex(c, inner_hash.data(), &inner_size) == 1 &&
+            EVP_MD_CTX_copy_ex(c, states_->outer) == 1 &&
+            EVP_DigestUpdate(c, inner_hash.data(), inner_size) == 1 &&
+            EVP_DigestFinal_ex(c, reinterpret_cast<unsigned char*>(out.data()), &outer_size) == 1;
+  LIB_ASSERT_MSG(ok && inner_size == 32 && outer_size == 32, "HMAC-SHA256 failed");
+  return out;
+}
+
 verified_cache::verified_cache(size_t entries_max, std::chrono::seconds ttl)
-    : secret_(crypto::random_bytes(32)), entries_max_(entries_max), ttl_(ttl) {
+    : keyed_(crypto::random_bytes(32)), entries_max_(entries_max), ttl_(ttl) {
   LIB_ASSERT(entries_max_ >= 1);
 }
 
@@ -113,7 +166,7 @@ std::string verified_cache::key_of(std::string_view user, std::string_view passw
   std::string material{user};
   material += '\0';  // "ab"+"c" and "a"+"bc" must not collide
   material += password;
-  return crypto::hmac_sha256(secret_, material);
+  return keyed_.mac(material);
 }
 
 bool verified_cache::contains(std::string_view user, std::string_view password,

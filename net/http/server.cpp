@@ -76,9 +76,23 @@ std::string_view sv(beast::string_view text) {
   return {text.data(), text.size()};
 }
 
+// A request id only has to be unique (it ties a log line to an answer), not secret: a random
+// per-process prefix and a counter, instead of drawing random bytes for every request.
 std::string pick_request_id(std::string_view offered) {
   if (request_id_is_sane(offered)) return std::string{offered};
-  return crypto::random_token(12);
+  static const std::string prefix = crypto::random_token(6) + "-";
+  static std::atomic<uint64_t> counter{0};
+  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  char text[16];
+  size_t len = 0;
+  do {
+    text[len++] = digits[n % 36];
+    n /= 36;
+  } while (n != 0 && len < sizeof text);
+  std::string out = prefix;
+  out.append(std::make_reverse_iterator(text + len), std::make_reverse_iterator(text));
+  return out;
 }
 
 bool is_http_parse_error(const beast::error_code& ec) {
@@ -258,7 +272,6 @@ void session::dispatch_request() {
   request req = make_request(std::move(message));
   req.query = std::move(*query);
   auto slot = std::make_shared<reply_slot>();
-  arm_handler_timer(slot);
   try {
     core_.handler(std::move(req), make_respond(slot));
   } catch (const std::exception& e) {
@@ -266,6 +279,12 @@ void session::dispatch_request() {
     if (slot->try_claim())
       send(error_response(error{errc::internal, "handler failed"}, request_id_));
   }
+  // Armed only for a request the handler did not answer at once (many are answered on this
+  // thread, inside the call): a timer set and cancelled per request costs a timer-queue insert
+  // and an aborted completion. An answer from another thread cannot slip between the check and
+  // the arming: it is dispatched to this session's strand, which we are still running in, so it
+  // runs (and cancels the timer) after this function returns.
+  if (!slot->claimed.load()) arm_handler_timer(slot);
 }
 
 void session::arm_handler_timer(const std::shared_ptr<reply_slot>& slot) {
@@ -287,8 +306,10 @@ respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
     std::lock_guard lock(life->mutex);
     if (!life->alive) return;
     // `self` is released before the lock, so a session never dies while stop() is running.
+    // dispatch, not post: an answer given on the session's own strand (a handler answering at
+    // once) is written right away instead of being queued and possibly waking another thread.
     if (auto self = weak.lock()) {
-      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+      asio::dispatch(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
         self->handler_timer_.cancel();
         self->send(std::move(answer));
       });

@@ -112,3 +112,17 @@ TEST_CASE("the verified cache is safe under concurrent use") {
   CHECK(accepted == 200);
   CHECK(cache.size() <= 16);
 }
+
+TEST_CASE("prepared_hmac equals the one-shot HMAC-SHA256, on every thread") {
+  using librarian::net::http::prepared_hmac;
+  for (std::string key :
+       {std::string{}, std::string{"k"}, std::string(32, '\x7f'), std::string(64, 'a')}) {
+    prepared_hmac keyed{key};
+    for (std::string data : {std::string{}, std::string{"alice\0pw", 8}, std::string(1000, 'x')})
+      CHECK(keyed.mac(data) == librarian::crypto::hmac_sha256(key, data));
+    std::string from_thread;
+    std::thread t{[&] { from_thread = keyed.mac("abc"); }};
+    t.join();
+    CHECK(from_thread == librarian::crypto::hmac_sha256(key, "abc"));
+  }
+}

@@ -62,6 +62,9 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, map, covered);
   check_roundtrip(sys, rls::name_page{{"p1", "p2"}, true}, covered);
   check_roundtrip(sys, rls::mapping_page{{map, map}, true, false}, covered);
+  check_roundtrip(sys, std::vector<rls::mapping>{map, {"lfn://c", "file:///c"}}, covered);
+  check_roundtrip(sys, rls::bulk_lrcs{{0, 1}, {"", "LFN_NEXIST"}, {{"a", "b maybe"}, {}}}, covered);
+  check_roundtrip(sys, rls::bulk_outcome{{0, 2}, {"", "LFN_EXIST lfn://c"}}, covered);
   check_roundtrip(sys, std::vector<std::string>{"lfn://a", "lfn://b"}, covered);
 
   lib::instance_info inst{7, "main", "/data/main/a", true, "DISALLOWED", 5, "xxh3:::00", 6};
