@@ -107,6 +107,7 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   lib::manifest_entry entry{"a", 1, 10, "xxh3:::ab", "alice", "alice", "/d/a", "ALLOWED", 2, true};
   check_roundtrip(sys, lib::manifest_page{"a", "drive", "b", {entry, entry}, true, "00ff"},
                   covered);
+  check_roundtrip(sys, lib::remote_dedupe_page{2, 1, "p00ff"}, covered);
 
   using namespace librarian::transfer;
   clone_item citem{7, "run1/a", 10, "xxh3:::ab"};
@@ -139,7 +140,9 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, tsum, covered);
   named_count ncount{"ONGOING", 2};
   check_roundtrip(sys, ncount, covered);
-  check_roundtrip(sys, replication_report{"a", {ncount}, {}, {ncount}, {bsum}, {tsum}, {ncount}},
+  task_summary task{"send_clone", 3, 1200, 900, {ncount}};
+  check_roundtrip(sys,
+                  replication_report{"a", {ncount}, {}, {ncount}, {bsum}, {tsum}, {ncount}, {task}},
                   covered);
 
   for (auto id = caf::id_block::librarian::begin; id < caf::id_block::librarian::end; ++id)
