@@ -302,18 +302,20 @@ void session::arm_handler_timer(const std::shared_ptr<reply_slot>& slot) {
 
 respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
   return [weak = weak_from_this(), slot, life = core_.life](response answer) {
-    if (!slot->try_claim()) return;
     std::lock_guard lock(life->mutex);
-    if (!life->alive) return;
     // `self` is released before the lock, so a session never dies while stop() is running.
+    // The session is held before the answer is claimed: once it is claimed, dispatch_request
+    // arms no handler timer, so from then on this reference may be all that keeps the session
+    // alive until the answer is queued (claiming first let the session die in between, and the
+    // client saw the connection close with no answer).
+    auto self = weak.lock();
+    if (!self || !slot->try_claim() || !life->alive) return;
     // dispatch, not post: an answer given on the session's own strand (a handler answering at
     // once) is written right away instead of being queued and possibly waking another thread.
-    if (auto self = weak.lock()) {
-      asio::dispatch(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
-        self->handler_timer_.cancel();
-        self->send(std::move(answer));
-      });
-    }
+    asio::dispatch(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+      self->handler_timer_.cancel();
+      self->send(std::move(answer));
+    });
   };
 }
 

@@ -130,7 +130,7 @@ def test_trees(c, root, local):
             rel = os.path.relpath(os.path.join(dirpath, n), tree)
             same(os.path.join(dirpath, n), os.path.join(root, "tree", rel), "tree file %s" % rel)
     rc, s, err = c.run("-r", "-sync", "-sync-level", "3", "-cc", "4", tree, dest)
-    lt.check_eq(rc, 0, "sync run (%s)" % err)
+    lt.check_eq(rc, 0, "sync run (%s %r)" % (err, s))
     lt.check_eq(s["skipped"], 40, "files skipped by -sync-level 3")
     with open(os.path.join(tree, "d1", "f01"), "r+b") as f:
         f.write(b"changed!")
@@ -242,7 +242,12 @@ def test_disk_full(c, ws, node, local):
 
 def test_stall(c, node, root, local):
     lt.log("a stalled node: the stall timeout fires")
-    proc = c.start("-p", "1", "-bs", "256K", "-stall-timeout", "2", "lib://%s%s/big.bin" % (lt.HOST, root),
+    # A sparse 8 GiB source: the download cannot finish in the moment between its start and the
+    # SIGSTOP, however fast the machine (48 MiB could: it takes 0.1 s at 500 MB/s).
+    huge = os.path.join(root, "huge.bin")
+    with open(huge, "wb") as f:
+        f.truncate(8 << 30)
+    proc = c.start("-p", "1", "-bs", "256K", "-stall-timeout", "2", "lib://%s%s" % (lt.HOST, huge),
                    local("stalled.bin"))
     lt.wait_until(lambda: os.path.exists(local("stalled.bin.librarian-journal")), 20, "the download to start")
     node.signal(signal.SIGSTOP)
@@ -253,6 +258,7 @@ def test_stall(c, node, root, local):
         node.signal(signal.SIGCONT)
     lt.check(rc in (8, 9), "stalled copy exit code %d (%r)" % (rc, s))
     lt.check(time.monotonic() - started < 15, "the stall timeout took too long")
+    os.remove(huge)
 
 
 def test_bad_input(c, node, root, local):
