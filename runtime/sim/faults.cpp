@@ -281,10 +281,7 @@ status world::preload_lrc(const std::string& node, const std::string& prefix, si
   if (was_alive)
     if (auto st = crash(node); !st) return st;
   {
-    storage::open_options o{"/sim/" + n->name + "/db", n->disk->env(), node::node_tables()};
-    o.file_opening_threads = 1;
-    o.write_buffer_bytes = 1u << 20;
-    auto db = storage::db::open(o);
+    auto db = storage::db::open(world_impl::db_options(*n));
     if (!db) return db.err();
     rls::lrc_state lrc{**db};
     if (auto st = lrc.load(); !st) return st;

@@ -368,12 +368,16 @@ node_config world_impl::config_for(const node_slot& n) const {
   return cfg;
 }
 
+storage::open_options world_impl::db_options(const node_slot& n) {
+  storage::open_options o{"/sim/" + n.name + "/db", n.disk->env(), node::node_tables()};
+  o.file_opening_threads = 1;
+  o.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
+  o.write_buffer_bytes = 1u << 20;
+  return o;
+}
+
 status world_impl::start_node(node_slot& n) {
-  storage::open_options db_options{"/sim/" + n.name + "/db", n.disk->env(), node::node_tables()};
-  db_options.file_opening_threads = 1;
-  db_options.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
-  db_options.write_buffer_bytes = 1u << 20;
-  auto opened = storage::db::open(db_options);
+  auto opened = storage::db::open(db_options(n));
   if (!opened) return opened.err();
   n.db = std::move(*opened);
   auto identity = node::begin_incarnation(*n.db, n.name, clock.now_unix_ms());

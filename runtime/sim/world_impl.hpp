@@ -86,6 +86,8 @@ class world_impl {
   // -- nodes ---------------------------------------------------------------------------------
   [[nodiscard]] node_slot* find(const std::string& name);
   [[nodiscard]] status start_node(node_slot& n);
+  // How every simulated node's RocksDB is opened (start_node, world::preload_lrc).
+  [[nodiscard]] static storage::open_options db_options(const node_slot& n);
   void stop_node_actors(node_slot& n);
   [[nodiscard]] status crash(const std::string& name);
   [[nodiscard]] status restart(const std::string& name);
