@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   bool json = false;
   CLI::App app{"librarian-bench: benchmark suites (see docs/benchmarks.md)"};
   uint64_t mcs_files = 0;
+  bool librarian_only_catalog = false;
   app.add_option("suite", suite,
                  "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication, rls, "
                  "sim-replication or all (gridftp, mcs, replication, rls and sim-replication run "
@@ -46,6 +47,12 @@ int main(int argc, char** argv) {
   app.add_option("--rls-large-mappings", rls_large_mappings,
                  "mappings of the rls suite's large LRC (default 5000000; 100000 quick; the "
                  "issue's design target is 50000000)");
+  uint64_t librarian_files = 0;
+  app.add_option("--librarian-files", librarian_files,
+                 "files the librarian suite's catalog holds for its commit and search figures "
+                 "(default 1000000; 20000 quick; the issue's search target is over 10000000)");
+  app.add_flag("--librarian-only-catalog", librarian_only_catalog,
+               "run only the librarian suite's catalog figures (no node, no CLI)");
   app.add_flag("--quick", quick, "smaller runs, for a smoke test");
   app.add_flag("--json", json, "print one JSON object of figures");
   app.add_option("--work-dir", work_dir, "where the storage suite creates its databases");
@@ -83,10 +90,12 @@ int main(int argc, char** argv) {
   }
   if (suite == "librarian" || suite == "all") {
     if (!json) std::cerr << "running librarian suite...\n";
-    out["librarian"] = librarian::bench::bench_librarian((dir / "librarian").string(), quick);
+    out["librarian"] =
+        librarian::bench::bench_librarian((dir / "librarian").string(), quick, librarian_files);
     auto bin_dir = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
-    out["librarian"]["cli_upload"] =
-        librarian::bench::bench_cli_upload(dir.string(), bin_dir, quick);
+    if (!librarian_only_catalog)
+      out["librarian"]["cli_upload"] =
+          librarian::bench::bench_cli_upload(dir.string(), bin_dir, quick);
   }
   // Only by name: it starts a node and a PostgreSQL cluster and loads a million files.
   if (suite == "mcs") {

@@ -1,13 +1,16 @@
 #include "runtime/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <system_error>
+#include <unordered_map>
 
 namespace librarian {
 namespace {
@@ -146,6 +149,59 @@ class posix_fs final : public file_system {
     ::close(fd);
     return st;
   }
+
+  void seal(const std::string& path, const std::string& checksum) override {
+    if (checksum.empty()) return;
+    auto id = identity_of(path);
+    if (!id) return;
+    std::lock_guard lock(seals_mu_);
+    auto [it, fresh] = seals_.insert_or_assign(path, sealed{*id, checksum});
+    if (fresh) seal_order_.push_back(path);
+    // Bounded: the oldest seals go first (their commits hash, as without a seal).
+    while (seal_order_.size() > seals_max) {
+      seals_.erase(seal_order_.front());
+      seal_order_.pop_front();
+    }
+  }
+  std::optional<std::string> take_seal(const std::string& path) override {
+    sealed s;
+    {
+      std::lock_guard lock(seals_mu_);
+      auto it = seals_.find(path);
+      if (it == seals_.end()) return std::nullopt;
+      s = std::move(it->second);
+      seals_.erase(it);  // its slot in seal_order_ goes when it reaches the front
+    }
+    auto now = identity_of(path);
+    if (!now || !(*now == s.id)) return std::nullopt;
+    return s.checksum;
+  }
+
+ private:
+  struct identity {
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
+    bool operator==(const identity&) const = default;
+  };
+  struct sealed {
+    identity id;
+    std::string checksum;
+  };
+  static constexpr size_t seals_max = 1u << 16;
+
+  static std::optional<identity> identity_of(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+    return identity{st.st_dev, st.st_ino, st.st_size, ns(st.st_mtim), ns(st.st_ctim)};
+  }
+
+  std::mutex seals_mu_;
+  std::unordered_map<std::string, sealed> seals_;
+  std::deque<std::string> seal_order_;
 };
 
 class memory_reader final : public file_reader {
@@ -184,6 +240,11 @@ auto first_below(Map& nodes, const std::string& dir) {
 }
 
 }  // namespace
+
+void file_system::seal(const std::string&, const std::string&) {}
+std::optional<std::string> file_system::take_seal(const std::string&) {
+  return std::nullopt;
+}
 
 std::shared_ptr<file_system> posix_file_system() {
   static const auto instance = std::make_shared<posix_fs>();

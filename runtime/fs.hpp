@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,15 @@ class file_system {
       const std::string& path) const = 0;
   // Creates or replaces a whole file and syncs it; its directory must exist.
   [[nodiscard]] virtual status write_file(const std::string& path, std::string_view bytes) = 0;
+
+  // Seals. Whoever verified a file's checksum while writing it (the data channel verifies what
+  // it receives inline) records the checksum here together with the file's identity; whoever
+  // would read the whole file again to hash it (the upload commit) takes the seal instead, as
+  // long as the file has not changed since (same device, inode, size, modification and change
+  // times). A seal is used up when taken. The default keeps none, so every reader hashes.
+  virtual void seal(const std::string& path, const std::string& checksum);
+  // The checksum sealed for path if the file is unchanged since; nullopt otherwise.
+  [[nodiscard]] virtual std::optional<std::string> take_seal(const std::string& path);
 };
 
 // The machine's file system (std::filesystem and stdio). One shared instance.

@@ -43,6 +43,12 @@ struct validation_item;
 struct manifest_request;
 struct manifest_page;
 struct remote_dedupe_page;
+struct bulk_stage_reply;
+struct bulk_commit_request;
+struct bulk_commit_reply;
+struct import_request;
+struct import_report;
+struct import_batch;
 }  // namespace librarian::lib
 
 namespace librarian::transfer {
@@ -127,6 +133,13 @@ CAF_ADD_TYPE_ID(librarian, (librarian::transfer::transfer_summary))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::named_count))
 CAF_ADD_TYPE_ID(librarian, (librarian::transfer::replication_report))
 CAF_ADD_TYPE_ID(librarian, (librarian::lib::remote_dedupe_page))
+CAF_ADD_TYPE_ID(librarian, (std::vector<librarian::lib::stage_request>))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::bulk_stage_reply))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::bulk_commit_request))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::bulk_commit_reply))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::import_request))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::import_report))
+CAF_ADD_TYPE_ID(librarian, (librarian::lib::import_batch))
 
 // Atoms are at most 10 characters in CAF 0.17.
 CAF_ADD_ATOM(librarian, librarian::atoms, ping_atom, "ping")
@@ -212,6 +225,7 @@ CAF_ADD_ATOM(librarian, librarian::atoms, moved_atom, "moved")
 CAF_ADD_ATOM(librarian, librarian::atoms, report_atom, "report")
 CAF_ADD_ATOM(librarian, librarian::atoms, dedupe_atom, "dedupe")
 CAF_ADD_ATOM(librarian, librarian::atoms, bulk_atom, "bulk")
+CAF_ADD_ATOM(librarian, librarian::atoms, import_atom, "import")
 
 CAF_END_TYPE_ID_BLOCK(librarian)
 

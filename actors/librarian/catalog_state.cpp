@@ -283,10 +283,10 @@ std::string catalog_state::instance_path(const std::string& store, const std::st
 expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now_unix_ms,
                                            row_list& rows) {
   if (auto st = validate_file_name(req.name, limits_.name_bytes_max); !st) return st.err();
-  if (!valid_checksum(req.checksum))
+  if (!req.checksum.empty() && !valid_checksum(req.checksum))
     return fail(errc::invalid_argument,
                 "checksum must be \"xxh3:::\" and 32 lower-case hex "
-                "digits, got '" +
+                "digits (or left out, to declare it at commit), got '" +
                     req.checksum + "'");
   if (req.size > limits_.upload_bytes_max)
     return fail(errc::invalid_argument, "the upload has " + std::to_string(req.size) +
@@ -310,6 +310,11 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
   if (!existing) return existing.err();
   if (*existing) {
     const auto& f = **existing;
+    if (req.checksum.empty())
+      return fail(errc::conflict, "a file named '" + req.name + "' already exists (" +
+                                      std::to_string(f.size) + " bytes, " + f.checksum +
+                                      "); stage with the checksum to tell whether it is the same "
+                                      "file (`librarian upload` does so)");
     if (f.size == req.size && f.checksum == req.checksum) {
       stage_reply same;
       same.name = req.name;
@@ -362,7 +367,8 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
 }
 
 expected<upload_row> catalog_state::begin_commit(uint64_t upload_id, const std::string& caller,
-                                                 bool caller_is_admin) {
+                                                 bool caller_is_admin,
+                                                 const std::string& checksum) {
   auto it = uploads_.find(upload_id);
   // Someone else's upload reads like a missing one: callers learn nothing about it.
   if (it == uploads_.end() || (!caller_is_admin && it->second.uploader != caller))
@@ -371,9 +377,21 @@ expected<upload_row> catalog_state::begin_commit(uint64_t upload_id, const std::
   if (committing_.contains(upload_id))
     return fail(errc::conflict,
                 "upload " + std::to_string(upload_id) + " is already being committed");
+  upload_row u = it->second;
+  if (!checksum.empty() && !valid_checksum(checksum))
+    return fail(
+        errc::invalid_argument,
+        "checksum must be \"xxh3:::\" and 32 lower-case hex digits, got '" + checksum + "'");
+  if (u.checksum.empty()) {
+    u.checksum = checksum;  // still "" for a cancel; commit() refuses that
+  } else if (!checksum.empty() && checksum != u.checksum) {
+    return fail(errc::checksum_mismatch, "the commit declares " + checksum + " but upload " +
+                                             std::to_string(upload_id) + " was staged with " +
+                                             u.checksum);
+  }
   committing_.insert(upload_id);
-  names_committing_.insert(it->second.name);
-  return it->second;
+  names_committing_.insert(u.name);
+  return u;
 }
 
 void catalog_state::release_commit(uint64_t upload_id) {
@@ -384,11 +402,14 @@ void catalog_state::release_commit(uint64_t upload_id) {
 
 expected<commit_outcome> catalog_state::finish_commit(uint64_t upload_id,
                                                       const std::string& final_path,
-                                                      int64_t now_unix_ms, row_list& rows) {
+                                                      int64_t now_unix_ms, row_list& rows,
+                                                      const std::string& checksum) {
   auto it = uploads_.find(upload_id);
   LIB_ASSERT_MSG(it != uploads_.end() && committing_.contains(upload_id),
                  "finish_commit of an upload that was not claimed");
   auto u = it->second;
+  if (!checksum.empty()) u.checksum = checksum;
+  LIB_ASSERT_MSG(valid_checksum(u.checksum), "finish_commit without a checksum");
   auto existing = read_file(u.name);
   if (!existing) return existing.err();
   // Stage refuses taken names and uploads of one name are exclusive, so this is a broken
@@ -812,6 +833,96 @@ status catalog_state::mark_instance_unavailable(const std::string& name, uint64_
   row.available = false;
   put_row(rows, instances_table, key, row);
   return {};
+}
+
+expected<catalog_state::import_kind> catalog_state::import_check(const std::string& store,
+                                                                 const std::string& name) const {
+  if (auto st = validate_file_name(name, limits_.name_bytes_max); !st) return st.err();
+  if (upload_ids_by_name_.contains(name) || names_committing_.contains(name))
+    return fail(errc::conflict, "an upload of '" + name + "' is open; import it once it is done");
+  auto f = read_file(name);
+  if (!f) return f.err();
+  if (!*f) return import_kind::fresh;
+  auto on = has_instance_on(name, store);
+  if (!on) return on.err();
+  return *on ? import_kind::present : import_kind::known;
+}
+
+std::vector<status> catalog_state::record_imports(
+    const std::string& store, const std::vector<import_entry>& entries, const std::string& uploader,
+    int64_t now_unix_ms, row_list& rows, std::vector<std::pair<std::string, std::string>>& mappings,
+    std::vector<bool>& was_known) {
+  std::vector<status> out(entries.size());
+  was_known.assign(entries.size(), false);
+  store_state* target = nullptr;
+  for (auto& s : stores_)
+    if (s.config.name == store) target = &s;
+  if (target == nullptr) {
+    for (auto& st : out) st = fail(errc::not_found, "no store named '" + store + "'");
+    return out;
+  }
+  bool used = false;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
+    auto kind = import_check(store, e.name);
+    if (!kind) {
+      out[i] = kind.err();
+      continue;
+    }
+    if (*kind == import_kind::present) {
+      out[i] = fail(errc::already_exists, "'" + e.name + "' is recorded on " + store + " already");
+      continue;
+    }
+    if (!valid_checksum(e.checksum)) {
+      out[i] = fail(errc::internal, "no checksum for '" + e.name + "'");
+      continue;
+    }
+    const auto path = instance_path(store, e.name);
+    if (*kind == import_kind::known) {
+      auto f = read_file(e.name);
+      if (!f || !*f) {
+        out[i] = f ? fail(errc::not_found, "'" + e.name + "' went away") : f.err();
+        continue;
+      }
+      if ((*f)->size != e.size || (*f)->checksum != e.checksum) {
+        out[i] = fail(errc::conflict, "'" + e.name + "' at " + path + " has " +
+                                          std::to_string(e.size) + " bytes, " + e.checksum +
+                                          "; the librarian's file of that name has " +
+                                          std::to_string((*f)->size) + " bytes, " + (*f)->checksum);
+        continue;
+      }
+      was_known[i] = true;
+    } else {
+      file_row f{e.name, e.size, e.checksum, uploader, uploader, now_unix_ms};
+      put_row(rows, files_table, storage::string_key(f.name), f);
+      put_marker(rows, files_by_time_table, time_key(f.create_unix_ms, f.name));
+      put_marker(rows, files_by_checksum_table, pair_key(f.checksum, f.name));
+    }
+    instance_row inst;
+    inst.id = next_instance_id_++;
+    inst.file = e.name;
+    inst.store = store;
+    inst.path = path;
+    inst.available = true;
+    inst.deletion_policy = "DISALLOWED";
+    inst.created_unix_ms = now_unix_ms;
+    inst.cached_checksum = e.checksum;  // computed just now
+    inst.cached_size = e.size;
+    inst.checksum_unix_ms = now_unix_ms;
+    put_row(rows, instances_table, instance_key(e.name, inst.id), inst);
+    std::string by_store = pair_key(store, e.name);
+    storage::append_u64(by_store, inst.id);
+    put_marker(rows, instances_by_store_table, by_store);
+    target->used_bytes += e.size;
+    target->instances += 1;
+    used = true;
+    mappings.emplace_back(e.name, "file://" + path);
+  }
+  if (used) {
+    put_counter(instances_counter, next_instance_id_, rows);
+    put_usage(*target, rows);
+  }
+  return out;
 }
 
 expected<instance_info> catalog_state::add_instance(const std::string& name,

@@ -79,18 +79,25 @@ class catalog_state {
 
   // ---- uploads
   // Either a new upload (its row appended), the same open upload again (same uploader, name and
-  // checksum: a retried stage), or already_present for an identical committed file.
+  // checksum: a retried stage), or already_present for an identical committed file. A stage
+  // without a checksum (the client hashes while sending) declares it at commit instead; a name
+  // already taken is then a conflict, since "identical" cannot be told without one.
   [[nodiscard]] expected<stage_reply> stage(const stage_request& req, int64_t now_unix_ms,
                                             storage::row_list& rows);
   // Claims an open upload for commit. Someone else's upload is not_found, like a missing one.
+  // `checksum` is the one declared at commit: when the stage had none it goes into the returned
+  // row (a commit must declare one then); otherwise "" or the stage's own (another is a
+  // checksum_mismatch).
   [[nodiscard]] expected<upload_row> begin_commit(uint64_t upload_id, const std::string& caller,
-                                                  bool caller_is_admin);
+                                                  bool caller_is_admin,
+                                                  const std::string& checksum = {});
   // The staged content was verified and moved to final_path: File + Instance + index rows, the
   // store's usage, the upload row's deletion. The name stays claimed until commit_settled().
+  // `checksum`: what begin_commit returned (the stage's, or the one declared at commit).
   [[nodiscard]] expected<commit_outcome> finish_commit(uint64_t upload_id,
                                                        const std::string& final_path,
-                                                       int64_t now_unix_ms,
-                                                       storage::row_list& rows);
+                                                       int64_t now_unix_ms, storage::row_list& rows,
+                                                       const std::string& checksum = {});
   void commit_settled(const std::string& name) { names_committing_.erase(name); }
   // Drops an open upload (failed verification, reaped, or cancelled): its row and reservation.
   // Returns it so the shell can remove its staging directory.
@@ -128,6 +135,25 @@ class catalog_state {
                                                  storage::row_list& rows);
   // A verified copy of a committed file now at `path` on `store` (create_local_clone): a new
   // instance there. path must be instance_path(store, name); one instance per store.
+  // Import (stores/import). What a file found at the store's path `name` is to the catalog:
+  // recorded there already, a known file without an instance there, or new. Bad names and names
+  // with an open upload are errors.
+  enum class import_kind : uint8_t { present, known, fresh };
+  [[nodiscard]] expected<import_kind> import_check(const std::string& store,
+                                                   const std::string& name) const;
+  struct import_entry {
+    std::string name;
+    uint64_t size = 0;
+    std::string checksum;
+  };
+  // Records hashed files found on `store`: a new File + Instance, or an Instance of a known file
+  // with the same size and checksum. Per entry an outcome (errors append nothing for that
+  // entry); good ones append rows and their LRC mapping to `mappings` (lfn, pfn).
+  [[nodiscard]] std::vector<status> record_imports(
+      const std::string& store, const std::vector<import_entry>& entries,
+      const std::string& uploader, int64_t now_unix_ms, storage::row_list& rows,
+      std::vector<std::pair<std::string, std::string>>& mappings, std::vector<bool>& was_known);
+
   [[nodiscard]] expected<instance_info> add_instance(const std::string& name,
                                                      const std::string& store,
                                                      const std::string& path, int64_t now_unix_ms,

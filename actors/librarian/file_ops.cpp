@@ -1,6 +1,8 @@
 #include "actors/librarian/file_ops.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "actors/librarian/file_checksum.hpp"
 #include "bin/librarian/http_client.hpp"
@@ -22,8 +24,18 @@ expected<uint64_t> verify_and_store(file_system& fs, const std::string& staged_p
     return fail(errc::not_found, "nothing was uploaded to " + staged_path +
                                      "; copy the bytes there (or use `librarian upload`) before "
                                      "committing");
-  auto digest = digest_path(fs, staged_path);
-  auto drop_stage = [&] { static_cast<void>(remove_tree(fs, staging_dir)); };
+  // The data channel verified these bytes as it wrote them and sealed the file: if it is
+  // unchanged since, its checksum stands and the file is not read a second time.
+  expected<content_digest> digest = fail(errc::internal, "not computed");
+  if (fs.kind(staged_path) == file_kind::regular) {
+    // A seal in another algorithm proves nothing about this checksum: hash then.
+    if (auto sealed = fs.take_seal(staged_path); sealed && *sealed == expected_checksum) {
+      auto size = fs.file_size(staged_path);
+      if (size) digest = content_digest{*sealed, *size, false};
+    }
+  }
+  if (!digest) digest = digest_path(fs, staged_path);
+  auto drop_stage = [&] { static_cast<void>(remove_stage(fs, staging_dir)); };
   if (!digest) {
     drop_stage();
     return digest.err();
@@ -55,6 +67,108 @@ expected<uint64_t> verify_and_store(file_system& fs, const std::string& staged_p
   return digest->size;
 }
 
+namespace {
+
+bool data_channel_leftover(const std::string& name) {
+  return name.ends_with(".librarian-part") || name.ends_with(".librarian-journal");
+}
+
+struct walker {
+  const file_system& fs;
+  const std::string& root;
+  const std::string& after;
+  size_t max;
+  const std::string& exclude;
+  import_batch out;
+  std::optional<error> failure;
+
+  // rel: the directory's path below root ("" for root itself). Returns false to stop.
+  bool walk(const std::string& rel) {
+    const std::string dir = rel.empty() ? root : root + "/" + rel;
+    if (!exclude.empty() && dir == exclude) return true;
+    auto listed = fs.list(dir);
+    if (!listed) {
+      failure = listed.err();
+      return false;
+    }
+    // Sorting a directory's names with '/' after each subdirectory's gives the byte order of
+    // whole paths ("a-c" before "a/b"), so `after` can resume a walk.
+    std::vector<std::pair<std::string, file_kind>> entries;
+    entries.reserve(listed->size());
+    for (auto& e : *listed) {
+      if (e.kind == file_kind::directory)
+        entries.emplace_back(e.name + "/", e.kind);
+      else if (e.kind == file_kind::regular && !data_channel_leftover(e.name))
+        entries.emplace_back(e.name, e.kind);
+    }
+    std::sort(entries.begin(), entries.end());
+    for (const auto& [key, kind] : entries) {
+      const std::string path = rel.empty() ? key : rel + "/" + key;
+      if (kind == file_kind::directory) {
+        // A subtree wholly at or before `after` is skipped without listing it.
+        if (!after.empty() && path <= after && !after.starts_with(path)) continue;
+        if (!walk(path.substr(0, path.size() - 1))) return false;
+        continue;
+      }
+      if (!after.empty() && path <= after) continue;
+      if (out.paths.size() >= max) return false;  // more remain
+      auto size = fs.file_size(root + "/" + path);
+      out.paths.push_back(path);
+      out.sizes.push_back(size ? *size : 0);
+      out.errors.push_back(size ? std::string{} : size.err().message);
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+expected<import_batch> walk_store(const file_system& fs, const std::string& root,
+                                  const std::string& under, const std::string& after, size_t max,
+                                  const std::string& exclude) {
+  walker w{fs, root, after, max, exclude, {}, std::nullopt};
+  const bool finished = w.walk(under);
+  if (w.failure) return *w.failure;
+  w.out.complete = finished;
+  w.out.checksums.resize(w.out.paths.size());
+  return std::move(w.out);
+}
+
+void hash_batch(const file_system& fs, const std::string& root, import_batch& batch) {
+  batch.checksums.resize(batch.paths.size());
+  batch.errors.resize(batch.paths.size());
+  for (size_t i = 0; i < batch.paths.size(); ++i) {
+    if (!batch.errors[i].empty()) continue;
+    auto d = digest_path(fs, root + "/" + batch.paths[i]);
+    if (!d) {
+      batch.errors[i] = d.err().message;
+      continue;
+    }
+    batch.sizes[i] = d->size;
+    batch.checksums[i] = d->checksum;
+  }
+}
+
+namespace {
+std::string leaf(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+std::string parent(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos || slash == 0 ? std::string{} : path.substr(0, slash);
+}
+}  // namespace
+
+status remove_stage(file_system& fs, const std::string& staging_dir) {
+  if (auto st = remove_tree(fs, staging_dir); !st) return st;
+  // The last upload of a bulk stage takes its group directory with it.
+  auto group = parent(staging_dir);
+  if (!group.empty() && leaf(group).starts_with("bulk-"))
+    static_cast<void>(fs.remove(group));  // refused while other uploads of the group remain
+  return {};
+}
+
 status remove_tree(file_system& fs, const std::string& path) {
   if (path.size() < 2 || path.front() != '/')
     return fail(errc::internal, "refusing to remove a relative path: " + path);
@@ -71,6 +185,19 @@ expected<size_t> sweep_staging(file_system& fs, const std::string& staging_root,
     if (seen >= max * 10 || removed >= max) break;
     ++seen;
     auto full = staging_root + "/" + e.name;
+    if (e.name.starts_with("bulk-") && e.kind == file_kind::directory) {
+      // A bulk stage's group: its orphaned uploads, then the group once empty.
+      if (auto inner = fs.list(full)) {
+        for (const auto& u : *inner) {
+          auto path = full + "/" + u.name;
+          if (removed >= max) break;
+          if (u.name.starts_with("upload-") && !keep.contains(path) && remove_tree(fs, path))
+            ++removed;
+        }
+      }
+      static_cast<void>(fs.remove(full));  // refused while it holds open uploads
+      continue;
+    }
     if (!e.name.starts_with("upload-") || keep.contains(full)) continue;
     if (remove_tree(fs, full)) ++removed;
   }

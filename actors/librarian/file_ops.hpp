@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/librarian/messages.hpp"
 #include "runtime/expected.hpp"
 #include "runtime/fs.hpp"
 
@@ -27,17 +28,30 @@ namespace librarian::lib {
                                                   const std::string& expected_checksum,
                                                   const std::string& final_path);
 
+// Removes an upload's staging directory, and its bulk group's directory once that is empty.
+[[nodiscard]] status remove_stage(file_system& fs, const std::string& staging_dir);
+
 // Removes a file or tree; a missing path is fine. Refuses paths that are not absolute.
 [[nodiscard]] status remove_tree(file_system& fs, const std::string& path);
 
 // Removes entries of staging_root named "upload-*" that are not in keep (stages whose upload row
-// is gone, e.g. after a crash between the row's deletion and the directory's). At most max.
+// is gone, e.g. after a crash between the row's deletion and the directory's), also inside bulk
+// groups ("bulk-*", removed once empty). At most max.
 [[nodiscard]] expected<size_t> sweep_staging(file_system& fs, const std::string& staging_root,
                                              const std::set<std::string>& keep, size_t max);
 
 // Creates the store's staging and store directories if they are missing.
 [[nodiscard]] status prepare_store_dirs(file_system& fs, const std::string& staging_path,
                                         const std::string& store_path);
+
+// Import: up to `max` regular files below root/under (paths relative to root, in byte order of
+// the path, strictly after `after`), with their sizes. Skips `exclude` (the store's staging
+// area when it lies inside) and the data channel's partial files. complete: nothing is left.
+[[nodiscard]] expected<import_batch> walk_store(const file_system& fs, const std::string& root,
+                                                const std::string& under, const std::string& after,
+                                                size_t max, const std::string& exclude);
+// Hashes each of batch's paths below root (size and checksum as the file is now).
+void hash_batch(const file_system& fs, const std::string& root, import_batch& batch);
 
 // GET url:port/api/v1/ping with HTTP Basic "user:password"; the round trip in microseconds, or why
 // not.

@@ -25,6 +25,39 @@ typename Inspector::result_type inspect(Inspector& f, stage_reply& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bulk_stage_reply& x) {
+  return f(caf::meta::type_name("bulk_stage_reply"), x.group_dir, x.items, x.codes, x.messages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bulk_commit_request& x) {
+  return f(caf::meta::type_name("bulk_commit_request"), x.upload_ids, x.checksums);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bulk_commit_reply& x) {
+  return f(caf::meta::type_name("bulk_commit_reply"), x.files, x.codes, x.messages);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, import_request& x) {
+  return f(caf::meta::type_name("import_request"), x.store, x.under, x.after, x.files_max,
+           x.dry_run, x.uploader);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, import_report& x) {
+  return f(caf::meta::type_name("import_report"), x.files_seen, x.imported, x.already_present,
+           x.instances_added, x.failed, x.bytes_hashed, x.complete, x.next_after, x.problems);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, import_batch& x) {
+  return f(caf::meta::type_name("import_batch"), x.paths, x.sizes, x.checksums, x.errors,
+           x.complete);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, instance_info& x) {
   return f(caf::meta::type_name("instance_info"), x.id, x.store, x.path, x.available,
            x.deletion_policy, x.created_unix_ms, x.cached_checksum, x.checksum_unix_ms);
@@ -125,6 +158,14 @@ using librarian_actor = caf::typed_actor<
     // (upload id, caller, caller is ADMIN): verify the staged bytes, move them into the store and
     // record File + Instance + LRC mapping in one batch.
     caf::replies_to<commit_atom, uint64_t, std::string, bool>::with<file_info>,
+    // The same with the checksum declared at commit (required when the stage had none).
+    caf::replies_to<commit_atom, uint64_t, std::string, bool, std::string>::with<file_info>,
+    // Bulk: many stages in one batch under one staging group; many commits recorded in one
+    // batch with their LRC mappings (caller, caller is ADMIN). Per-item outcomes.
+    caf::replies_to<stage_atom, std::vector<stage_request>>::with<bulk_stage_reply>,
+    caf::replies_to<commit_atom, bulk_commit_request, std::string, bool>::with<bulk_commit_reply>,
+    // Registers files already under a store's path (stores/import), a bounded number per call.
+    caf::replies_to<import_atom, import_request>::with<import_report>,
     // The same, with rows of another family written in the same batch (recv_clone's transfer
     // status: the file and its COMPLETED transfer commit together).
     caf::replies_to<commit_atom, uint64_t, std::string, bool,

@@ -1,6 +1,7 @@
 #include "actors/librarian/librarian_actor.hpp"
 
 #include <caf/all.hpp>
+#include <filesystem>
 #include <optional>
 #include <set>
 
@@ -34,6 +35,8 @@ struct librarian_shell {
   caf::actor fs_worker;
   caf::actor hash_worker;
   caf::actor net_worker;
+  caf::actor import_worker;  // a second hasher, for imports
+  uint64_t bulk_groups = 0;  // names bulk stages' staging groups
 };
 
 using self_ptr = librarian_actor::stateful_pointer<librarian_shell>;
@@ -70,10 +73,26 @@ void commit_quietly(self_ptr self, storage::row_list rows, std::function<void()>
                              });
 }
 
+// Runs fn once every commit submitted so far is durable, so it reads the rows those commits
+// wrote (instance rows are read from the DB, changed and written back: a validation recorded
+// while a manifest's "unavailable" was still on its way to disk would undo it). Gives up
+// waiting after `tries` rounds of further writes, and runs fn anyway.
+void when_settled(self_ptr self, std::function<void()> fn, int tries = 50) {
+  if (self->state.commits.pending() == 0 || tries <= 0) return fn();
+  self->state.commits.submit(
+      self, *self->state.env->committer, storage::batch{},
+      [self, fn, tries](const status&) { when_settled(self, fn, tries - 1); });
+}
+
 caf::behavior worker_behavior(caf::event_based_actor*, std::shared_ptr<file_system> fs) {
   return {
       [fs](mkdir_atom, const std::string& dir) -> caf::result<void> {
         if (auto st = make_staging_dir(*fs, dir); !st) return to_caf(st.err());
+        return caf::unit;
+      },
+      [fs](mkdir_atom, const std::vector<std::string>& dirs) -> caf::result<void> {
+        for (const auto& dir : dirs)
+          if (auto st = make_staging_dir(*fs, dir); !st) return to_caf(st.err());
         return caf::unit;
       },
       [fs](verify_atom, const std::string& staged, const std::string& staging_dir, uint64_t size,
@@ -82,8 +101,20 @@ caf::behavior worker_behavior(caf::event_based_actor*, std::shared_ptr<file_syst
         if (!out) return to_caf(out.err());
         return *out;
       },
+      [fs](import_atom, const std::string& root, const std::string& under, const std::string& after,
+           uint64_t max, const std::string& exclude) -> caf::result<import_batch> {
+        auto out = walk_store(*fs, root, under, after, static_cast<size_t>(max), exclude);
+        if (!out) return to_caf(out.err());
+        return std::move(*out);
+      },
+      [fs](digest_atom, const std::string& root, import_batch& batch) -> import_batch {
+        hash_batch(*fs, root, batch);
+        return std::move(batch);
+      },
       [fs](remove_atom, const std::string& path) -> caf::result<void> {
-        if (auto st = remove_tree(*fs, path); !st) return to_caf(st.err());
+        const bool stage = path.substr(path.rfind('/') + 1).starts_with("upload-");
+        if (auto st = stage ? remove_stage(*fs, path) : remove_tree(*fs, path); !st)
+          return to_caf(st.err());
         return caf::unit;
       },
       [fs](digest_atom, const std::string& path) -> caf::result<std::string, uint64_t> {
@@ -193,7 +224,7 @@ void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, con
                    const std::string& final_path, storage::row_list extra) {
   auto& catalog = *self->state.catalog;
   storage::row_list rows;
-  auto out = catalog.finish_commit(u.id, final_path, now_ms(self), rows);
+  auto out = catalog.finish_commit(u.id, final_path, now_ms(self), rows, u.checksum);
   if (out) rows.insert(rows.end(), extra.begin(), extra.end());
   if (!out) {
     rp.deliver(to_caf(out.err()));
@@ -218,14 +249,22 @@ void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, con
 }
 
 caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const std::string& caller,
-                                              bool admin, storage::row_list extra = {}) {
+                                              bool admin, storage::row_list extra = {},
+                                              const std::string& checksum = {}) {
   auto rp = self->make_response_promise<file_info>();
-  auto claimed = self->state.catalog->begin_commit(id, caller, admin);
+  auto claimed = self->state.catalog->begin_commit(id, caller, admin, checksum);
   if (!claimed) {
     rp.deliver(to_caf(claimed.err()));
     return rp;
   }
   auto u = *claimed;
+  if (u.checksum.empty()) {
+    self->state.catalog->release_commit(u.id);
+    rp.deliver(to_caf(fail(errc::invalid_argument,
+                           "upload " + std::to_string(id) +
+                               " was staged without a checksum: the commit must declare it")));
+    return rp;
+  }
   auto final_path = self->state.catalog->instance_path(u.store, u.name);
   // Hashing reads the whole upload: on the hash worker's thread, never here.
   self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file, u.staging_dir,
@@ -245,6 +284,362 @@ caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const 
               }
               rp.deliver(err);
             });
+  return rp;
+}
+
+// ------------------------------------------------------------------------------ bulk uploads
+
+constexpr size_t bulk_items_max = 10000;
+
+uint8_t code_of(const error& e) {
+  return static_cast<uint8_t>(e.code);
+}
+
+// Many stages in one synced batch, all under one staging group of one store (so one tree ticket
+// covers them); each item is staged, already present or refused on its own.
+caf::typed_response_promise<bulk_stage_reply> stage_many(self_ptr self,
+                                                         std::vector<stage_request> reqs) {
+  auto& catalog = *self->state.catalog;
+  if (reqs.empty() || reqs.size() > bulk_items_max)
+    return reply_now(self, expected<bulk_stage_reply>{
+                               fail(errc::invalid_argument,
+                                    "a bulk stage takes 1 to " + std::to_string(bulk_items_max) +
+                                        " files, got " + std::to_string(reqs.size()))});
+  const auto now = now_ms(self);
+  const std::string group =
+      "bulk-" + std::to_string(now) + "-" + std::to_string(++self->state.bulk_groups);
+  bulk_stage_reply out;
+  out.items.resize(reqs.size());
+  out.codes.assign(reqs.size(), 0);
+  out.messages.resize(reqs.size());
+  storage::row_list rows;
+  std::string store = reqs.front().store;
+  std::vector<std::string> dirs;
+  std::vector<uint64_t> fresh;
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    auto& r = reqs[i];
+    r.group = group;
+    if (r.store.empty()) r.store = store;  // the first item's choice holds for the rest
+    const auto before = rows.size();
+    auto st = catalog.stage(r, now, rows);
+    if (!st) {
+      out.codes[i] = code_of(st.err());
+      out.messages[i] = st.err().message;
+      out.items[i].name = r.name;
+      continue;
+    }
+    out.items[i] = *st;
+    if (st->already_present) continue;
+    if (store.empty()) store = st->store;
+    if (rows.size() > before) {  // new, not a retried stage
+      dirs.push_back(st->staging_dir);
+      fresh.push_back(st->upload_id);
+      if (out.group_dir.empty())
+        out.group_dir = std::filesystem::path{st->staging_dir}.parent_path().string();
+    }
+  }
+  if (rows.empty()) return reply_now(self, expected<bulk_stage_reply>{std::move(out)});
+  auto rp = self->make_response_promise<bulk_stage_reply>();
+  storage::batch b;
+  storage::append_rows(*self->state.env->db, rows, b);
+  self->state.commits.submit(
+      self, *self->state.env->committer, std::move(b),
+      [self, rp, out, dirs, fresh](const status& st) mutable {
+        if (!st) {
+          rp.deliver(to_caf(st.err()));
+          self->quit(to_caf(st.err()));
+          return;
+        }
+        self->request(fs_worker(self), caf::infinite, mkdir_atom_v, dirs)
+            .then([rp, out]() mutable { rp.deliver(out); },
+                  [self, rp, fresh](caf::error& err) mutable {
+                    storage::row_list undo;
+                    for (auto id : fresh)
+                      static_cast<void>(self->state.catalog->abort_upload(id, undo));
+                    commit_quietly(self, std::move(undo), {});
+                    rp.deliver(err);
+                  });
+      });
+  return rp;
+}
+
+struct bulk_commit_job {
+  bulk_commit_reply reply;
+  std::vector<std::optional<upload_row>> claimed;  // verified ones keep their row
+  std::vector<std::string> final_paths;
+  size_t waiting = 0;
+  storage::row_list aborted;  // rows of uploads whose bytes failed verification
+};
+
+void finish_bulk_commit(self_ptr self, caf::typed_response_promise<bulk_commit_reply> rp,
+                        std::shared_ptr<bulk_commit_job> job) {
+  auto& catalog = *self->state.catalog;
+  storage::row_list rows = std::move(job->aborted);
+  std::vector<rls::mapping> mappings;
+  std::vector<size_t> committed;
+  const auto now = now_ms(self);
+  for (size_t i = 0; i < job->claimed.size(); ++i) {
+    if (!job->claimed[i]) continue;
+    const auto& u = *job->claimed[i];
+    auto out = catalog.finish_commit(u.id, job->final_paths[i], now, rows, u.checksum);
+    if (!out) {  // the store went away meanwhile: this one only
+      job->reply.codes[i] = code_of(out.err());
+      job->reply.messages[i] = out.err().message;
+      undo_failed_commit(self, u, job->final_paths[i]);
+      job->claimed[i].reset();
+      continue;
+    }
+    job->reply.files[i] = out->file;
+    mappings.push_back({out->lfn, out->pfn});
+    committed.push_back(i);
+  }
+  if (mappings.empty()) {
+    commit_quietly(self, std::move(rows), [rp, job]() mutable { rp.deliver(job->reply); });
+    return;
+  }
+  self->request(self->state.node, caf::infinite, ask_atom_v, std::string{"lrc"},
+                caf::make_message(attach_atom_v, std::move(mappings), std::move(rows)))
+      .then(
+          [self, rp, job, committed](uint64_t) mutable {
+            for (auto i : committed) {
+              self->state.catalog->commit_settled(job->reply.files[i].name);
+              describe_in_metadata_catalog(self, job->reply.files[i]);
+            }
+            rp.deliver(job->reply);
+          },
+          [self, rp, job, committed](caf::error& err) mutable {
+            auto why = from_caf(err);
+            LIB_LOG_WARN("librarian")
+                << "bulk commit of " << committed.size() << " uploads failed: " << why.describe();
+            for (auto i : committed) {
+              undo_failed_commit(self, *job->claimed[i], job->final_paths[i]);
+              job->reply.files[i] = file_info{};
+              job->reply.codes[i] = code_of(why);
+              job->reply.messages[i] = "the batch's LRC mappings were refused: " + why.message;
+            }
+            rp.deliver(job->reply);
+          });
+}
+
+// Many commits: each upload verified on its own (the hash worker trusts the data channel's
+// seals), then every verified one recorded in ONE batch with its LRC mapping.
+caf::typed_response_promise<bulk_commit_reply> commit_many(self_ptr self,
+                                                           const bulk_commit_request& req,
+                                                           const std::string& caller, bool admin) {
+  const size_t n = req.upload_ids.size();
+  if (n == 0 || n > bulk_items_max || req.checksums.size() != n)
+    return reply_now(self, expected<bulk_commit_reply>{
+                               fail(errc::invalid_argument,
+                                    "a bulk commit takes 1 to " + std::to_string(bulk_items_max) +
+                                        " uploads, each with a checksum (or \"\")")});
+  auto& catalog = *self->state.catalog;
+  auto job = std::make_shared<bulk_commit_job>();
+  job->reply.files.resize(n);
+  job->reply.codes.assign(n, 0);
+  job->reply.messages.resize(n);
+  job->claimed.resize(n);
+  job->final_paths.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto claimed = catalog.begin_commit(req.upload_ids[i], caller, admin, req.checksums[i]);
+    if (claimed && claimed->checksum.empty()) {
+      catalog.release_commit(claimed->id);
+      claimed = fail(errc::invalid_argument,
+                     "upload " + std::to_string(req.upload_ids[i]) +
+                         " was staged without a checksum: the commit must declare it");
+    }
+    if (!claimed) {
+      job->reply.codes[i] = code_of(claimed.err());
+      job->reply.messages[i] = claimed.err().message;
+      continue;
+    }
+    job->claimed[i] = *claimed;
+    job->final_paths[i] = catalog.instance_path(claimed->store, claimed->name);
+  }
+  auto rp = self->make_response_promise<bulk_commit_reply>();
+  for (size_t i = 0; i < n; ++i) {
+    if (!job->claimed[i]) continue;
+    ++job->waiting;
+    const auto& u = *job->claimed[i];
+    self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file, u.staging_dir,
+                  u.size, u.checksum, job->final_paths[i])
+        .then(
+            [self, rp, job](uint64_t) mutable {
+              if (--job->waiting == 0) finish_bulk_commit(self, rp, job);
+            },
+            [self, rp, job, i](caf::error& err) mutable {
+              auto problem = from_caf(err);
+              const auto id = job->claimed[i]->id;
+              if (problem.code == errc::not_found)
+                self->state.catalog->release_commit(id);  // nothing staged yet: stays open
+              else
+                static_cast<void>(self->state.catalog->abort_upload(id, job->aborted));
+              job->claimed[i].reset();
+              job->reply.codes[i] = code_of(problem);
+              job->reply.messages[i] = problem.message;
+              if (--job->waiting == 0) finish_bulk_commit(self, rp, job);
+            });
+  }
+  if (job->waiting == 0) rp.deliver(job->reply);
+  return rp;
+}
+
+// ---------------------------------------------------------------------------------- import
+
+constexpr uint64_t import_files_default = 100'000;
+constexpr uint64_t import_files_max = 1'000'000;
+constexpr size_t import_chunk = 1000;  // files hashed per worker request, recorded per batch
+
+struct import_job {
+  import_request req;
+  std::string store_path;
+  import_report report;
+  size_t chunks_waiting = 0;
+  void problem(const std::string& line) {
+    ++report.failed;
+    if (report.problems.size() < 100) report.problems.push_back(line);
+  }
+};
+
+caf::actor& import_worker(self_ptr self) {
+  return spawn_once(self, self->state.import_worker);
+}
+
+void import_chunk_done(self_ptr, caf::typed_response_promise<import_report> rp,
+                       std::shared_ptr<import_job> job) {
+  if (--job->chunks_waiting == 0) rp.deliver(job->report);
+}
+
+// One hashed chunk: record what is new (or a new instance of a known file) in one batch with
+// its LRC mappings.
+void record_import_chunk(self_ptr self, caf::typed_response_promise<import_report> rp,
+                         std::shared_ptr<import_job> job, import_batch batch) {
+  std::vector<catalog_state::import_entry> entries;
+  for (size_t i = 0; i < batch.paths.size(); ++i) {
+    if (!batch.errors[i].empty()) {
+      job->problem(batch.paths[i] + ": " + batch.errors[i]);
+      continue;
+    }
+    job->report.bytes_hashed += batch.sizes[i];
+    entries.push_back({batch.paths[i], batch.sizes[i], batch.checksums[i]});
+  }
+  if (job->req.dry_run || entries.empty()) {
+    if (job->req.dry_run) job->report.imported += entries.size();
+    return import_chunk_done(self, rp, job);
+  }
+  storage::row_list rows;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  std::vector<bool> known;
+  auto outcomes = self->state.catalog->record_imports(job->req.store, entries, job->req.uploader,
+                                                      now_ms(self), rows, pairs, known);
+  uint64_t fresh = 0, added = 0;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i]) {
+      if (outcomes[i].err().code == errc::already_exists)
+        ++job->report.already_present;
+      else
+        job->problem(entries[i].name + ": " + outcomes[i].err().message);
+    } else if (known[i]) {
+      ++added;
+    } else {
+      ++fresh;
+    }
+  }
+  if (pairs.empty()) return import_chunk_done(self, rp, job);
+  std::vector<rls::mapping> mappings;
+  mappings.reserve(pairs.size());
+  for (auto& [lfn, pfn] : pairs) mappings.push_back({std::move(lfn), std::move(pfn)});
+  self->request(self->state.node, caf::infinite, ask_atom_v, std::string{"lrc"},
+                caf::make_message(attach_atom_v, std::move(mappings), std::move(rows)))
+      .then(
+          [self, rp, job, fresh, added](uint64_t) mutable {
+            job->report.imported += fresh;
+            job->report.instances_added += added;
+            import_chunk_done(self, rp, job);
+          },
+          [self, rp, job, fresh, added](caf::error& err) mutable {
+            // Memory counted rows that did not commit: back to what is durable.
+            if (auto st = self->state.catalog->load(); !st) self->quit(to_caf(st.err()));
+            job->problem(std::to_string(fresh + added) +
+                         " files were not recorded: " + from_caf(err).message);
+            import_chunk_done(self, rp, job);
+          });
+}
+
+caf::typed_response_promise<import_report> import_tree(self_ptr self, import_request req) {
+  auto& catalog = *self->state.catalog;
+  auto job = std::make_shared<import_job>();
+  std::string staging;
+  for (const auto& s : catalog.stores())
+    if (s.name == req.store) {
+      job->store_path = s.store_path;
+      staging = s.staging_path;
+    }
+  if (job->store_path.empty())
+    return reply_now(
+        self, expected<import_report>{fail(errc::not_found, "no store named '" + req.store + "'")});
+  if (!req.under.empty())
+    if (auto st = validate_file_name(req.under, 4096); !st)
+      return reply_now(self, expected<import_report>{
+                                 fail(errc::invalid_argument, "under: " + st.err().message)});
+  if (req.files_max == 0) req.files_max = import_files_default;
+  if (req.files_max > import_files_max)
+    return reply_now(self, expected<import_report>{
+                               fail(errc::invalid_argument,
+                                    "files_max is at most " + std::to_string(import_files_max))});
+  job->req = req;
+  auto rp = self->make_response_promise<import_report>();
+  self->request(fs_worker(self), caf::infinite, import_atom_v, job->store_path, req.under,
+                req.after, req.files_max, staging)
+      .then(
+          [self, rp, job](import_batch& walked) mutable {
+            auto& report = job->report;
+            report.files_seen = walked.paths.size();
+            report.complete = walked.complete;
+            report.next_after = walked.paths.empty() ? job->req.after : walked.paths.back();
+            // What needs hashing: files not recorded there yet (the rest cost one lookup).
+            std::vector<import_batch> chunks;
+            for (size_t i = 0; i < walked.paths.size(); ++i) {
+              const auto& path = walked.paths[i];
+              if (!walked.errors[i].empty()) {
+                job->problem(path + ": " + walked.errors[i]);
+                continue;
+              }
+              auto kind = self->state.catalog->import_check(job->req.store, path);
+              if (!kind) {
+                job->problem(path + ": " + kind.err().message);
+                continue;
+              }
+              if (*kind == catalog_state::import_kind::present) {
+                ++report.already_present;
+                continue;
+              }
+              if (chunks.empty() || chunks.back().paths.size() >= import_chunk)
+                chunks.emplace_back();
+              chunks.back().paths.push_back(path);
+              chunks.back().sizes.push_back(walked.sizes[i]);
+              chunks.back().errors.emplace_back();
+            }
+            if (chunks.empty()) {
+              rp.deliver(job->report);
+              return;
+            }
+            job->chunks_waiting = chunks.size();
+            // Two workers hash side by side (one per core); recording stays on this actor.
+            for (size_t c = 0; c < chunks.size(); ++c) {
+              auto& worker = c % 2 == 0 ? hash_worker(self) : import_worker(self);
+              self->request(worker, caf::infinite, digest_atom_v, job->store_path,
+                            std::move(chunks[c]))
+                  .then(
+                      [self, rp, job](import_batch& hashed) mutable {
+                        record_import_chunk(self, rp, job, std::move(hashed));
+                      },
+                      [self, rp, job](caf::error& err) mutable {
+                        job->problem("hashing failed: " + from_caf(err).message);
+                        import_chunk_done(self, rp, job);
+                      });
+            }
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
@@ -326,26 +721,28 @@ void integrity_batch(self_ptr self, uint32_t task, const std::string& cursor) {
   auto more = batch->more;
   auto next = batch->next_after;
   auto finish = [self, task, run, more, next] {
-    auto& catalog = *self->state.catalog;
-    storage::row_list rows;
-    for (const auto& v : run->results) {
-      if (!v.problem) {
-        static_cast<void>(catalog.record_validation(v.name, v.id, v.checksum, v.size, now_ms(self),
-                                                    "check_integrity", rows));
-        continue;
+    when_settled(self, [self, task, run, more, next] {
+      auto& catalog = *self->state.catalog;
+      storage::row_list rows;
+      for (const auto& v : run->results) {
+        if (!v.problem) {
+          static_cast<void>(catalog.record_validation(v.name, v.id, v.checksum, v.size,
+                                                      now_ms(self), "check_integrity", rows));
+          continue;
+        }
+        if (v.problem->code == errc::not_found)
+          static_cast<void>(catalog.mark_instance_unavailable(v.name, v.id, rows));
+        static_cast<void>(catalog.raise_error("error", "data_availability",
+                                              "check_integrity: instance " + std::to_string(v.id) +
+                                                  " of '" + v.name + "': " + v.problem->message,
+                                              "check_integrity", now_ms(self), rows));
       }
-      if (v.problem->code == errc::not_found)
-        static_cast<void>(catalog.mark_instance_unavailable(v.name, v.id, rows));
-      static_cast<void>(catalog.raise_error("error", "data_availability",
-                                            "check_integrity: instance " + std::to_string(v.id) +
-                                                " of '" + v.name + "': " + v.problem->message,
-                                            "check_integrity", now_ms(self), rows));
-    }
-    commit_quietly(self, std::move(rows), {});
-    if (more)
-      self->send(self, integrity_atom_v, task, next);
-    else
-      schedule_integrity(self, task);
+      commit_quietly(self, std::move(rows), {});
+      if (more)
+        self->send(self, integrity_atom_v, task, next);
+      else
+        schedule_integrity(self, task);
+    });
   };
   if (items.empty()) return finish();
   for (const auto& [name, inst] : items) {
@@ -398,26 +795,28 @@ caf::typed_response_promise<std::vector<validation_item>> validate(self_ptr self
   run->pending = local.size();
   auto done_one = [self, rp, run]() mutable {
     if (--run->pending != 0) return;
-    storage::row_list rows;
-    for (auto& item : run->items) {
-      if (item.current_checksum.empty()) continue;
-      auto recorded = self->state.catalog->record_validation(
-          run->file.name, item.instance_id, item.current_checksum, item.current_size, now_ms(self),
-          "validate-file", rows);
-      if (recorded) item = *recorded;
-    }
-    storage::batch b;
-    storage::append_rows(*self->state.env->db, rows, b);
-    auto items = run->items;
-    self->state.commits.submit(self, *self->state.env->committer, std::move(b),
-                               [self, rp, items](const status& st) mutable {
-                                 if (!st) {
-                                   rp.deliver(to_caf(st.err()));
-                                   self->quit(to_caf(st.err()));
-                                   return;
-                                 }
-                                 rp.deliver(items);
-                               });
+    when_settled(self, [self, rp, run]() mutable {
+      storage::row_list rows;
+      for (auto& item : run->items) {
+        if (item.current_checksum.empty()) continue;
+        auto recorded = self->state.catalog->record_validation(
+            run->file.name, item.instance_id, item.current_checksum, item.current_size,
+            now_ms(self), "validate-file", rows);
+        if (recorded) item = *recorded;
+      }
+      storage::batch b;
+      storage::append_rows(*self->state.env->db, rows, b);
+      auto items = run->items;
+      self->state.commits.submit(self, *self->state.env->committer, std::move(b),
+                                 [self, rp, items](const status& st) mutable {
+                                   if (!st) {
+                                     rp.deliver(to_caf(st.err()));
+                                     self->quit(to_caf(st.err()));
+                                     return;
+                                   }
+                                   rp.deliver(items);
+                                 });
+    });
   };
   if (local.empty()) {
     run->pending = 1;
@@ -641,6 +1040,15 @@ librarian_actor::behavior_type librarian_behavior(self_ptr self,
       [=](commit_atom, uint64_t id, const std::string& caller, bool admin) {
         return commit(self, id, caller, admin);
       },
+      [=](commit_atom, uint64_t id, const std::string& caller, bool admin,
+          const std::string& checksum) { return commit(self, id, caller, admin, {}, checksum); },
+      [=](stage_atom, std::vector<stage_request>& reqs) {
+        return stage_many(self, std::move(reqs));
+      },
+      [=](commit_atom, const bulk_commit_request& req, const std::string& caller, bool admin) {
+        return commit_many(self, req, caller, admin);
+      },
+      [=](import_atom, import_request& req) { return import_tree(self, std::move(req)); },
       [=](commit_atom, uint64_t id, const std::string& caller, bool admin,
           std::vector<storage::row_op>& extra) {
         return commit(self, id, caller, admin, std::move(extra));

@@ -37,6 +37,24 @@ struct stage_reply {
   friend bool operator==(const stage_reply&, const stage_reply&) = default;
 };
 
+// upload/stage/bulk: many stages in one request and one synced batch, all under one staging
+// group (so one data-channel tree ticket covers the small ones). Per item: items[i] answers
+// request i, codes[i] its errc (0: staged or already present), messages[i] why not.
+struct bulk_stage_reply {
+  std::string group_dir;  // the group's directory under the store's staging path ("": none)
+  std::vector<stage_reply> items;
+  std::vector<uint8_t> codes;
+  std::vector<std::string> messages;
+  friend bool operator==(const bulk_stage_reply&, const bulk_stage_reply&) = default;
+};
+
+// upload/commit/bulk: checksums[i] is declared for upload_ids[i] ("" = the stage's own).
+struct bulk_commit_request {
+  std::vector<uint64_t> upload_ids;
+  std::vector<std::string> checksums;
+  friend bool operator==(const bulk_commit_request&, const bulk_commit_request&) = default;
+};
+
 struct instance_info {
   uint64_t id = 0;
   std::string store;
@@ -95,6 +113,52 @@ struct file_page {
   bool truncated = false;
   std::string next_after;
   friend bool operator==(const file_page&, const file_page&) = default;
+};
+
+// The answer to upload/commit/bulk: files[i] is upload i's committed file when codes[i] is 0.
+// The committed ones went in one batch with their LRC mappings.
+struct bulk_commit_reply {
+  std::vector<file_info> files;
+  std::vector<uint8_t> codes;
+  std::vector<std::string> messages;
+  friend bool operator==(const bulk_commit_reply&, const bulk_commit_reply&) = default;
+};
+
+// stores/import: registers files already under a store's path (a tree copied there by other
+// means) as files with an instance each, named by their path below the store. Checksums are
+// computed here. Resumable: `after` is the previous answer's `next_after` (paths in byte order).
+struct import_request {
+  std::string store;
+  std::string under;  // a directory below the store path ("" = all of it)
+  std::string after;
+  uint64_t files_max = 0;  // per call; 0 = the default (100,000)
+  bool dry_run = false;    // count and hash, record nothing
+  std::string uploader;    // set by the API to the authenticated caller
+  friend bool operator==(const import_request&, const import_request&) = default;
+};
+
+struct import_report {
+  uint64_t files_seen = 0;       // regular files walked in this call
+  uint64_t imported = 0;         // new files recorded
+  uint64_t already_present = 0;  // an instance at that path is recorded already
+  uint64_t instances_added = 0;  // a known file (same checksum) gained this instance
+  uint64_t failed = 0;           // bad names, conflicts, unreadable files (see problems)
+  uint64_t bytes_hashed = 0;
+  bool complete = false;  // the walk reached its end
+  std::string next_after;
+  std::vector<std::string> problems;  // the first 100 failures, one line each
+  friend bool operator==(const import_report&, const import_report&) = default;
+};
+
+// Between the librarian and its workers during an import: paths below the store path, their
+// sizes and (once hashed) checksums, or why a path could not be hashed.
+struct import_batch {
+  std::vector<std::string> paths;
+  std::vector<uint64_t> sizes;
+  std::vector<std::string> checksums;
+  std::vector<std::string> errors;
+  bool complete = false;  // the walk reached the end of the tree
+  friend bool operator==(const import_batch&, const import_batch&) = default;
 };
 
 struct store_info {

@@ -58,6 +58,8 @@ using lrc_actor = caf::typed_actor<
     // with the caller's rows -- how the librarian records an instance and its LRC mapping
     // atomically. Nothing is written if the mapping is refused.
     caf::replies_to<attach_atom, std::string, std::string, storage::row_list>::with<mapping>,
+    // The same for many mappings in one batch (bulk upload, import): how many were attached.
+    caf::replies_to<attach_atom, std::vector<mapping>, storage::row_list>::with<uint64_t>,
     // Soft state to RLIs (per update target T; rli_feed.hpp): the periodic timer, the next chunk
     // of a full list, the buffer timer of immediate mode, the next page of a Bloom build.
     caf::reacts_to<rli_tick_atom, uint32_t>,

@@ -533,6 +533,20 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
         self->state.commits.on_committed(token, code, std::move(message));
       },
+      [=, &lrc](attach_atom, const std::vector<mapping>& items, const storage::row_list& extra) {
+        storage::batch mapping_rows;
+        if (auto st = lrc.attach_many(items, mapping_rows); !st) {
+          // Refused before anything was appended: nothing to undo.
+          if (mapping_rows.empty()) return reply_now(self, expected<uint64_t>{st.err()});
+          self->quit(to_caf(st.err()));  // memory ran ahead of the disk: restart from it
+          return reply_now(self, expected<uint64_t>{st.err()});
+        }
+        storage::batch rows;
+        storage::append_rows(*self->state.env->db, extra, rows);
+        rows.append(std::move(mapping_rows));
+        return reply_after_commit(self, std::move(rows),
+                                  expected<uint64_t>{static_cast<uint64_t>(items.size())});
+      },
       [=, &lrc](attach_atom, const std::string& lfn, const std::string& pfn,
                 const storage::row_list& extra) {
         // The mapping first, in its own batch: a refused mapping appends nothing, and then the

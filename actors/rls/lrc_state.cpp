@@ -330,6 +330,27 @@ status lrc_state::remove(const std::string& lfn, const std::string& pfn, storage
   return st;
 }
 
+status lrc_state::attach_many(const std::vector<mapping>& items, storage::batch& rows) {
+  if (items.size() > limits_.bulk_items_max)
+    return fail(errc::invalid_argument, "BADARG: " + std::to_string(items.size()) +
+                                            " mappings at once; at most " +
+                                            std::to_string(limits_.bulk_items_max));
+  size_t key_bytes_max = 0;
+  for (const auto& m : items) {
+    if (auto st = validate_name(m.lfn, "an LFN"); !st) return st;
+    if (auto st = validate_name(m.pfn, "a PFN"); !st) return st;
+    key_bytes_max = std::max(key_bytes_max, m.lfn.size() + m.pfn.size() + 4);
+  }
+  if (auto st = check_room(items.size(), key_bytes_max); !st) return st;
+  for (const auto& m : items) {
+    auto st = add_one(m.lfn, m.pfn, rows);
+    if (!st && st.err().code == errc::not_found) st = create_one(m.lfn, m.pfn, rows);
+    if (!st && st.err().code != errc::already_exists) return st;
+  }
+  write_counts(rows);
+  return {};
+}
+
 status lrc_state::rename_lfn(const std::string& old_lfn, const std::string& new_lfn,
                              storage::batch& rows) {
   if (auto st = validate_name(old_lfn, "an LFN"); !st) return st;

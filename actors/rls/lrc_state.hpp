@@ -91,6 +91,12 @@ class lrc_state {
   [[nodiscard]] expected<std::vector<status>> bulk_remove(const std::vector<mapping>& items,
                                                           storage::batch& rows);
 
+  // The librarian's many new instances at once (bulk upload, import): each (LFN, PFN) is added,
+  // creating the LFN if new; a mapping already there is fine. All or nothing as far as the
+  // caller can tell: names and room are checked for every item before any is appended, so an
+  // error afterwards is a storage failure (the actor then restarts from what is durable).
+  [[nodiscard]] status attach_many(const std::vector<mapping>& items, storage::batch& rows);
+
   // Clearing the catalog (rls-admin clear), a bounded step at a time: removes up to max_items
   // (1..bulk_items_max) of the first committed mappings, as bulk_remove would (change log
   // included, so RLIs hear of it). Call again only after rows are committed: the

@@ -1013,6 +1013,10 @@ void on_ticket_ask(self_ptr self, const clone_ticket_ask& ask) {
     return refuse(errc::invalid_argument,
                   "this node's data channel is off (listen.data_port is 0); use another mover");
   auto ttl = std::chrono::milliseconds(self->state.env->config.data.ticket_ttl_s * 1000);
+  // Files the channel verified as it wrote them are sealed, so their commits do not hash again.
+  auto seal = [fs = self->state.env->fs](const std::filesystem::path& p, const std::string& sum) {
+    fs->seal(p.string(), sum);
+  };
   std::string batch_dir;
   bool any_small = false;
   for (auto id : ask.incoming_ids) {
@@ -1038,6 +1042,7 @@ void on_ticket_ask(self_ptr self, const clone_ticket_ask& ask) {
     if (auto parsed = data::parse_checksum(r->checksum)) g.alg = parsed->alg;
     g.user = ask.from;
     g.ttl = ttl;
+    g.on_complete = seal;
     auto ticket = registry->issue(std::move(g));
     if (!ticket) return refuse(ticket.err().code, ticket.err().message);
     reply.file_tickets.push_back({id, *ticket});
@@ -1049,6 +1054,7 @@ void on_ticket_ask(self_ptr self, const clone_ticket_ask& ask) {
     g.tree = true;
     g.user = ask.from;
     g.ttl = ttl;
+    g.on_complete = seal;
     auto ticket = registry->issue(std::move(g));
     if (!ticket) return refuse(ticket.err().code, ticket.err().message);
     reply.tree_ticket = *ticket;

@@ -50,8 +50,8 @@ nlohmann::json bench_checksum(const fs::path& dir, bool quick) {
 
 // Stage + finish_commit for n files, `per_batch` per synced write: the catalog side of an import
 // (the bytes are not touched). Then name-prefix searches over the result.
-nlohmann::json bench_catalog(const fs::path& dir, bool quick) {
-  const size_t n = quick ? 20'000 : 1'000'000;
+nlohmann::json bench_catalog(const fs::path& dir, bool quick, uint64_t files) {
+  const size_t n = files != 0 ? static_cast<size_t>(files) : quick ? 20'000 : 1'000'000;
   const size_t per_batch = 1000;
   auto db_dir = dir / "catalog-db";
   fs::remove_all(db_dir);
@@ -96,7 +96,8 @@ nlohmann::json bench_catalog(const fs::path& dir, bool quick) {
   start = clock_type::now();
   size_t found = 0;
   for (int i = 0; i < searches; ++i) {
-    std::snprintf(name, sizeof name, "run%05zu/obs*", static_cast<size_t>(gen() % (n / 1000)));
+    std::snprintf(name, sizeof name, "run%05zu/obs*",
+                  static_cast<size_t>(gen() % std::max<size_t>(1, n / 1000)));
     auto page = state.search({.name_glob = name, .max_results = 100});
     if (!page) return {{"error", page.err().message}};
     found += page->files.size();
@@ -112,10 +113,11 @@ nlohmann::json bench_catalog(const fs::path& dir, bool quick) {
 
 }  // namespace
 
-nlohmann::json bench_librarian(const std::string& dir, bool quick) {
+nlohmann::json bench_librarian(const std::string& dir, bool quick, uint64_t files) {
   fs::path root{dir};
   fs::create_directories(root);
-  return {{"checksum", bench_checksum(root, quick)}, {"catalog", bench_catalog(root, quick)}};
+  return {{"checksum", bench_checksum(root, quick)},
+          {"catalog", bench_catalog(root, quick, files)}};
 }
 
 }  // namespace librarian::bench

@@ -153,7 +153,7 @@ json bench_cli_upload(const std::string& work_dir, const std::string& bin_dir, b
   json stores = json::array({{{"name", "main"},
                               {"staging_path", (dir / "staging").string()},
                               {"store_path", (dir / "store").string()},
-                              {"capacity_bytes", bytes * (runs + 2)}}});
+                              {"capacity_bytes", 1ull << 42}}});
   auto node = start_node(dir, bin_dir, {dir.string()}, stores);
   if (!node.error.empty()) {
     out["error"] = node.error;
@@ -188,11 +188,86 @@ json bench_cli_upload(const std::string& work_dir, const std::string& bin_dir, b
     }
     upload.rates.push_back(static_cast<double>(bytes) / res.wall_s / 1e9);
   }
-  node.proc.reset();
   out["librarian_copy_upload"] = copy_up.to_json("GB/s");
   out["librarian_upload"] = upload.to_json("GB/s");
   if (copy_up.error.empty() && upload.error.empty()) out["upload_vs_copy"] = ratio(upload, copy_up);
   out["target_upload_vs_copy"] = 0.8;
+
+  // Many small files in one invocation (`upload --each`), against what a user of the reference
+  // client does: one `librarian upload` per file (a loop, timed over a subset).
+  const int small = quick ? 2000 : 10000;
+  const int loop_files = quick ? 50 : 200;
+  const fs::path tree = dir / "small";
+  for (int i = 0; i < small; ++i) {
+    auto sub = tree / ("d" + std::to_string(i % 100));
+    if (i < 100) fs::create_directories(sub);
+    write_random_file(sub / ("f" + std::to_string(i) + ".dat"), 1024, 5000 + i);
+  }
+  figure each, loop;
+  for (int r = 0; r < runs; ++r) {
+    auto res = cli({"upload", "bench", tree.string(), "each-" + std::to_string(r), "--each"});
+    if (res.exit_code != 0) {
+      each.error = "librarian upload --each failed: " + res.out.substr(0, 500);
+      break;
+    }
+    each.rates.push_back(small / res.wall_s);
+  }
+  {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < loop_files && loop.error.empty(); ++i) {
+      auto f = tree / ("d" + std::to_string(i % 100)) / ("f" + std::to_string(i) + ".dat");
+      auto res = cli({"upload", "bench", f.string(), "loop/" + std::to_string(i)});
+      if (res.exit_code != 0) loop.error = "librarian upload failed: " + res.out.substr(0, 500);
+    }
+    if (loop.error.empty())
+      loop.rates.push_back(
+          loop_files /
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  out["upload_each_small_files"] = small;
+  out["upload_each_files_per_s"] = each.to_json("files/s");
+  out["upload_loop_files_per_s"] = loop.to_json("files/s");
+  if (each.error.empty() && loop.error.empty()) out["each_vs_loop"] = ratio(each, loop);
+  out["target_upload_each_files_per_s"] = 2000;
+
+  // Importing a tree already in the store: small files (catalog-bound) and one big file
+  // (checksum-bound), each run a fresh directory so every file is new.
+  const int import_small = quick ? 20000 : 100000;
+  const uint64_t import_big = quick ? (256ull << 20) : (1ull << 30);
+  figure imp_small, imp_big;
+  for (int r = 0; r < runs; ++r) {
+    const auto under = "import-" + std::to_string(r);
+    const fs::path base = dir / "store" / under;
+    for (int i = 0; i < import_small; ++i) {
+      auto sub = base / "small" / ("d" + std::to_string(i / 1000));
+      if (i % 1000 == 0) fs::create_directories(sub);
+      std::ofstream(sub / ("f" + std::to_string(i))) << std::string(1000, 'a' + i % 26) << i;
+    }
+    auto res = cli(
+        {"--json", "import-store-tree", "bench", "--store", "main", "--under", under + "/small"});
+    if (res.exit_code != 0) {
+      imp_small.error = "import-store-tree failed: " + res.out.substr(0, 500);
+      break;
+    }
+    imp_small.rates.push_back(import_small / res.wall_s);
+    fs::create_directories(base / "big");
+    write_random_file(base / "big" / "big.bin", import_big, 77 + r);
+    warm_page_cache(base / "big" / "big.bin");
+    res =
+        cli({"--json", "import-store-tree", "bench", "--store", "main", "--under", under + "/big"});
+    if (res.exit_code != 0) {
+      imp_big.error = "import-store-tree failed: " + res.out.substr(0, 500);
+      break;
+    }
+    imp_big.rates.push_back(static_cast<double>(import_big) / res.wall_s / 1e9);
+  }
+  node.proc.reset();
+  out["import_small_files"] = import_small;
+  out["import_small_files_per_s"] = imp_small.to_json("files/s");
+  out["import_big_file_bytes"] = import_big;
+  out["import_big_gb_per_s"] = imp_big.to_json("GB/s");
+  out["target_import_files_per_s"] = 20000;
+  out["target_import_gb_per_s"] = 2.0;
   fs::remove_all(dir);
   return out;
 }

@@ -45,6 +45,11 @@ struct lib_arguments {
   bool mark_unavailable = false;
   std::string output;
   std::string manifest_path, store_root;
+  bool each = false;
+  uint64_t batch = 1000;
+  std::string under;
+  bool dry_run = false;
+  uint64_t files_per_call = 100000;
 };
 
 using args_ptr = std::shared_ptr<lib_arguments>;
@@ -107,27 +112,44 @@ std::optional<api_reply> await_commit(const connection& conn, const std::string&
   return std::nullopt;
 }
 
+expected<lib::content_digest> hash_for_upload(const std::string& path) {
+  std::error_code ec;
+  auto total = fs::is_regular_file(path, ec) ? fs::file_size(path, ec) : 0;
+  progress_bar bar{"checksum", total};
+  return lib::digest_path(path, [&](uint64_t d) { bar.update(d); });
+}
+
+// A regular file is staged without a checksum and hashed while the native channel sends it (the
+// node verifies the same bytes inline and its commit trusts that), so the file is read once. A
+// directory, a name already taken (identical or not can only be told by checksum) and a node
+// without a data port take the longer way: hash first, stage with the checksum, then send.
 expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, timeout_t timeout) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(a.local_path, ec)))
     return fail(errc::not_found, "no such file or directory: " + a.local_path);
-  expected<lib::content_digest> digest = fail(errc::internal, "not computed");
-  {
-    std::error_code size_ec;
-    auto total =
-        fs::is_regular_file(a.local_path, size_ec) ? fs::file_size(a.local_path, size_ec) : 0;
-    progress_bar bar{"checksum", total};
-    digest = lib::digest_path(a.local_path, [&](uint64_t d) { bar.update(d); });
+  std::optional<lib::content_digest> digest;  // known before sending, or not
+  const bool regular = fs::is_regular_file(fs::symlink_status(a.local_path, ec));
+  uint64_t size = regular ? fs::file_size(a.local_path, ec) : 0;
+  if (ec) return fail(errc::unavailable, "cannot stat " + a.local_path + ": " + ec.message());
+  auto stage_with = [&](const std::string& checksum) {
+    json stage{{"name", a.dest_path},
+               {"size", size},
+               {"deletion_policy", a.deletion == "allowed" ? "ALLOWED" : "DISALLOWED"}};
+    if (!checksum.empty()) stage["checksum"] = checksum;
+    if (!a.store.empty()) stage["store"] = a.store;
+    return call_api(conn, "POST", "/api/v1/upload/stage", stage, timeout);
+  };
+  expected<api_reply> staged = fail(errc::internal, "not staged");
+  if (regular) staged = stage_with("");
+  if (!regular || (!staged && staged.err().code == errc::conflict)) {
+    auto d = hash_for_upload(a.local_path);
+    if (!d) return d.err();
+    digest = *d;
+    size = d->size;
+    staged = stage_with(d->checksum);
   }
-  if (!digest) return digest.err();
-  json stage{{"name", a.dest_path},
-             {"size", digest->size},
-             {"checksum", digest->checksum},
-             {"deletion_policy", a.deletion == "allowed" ? "ALLOWED" : "DISALLOWED"}};
-  if (!a.store.empty()) stage["store"] = a.store;
-  auto staged = call_api(conn, "POST", "/api/v1/upload/stage", stage, timeout);
   if (!staged) return staged.err();
-  if (truthy(staged->value, "already_present"))
+  if (truthy(staged->value, "already_present") && digest)
     return synthesized({{"name", a.dest_path},
                         {"already_present", true},
                         {"checksum", digest->checksum},
@@ -144,18 +166,27 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
   // declared size and checksum inline); the local mover for directories and nodes without a
   // data port.
   const auto ticket = str(staged->value, "ticket");
-  const bool native = !ticket.empty() && !digest->directory &&
-                      staged->value.contains("data_port") &&
+  const bool native = !ticket.empty() && regular && staged->value.contains("data_port") &&
                       staged->value["data_port"].is_number_unsigned();
+  std::string checksum = digest ? digest->checksum : std::string{};
   if (native) {
-    progress_bar bar{"upload", digest->size};
+    progress_bar bar{"upload", size};
     data::transfer_options opts;
     opts.on_progress = [&](const data::transfer_progress& p) { bar.update(p.bytes_done); };
     data::data_endpoint ep{conn.host, staged->value["data_port"].get<uint16_t>()};
     auto sent = data::put_file(ep, ticket, a.local_path, opts);
     if (!sent) return cancel(sent.err());
+    if (checksum.empty()) checksum = sent->checksum;  // what this side read and sent
+    if (checksum.empty())
+      return cancel(fail(errc::internal, "the data channel reported no checksum"));
   } else {
-    progress_bar bar{"upload", digest->size};
+    if (!digest) {
+      auto d = hash_for_upload(a.local_path);
+      if (!d) return cancel(d.err());
+      digest = *d;
+      checksum = d->checksum;
+    }
+    progress_bar bar{"upload", size};
     auto copied = copy_tree(a.local_path, staging_file, [&](uint64_t d) { bar.update(d); });
     if (!copied) {
       auto err = copied.err();
@@ -166,12 +197,13 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
       return cancel(err);
     }
   }
-  auto wait = commit_timeout(timeout, digest->size);
-  auto committed = call_api(conn, "POST", "/api/v1/upload/commit", json{{"upload_id", id}}, wait);
+  auto wait = commit_timeout(timeout, size);
+  auto committed = call_api(conn, "POST", "/api/v1/upload/commit",
+                            json{{"upload_id", id}, {"checksum", checksum}}, wait);
   if (!committed && committed.err().code == errc::timeout) {
     // The node's HTTP handler gave up (http.request_timeout_ms) while the commit still hashes a
     // large upload; it finishes anyway, so wait for the file to appear.
-    if (auto done = await_commit(conn, a.dest_path, digest->checksum, wait)) return *done;
+    if (auto done = await_commit(conn, a.dest_path, checksum, wait)) return *done;
   }
   if (!committed) {
     // A mismatch already ended the upload on the node; anything else is cancelled here.
@@ -179,6 +211,234 @@ expected<api_reply> run_upload(const lib_arguments& a, const connection& conn, t
     return committed.err();
   }
   return committed;
+}
+
+// ------------------------------------------------------------------------ upload --each
+
+// Every regular file under a directory becomes a file of its own, named DEST/RELATIVE-PATH:
+// staged `batch` at a time in one request (no checksums: the channel hashes while sending),
+// sent pipelined under one tree ticket (large files with a ticket each), committed in one
+// request. A name already taken goes the single-file way (hash, then "identical or conflict").
+struct each_item {
+  fs::path local;
+  std::string name;
+  uint64_t size = 0;
+};
+
+expected<std::vector<each_item>> walk_for_each(const lib_arguments& a) {
+  constexpr size_t files_max = 10'000'000;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(a.local_path, ec)))
+    return fail(errc::invalid_argument,
+                "--each uploads the files under a directory, and " + a.local_path + " is not one");
+  std::vector<each_item> out;
+  const fs::path root{a.local_path};
+  fs::recursive_directory_iterator it{root, fs::directory_options::none, ec}, end;
+  if (ec) return fail(errc::unavailable, "cannot list " + a.local_path + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    if (ec)
+      return fail(errc::unavailable, "cannot list under " + a.local_path + ": " + ec.message());
+    auto st = it->symlink_status(ec);
+    if (ec || !fs::is_regular_file(st)) continue;  // directories are walked; links are skipped
+    if (out.size() >= files_max)
+      return fail(errc::invalid_argument, "more than " + std::to_string(files_max) +
+                                              " files under " + a.local_path +
+                                              "; upload parts of it");
+    auto rel = it->path().lexically_relative(root).generic_string();
+    auto size = it->file_size(ec);
+    if (ec)
+      return fail(errc::unavailable, "cannot stat " + it->path().string() + ": " + ec.message());
+    out.push_back({it->path(), a.dest_path + "/" + rel, size});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const each_item& x, const each_item& y) { return x.name < y.name; });
+  return out;
+}
+
+struct each_totals {
+  uint64_t uploaded = 0, present = 0, failed = 0, bytes = 0;
+  json errors = json::array();
+  void failure(const std::string& name, const std::string& why) {
+    ++failed;
+    if (errors.size() < 100) errors.push_back({{"name", name}, {"error", why}});
+  }
+};
+
+void upload_each_batch(const lib_arguments& a, const connection& conn, timeout_t timeout,
+                       const std::vector<each_item>& batch, each_totals& t,
+                       std::vector<each_item>& taken, progress_bar& bar) {
+  json files = json::array();
+  for (const auto& f : batch) files.push_back({{"name", f.name}, {"size", f.size}});
+  json body{{"files", std::move(files)},
+            {"deletion_policy", a.deletion == "allowed" ? "ALLOWED" : "DISALLOWED"}};
+  if (!a.store.empty()) body["store"] = a.store;
+  auto staged = call_api(conn, "POST", "/api/v1/upload/stage/bulk", body, timeout);
+  if (!staged) {
+    for (const auto& f : batch) t.failure(f.name, staged.err().message);
+    return;
+  }
+  const auto& items = staged->value["items"];
+  if (!items.is_array() || items.size() != batch.size()) {
+    for (const auto& f : batch) t.failure(f.name, "the node's bulk stage reply does not match");
+    return;
+  }
+  const auto tree_ticket = str(staged->value, "ticket");
+  const bool native =
+      staged->value.contains("data_port") && staged->value["data_port"].is_number_unsigned();
+  data::data_endpoint ep{conn.host,
+                         native ? staged->value["data_port"].get<uint16_t>() : uint16_t{0}};
+  std::vector<size_t> in_tree, on_own;  // indices into batch
+  std::vector<data::tree_item> tree;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& item = items[i];
+    if (item.contains("error")) {
+      if (str(item, "code") == "conflict" &&
+          str(item, "error").find("already exists") != std::string::npos)
+        taken.push_back(batch[i]);  // identical or not: the single-file way tells
+      else
+        t.failure(batch[i].name, str(item, "error"));
+    } else if (truthy(item, "already_present")) {
+      ++t.present;
+    } else if (item.contains("relative") && !tree_ticket.empty() && native) {
+      in_tree.push_back(i);
+      tree.push_back({batch[i].local, str(item, "relative")});
+    } else {
+      on_own.push_back(i);
+    }
+  }
+  std::vector<std::string> checksum(batch.size());
+  std::vector<std::string> send_error(batch.size());
+  if (!tree.empty()) {
+    data::transfer_options opts;
+    uint64_t done_bytes = t.bytes;
+    opts.on_progress = [&](const data::transfer_progress& p) {
+      done_bytes += p.bytes_done;
+      bar.update(done_bytes);
+    };
+    auto sent = data::put_tree_files(ep, tree_ticket, tree, opts, 64);
+    for (size_t k = 0; k < in_tree.size(); ++k) {
+      const auto i = in_tree[k];
+      if (!sent)
+        send_error[i] = sent.err().message;
+      else if ((*sent)[k].failure)
+        send_error[i] = (*sent)[k].failure->message;
+      else
+        checksum[i] = (*sent)[k].checksum;
+    }
+  }
+  for (auto i : on_own) {
+    const auto& item = items[i];
+    if (!native || str(item, "ticket").empty()) {
+      // No data channel: the local mover, which needs the checksum first.
+      auto d = lib::digest_path(batch[i].local.string());
+      if (!d) {
+        send_error[i] = d.err().message;
+        continue;
+      }
+      auto copied = copy_tree(batch[i].local.string(), str(item, "staging_file"), nullptr);
+      if (!copied)
+        send_error[i] = copied.err().message;
+      else
+        checksum[i] = d->checksum;
+      continue;
+    }
+    data::transfer_options opts;
+    auto sent = data::put_file(ep, str(item, "ticket"), batch[i].local, opts);
+    if (!sent)
+      send_error[i] = sent.err().message;
+    else
+      checksum[i] = sent->checksum;
+  }
+  json uploads = json::array();
+  std::vector<size_t> committing;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!items[i].contains("upload_id")) continue;
+    const auto id = items[i]["upload_id"];
+    if (!send_error[i].empty()) {
+      t.failure(batch[i].name, send_error[i]);
+      auto st = call_api(conn, "POST", "/api/v1/upload/cancel", json{{"upload_id", id}}, timeout);
+      static_cast<void>(st);  // the reaper removes what a failed cancel leaves
+      continue;
+    }
+    uploads.push_back({{"upload_id", id}, {"checksum", checksum[i]}});
+    committing.push_back(i);
+  }
+  if (committing.empty()) return;
+  auto committed = call_api(conn, "POST", "/api/v1/upload/commit/bulk", json{{"uploads", uploads}},
+                            commit_timeout(timeout, 0));
+  if (!committed) {
+    for (auto i : committing) t.failure(batch[i].name, committed.err().message);
+    return;
+  }
+  const auto& results = committed->value["items"];
+  for (size_t k = 0; k < committing.size(); ++k) {
+    const auto i = committing[k];
+    if (!results.is_array() || k >= results.size()) {
+      t.failure(batch[i].name, "the node's bulk commit reply does not match");
+    } else if (results[k].contains("error")) {
+      t.failure(batch[i].name, str(results[k], "error"));
+    } else {
+      ++t.uploaded;
+      t.bytes += batch[i].size;
+    }
+  }
+  bar.update(t.bytes);
+}
+
+expected<api_reply> run_upload_each(const lib_arguments& a, const connection& conn,
+                                    timeout_t timeout) {
+  const auto started = std::chrono::steady_clock::now();
+  auto all = walk_for_each(a);
+  if (!all) return all.err();
+  uint64_t total = 0;
+  for (const auto& f : *all) total += f.size;
+  each_totals t;
+  std::vector<each_item> taken;
+  {
+    progress_bar bar{"upload", total};
+    const size_t batch = static_cast<size_t>(a.batch);
+    for (size_t off = 0; off < all->size(); off += batch) {
+      std::vector<each_item> part(
+          all->begin() + static_cast<ptrdiff_t>(off),
+          all->begin() + static_cast<ptrdiff_t>(std::min(all->size(), off + batch)));
+      upload_each_batch(a, conn, timeout, part, t, taken, bar);
+    }
+  }
+  for (const auto& f : taken) {
+    lib_arguments one = a;
+    one.local_path = f.local.string();
+    one.dest_path = f.name;
+    auto done = run_upload(one, conn, timeout);
+    if (!done)
+      t.failure(f.name, done.err().message);
+    else if (truthy(done->value, "already_present"))
+      ++t.present;
+    else {
+      ++t.uploaded;
+      t.bytes += f.size;
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return synthesized(
+      {{"files", all->size()},
+       {"uploaded", t.uploaded},
+       {"already_present", t.present},
+       {"failed", t.failed},
+       {"bytes", t.bytes},
+       {"seconds", seconds},
+       {"files_per_s", seconds > 0 ? static_cast<double>(all->size()) / seconds : 0.0},
+       {"errors", t.errors}});
+}
+
+std::string human_upload_each(const json& v) {
+  std::string out = "uploaded " + str(v, "uploaded") + " of " + str(v, "files") + " files (" +
+                    str(v, "bytes") + " bytes) in " + str(v, "seconds") + " s; " +
+                    str(v, "already_present") + " already present, " + str(v, "failed") +
+                    " failed\n";
+  if (v.contains("errors") && v["errors"].is_array())
+    for (const auto& e : v["errors"]) out += "  " + str(e, "name") + ": " + str(e, "error") + "\n";
+  return out;
 }
 
 std::string human_upload(const json& v) {
@@ -366,6 +626,44 @@ void add_errors(CLI::App& app, std::string& conn, std::optional<rls_command>& ch
   });
 }
 
+// Calls stores/import until the walk is complete, summing the reports.
+expected<api_reply> run_import(const lib_arguments& a, const connection& conn, timeout_t timeout) {
+  const auto started = std::chrono::steady_clock::now();
+  json total{{"files_seen", 0},      {"imported", 0}, {"already_present", 0},
+             {"instances_added", 0}, {"failed", 0},   {"bytes_hashed", 0}};
+  json problems = json::array();
+  std::string after;
+  const uint64_t per_call = a.files_per_call;
+  // A call hashes up to per_call files: give it time for that (and for big ones).
+  const auto wait = std::max(timeout, timeout_t{600000});
+  constexpr int calls_max = 100000;
+  for (int call = 0; call < calls_max; ++call) {
+    json body{{"store", a.store}, {"files_max", per_call}, {"dry_run", a.dry_run}};
+    if (!a.under.empty()) body["under"] = a.under;
+    if (!after.empty()) body["after"] = after;
+    auto r = call_api(conn, "POST", "/api/v1/admin/stores/import", body, wait);
+    if (!r) return r.err();
+    for (auto& [key, value] : total.items())
+      value = value.get<uint64_t>() + r->value.value(key, uint64_t{0});
+    if (r->value.contains("problems") && r->value["problems"].is_array())
+      for (const auto& p : r->value["problems"])
+        if (problems.size() < 100) problems.push_back(p);
+    if (truthy(r->value, "complete")) break;
+    auto next = str(r->value, "next_after");
+    if (next.empty() || next == after)
+      return fail(errc::internal, "the node's import made no progress after '" + after + "'");
+    after = next;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  total["problems"] = problems;
+  total["seconds"] = seconds;
+  total["files_per_s"] =
+      seconds > 0 ? static_cast<double>(total["files_seen"].get<uint64_t>()) / seconds : 0.0;
+  total["store"] = a.store;
+  return synthesized(std::move(total));
+}
+
 void add_stores(CLI::App& app, std::string& conn, std::optional<rls_command>& chosen,
                 const args_ptr& a) {
   auto* list = sub_with_conn(app, conn, "get-store-list", "list the stores (ADMIN)");
@@ -392,6 +690,33 @@ void add_stores(CLI::App& app, std::string& conn, std::optional<rls_command>& ch
           return "store " + str(v, "name") + " is now " +
                  (truthy(v, "enabled") ? "enabled" : "disabled") + "\n";
         });
+  });
+  auto* imp = sub_with_conn(app, conn, "import-store-tree",
+                            "record files already under a store's path, checksums computed on "
+                            "the node (ADMIN)");
+  imp->add_option("--store", a->store, "store name")->required();
+  imp->add_option("--under", a->under, "only this directory below the store path");
+  imp->add_option("--files-per-call", a->files_per_call,
+                  "files walked per request (default 100000)")
+      ->check(CLI::Range(1, 1000000));
+  imp->add_flag("--dry-run", a->dry_run, "walk and hash, record nothing");
+  imp->callback([&chosen, a] {
+    chosen = simple([a](const connection& c, timeout_t t) { return run_import(*a, c, t); },
+                    [](const json& v) {
+                      std::string out = "imported " + str(v, "imported") + " files and " +
+                                        str(v, "instances_added") + " instances of known files (" +
+                                        str(v, "files_seen") + " seen, " +
+                                        str(v, "already_present") + " already recorded, " +
+                                        str(v, "failed") + " failed, " + str(v, "bytes_hashed") +
+                                        " bytes hashed) in " + str(v, "seconds") + " s\n";
+                      if (v.contains("problems") && v["problems"].is_array())
+                        for (const auto& p : v["problems"])
+                          out += "  " + p.get<std::string>() + "\n";
+                      return out;
+                    });
+    chosen->exit_status = [](const api_reply& r) {
+      return r.value.value("failed", uint64_t{0}) == 0 ? 0 : 1;
+    };
   });
 }
 
@@ -707,7 +1032,21 @@ void add_files(CLI::App& app, std::string& conn, std::optional<rls_command>& cho
   up->add_option("--deletion", a->deletion, "allowed or disallowed (default)")
       ->check(CLI::IsMember({"allowed", "disallowed"}));
   up->add_option("--store", a->store, "a particular store (default: the first with room)");
+  up->add_flag("--each", a->each,
+               "LOCAL-PATH is a directory: upload every file under it as its own file, named "
+               "DEST-PATH/RELATIVE-PATH (bulk requests; exit status 1 when any file failed)");
+  up->add_option("--batch", a->batch, "with --each: files per bulk request (default 1000)")
+      ->check(CLI::Range(1, 10000));
   up->callback([&chosen, a] {
+    if (a->each) {
+      chosen = simple([a](const connection& c, timeout_t t) { return run_upload_each(*a, c, t); },
+                      human_upload_each);
+      chosen->exit_status = [](const api_reply& r) {
+        if (r.value.value("failed", uint64_t{0}) == 0) return 0;
+        return 1;
+      };
+      return;
+    }
     chosen = simple([a](const connection& c, timeout_t t) { return run_upload(*a, c, t); },
                     human_upload);
   });

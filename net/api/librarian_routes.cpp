@@ -73,6 +73,28 @@ class fields {
              fallback;
     return it->get<bool>();
   }
+  // An array of 1..max objects, each read with its own `fields` by `each` (which may note
+  // problems through the fields it is given; the first one, prefixed by the item's index, wins).
+  template <class Each>
+  void objects(const char* key, size_t max, Each each) {
+    auto it = body_.find(key);
+    if (it == body_.end() || !it->is_array() || it->empty() || it->size() > max)
+      return note(fail(errc::invalid_argument, std::string{"field '"} + key +
+                                                   "' must be an array of 1 to " +
+                                                   std::to_string(max) + " objects"));
+    for (size_t i = 0; i < it->size(); ++i) {
+      const auto& item = (*it)[i];
+      if (!item.is_object())
+        return note(fail(errc::invalid_argument,
+                         std::string{key} + "[" + std::to_string(i) + "] is not an object"));
+      fields f{item};
+      each(f, item);
+      if (f.problem())
+        return note(fail(f.problem()->code, std::string{key} + "[" + std::to_string(i) +
+                                                "]: " + f.problem()->message));
+    }
+  }
+  void refuse(error e) { note(std::move(e)); }
   [[nodiscard]] const std::optional<error>& problem() const { return problem_; }
 
  private:
@@ -184,6 +206,12 @@ std::string data_ticket(const context_ptr& ctx, data::ticket_mode mode, const st
     g.expected_checksum = data::format_checksum(parsed->alg, parsed->hex);
   }
   g.ttl = std::chrono::seconds(ctx->env->config.data.ticket_ttl_s);
+  // What the channel verified inline, the upload's commit need not read again (file_system
+  // seals: they hold only while the file is unchanged).
+  if (mode == data::ticket_mode::put)
+    g.on_complete = [fs = ctx->env->fs](const std::filesystem::path& p, const std::string& sum) {
+      fs->seal(p.string(), sum);
+    };
   auto t = ctx->env->data_tickets->issue(std::move(g));
   return t ? *t : std::string{};
 }
@@ -250,7 +278,7 @@ void add_upload_routes(http::router& r, const context_ptr& ctx) {
           lib::stage_request s;
           s.name = f.text("name", true);
           s.size = f.count("size", true);
-          s.checksum = f.text("checksum", true);
+          s.checksum = f.text("checksum");  // or declared at commit
           s.deletion_policy = f.text("deletion_policy");
           if (s.deletion_policy.empty()) s.deletion_policy = "DISALLOWED";
           s.store = f.text("store");
@@ -291,12 +319,13 @@ void add_upload_routes(http::router& r, const context_ptr& ctx) {
       auto build = [is_commit](fields& f, const caller& who) -> expected<caf::message> {
         auto id = f.count("upload_id", true);
         bool admin = who.role == role::admin;
-        if (is_commit) return caf::make_message(atoms::commit_atom_v, id, who.name, admin);
+        if (is_commit)
+          return caf::make_message(atoms::commit_atom_v, id, who.name, admin, f.text("checksum"));
         return caf::make_message(atoms::cancel_atom_v, id, who.name, admin);
       };
       if (is_commit)
         call<lib::file_info>(
-            ctx, req, respond, role::readappend, {"upload_id"}, build,
+            ctx, req, respond, role::readappend, {"upload_id", "checksum"}, build,
             [](const lib::file_info& f) { return http::json_response(200, to_json(f)); });
       else
         call<uint64_t>(ctx, req, respond, role::readappend, {"upload_id"}, build, [](uint64_t id) {
@@ -304,6 +333,141 @@ void add_upload_routes(http::router& r, const context_ptr& ctx) {
         });
     });
   }
+}
+
+// Many files at once (`librarian upload --each`): one request stages up to bulk_files_max, one
+// commits them; small files travel under one tree ticket, large ones with a ticket each.
+constexpr size_t bulk_files_max = 10000;
+constexpr uint64_t tree_file_bytes_max = 16ull << 20;  // the data channel's pipelined-file limit
+
+void add_bulk_upload_routes(http::router& r, const context_ptr& ctx) {
+  r.add("POST", "/api/v1/upload/stage/bulk", [ctx](request req, path_params, respond_fn respond) {
+    call<lib::bulk_stage_reply>(
+        ctx, req, respond, role::readappend, {"files", "store", "deletion_policy"},
+        [](fields& f, const caller& who) -> expected<caf::message> {
+          auto policy = f.text("deletion_policy");
+          if (policy.empty()) policy = "DISALLOWED";
+          auto store = f.text("store");
+          std::vector<lib::stage_request> reqs;
+          f.objects("files", bulk_files_max, [&](fields& item, const json& raw) {
+            for (const auto& [key, value] : raw.items())
+              if (key != "name" && key != "size" && key != "checksum")
+                item.refuse(fail(errc::invalid_argument,
+                                 "unknown field '" + key + "' (name, size, checksum)"));
+            lib::stage_request s;
+            s.name = item.text("name", true);
+            s.size = item.count("size", true);
+            s.checksum = item.text("checksum");
+            s.deletion_policy = policy;
+            s.store = store;
+            s.uploader = who.name;  // never from the body
+            reqs.push_back(std::move(s));
+          });
+          return caf::make_message(atoms::stage_atom_v, std::move(reqs));
+        },
+        [ctx, req](const lib::bulk_stage_reply& b) {
+          // The body passed validation in build(); it has each file's declared size.
+          auto body = json::parse(req.body, nullptr, false);
+          const json files = body.is_object() && body.contains("files") ? body["files"] : json{};
+          json items = json::array();
+          uint64_t staged = 0, present = 0, failed = 0;
+          bool any_small = false;
+          const std::filesystem::path group{b.group_dir};
+          for (size_t i = 0; i < b.items.size(); ++i) {
+            const auto& s = b.items[i];
+            json item{{"name", s.name}};
+            if (b.codes[i] != 0) {
+              ++failed;
+              item["code"] = std::string{name(static_cast<errc>(b.codes[i]))};
+              item["error"] = b.messages[i];
+            } else if (s.already_present) {
+              ++present;
+              item["already_present"] = true;
+            } else {
+              ++staged;
+              item["upload_id"] = s.upload_id;
+              item["staging_file"] = s.staging_file;
+              auto rel = std::filesystem::path{s.staging_file}.lexically_relative(group);
+              const bool under =
+                  !b.group_dir.empty() && !rel.empty() && rel.native().rfind("..", 0) != 0;
+              // The declared size decides: more than the tree limit gets a file ticket.
+              uint64_t size = 0;
+              std::string sum;
+              if (files.is_array() && i < files.size() && files[i].is_object()) {
+                size = files[i].value("size", uint64_t{0});
+                auto c = files[i].find("checksum");
+                if (c != files[i].end() && c->is_string()) sum = c->get<std::string>();
+              }
+              if (under && size <= tree_file_bytes_max) {
+                item["relative"] = rel.string();
+                any_small = true;
+              } else {
+                auto t = data_ticket(ctx, data::ticket_mode::put, s.staging_file, size, sum);
+                if (!t.empty()) item["ticket"] = t;
+              }
+            }
+            items.push_back(std::move(item));
+          }
+          json out{{"group_dir", b.group_dir},
+                   {"staged", staged},
+                   {"already_present", present},
+                   {"failed", failed},
+                   {"items", std::move(items)}};
+          std::string ticket;
+          if (any_small && ctx->env->data_tickets) {
+            data::ticket_grant g;
+            g.mode = data::ticket_mode::put;
+            g.path = b.group_dir;
+            g.tree = true;
+            g.ttl = std::chrono::seconds(ctx->env->config.data.ticket_ttl_s);
+            g.on_complete = [fs = ctx->env->fs](const std::filesystem::path& p,
+                                                const std::string& sum) {
+              fs->seal(p.string(), sum);
+            };
+            auto t = ctx->env->data_tickets->issue(std::move(g));
+            if (t) ticket = *t;
+          }
+          add_data_offer(ctx, out, ticket);
+          return http::json_response(200, out);
+        });
+  });
+  r.add("POST", "/api/v1/upload/commit/bulk", [ctx](request req, path_params, respond_fn respond) {
+    call<lib::bulk_commit_reply>(
+        ctx, req, respond, role::readappend, {"uploads"},
+        [](fields& f, const caller& who) -> expected<caf::message> {
+          lib::bulk_commit_request c;
+          f.objects("uploads", bulk_files_max, [&](fields& item, const json& raw) {
+            for (const auto& [key, value] : raw.items())
+              if (key != "upload_id" && key != "checksum")
+                item.refuse(fail(errc::invalid_argument,
+                                 "unknown field '" + key + "' (upload_id, checksum)"));
+            c.upload_ids.push_back(item.count("upload_id", true));
+            c.checksums.push_back(item.text("checksum"));
+          });
+          return caf::make_message(atoms::commit_atom_v, std::move(c), who.name,
+                                   who.role == role::admin);
+        },
+        [](const lib::bulk_commit_reply& b) {
+          json items = json::array();
+          uint64_t committed = 0, failed = 0;
+          for (size_t i = 0; i < b.files.size(); ++i) {
+            json item;
+            if (b.codes[i] != 0) {
+              ++failed;
+              item = {{"code", std::string{name(static_cast<errc>(b.codes[i]))}},
+                      {"error", b.messages[i]}};
+            } else {
+              ++committed;
+              item = {{"name", b.files[i].name},
+                      {"size", b.files[i].size},
+                      {"checksum", b.files[i].checksum}};
+            }
+            items.push_back(std::move(item));
+          }
+          return http::json_response(
+              200, {{"committed", committed}, {"failed", failed}, {"items", std::move(items)}});
+        });
+  });
 }
 
 void add_file_routes(http::router& r, const context_ptr& ctx) {
@@ -424,6 +588,31 @@ void add_admin_routes(http::router& r, const context_ptr& ctx) {
         },
         [](const lib::store_info& s) { return http::json_response(200, to_json(s)); });
   });
+  r.add("POST", "/api/v1/admin/stores/import", [ctx](request req, path_params, respond_fn respond) {
+    call<lib::import_report>(
+        ctx, req, respond, role::admin, {"store", "under", "after", "files_max", "dry_run"},
+        [](fields& f, const caller& who) -> expected<caf::message> {
+          lib::import_request m;
+          m.store = f.text("store", true);
+          m.under = f.text("under");
+          m.after = f.text("after");
+          m.files_max = f.count("files_max");
+          m.dry_run = f.flag("dry_run", false);
+          m.uploader = who.name;
+          return caf::make_message(atoms::import_atom_v, std::move(m));
+        },
+        [](const lib::import_report& r) {
+          return http::json_response(200, {{"files_seen", r.files_seen},
+                                           {"imported", r.imported},
+                                           {"already_present", r.already_present},
+                                           {"instances_added", r.instances_added},
+                                           {"failed", r.failed},
+                                           {"bytes_hashed", r.bytes_hashed},
+                                           {"complete", r.complete},
+                                           {"next_after", r.next_after},
+                                           {"problems", r.problems}});
+        });
+  });
   r.add("POST", "/api/v1/admin/stores/manifest",
         [ctx](request req, path_params, respond_fn respond) {
           call<lib::manifest_page>(
@@ -527,6 +716,7 @@ void add_librarian_routes(http::router& r, const context_ptr& ctx) {
     });
   });
   add_upload_routes(r, ctx);
+  add_bulk_upload_routes(r, ctx);
   add_file_routes(r, ctx);
   add_error_routes(r, ctx);
   add_admin_routes(r, ctx);

@@ -616,6 +616,7 @@ status data_server::impl::tree_put(int fd, const ticket_registry::entry& e,
                   "cannot commit " + path->string() + ": " + std::strerror(errno));
     }
     sync_dir(path->parent_path());
+    if (e.grant.on_complete) e.grant.on_complete(*path, got);
     return got;
   }();
   pool->give(std::move(payload));

@@ -37,7 +37,8 @@ struct ticket_grant {
   // (actors among them, which must not read the machine's clock: DESIGN.md §4) pass a duration.
   std::chrono::milliseconds ttl{0};
   std::chrono::steady_clock::time_point expires;  // set by issue()
-  // put: called once, after the file is verified and renamed into place.
+  // put: called once, after the file is verified and renamed into place (a tree ticket: once
+  // for each file). On a data-server thread.
   std::function<void(const std::filesystem::path&, const std::string& checksum)> on_complete;
 };
 

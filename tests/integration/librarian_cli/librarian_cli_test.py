@@ -247,8 +247,33 @@ def test_bad_inputs(env):
     lt.expect_status(env.node.http("POST", "/api/v1/upload/cancel", auth=auth,
                                    body={"upload_id": stage["upload_id"]}), 200, "cancel")
     lt.wait_until(lambda: not os.path.exists(stage["staging_dir"]), 10, "cancelled staging dir removed")
+    lt.log("a stage without a checksum declares it at commit")
+    stage = lt.expect_status(env.node.http("POST", "/api/v1/upload/stage", auth=auth,
+                                           body={"name": "late.dat", "size": 10}), 201, "stage without checksum").json
+    with open(stage["staging_file"], "wb") as f:
+        f.write(b"0123456789")
+    resp = lt.expect_error(env.node.http("POST", "/api/v1/upload/commit", auth=auth,
+                                         body={"upload_id": stage["upload_id"]}),
+                           400, "invalid_argument", "commit without the checksum")
+    lt.check("declare" in resp.json["message"], resp.json["message"])
+    wrong = "xxh3:::" + "0" * 32
+    lt.expect_error(env.node.http("POST", "/api/v1/upload/commit", auth=auth,
+                                  body={"upload_id": stage["upload_id"], "checksum": wrong}),
+                    422, "checksum_mismatch", "a commit declaring the wrong checksum")
+    lt.check(not os.path.exists(stage["staging_dir"]), "staging dir of a declared mismatch survived")
+    stage = lt.expect_status(env.node.http("POST", "/api/v1/upload/stage", auth=auth,
+                                           body={"name": "late.dat", "size": 10}), 201, "stage again").json
+    with open(stage["staging_file"], "wb") as f:
+        f.write(b"0123456789")
+    done = lt.expect_status(env.node.http("POST", "/api/v1/upload/commit", auth=auth,
+                                          body={"upload_id": stage["upload_id"], "checksum": digest}),
+                            200, "commit declaring the checksum").json
+    lt.check(done["checksum"] == digest, "declared-at-commit checksum %r" % done)
+    resp = lt.expect_error(env.node.http("POST", "/api/v1/upload/stage", auth=auth,
+                                         body={"name": "late.dat", "size": 10}), 409, "conflict",
+                           "a taken name staged without a checksum")
+    lt.check("stage with the checksum" in resp.json["message"], resp.json["message"])
     for body, what in [({"name": "x", "size": -1, "checksum": digest}, "negative size"),
-                       ({"name": "x", "size": 1}, "no checksum"),
                        ({"name": "x", "size": 1, "checksum": digest, "uploader": "eve"}, "uploader in body"),
                        ({"name": "x", "size": 1, "checksum": "md5:abc"}, "bad checksum"),
                        ({"name": "x", "size": 1, "checksum": digest, "deletion_policy": "maybe"}, "bad policy")]:
@@ -257,6 +282,83 @@ def test_bad_inputs(env):
     lt.expect_error(env.node.http("POST", "/api/v1/upload/stage", auth=auth, body="not json"), 400,
                     "invalid_argument", "not JSON")
     env.check_invariants("after bad inputs")
+
+
+def same_bytes(a, b):
+    with open(a, "rb") as x, open(b, "rb") as y:
+        return x.read() == y.read()
+
+
+def test_upload_each(env):
+    lt.log("upload --each: every file of a tree its own file, staged and committed in bulk")
+    base = env.local("each")
+    local = {}
+    for i in range(25):
+        rel = "d%d/f%02d.dat" % (i % 3, i)
+        local["each/" + rel] = env.local(os.path.join("each", rel), ("file %d " % i).encode() * (i + 1))
+    # Larger than the pipelined-file limit: it travels with a ticket of its own.
+    local["each/big.bin"] = env.local("each/big.bin", os.urandom(17 * 1024 * 1024))
+    out = env.cli("upload", base, "each", "--each", "--batch", "10", json_out=True)
+    lt.check(out["files"] == 26 and out["uploaded"] == 26 and out["failed"] == 0, "upload --each: %r" % out)
+    files = {f["name"]: f for f in env.files()}
+    for name, path in local.items():
+        lt.check(name in files, "%s was not uploaded" % name)
+        f = files[name]
+        lt.check_eq(f["size"], os.path.getsize(path), "size of " + name)
+        lt.check(same_bytes(path, f["instances"][0]["path"]), "the store's copy of %s differs" % name)
+    valid = env.cli("validate-file", "each/big.bin", json_out=True)
+    lt.check(valid["items"] and all(i["match"] for i in valid["items"]), "validate big.bin: %r" % valid)
+    again = env.cli("upload", base, "each", "--each", json_out=True)
+    lt.check(again["already_present"] == 26 and again["uploaded"] == 0, "identical re-upload --each: %r" % again)
+    env.local("each/d1/f01.dat", b"changed")
+    proc = env.cli("upload", base, "each", "--each", expect=1)
+    lt.check("1 failed" in proc.stdout and "different file named 'each/d1/f01.dat'" in proc.stdout, proc.stdout)
+    proc = env.cli("upload", local["each/big.bin"], "x", "--each", expect=EXIT["invalid_argument"])
+    lt.check("not one" in proc.stderr, proc.stderr)
+    env.check_invariants("after upload --each")
+
+
+def test_import(env):
+    lt.log("import-store-tree: files already under a store's path recorded, checksums computed")
+    store = env.stores["main"][1]
+    placed = {}
+    for i in range(30):
+        rel = "imported/%s/g%02d.dat" % ("ab"[i % 2], i)
+        path = os.path.join(store, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(("imported %d\n" % i).encode() * (i + 3))
+        placed[rel] = path
+    env.cli("import-store-tree", "--store", "main", "--under", "imported", expect=EXIT["forbidden"])
+    out = env.cli("import-store-tree", "--store", "main", "--under", "imported", "--files-per-call", "7",
+                  conn="admin", json_out=True)
+    lt.check(out["files_seen"] == 30 and out["imported"] == 30 and out["failed"] == 0, "import: %r" % out)
+    files = {f["name"]: f for f in env.files()}
+    for rel, path in placed.items():
+        lt.check(rel in files, "%s was not imported" % rel)
+        lt.check_eq(files[rel]["size"], os.path.getsize(path), "size of " + rel)
+        lt.check_eq(files[rel]["instances"][0]["path"], path, "instance path of " + rel)
+    valid = env.cli("validate-file", "imported/a/g00.dat", json_out=True)
+    lt.check(valid["items"] and all(i["match"] for i in valid["items"]), "validate an imported file: %r" % valid)
+    again = env.cli("import-store-tree", "--store", "main", "--under", "imported", conn="admin", json_out=True)
+    lt.check(again["already_present"] == 30 and again["imported"] == 0, "import again: %r" % again)
+    extra = os.path.join(store, "imported", "later.dat")
+    with open(extra, "wb") as f:
+        f.write(b"later")
+    dry = env.cli("import-store-tree", "--store", "main", "--under", "imported", "--dry-run", conn="admin",
+                  json_out=True)
+    lt.check(dry["imported"] == 1 and dry["already_present"] == 30, "dry run: %r" % dry)
+    lt.check("imported/later.dat" not in {f["name"] for f in env.files()}, "a dry run recorded a file")
+    bad = os.path.join(store, "imported", "tab\there.dat")
+    with open(bad, "wb") as f:
+        f.write(b"x")
+    proc = env.cli("import-store-tree", "--store", "main", "--under", "imported", conn="admin", expect=1)
+    lt.check("1 failed" in proc.stdout and "control" in proc.stdout, proc.stdout)
+    lt.check("imported/later.dat" in {f["name"] for f in env.files()}, "later.dat was not imported")
+    os.remove(bad)
+    env.cli("import-store-tree", "--store", "nope", conn="admin", expect=EXIT["not_found"])
+    env.cli("import-store-tree", "--store", "main", "--under", "../x", conn="admin", expect=EXIT["invalid_argument"])
+    env.check_invariants("after import")
 
 
 def test_corruption_and_errors(env, uploaded):
@@ -431,6 +533,9 @@ ENDPOINTS = [
     ("POST", "/api/v1/admin/librarians/remove", {"name": "rm"}, "ADMIN"),
     ("GET", "/api/v1/openapi.yaml", None, "READONLY"),
     ("POST", "/api/v1/admin/stores/manifest", {"store": "drive"}, "ADMIN"),
+    ("POST", "/api/v1/upload/stage/bulk", {"files": [{"name": "rm/../x", "size": 1}]}, "READAPPEND"),
+    ("POST", "/api/v1/upload/commit/bulk", {"uploads": [{"upload_id": 1, "checksum": ""}]}, "READAPPEND"),
+    ("POST", "/api/v1/admin/stores/import", {"store": "nope"}, "ADMIN"),
 ]
 
 
@@ -468,6 +573,8 @@ def main():
         env = Env(ws, args.bin_dir)
         uploaded = test_upload_search_download(env)
         test_bad_inputs(env)
+        test_upload_each(env)
+        test_import(env)
         test_peers(env)
         test_role_matrix(env)
         test_transfer_script(env)

@@ -219,6 +219,112 @@ TEST_CASE("commit: only the stager (or an admin) may commit, once") {
   CHECK(s.begin_commit(id, "alice", false).err().code == errc::not_found);
 }
 
+TEST_CASE("a stage without a checksum declares it at commit") {
+  catalog_db d;
+  auto s = make_state(d);
+  storage::row_list rows;
+  auto staged = s.stage(req("late", 10, ""), 1, rows);
+  REQUIRE_MESSAGE(staged.has_value(), staged.err().describe());
+  d.write(rows);
+  auto id = staged->upload_id;
+  // A retried stage without one is the same upload.
+  auto retry = s.stage(req("late", 10, ""), 2, rows);
+  REQUIRE(retry.has_value());
+  CHECK(retry->upload_id == id);
+  // Claimed without a checksum (as a cancel does), the row has none: commit() refuses that.
+  auto bare = s.begin_commit(id, "alice", false);
+  REQUIRE(bare.has_value());
+  CHECK(bare->checksum.empty());
+  s.release_commit(id);
+  CHECK(s.begin_commit(id, "alice", false, "sha1:::x").err().code == errc::invalid_argument);
+  auto claimed = s.begin_commit(id, "alice", false, sum_b);
+  REQUIRE(claimed.has_value());
+  CHECK(claimed->checksum == sum_b);
+  rows.clear();
+  auto done = s.finish_commit(id, "/data/main/late", 3, rows, claimed->checksum);
+  REQUIRE(done.has_value());
+  d.write(rows);
+  s.commit_settled("late");
+  CHECK(s.get_file("late")->checksum == sum_b);
+  // The name is taken now: without a checksum nobody can tell "identical" from "different".
+  auto again = s.stage(req("late", 10, ""), 4, rows);
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.err().code == errc::conflict);
+  CHECK(again.err().message.find("stage with the checksum") != std::string::npos);
+  auto same = s.stage(req("late", 10, sum_b), 4, rows);
+  REQUIRE(same.has_value());
+  CHECK(same->already_present);
+}
+
+TEST_CASE("a commit that declares another checksum than the stage is refused") {
+  catalog_db d;
+  auto s = make_state(d);
+  storage::row_list rows;
+  auto staged = s.stage(req("f"), 1, rows);
+  REQUIRE(staged.has_value());
+  auto other = s.begin_commit(staged->upload_id, "alice", false, sum_b);
+  REQUIRE_FALSE(other.has_value());
+  CHECK(other.err().code == errc::checksum_mismatch);
+  auto same = s.begin_commit(staged->upload_id, "alice", false, sum_a);
+  REQUIRE(same.has_value());
+  CHECK(same->checksum == sum_a);
+}
+
+TEST_CASE("imports record new files, new instances of known ones, and refuse the rest") {
+  catalog_db d;
+  auto s = make_state(d);
+  upload(d, s, req("known"));  // on store "main" already
+  storage::row_list rows;
+  auto open = s.stage(req("open", 10, sum_b), 1, rows);
+  REQUIRE(open.has_value());
+  d.write(rows);
+  using kind = catalog_state::import_kind;
+  CHECK(*s.import_check("main", "known") == kind::present);
+  CHECK(*s.import_check("main", "fresh") == kind::fresh);
+  CHECK(s.import_check("main", "open").err().code == errc::conflict);
+  CHECK(s.import_check("main", "a/../b").err().code == errc::invalid_argument);
+
+  // A second store holds a copy of "known", a new file, and one with a clashing checksum.
+  auto stores = two_stores();
+  stores.push_back({"other", "local", "/stage/other", "/data/other", true, true, 1000, 1.0});
+  catalog_db d2;
+  auto t = make_state(d2, {}, stores);
+  upload(d2, t, req("known"));
+  upload(d2, t, req("clash", 10, sum_a));
+  rows.clear();
+  std::vector<std::pair<std::string, std::string>> mappings;
+  std::vector<bool> known;
+  auto out =
+      t.record_imports("other", {{"known", 10, sum_a}, {"new/one", 7, sum_b}, {"clash", 10, sum_b}},
+                       "admin", 5000, rows, mappings, known);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].has_value());
+  CHECK(known[0]);
+  CHECK(out[1].has_value());
+  CHECK_FALSE(known[1]);
+  REQUIRE_FALSE(out[2].has_value());
+  CHECK(out[2].err().code == errc::conflict);
+  REQUIRE(mappings.size() == 2);
+  CHECK(mappings[1] ==
+        std::pair<std::string, std::string>{"new/one", "file:///data/other/new/one"});
+  d2.write(rows);
+  auto f = t.get_file("new/one");
+  REQUIRE(f.has_value());
+  CHECK(f->checksum == sum_b);
+  CHECK(f->uploader == "admin");
+  REQUIRE(f->instances.size() == 1);
+  CHECK(f->instances[0].path == "/data/other/new/one");
+  CHECK(t.get_file("known")->instances.size() == 2);
+  CHECK(*t.import_check("other", "new/one") == kind::present);
+  // Recorded already: refused as already_exists, nothing appended.
+  rows.clear();
+  mappings.clear();
+  auto again =
+      t.record_imports("other", {{"new/one", 7, sum_b}}, "admin", 6000, rows, mappings, known);
+  CHECK(again[0].err().code == errc::already_exists);
+  CHECK(rows.empty());
+}
+
 TEST_CASE("stale uploads are found for the reaper, and open uploads survive a restart") {
   catalog_db d;
   catalog_limits limits;

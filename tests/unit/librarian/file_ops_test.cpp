@@ -67,6 +67,79 @@ TEST_CASE("a mismatch discards the stage and creates nothing in the store") {
   CHECK_FALSE(fs::exists(s.path("store/f")));
 }
 
+TEST_CASE("a sealed stage is trusted while unchanged, and hashed again once changed") {
+  sandbox s;
+  auto fsys = posix_file_system();
+  auto staged = s.write("staging/upload-1/f.dat", "payload");
+  const auto real = digest_path(staged)->checksum;
+  // A seal that does not match the bytes: trusting it is observable (nothing reads the file).
+  const std::string sealed = "xxh3:::00000000000000000000000000000001";
+  SUBCASE("unchanged: the seal stands in for the hash") {
+    fsys->seal(staged, sealed);
+    auto out = verify_and_store(*fsys, staged, s.path("staging/upload-1"), 7, sealed,
+                                s.path("store/f.dat"));
+    REQUIRE(out.has_value());
+    CHECK(fs::exists(s.path("store/f.dat")));
+    CHECK_FALSE(fsys->take_seal(s.path("store/f.dat")).has_value());  // used up, not moved
+  }
+  SUBCASE("rewritten after sealing (same size): hashed, and the mismatch found") {
+    fsys->seal(staged, real);
+    ::usleep(20'000);  // a later modification time even on coarse clocks
+    s.write("staging/upload-1/f.dat", "PAYLOAD");
+    auto out =
+        verify_and_store(*fsys, staged, s.path("staging/upload-1"), 7, real, s.path("store/f.dat"));
+    REQUIRE_FALSE(out.has_value());
+    CHECK(out.err().code == errc::checksum_mismatch);
+    CHECK_FALSE(fs::exists(s.path("store/f.dat")));
+  }
+  SUBCASE("a seal of another checksum is not trusted: hashed") {
+    fsys->seal(staged, sealed);
+    auto out =
+        verify_and_store(*fsys, staged, s.path("staging/upload-1"), 7, real, s.path("store/f.dat"));
+    REQUIRE(out.has_value());
+  }
+  SUBCASE("a seal is used once") {
+    fsys->seal(staged, sealed);
+    CHECK(fsys->take_seal(staged) == sealed);
+    CHECK_FALSE(fsys->take_seal(staged).has_value());
+  }
+}
+
+TEST_CASE("walk_store lists a tree in path byte order, resumes after a path, skips leftovers") {
+  sandbox s;
+  for (const char* rel : {"store/a-c", "store/a/b", "store/a/z/y", "store/b", "store/.x",
+                          "store/c.librarian-part", "store/staging-inside/upload-1/f"})
+    s.write(rel, "x");
+  const auto root = s.path("store");
+  auto fsys = posix_file_system();
+  auto all = walk_store(*fsys, root, "", "", 100, s.path("store/staging-inside"));
+  REQUIRE(all.has_value());
+  CHECK(all->complete);
+  CHECK(all->paths == std::vector<std::string>{".x", "a-c", "a/b", "a/z/y", "b"});
+  CHECK(all->sizes == std::vector<uint64_t>{1, 1, 1, 1, 1});
+  // Two at a time, each call resuming after the last path of the one before.
+  std::vector<std::string> paged;
+  std::string after;
+  for (int i = 0; i < 10; ++i) {
+    auto page = walk_store(*fsys, root, "", after, 2, "");
+    REQUIRE(page.has_value());
+    for (auto& p : page->paths)
+      if (!p.starts_with("staging-inside/")) paged.push_back(p);
+    if (page->complete) break;
+    REQUIRE_FALSE(page->paths.empty());
+    after = page->paths.back();
+  }
+  CHECK(paged == all->paths);
+  auto under = walk_store(*fsys, root, "a", "", 100, "");
+  REQUIRE(under.has_value());
+  CHECK(under->paths == std::vector<std::string>{"a/b", "a/z/y"});
+  import_batch b = *under;
+  hash_batch(*fsys, root, b);
+  CHECK(b.checksums[0] == digest_path(s.path("store/a/b"))->checksum);
+  CHECK(b.errors[0].empty());
+  CHECK_FALSE(walk_store(*fsys, root, "missing", "", 10, "").has_value());
+}
+
 TEST_CASE("nothing staged yet is not_found and keeps the staging directory") {
   sandbox s;
   auto out = verify_and_store(*posix_file_system(), s.path("staging/upload-1/f"),

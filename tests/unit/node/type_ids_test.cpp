@@ -108,6 +108,24 @@ TEST_CASE("every registered message type round-trips through the binary serializ
   check_roundtrip(sys, lib::manifest_page{"a", "drive", "b", {entry, entry}, true, "00ff"},
                   covered);
   check_roundtrip(sys, lib::remote_dedupe_page{2, 1, "p00ff"}, covered);
+  lib::stage_request bulk_req{"a", 1, "", "alice", "DISALLOWED", "", "bulk-1-1"};
+  check_roundtrip(sys, std::vector<lib::stage_request>{bulk_req, bulk_req}, covered);
+  check_roundtrip(sys,
+                  lib::bulk_stage_reply{"/s/bulk-1-1",
+                                        {lib::stage_reply{3, "a", "main", "/s/bulk-1-1/upload-3",
+                                                          "/s/bulk-1-1/upload-3/a", false, "", 9},
+                                         lib::stage_reply{}},
+                                        {0, 9},
+                                        {"", "conflict"}},
+                  covered);
+  check_roundtrip(sys, lib::bulk_commit_request{{3, 4}, {"xxh3:::ab", ""}}, covered);
+  lib::file_info committed{"a", 1, "xxh3:::ab", "alice", "alice", 5, {}, {}};
+  check_roundtrip(sys, lib::bulk_commit_reply{{committed, {}}, {0, 5}, {"", "gone"}}, covered);
+  check_roundtrip(sys, lib::import_request{"main", "sub", "sub/a", 10, true, "admin"}, covered);
+  check_roundtrip(sys, lib::import_report{5, 3, 1, 1, 0, 4096, false, "sub/e", {"sub/x: bad"}},
+                  covered);
+  check_roundtrip(
+      sys, lib::import_batch{{"a", "b/c"}, {1, 2}, {"xxh3:::ab", ""}, {"", "gone"}, true}, covered);
 
   using namespace librarian::transfer;
   clone_item citem{7, "run1/a", 10, "xxh3:::ab"};
