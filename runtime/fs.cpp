@@ -150,6 +150,23 @@ class posix_fs final : public file_system {
     return st;
   }
 
+  status sync_dir(const std::string& dir) override {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return from_errno(errno, "cannot open " + dir);
+    status st;
+    if (::fsync(fd) != 0) st = from_errno(errno, "cannot sync " + dir);
+    ::close(fd);
+    return st;
+  }
+  status sync_all(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return from_errno(errno, "cannot open " + path);
+    status st;
+    if (::syncfs(fd) != 0) st = from_errno(errno, "cannot sync the file system of " + path);
+    ::close(fd);
+    return st;
+  }
+
   void seal(const std::string& path, const std::string& checksum) override {
     if (checksum.empty()) return;
     auto id = identity_of(path);
@@ -240,6 +257,13 @@ auto first_below(Map& nodes, const std::string& dir) {
 }
 
 }  // namespace
+
+status file_system::sync_dir(const std::string&) {
+  return {};
+}
+status file_system::sync_all(const std::string&) {
+  return {};
+}
 
 void file_system::seal(const std::string&, const std::string&) {}
 std::optional<std::string> file_system::take_seal(const std::string&) {

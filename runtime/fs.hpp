@@ -61,6 +61,12 @@ class file_system {
   // Creates or replaces a whole file and syncs it; its directory must exist.
   [[nodiscard]] virtual status write_file(const std::string& path, std::string_view bytes) = 0;
 
+  // Durability. sync_dir: a directory's entries (a rename into it) are on disk. sync_all: every
+  // write to the file system holding path is on disk (syncfs), one flush for a whole batch.
+  // The defaults (the in-memory disk) have nothing to flush.
+  [[nodiscard]] virtual status sync_dir(const std::string& dir);
+  [[nodiscard]] virtual status sync_all(const std::string& path);
+
   // Seals. Whoever verified a file's checksum while writing it (the data channel verifies what
   // it receives inline) records the checksum here together with the file's identity; whoever
   // would read the whole file again to hash it (the upload commit) takes the seal instead, as

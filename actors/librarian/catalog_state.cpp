@@ -355,7 +355,10 @@ expected<stage_reply> catalog_state::stage(const stage_request& req, int64_t now
   u.store = (*store)->config.name;
   u.staging_dir = (*store)->config.staging_path + "/" + (req.group.empty() ? "" : req.group + "/") +
                   "upload-" + std::to_string(u.id);
-  u.staging_file = u.staging_dir + "/" + leaf_of(req.name);
+  // A bulk stage's uploads are flat files in their group ("bulk-*"): no directory each, since
+  // making and removing thousands of directories costs the file system more than the copies.
+  u.staging_file =
+      req.group.starts_with("bulk-") ? u.staging_dir : u.staging_dir + "/" + leaf_of(req.name);
   u.created_unix_ms = now_unix_ms;
   u.expires_unix_ms = now_unix_ms + limits_.stage_ttl_ms;
   (*store)->reserved_bytes += u.size;

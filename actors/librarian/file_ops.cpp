@@ -19,7 +19,7 @@ status make_staging_dir(file_system& fs, const std::string& dir) {
 expected<uint64_t> verify_and_store(file_system& fs, const std::string& staged_path,
                                     const std::string& staging_dir, uint64_t expected_size,
                                     const std::string& expected_checksum,
-                                    const std::string& final_path) {
+                                    const std::string& final_path, bool durable) {
   if (fs.kind(staged_path) == file_kind::none)
     return fail(errc::not_found, "nothing was uploaded to " + staged_path +
                                      "; copy the bytes there (or use `librarian upload`) before "
@@ -63,6 +63,10 @@ expected<uint64_t> verify_and_store(file_system& fs, const std::string& staged_p
   if (auto st = fs.rename(staged_path, final_path); !st)
     return fail(st.err().code,
                 st.err().message + " (staging and store must be on one file system)");
+  // The bytes were synced where they were written (the data channel syncs before it answers);
+  // the rename must be too before the catalog records the file at its new path.
+  if (durable)
+    if (auto st = fs.sync_dir(parent); !st) return st.err();
   drop_stage();
   return digest->size;
 }
@@ -189,9 +193,12 @@ expected<size_t> sweep_staging(file_system& fs, const std::string& staging_root,
       // A bulk stage's group: its orphaned uploads, then the group once empty.
       if (auto inner = fs.list(full)) {
         for (const auto& u : *inner) {
-          auto path = full + "/" + u.name;
+          // Flat uploads: "upload-N", and the data channel's "upload-N.librarian-part" and
+          // "-journal" while it writes one (kept with their upload).
+          auto path = full + "/" + u.name.substr(0, u.name.find('.'));
           if (removed >= max) break;
-          if (u.name.starts_with("upload-") && !keep.contains(path) && remove_tree(fs, path))
+          if (u.name.starts_with("upload-") && !keep.contains(path) &&
+              remove_tree(fs, full + "/" + u.name))
             ++removed;
         }
       }

@@ -21,12 +21,14 @@ namespace librarian::lib {
 // Hashes staged_path; refuses (and deletes the stage) on a size or checksum mismatch; otherwise
 // renames it to final_path (making parents; replacing an orphan left there by a crash between
 // move and commit -- the catalog has no file of that name, so nothing references it) and removes
-// staging_dir. Returns the verified size.
+// staging_dir. Returns the verified size. durable: the rename is synced (the final directory)
+// before returning; a batch that syncs the whole file system once afterwards passes false.
 [[nodiscard]] expected<uint64_t> verify_and_store(file_system& fs, const std::string& staged_path,
                                                   const std::string& staging_dir,
                                                   uint64_t expected_size,
                                                   const std::string& expected_checksum,
-                                                  const std::string& final_path);
+                                                  const std::string& final_path,
+                                                  bool durable = true);
 
 // Removes an upload's staging directory, and its bulk group's directory once that is empty.
 [[nodiscard]] status remove_stage(file_system& fs, const std::string& staging_dir);

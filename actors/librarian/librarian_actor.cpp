@@ -101,6 +101,19 @@ caf::behavior worker_behavior(caf::event_based_actor*, std::shared_ptr<file_syst
         if (!out) return to_caf(out.err());
         return *out;
       },
+      // A bulk commit's member: no sync; the batch ends with (commit_atom, path).
+      [fs](verify_atom, const std::string& staged, const std::string& staging_dir, uint64_t size,
+           const std::string& checksum, const std::string& final_path,
+           bool durable) -> caf::result<uint64_t> {
+        auto out = verify_and_store(*fs, staged, staging_dir, size, checksum, final_path, durable);
+        if (!out) return to_caf(out.err());
+        return *out;
+      },
+      // Everything written to the file system of path (a store) is made durable at once.
+      [fs](commit_atom, const std::string& path) -> caf::result<void> {
+        if (auto st = fs->sync_all(path); !st) return to_caf(st.err());
+        return caf::unit;
+      },
       [fs](import_atom, const std::string& root, const std::string& under, const std::string& after,
            uint64_t max, const std::string& exclude) -> caf::result<import_batch> {
         auto out = walk_store(*fs, root, under, after, static_cast<size_t>(max), exclude);
@@ -332,10 +345,12 @@ caf::typed_response_promise<bulk_stage_reply> stage_many(self_ptr self,
     if (st->already_present) continue;
     if (store.empty()) store = st->store;
     if (rows.size() > before) {  // new, not a retried stage
-      dirs.push_back(st->staging_dir);
       fresh.push_back(st->upload_id);
-      if (out.group_dir.empty())
+      if (out.group_dir.empty()) {
+        // The uploads are flat files in the group's directory (catalog_state::stage).
         out.group_dir = std::filesystem::path{st->staging_dir}.parent_path().string();
+        dirs.push_back(out.group_dir);
+      }
     }
   }
   if (rows.empty()) return reply_now(self, expected<bulk_stage_reply>{std::move(out)});
@@ -368,7 +383,8 @@ struct bulk_commit_job {
   std::vector<std::optional<upload_row>> claimed;  // verified ones keep their row
   std::vector<std::string> final_paths;
   size_t waiting = 0;
-  storage::row_list aborted;  // rows of uploads whose bytes failed verification
+  storage::row_list aborted;          // rows of uploads whose bytes failed verification
+  std::optional<error> sync_failure;  // the batch could not be made durable
 };
 
 void finish_bulk_commit(self_ptr self, caf::typed_response_promise<bulk_commit_reply> rp,
@@ -381,6 +397,17 @@ void finish_bulk_commit(self_ptr self, caf::typed_response_promise<bulk_commit_r
   for (size_t i = 0; i < job->claimed.size(); ++i) {
     if (!job->claimed[i]) continue;
     const auto& u = *job->claimed[i];
+    if (job->sync_failure) {  // moved, but not durably: nothing is recorded
+      job->reply.codes[i] = code_of(*job->sync_failure);
+      job->reply.messages[i] = job->sync_failure->message;
+      catalog.release_commit(u.id);
+      storage::row_list dropped;
+      static_cast<void>(catalog.abort_upload(u.id, dropped));
+      rows.insert(rows.end(), dropped.begin(), dropped.end());
+      caf::anon_send(fs_worker(self), remove_atom_v, job->final_paths[i]);
+      job->claimed[i].reset();
+      continue;
+    }
     auto out = catalog.finish_commit(u.id, job->final_paths[i], now, rows, u.checksum);
     if (!out) {  // the store went away meanwhile: this one only
       job->reply.codes[i] = code_of(out.err());
@@ -456,12 +483,16 @@ caf::typed_response_promise<bulk_commit_reply> commit_many(self_ptr self,
     job->final_paths[i] = catalog.instance_path(claimed->store, claimed->name);
   }
   auto rp = self->make_response_promise<bulk_commit_reply>();
+  std::set<std::string> store_paths;
   for (size_t i = 0; i < n; ++i) {
     if (!job->claimed[i]) continue;
     ++job->waiting;
     const auto& u = *job->claimed[i];
+    const auto& final_path = job->final_paths[i];
+    store_paths.insert(final_path.substr(0, final_path.size() - u.name.size() - 1));
+    // Not synced one by one: the batch is synced once, below, behind every move.
     self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file, u.staging_dir,
-                  u.size, u.checksum, job->final_paths[i])
+                  u.size, u.checksum, final_path, false)
         .then(
             [self, rp, job](uint64_t) mutable {
               if (--job->waiting == 0) finish_bulk_commit(self, rp, job);
@@ -476,6 +507,19 @@ caf::typed_response_promise<bulk_commit_reply> commit_many(self_ptr self,
               job->claimed[i].reset();
               job->reply.codes[i] = code_of(problem);
               job->reply.messages[i] = problem.message;
+              if (--job->waiting == 0) finish_bulk_commit(self, rp, job);
+            });
+  }
+  // The worker takes requests in order, so this runs after every move above.
+  for (const auto& path : store_paths) {
+    ++job->waiting;
+    self->request(hash_worker(self), caf::infinite, commit_atom_v, path)
+        .then(
+            [self, rp, job]() mutable {
+              if (--job->waiting == 0) finish_bulk_commit(self, rp, job);
+            },
+            [self, rp, job](caf::error& err) mutable {
+              job->sync_failure = from_caf(err);
               if (--job->waiting == 0) finish_bulk_commit(self, rp, job);
             });
   }

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -47,6 +48,7 @@ struct lib_arguments {
   std::string manifest_path, store_root;
   bool each = false;
   uint64_t batch = 1000;
+  unsigned streams = 2;
   std::string under;
   bool dry_run = false;
   uint64_t files_per_call = 100000;
@@ -256,17 +258,58 @@ expected<std::vector<each_item>> walk_for_each(const lib_arguments& a) {
 }
 
 struct each_totals {
+  std::mutex mu;  // the committing thread and the sending one both count
   uint64_t uploaded = 0, present = 0, failed = 0, bytes = 0;
   json errors = json::array();
   void failure(const std::string& name, const std::string& why) {
+    std::lock_guard lock(mu);
     ++failed;
     if (errors.size() < 100) errors.push_back({{"name", name}, {"error", why}});
   }
 };
 
-void upload_each_batch(const lib_arguments& a, const connection& conn, timeout_t timeout,
-                       const std::vector<each_item>& batch, each_totals& t,
-                       std::vector<each_item>& taken, progress_bar& bar) {
+// A batch staged and sent, ready for its commit.
+struct each_sent {
+  std::vector<each_item> files;  // the batch's items being committed
+  json uploads = json::array();  // [{"upload_id","checksum"}] in the same order
+};
+
+// Sends the tree items over `streams` connections of one tree ticket, side by side.
+std::vector<std::pair<std::string, std::string>> send_tree(const data::data_endpoint& ep,
+                                                           const std::string& ticket,
+                                                           const std::vector<data::tree_item>& tree,
+                                                           unsigned streams) {
+  std::vector<std::pair<std::string, std::string>> out(tree.size());  // (checksum, error)
+  const size_t parts = std::max<size_t>(1, std::min<size_t>(streams, tree.size() / 64 + 1));
+  std::vector<std::thread> threads;
+  for (size_t p = 0; p < parts; ++p) {
+    threads.emplace_back([&, p] {
+      std::vector<data::tree_item> mine;
+      std::vector<size_t> index;
+      for (size_t k = p; k < tree.size(); k += parts) {
+        mine.push_back(tree[k]);
+        index.push_back(k);
+      }
+      auto sent = data::put_tree_files(ep, ticket, mine, data::transfer_options{}, 64);
+      for (size_t j = 0; j < index.size(); ++j) {
+        auto& slot = out[index[j]];
+        if (!sent)
+          slot.second = sent.err().message;
+        else if ((*sent)[j].failure)
+          slot.second = (*sent)[j].failure->message;
+        else
+          slot.first = (*sent)[j].checksum;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return out;
+}
+
+each_sent stage_and_send_batch(const lib_arguments& a, const connection& conn, timeout_t timeout,
+                               const std::vector<each_item>& batch, each_totals& t,
+                               std::vector<each_item>& taken) {
+  each_sent out;
   json files = json::array();
   for (const auto& f : batch) files.push_back({{"name", f.name}, {"size", f.size}});
   json body{{"files", std::move(files)},
@@ -275,12 +318,12 @@ void upload_each_batch(const lib_arguments& a, const connection& conn, timeout_t
   auto staged = call_api(conn, "POST", "/api/v1/upload/stage/bulk", body, timeout);
   if (!staged) {
     for (const auto& f : batch) t.failure(f.name, staged.err().message);
-    return;
+    return out;
   }
   const auto& items = staged->value["items"];
   if (!items.is_array() || items.size() != batch.size()) {
     for (const auto& f : batch) t.failure(f.name, "the node's bulk stage reply does not match");
-    return;
+    return out;
   }
   const auto tree_ticket = str(staged->value, "ticket");
   const bool native =
@@ -298,6 +341,7 @@ void upload_each_batch(const lib_arguments& a, const connection& conn, timeout_t
       else
         t.failure(batch[i].name, str(item, "error"));
     } else if (truthy(item, "already_present")) {
+      std::lock_guard lock(t.mu);
       ++t.present;
     } else if (item.contains("relative") && !tree_ticket.empty() && native) {
       in_tree.push_back(i);
@@ -309,21 +353,10 @@ void upload_each_batch(const lib_arguments& a, const connection& conn, timeout_t
   std::vector<std::string> checksum(batch.size());
   std::vector<std::string> send_error(batch.size());
   if (!tree.empty()) {
-    data::transfer_options opts;
-    uint64_t done_bytes = t.bytes;
-    opts.on_progress = [&](const data::transfer_progress& p) {
-      done_bytes += p.bytes_done;
-      bar.update(done_bytes);
-    };
-    auto sent = data::put_tree_files(ep, tree_ticket, tree, opts, 64);
+    auto sent = send_tree(ep, tree_ticket, tree, a.streams);
     for (size_t k = 0; k < in_tree.size(); ++k) {
-      const auto i = in_tree[k];
-      if (!sent)
-        send_error[i] = sent.err().message;
-      else if ((*sent)[k].failure)
-        send_error[i] = (*sent)[k].failure->message;
-      else
-        checksum[i] = (*sent)[k].checksum;
+      checksum[in_tree[k]] = sent[k].first;
+      send_error[in_tree[k]] = sent[k].second;
     }
   }
   for (auto i : on_own) {
@@ -342,15 +375,12 @@ void upload_each_batch(const lib_arguments& a, const connection& conn, timeout_t
         checksum[i] = d->checksum;
       continue;
     }
-    data::transfer_options opts;
-    auto sent = data::put_file(ep, str(item, "ticket"), batch[i].local, opts);
+    auto sent = data::put_file(ep, str(item, "ticket"), batch[i].local, data::transfer_options{});
     if (!sent)
       send_error[i] = sent.err().message;
     else
       checksum[i] = sent->checksum;
   }
-  json uploads = json::array();
-  std::vector<size_t> committing;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!items[i].contains("upload_id")) continue;
     const auto id = items[i]["upload_id"];
@@ -360,28 +390,35 @@ void upload_each_batch(const lib_arguments& a, const connection& conn, timeout_t
       static_cast<void>(st);  // the reaper removes what a failed cancel leaves
       continue;
     }
-    uploads.push_back({{"upload_id", id}, {"checksum", checksum[i]}});
-    committing.push_back(i);
+    out.uploads.push_back({{"upload_id", id}, {"checksum", checksum[i]}});
+    out.files.push_back(batch[i]);
   }
-  if (committing.empty()) return;
-  auto committed = call_api(conn, "POST", "/api/v1/upload/commit/bulk", json{{"uploads", uploads}},
-                            commit_timeout(timeout, 0));
+  return out;
+}
+
+void commit_batch(const connection& conn, timeout_t timeout, const each_sent& sent, each_totals& t,
+                  progress_bar& bar) {
+  if (sent.files.empty()) return;
+  auto committed = call_api(conn, "POST", "/api/v1/upload/commit/bulk",
+                            json{{"uploads", sent.uploads}}, commit_timeout(timeout, 0));
   if (!committed) {
-    for (auto i : committing) t.failure(batch[i].name, committed.err().message);
+    for (const auto& f : sent.files) t.failure(f.name, committed.err().message);
     return;
   }
   const auto& results = committed->value["items"];
-  for (size_t k = 0; k < committing.size(); ++k) {
-    const auto i = committing[k];
+  for (size_t k = 0; k < sent.files.size(); ++k) {
+    const auto& f = sent.files[k];
     if (!results.is_array() || k >= results.size()) {
-      t.failure(batch[i].name, "the node's bulk commit reply does not match");
+      t.failure(f.name, "the node's bulk commit reply does not match");
     } else if (results[k].contains("error")) {
-      t.failure(batch[i].name, str(results[k], "error"));
+      t.failure(f.name, str(results[k], "error"));
     } else {
+      std::lock_guard lock(t.mu);
       ++t.uploaded;
-      t.bytes += batch[i].size;
+      t.bytes += f.size;
     }
   }
+  std::lock_guard lock(t.mu);
   bar.update(t.bytes);
 }
 
@@ -396,13 +433,20 @@ expected<api_reply> run_upload_each(const lib_arguments& a, const connection& co
   std::vector<each_item> taken;
   {
     progress_bar bar{"upload", total};
+    // Batch k is committed while batch k+1 is staged and sent (one commit in flight).
+    std::thread committing;
     const size_t batch = static_cast<size_t>(a.batch);
     for (size_t off = 0; off < all->size(); off += batch) {
       std::vector<each_item> part(
           all->begin() + static_cast<ptrdiff_t>(off),
           all->begin() + static_cast<ptrdiff_t>(std::min(all->size(), off + batch)));
-      upload_each_batch(a, conn, timeout, part, t, taken, bar);
+      auto sent =
+          std::make_shared<each_sent>(stage_and_send_batch(a, conn, timeout, part, t, taken));
+      if (committing.joinable()) committing.join();
+      committing = std::thread(
+          [&conn, timeout, sent, &t, &bar] { commit_batch(conn, timeout, *sent, t, bar); });
     }
+    if (committing.joinable()) committing.join();
   }
   for (const auto& f : taken) {
     lib_arguments one = a;
@@ -1037,6 +1081,9 @@ void add_files(CLI::App& app, std::string& conn, std::optional<rls_command>& cho
                "DEST-PATH/RELATIVE-PATH (bulk requests; exit status 1 when any file failed)");
   up->add_option("--batch", a->batch, "with --each: files per bulk request (default 1000)")
       ->check(CLI::Range(1, 10000));
+  up->add_option("--connections", a->streams,
+                 "with --each: data connections sending small files side by side (default 2)")
+      ->check(CLI::Range(1, 16));
   up->callback([&chosen, a] {
     if (a->each) {
       chosen = simple([a](const connection& c, timeout_t t) { return run_upload_each(*a, c, t); },

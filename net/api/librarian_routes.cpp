@@ -419,6 +419,7 @@ void add_bulk_upload_routes(http::router& r, const context_ptr& ctx) {
             g.mode = data::ticket_mode::put;
             g.path = b.group_dir;
             g.tree = true;
+            g.sync_each = false;  // the bulk commit syncs the batch at once
             g.ttl = std::chrono::seconds(ctx->env->config.data.ticket_ttl_s);
             g.on_complete = [fs = ctx->env->fs](const std::filesystem::path& p,
                                                 const std::string& sum) {

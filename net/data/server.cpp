@@ -608,14 +608,14 @@ status data_server::impl::tree_put(int fd, const ticket_registry::entry& e,
       }
       done += static_cast<size_t>(w);
     }
-    const bool synced = ::fsync(out) == 0;
+    const bool synced = !e.grant.sync_each || ::fsync(out) == 0;
     ::close(out);
     if (!synced || ::rename(part.c_str(), path->c_str()) != 0) {
       ::unlink(part.c_str());
       return fail(errc::unavailable,
                   "cannot commit " + path->string() + ": " + std::strerror(errno));
     }
-    sync_dir(path->parent_path());
+    if (e.grant.sync_each) sync_dir(path->parent_path());
     if (e.grant.on_complete) e.grant.on_complete(*path, got);
     return got;
   }();

@@ -33,6 +33,10 @@ struct ticket_grant {
   // A tree ticket grants every file under `path` (a directory) to pipelined small-file requests on
   // its control connections, so a copy of many small files costs one ticket, not one per file.
   bool tree = false;
+  // Tree puts: sync each file and its directory before answering (the default). A bulk upload
+  // turns it off: its commit makes the whole batch durable at once (syncfs) before recording it,
+  // which costs one flush instead of two per small file.
+  bool sync_each = true;
   // Valid for `ttl` from issue: the registry stamps `expires` from its own clock, so callers
   // (actors among them, which must not read the machine's clock: DESIGN.md §4) pass a duration.
   std::chrono::milliseconds ttl{0};
