@@ -162,6 +162,26 @@ TEST_CASE("an orphan left at the target by a crash is replaced") {
   CHECK(text == "new");
 }
 
+TEST_CASE("sweep cleans bulk groups: orphaned flat uploads, then the empty group") {
+  sandbox s;
+  auto fsys = posix_file_system();
+  s.write("staging/bulk-1-1/upload-7", "kept");
+  s.write("staging/bulk-1-1/upload-7.librarian-part", "being written");
+  s.write("staging/bulk-1-1/upload-8", "orphan");
+  s.write("staging/bulk-1-2/upload-9", "orphan");
+  auto removed =
+      sweep_staging(*fsys, s.path("staging"), {s.path("staging/bulk-1-1/upload-7")}, 100);
+  REQUIRE(removed.has_value());
+  CHECK(fs::exists(s.path("staging/bulk-1-1/upload-7")));
+  CHECK(fs::exists(s.path("staging/bulk-1-1/upload-7.librarian-part")));
+  CHECK_FALSE(fs::exists(s.path("staging/bulk-1-1/upload-8")));
+  CHECK_FALSE(fs::exists(s.path("staging/bulk-1-2")));  // emptied, then removed
+  // The last upload of a group takes the group with it.
+  fs::remove(s.path("staging/bulk-1-1/upload-7.librarian-part"));
+  REQUIRE(remove_stage(*fsys, s.path("staging/bulk-1-1/upload-7")).has_value());
+  CHECK_FALSE(fs::exists(s.path("staging/bulk-1-1")));
+}
+
 TEST_CASE("sweep removes only upload directories nobody keeps") {
   sandbox s;
   fs::create_directories(s.path("staging/upload-2"));
