@@ -424,24 +424,9 @@ expected<commit_outcome> catalog_state::finish_commit(uint64_t upload_id,
   if (store == nullptr)
     return fail(errc::not_found, "store '" + u.store + "' is no longer configured");
   file_row f{u.name, u.size, u.checksum, u.uploader, u.uploader, now_unix_ms};
-  instance_row inst;
-  inst.id = next_instance_id_++;
-  inst.file = u.name;
-  inst.store = u.store;
-  inst.path = final_path;
-  inst.available = true;
-  inst.deletion_policy = u.deletion_policy;
-  inst.created_unix_ms = now_unix_ms;
-  inst.cached_checksum = u.checksum;  // verified just now
-  inst.cached_size = u.size;
-  inst.checksum_unix_ms = now_unix_ms;
-  put_row(rows, files_table, storage::string_key(f.name), f);
-  put_marker(rows, files_by_time_table, time_key(f.create_unix_ms, f.name));
-  put_marker(rows, files_by_checksum_table, pair_key(f.checksum, f.name));
-  put_row(rows, instances_table, instance_key(f.name, inst.id), inst);
-  std::string by_store = pair_key(inst.store, f.name);
-  storage::append_u64(by_store, inst.id);
-  put_marker(rows, instances_by_store_table, by_store);
+  put_new_file(f, rows);
+  auto inst = put_new_instance(u.name, u.store, final_path, u.deletion_policy, u.checksum, u.size,
+                               now_unix_ms, rows);
   erase_row(rows, uploads_table, storage::u64_key(u.id));
   put_counter(instances_counter, next_instance_id_, rows);
   store->reserved_bytes -= std::min(store->reserved_bytes, u.size);
@@ -838,6 +823,35 @@ status catalog_state::mark_instance_unavailable(const std::string& name, uint64_
   return {};
 }
 
+void catalog_state::put_new_file(const file_row& f, row_list& rows) const {
+  put_row(rows, files_table, storage::string_key(f.name), f);
+  put_marker(rows, files_by_time_table, time_key(f.create_unix_ms, f.name));
+  put_marker(rows, files_by_checksum_table, pair_key(f.checksum, f.name));
+}
+
+instance_row catalog_state::put_new_instance(const std::string& name, const std::string& store,
+                                             const std::string& path,
+                                             const std::string& deletion_policy,
+                                             const std::string& checksum, uint64_t size,
+                                             int64_t now_unix_ms, row_list& rows) {
+  instance_row inst;
+  inst.id = next_instance_id_++;
+  inst.file = name;
+  inst.store = store;
+  inst.path = path;
+  inst.available = true;
+  inst.deletion_policy = deletion_policy;
+  inst.created_unix_ms = now_unix_ms;
+  inst.cached_checksum = checksum;
+  inst.cached_size = size;
+  inst.checksum_unix_ms = now_unix_ms;
+  put_row(rows, instances_table, instance_key(name, inst.id), inst);
+  std::string by_store = pair_key(store, name);
+  storage::append_u64(by_store, inst.id);
+  put_marker(rows, instances_by_store_table, by_store);
+  return inst;
+}
+
 expected<catalog_state::import_kind> catalog_state::import_check(const std::string& store,
                                                                  const std::string& name) const {
   if (auto st = validate_file_name(name, limits_.name_bytes_max); !st) return st.err();
@@ -896,26 +910,10 @@ std::vector<status> catalog_state::record_imports(
       }
       was_known[i] = true;
     } else {
-      file_row f{e.name, e.size, e.checksum, uploader, uploader, now_unix_ms};
-      put_row(rows, files_table, storage::string_key(f.name), f);
-      put_marker(rows, files_by_time_table, time_key(f.create_unix_ms, f.name));
-      put_marker(rows, files_by_checksum_table, pair_key(f.checksum, f.name));
+      put_new_file({e.name, e.size, e.checksum, uploader, uploader, now_unix_ms}, rows);
     }
-    instance_row inst;
-    inst.id = next_instance_id_++;
-    inst.file = e.name;
-    inst.store = store;
-    inst.path = path;
-    inst.available = true;
-    inst.deletion_policy = "DISALLOWED";
-    inst.created_unix_ms = now_unix_ms;
-    inst.cached_checksum = e.checksum;  // computed just now
-    inst.cached_size = e.size;
-    inst.checksum_unix_ms = now_unix_ms;
-    put_row(rows, instances_table, instance_key(e.name, inst.id), inst);
-    std::string by_store = pair_key(store, e.name);
-    storage::append_u64(by_store, inst.id);
-    put_marker(rows, instances_by_store_table, by_store);
+    static_cast<void>(
+        put_new_instance(e.name, store, path, "DISALLOWED", e.checksum, e.size, now_unix_ms, rows));
     target->used_bytes += e.size;
     target->instances += 1;
     used = true;
@@ -948,21 +946,9 @@ expected<instance_info> catalog_state::add_instance(const std::string& name,
   if (room_bytes(*target) < (*f)->size)
     return fail(errc::storage_full, "store " + store + " has no room for " +
                                         std::to_string((*f)->size) + " more bytes");
-  instance_row inst;
-  inst.id = next_instance_id_++;
-  inst.file = name;
-  inst.store = store;
-  inst.path = path;
-  inst.available = true;
-  inst.deletion_policy = "DISALLOWED";
-  inst.created_unix_ms = now_unix_ms;
-  inst.cached_checksum = (*f)->checksum;  // the copy was verified against it
-  inst.cached_size = (*f)->size;
-  inst.checksum_unix_ms = now_unix_ms;
-  put_row(rows, instances_table, instance_key(name, inst.id), inst);
-  std::string by_store = pair_key(store, name);
-  storage::append_u64(by_store, inst.id);
-  put_marker(rows, instances_by_store_table, by_store);
+  // The copy was verified against the file's checksum.
+  auto inst = put_new_instance(name, store, path, "DISALLOWED", (*f)->checksum, (*f)->size,
+                               now_unix_ms, rows);
   put_counter(instances_counter, next_instance_id_, rows);
   target->used_bytes += (*f)->size;
   target->instances += 1;

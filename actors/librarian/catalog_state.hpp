@@ -240,6 +240,14 @@ class catalog_state {
   void remember_upload(upload_row u);
   void forget_upload(std::map<uint64_t, upload_row>::iterator it);
   void put_usage(const store_state& s, storage::row_list& rows) const;
+  // A new File's row and its name-time and checksum index rows.
+  void put_new_file(const file_row& f, storage::row_list& rows) const;
+  // A new available Instance (the next id) at path, whose bytes were verified just now against
+  // (checksum, size): its row and its by-store index row. The caller writes the id counter.
+  instance_row put_new_instance(const std::string& name, const std::string& store,
+                                const std::string& path, const std::string& deletion_policy,
+                                const std::string& checksum, uint64_t size, int64_t now_unix_ms,
+                                storage::row_list& rows);
 
   const storage::db& db_;
   std::string node_name_;

@@ -95,13 +95,8 @@ caf::behavior worker_behavior(caf::event_based_actor*, std::shared_ptr<file_syst
           if (auto st = make_staging_dir(*fs, dir); !st) return to_caf(st.err());
         return caf::unit;
       },
-      [fs](verify_atom, const std::string& staged, const std::string& staging_dir, uint64_t size,
-           const std::string& checksum, const std::string& final_path) -> caf::result<uint64_t> {
-        auto out = verify_and_store(*fs, staged, staging_dir, size, checksum, final_path);
-        if (!out) return to_caf(out.err());
-        return *out;
-      },
-      // A bulk commit's member: no sync; the batch ends with (commit_atom, path).
+      // durable: sync the move now (a single commit); a bulk commit's members pass false and the
+      // batch ends with (commit_atom, path).
       [fs](verify_atom, const std::string& staged, const std::string& staging_dir, uint64_t size,
            const std::string& checksum, const std::string& final_path,
            bool durable) -> caf::result<uint64_t> {
@@ -261,27 +256,34 @@ void record_commit(self_ptr self, caf::typed_response_promise<file_info> rp, con
           });
 }
 
+// Claims an open upload for commit with the checksum declared now (begin_commit), which a stage
+// without one must have.
+expected<upload_row> claim_for_commit(self_ptr self, uint64_t id, const std::string& caller,
+                                      bool admin, const std::string& checksum) {
+  auto claimed = self->state.catalog->begin_commit(id, caller, admin, checksum);
+  if (claimed && claimed->checksum.empty()) {
+    self->state.catalog->release_commit(claimed->id);
+    return fail(errc::invalid_argument,
+                "upload " + std::to_string(id) +
+                    " was staged without a checksum: the commit must declare it");
+  }
+  return claimed;
+}
+
 caf::typed_response_promise<file_info> commit(self_ptr self, uint64_t id, const std::string& caller,
                                               bool admin, storage::row_list extra = {},
                                               const std::string& checksum = {}) {
   auto rp = self->make_response_promise<file_info>();
-  auto claimed = self->state.catalog->begin_commit(id, caller, admin, checksum);
+  auto claimed = claim_for_commit(self, id, caller, admin, checksum);
   if (!claimed) {
     rp.deliver(to_caf(claimed.err()));
     return rp;
   }
   auto u = *claimed;
-  if (u.checksum.empty()) {
-    self->state.catalog->release_commit(u.id);
-    rp.deliver(to_caf(fail(errc::invalid_argument,
-                           "upload " + std::to_string(id) +
-                               " was staged without a checksum: the commit must declare it")));
-    return rp;
-  }
   auto final_path = self->state.catalog->instance_path(u.store, u.name);
   // Hashing reads the whole upload: on the hash worker's thread, never here.
   self->request(hash_worker(self), caf::infinite, verify_atom_v, u.staging_file, u.staging_dir,
-                u.size, u.checksum, final_path)
+                u.size, u.checksum, final_path, true)
       .then([self, rp, u, final_path,
              extra](uint64_t) mutable { record_commit(self, rp, u, final_path, std::move(extra)); },
             [self, rp, u](caf::error& err) mutable {
@@ -400,9 +402,8 @@ void finish_bulk_commit(self_ptr self, caf::typed_response_promise<bulk_commit_r
     if (job->sync_failure) {  // moved, but not durably: nothing is recorded
       job->reply.codes[i] = code_of(*job->sync_failure);
       job->reply.messages[i] = job->sync_failure->message;
-      catalog.release_commit(u.id);
       storage::row_list dropped;
-      static_cast<void>(catalog.abort_upload(u.id, dropped));
+      static_cast<void>(catalog.abort_upload(u.id, dropped));  // also ends the claim
       rows.insert(rows.end(), dropped.begin(), dropped.end());
       caf::anon_send(fs_worker(self), remove_atom_v, job->final_paths[i]);
       job->claimed[i].reset();
@@ -467,13 +468,7 @@ caf::typed_response_promise<bulk_commit_reply> commit_many(self_ptr self,
   job->claimed.resize(n);
   job->final_paths.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    auto claimed = catalog.begin_commit(req.upload_ids[i], caller, admin, req.checksums[i]);
-    if (claimed && claimed->checksum.empty()) {
-      catalog.release_commit(claimed->id);
-      claimed = fail(errc::invalid_argument,
-                     "upload " + std::to_string(req.upload_ids[i]) +
-                         " was staged without a checksum: the commit must declare it");
-    }
+    auto claimed = claim_for_commit(self, req.upload_ids[i], caller, admin, req.checksums[i]);
     if (!claimed) {
       job->reply.codes[i] = code_of(claimed.err());
       job->reply.messages[i] = claimed.err().message;
