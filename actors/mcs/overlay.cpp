@@ -25,7 +25,40 @@ expected<std::optional<std::string>> overlay_store::get(storage::table t,
     auto it = by_key_.find(overlay_key(t, key));
     if (it != by_key_.end()) return it->second.value;
   }
-  return db_.get(t, key);
+  return db_get(t, key);
+}
+
+expected<std::optional<std::string>> overlay_store::db_get(storage::table t,
+                                                           std::string_view key) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  std::string value;
+  auto s = db_.raw()->Get(ro, t.handle, rocksdb::Slice{key.data(), key.size()}, &value);
+  if (s.IsNotFound()) return std::optional<std::string>{};
+  if (!s.ok()) return fail(errc::internal, "cannot read " + db_.path() + ": " + s.ToString());
+  return std::optional<std::string>{std::move(value)};
+}
+
+expected<storage::scan_page> overlay_store::db_scan(storage::table t, const std::string& begin,
+                                                    const std::string& end, size_t limit) const {
+  LIB_ASSERT_MSG(limit >= 1, "scan limit must be at least 1");
+  storage::scan_page page;
+  if (!end.empty() && end <= begin) return page;
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  rocksdb::Slice upper{end};
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, t.handle)};
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    if (page.rows.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.rows.push_back(storage::kv{it->key().ToString(), it->value().ToString()});
+  }
+  if (!it->status().ok())
+    return fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
+  return page;
 }
 
 status overlay_store::multi_get(storage::table t, const std::vector<std::string>& keys,
@@ -53,8 +86,10 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
   }
   std::vector<rocksdb::PinnableSlice> values(from_db.size());
   std::vector<rocksdb::Status> statuses(from_db.size());
-  db_.raw()->MultiGet(rocksdb::ReadOptions{}, t.handle, from_db.size(), slices.data(),
-                      values.data(), statuses.data(), sorted);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  db_.raw()->MultiGet(ro, t.handle, from_db.size(), slices.data(), values.data(), statuses.data(),
+                      sorted);
   for (size_t j = 0; j < from_db.size(); ++j) {
     if (statuses[j].IsNotFound()) continue;
     if (!statuses[j].ok())
@@ -67,6 +102,7 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
 expected<size_t> overlay_store::count_db_rows(storage::table t, const std::string& begin,
                                               const std::string& end, size_t cap) const {
   rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
   rocksdb::Slice upper{end};
   if (!end.empty()) ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, t.handle)};
@@ -185,7 +221,7 @@ status overlay_store::cursor::fill() {
     db_next_ = lower_;
     db_started_ = true;
   }
-  auto page = store_.db_.scan_range(table_, db_next_, end_, page_rows_);
+  auto page = store_.db_scan(table_, db_next_, end_, page_rows_);
   if (!page) return page.err();
   for (auto& row : page->rows) db_rows_.push_back(std::move(row));
   if (!page->more || db_rows_.empty()) db_done_ = true;

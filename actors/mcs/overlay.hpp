@@ -20,6 +20,10 @@
 #include "runtime/expected.hpp"
 #include "storage/db.hpp"
 
+namespace rocksdb {
+class Snapshot;
+}  // namespace rocksdb
+
 namespace librarian::mcs {
 
 class overlay_store {
@@ -96,7 +100,17 @@ class overlay_store {
 
   [[nodiscard]] const storage::db& db() const { return db_; }
 
+  // Every db read goes through this snapshot (nullptr: the latest state). A read-only view
+  // (mcs_reader) sets one per request, so that a request's reads all see the same commits.
+  void set_snapshot(const rocksdb::Snapshot* snapshot) { snapshot_ = snapshot; }
+
  private:
+  [[nodiscard]] expected<std::optional<std::string>> db_get(storage::table t,
+                                                            std::string_view key) const;
+  [[nodiscard]] expected<storage::scan_page> db_scan(storage::table t, const std::string& begin,
+                                                     const std::string& end, size_t limit) const;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+
   struct entry {
     std::optional<std::string> value;  // nullopt: deleted
     uint64_t seq = 0;

@@ -2,6 +2,7 @@
 // leaves no trace; committed writes are forgotten once durable.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
