@@ -243,6 +243,9 @@ class mcs_state {
   [[nodiscard]] expected<bool> order_steps(std::vector<plan_step>& steps) const;
   [[nodiscard]] status filter_candidates(std::vector<uint64_t>& ids,
                                          const std::vector<plan_step>& steps, size_t skip) const;
+  [[nodiscard]] status probe_index(std::vector<uint64_t>& ids, const plan_step& step,
+                                   std::vector<std::string>& keys,
+                                   std::vector<std::optional<std::string>>& values) const;
   [[nodiscard]] status filter_by_values(std::vector<uint64_t>& ids, const plan_step& step,
                                         std::vector<std::string>& keys,
                                         std::vector<std::optional<std::string>>& values) const;

@@ -99,6 +99,46 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
   return {};
 }
 
+status overlay_store::probe_sorted(storage::table t, const std::vector<std::string>& keys,
+                                   const std::string& end,
+                                   std::vector<std::optional<std::string>>& out) const {
+  // Rows stepped over before a seek: a step within a cached block costs a few tens of
+  // nanoseconds, a seek a search of the index and of the block.
+  constexpr int steps_before_seek = 16;
+  out.assign(keys.size(), std::nullopt);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  rocksdb::Slice upper{end};
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    LIB_ASSERT(i == 0 || keys[i - 1] <= keys[i]);
+    LIB_ASSERT(end.empty() || keys[i] < end);
+    if (!by_key_.empty()) {
+      auto pending = by_key_.find(overlay_key(t, keys[i]));
+      if (pending != by_key_.end()) {
+        out[i] = pending->second.value;
+        continue;
+      }
+    }
+    rocksdb::Slice target{keys[i]};
+    if (!it) {
+      it.reset(db_.raw()->NewIterator(ro, t.handle));
+      it->Seek(target);
+    } else {
+      for (int n = 0; n < steps_before_seek && it->Valid() && it->key().compare(target) < 0; ++n)
+        it->Next();
+      if (it->Valid() && it->key().compare(target) < 0) it->Seek(target);
+    }
+    // Invalid with an ok status: past the last row below `end`, so this key and every later
+    // one are absent (the loop still visits them for pending writes).
+    if (it->Valid() && it->key() == target) out[i] = it->value().ToString();
+    if (!it->Valid() && !it->status().ok())
+      return fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
+  }
+  return {};
+}
+
 expected<size_t> overlay_store::count_db_rows(storage::table t, const std::string& begin,
                                               const std::string& end, size_t cap) const {
   rocksdb::ReadOptions ro;

@@ -37,6 +37,13 @@ class overlay_store {
   // (sorted keys read neighbouring blocks once). out[i] answers keys[i].
   [[nodiscard]] status multi_get(storage::table t, const std::vector<std::string>& keys,
                                  std::vector<std::optional<std::string>>& out) const;
+  // multi_get for keys in ascending order, all below `end`, read through one iterator that
+  // steps forward to the next key when it is near and seeks when it is not. Probes that fall
+  // densely in one key range (a conjunction's candidates in another condition's index range)
+  // then read each block once, not once per key.
+  [[nodiscard]] status probe_sorted(storage::table t, const std::vector<std::string>& keys,
+                                    const std::string& end,
+                                    std::vector<std::optional<std::string>>& out) const;
   // Rows of the db in [begin, end), counted up to cap without copying them (pending writes are
   // not counted: the planner's estimates need not be exact).
   [[nodiscard]] expected<size_t> count_db_rows(storage::table t, const std::string& begin,

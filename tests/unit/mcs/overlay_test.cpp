@@ -77,3 +77,42 @@ TEST_CASE("an aborted transaction leaves reads as they were") {
   CHECK_FALSE(b->has_value());
   CHECK(rows.count() == 1);
 }
+
+TEST_CASE("sorted probes through one iterator read what point reads read") {
+  test::mcs_db fx;
+  auto t = fx.db->get_table(notes_table);
+  overlay_store store{*fx.db, 100000, 1 << 26};
+  std::mt19937_64 rng{11};
+  auto key = [](uint64_t n) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "k%05llu", static_cast<unsigned long long>(n));
+    return std::string{buf};
+  };
+  // Dense rows in the db, with a few in the overlay over them (new, changed, deleted).
+  storage::batch rows;
+  for (uint64_t n = 0; n < 3000; n += 1 + rng() % 3) rows.put(t, key(n), std::to_string(n));
+  REQUIRE(fx.db->write(rows, storage::durability::buffered).has_value());
+  storage::batch pending;
+  store.begin();
+  for (int i = 0; i < 200; ++i) {
+    auto k = key(rng() % 3000);
+    if (i % 3 == 0)
+      store.del(t, k);
+    else
+      store.put(t, k, "pending");
+  }
+  store.finish(pending);
+  for (int round = 0; round < 50; ++round) {
+    // Sparse and dense probe sets, duplicates included, all below the bound.
+    std::vector<std::string> keys;
+    uint64_t spread = round % 2 ? 3000 : 120;
+    uint64_t from = rng() % 2800;
+    for (int i = 0; i < 300; ++i)
+      keys.push_back(key(std::min<uint64_t>(2999, from + rng() % spread)));
+    std::sort(keys.begin(), keys.end());
+    std::vector<std::optional<std::string>> probed, point;
+    REQUIRE(store.probe_sorted(t, keys, "k03000", probed).has_value());
+    REQUIRE(store.multi_get(t, keys, point).has_value());
+    REQUIRE(probed == point);
+  }
+}
