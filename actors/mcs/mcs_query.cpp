@@ -195,7 +195,7 @@ status mcs_state::filter_candidates(std::vector<uint64_t>& ids, const std::vecto
       if (probe != (pass == 0)) continue;
       keys.clear();
       if (probe) {
-        if (auto st = probe_index(ids, step, keys, values); !st) return st;
+        if (auto st = probe_index(ids, step); !st) return st;
         continue;
       }
       if (auto st = filter_by_values(ids, step, keys, values); !st) return st;
@@ -204,25 +204,13 @@ status mcs_state::filter_candidates(std::vector<uint64_t>& ids, const std::vecto
   return {};
 }
 
-// Keeps the candidates whose index row for the step's value exists. The probes go in id order
-// through one iterator (overlay_store::probe_sorted), and the survivors keep the scan's order.
-status mcs_state::probe_index(std::vector<uint64_t>& ids, const plan_step& step,
-                              std::vector<std::string>& keys,
-                              std::vector<std::optional<std::string>>& values) const {
-  std::vector<size_t> order(ids.size());
-  for (size_t j = 0; j < order.size(); ++j) order[j] = j;
-  if (!std::is_sorted(ids.begin(), ids.end()))
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ids[a] < ids[b]; });
-  for (auto j : order) {
-    keys.push_back(step.begin);
-    storage::append_u64(keys.back(), ids[j]);
-  }
-  if (auto st = store_.probe_sorted(index_, keys, step.end, values); !st) return st;
-  std::vector<bool> keep(ids.size(), false);
-  for (size_t k = 0; k < order.size(); ++k) keep[order[k]] = values[k].has_value();
+// Keeps the candidates whose index row for the step's value exists, in the scan's order.
+status mcs_state::probe_index(std::vector<uint64_t>& ids, const plan_step& step) const {
+  std::vector<bool> found;
+  if (auto st = store_.probe_ids(index_, step.begin, ids, found); !st) return st;
   size_t kept = 0;
   for (size_t j = 0; j < ids.size(); ++j)
-    if (keep[j]) ids[kept++] = ids[j];
+    if (found[j]) ids[kept++] = ids[j];
   ids.resize(kept);
   return {};
 }

@@ -40,6 +40,11 @@ inline constexpr const char* mcs_meta_table = "mcs_meta";  // "counters"
 
 // The column families the MCS needs; the node adds them to its open_options.
 [[nodiscard]] std::vector<std::string> mcs_tables();
+// Gives the index table's memtables a whole-key bloom filter: a conjunction probes each
+// candidate's index row for its other equality conditions, most probes miss, and a miss then
+// skips the search of the memtable's skip list (millions of entries after a bulk load). Options
+// only; it takes effect for memtables made from now on. Harmless to repeat.
+[[nodiscard]] status tune_mcs_tables(storage::db& db);
 
 struct mcs_limits {
   size_t name_bytes_max = 1024;
@@ -243,9 +248,7 @@ class mcs_state {
   [[nodiscard]] expected<bool> order_steps(std::vector<plan_step>& steps) const;
   [[nodiscard]] status filter_candidates(std::vector<uint64_t>& ids,
                                          const std::vector<plan_step>& steps, size_t skip) const;
-  [[nodiscard]] status probe_index(std::vector<uint64_t>& ids, const plan_step& step,
-                                   std::vector<std::string>& keys,
-                                   std::vector<std::optional<std::string>>& values) const;
+  [[nodiscard]] status probe_index(std::vector<uint64_t>& ids, const plan_step& step) const;
   [[nodiscard]] status filter_by_values(std::vector<uint64_t>& ids, const plan_step& step,
                                         std::vector<std::string>& keys,
                                         std::vector<std::optional<std::string>>& values) const;

@@ -99,42 +99,46 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
   return {};
 }
 
-status overlay_store::probe_sorted(storage::table t, const std::vector<std::string>& keys,
-                                   const std::string& end,
-                                   std::vector<std::optional<std::string>>& out) const {
-  // Rows stepped over before a seek: a step within a cached block costs a few tens of
-  // nanoseconds, a seek a search of the index and of the block.
-  constexpr int steps_before_seek = 16;
-  out.assign(keys.size(), std::nullopt);
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot_;
-  rocksdb::Slice upper{end};
-  if (!end.empty()) ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    LIB_ASSERT(i == 0 || keys[i - 1] <= keys[i]);
-    LIB_ASSERT(end.empty() || keys[i] < end);
+status overlay_store::probe_ids(storage::table t, std::string_view prefix,
+                                const std::vector<uint64_t>& ids, std::vector<bool>& found) const {
+  found.assign(ids.size(), false);
+  const size_t key_bytes = prefix.size() + 8;
+  std::string buffer;
+  buffer.reserve(ids.size() * key_bytes);
+  std::vector<size_t> from_db;
+  from_db.reserve(ids.size());
+  bool sorted = true;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    size_t at = buffer.size();
+    buffer.append(prefix);
+    storage::append_u64(buffer, ids[i]);
     if (!by_key_.empty()) {
-      auto pending = by_key_.find(overlay_key(t, keys[i]));
+      auto pending = by_key_.find(overlay_key(t, std::string_view{buffer}.substr(at)));
       if (pending != by_key_.end()) {
-        out[i] = pending->second.value;
+        found[i] = pending->second.value.has_value();
+        buffer.resize(at);
         continue;
       }
     }
-    rocksdb::Slice target{keys[i]};
-    if (!it) {
-      it.reset(db_.raw()->NewIterator(ro, t.handle));
-      it->Seek(target);
-    } else {
-      for (int n = 0; n < steps_before_seek && it->Valid() && it->key().compare(target) < 0; ++n)
-        it->Next();
-      if (it->Valid() && it->key().compare(target) < 0) it->Seek(target);
-    }
-    // Invalid with an ok status: past the last row below `end`, so this key and every later
-    // one are absent (the loop still visits them for pending writes).
-    if (it->Valid() && it->key() == target) out[i] = it->value().ToString();
-    if (!it->Valid() && !it->status().ok())
-      return fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
+    if (!from_db.empty() && ids[from_db.back()] >= ids[i]) sorted = false;
+    from_db.push_back(i);
+  }
+  if (from_db.empty()) return {};
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(from_db.size());
+  for (size_t j = 0; j < from_db.size(); ++j)
+    keys.emplace_back(buffer.data() + j * key_bytes, key_bytes);
+  std::vector<rocksdb::PinnableSlice> values(from_db.size());
+  std::vector<rocksdb::Status> statuses(from_db.size());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  db_.raw()->MultiGet(ro, t.handle, keys.size(), keys.data(), values.data(), statuses.data(),
+                      sorted);
+  for (size_t j = 0; j < from_db.size(); ++j) {
+    if (statuses[j].IsNotFound()) continue;
+    if (!statuses[j].ok())
+      return fail(errc::internal, "cannot read " + db_.path() + ": " + statuses[j].ToString());
+    found[from_db[j]] = true;
   }
   return {};
 }

@@ -37,13 +37,11 @@ class overlay_store {
   // (sorted keys read neighbouring blocks once). out[i] answers keys[i].
   [[nodiscard]] status multi_get(storage::table t, const std::vector<std::string>& keys,
                                  std::vector<std::optional<std::string>>& out) const;
-  // multi_get for keys in ascending order, all below `end`, read through one iterator that
-  // steps forward to the next key when it is near and seeks when it is not. Probes that fall
-  // densely in one key range (a conjunction's candidates in another condition's index range)
-  // then read each block once, not once per key.
-  [[nodiscard]] status probe_sorted(storage::table t, const std::vector<std::string>& keys,
-                                    const std::string& end,
-                                    std::vector<std::optional<std::string>>& out) const;
+  // Which of the keys prefix + u64 big-endian id exist: the overlay's answer where it has one,
+  // the rest in one RocksDB MultiGet. An equality condition probes thousands of candidates per
+  // query, so the keys share one buffer instead of a string each. found[i] answers ids[i].
+  [[nodiscard]] status probe_ids(storage::table t, std::string_view prefix,
+                                 const std::vector<uint64_t>& ids, std::vector<bool>& found) const;
   // Rows of the db in [begin, end), counted up to cap without copying them (pending writes are
   // not counted: the planner's estimates need not be exact).
   [[nodiscard]] expected<size_t> count_db_rows(storage::table t, const std::string& begin,
