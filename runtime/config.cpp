@@ -510,6 +510,11 @@ void read_mcs(json_reader& r, mcs_config& out) {
   r.reject_unknown_keys();
 }
 
+void read_storage(json_reader& r, storage_config& out) {
+  r.optional_int("block_cache_mb", out.block_cache_mb, 8, int64_t{1} << 20);
+  r.reject_unknown_keys();
+}
+
 void read_root(json_reader& root, node_config& out) {
   root.required("name", out.name);
   if (!out.name.empty() && !valid_node_name(out.name))
@@ -561,6 +566,7 @@ void read_root(json_reader& root, node_config& out) {
                  "a send_clone task uses the gridftp mover, but this node runs no GridFTP server "
                  "(gridftp.enabled) and names none (replication.gridftp_source_url)");
   if (auto r = root.object("mcs")) read_mcs(*r, out.mcs);
+  if (auto r = root.object("storage")) read_storage(*r, out.storage);
   root.reject_unknown_keys();
 }
 

@@ -237,6 +237,13 @@ struct replication_config {
   std::string gridftp_credentials_file;
 };
 
+// The node's RocksDB. The block cache holds uncompressed blocks of every table; catalog queries
+// that touch more index and value blocks than it holds reread and decompress them from the OS
+// page cache each time (docs/benchmarks.md, Metadata Catalog).
+struct storage_config {
+  uint64_t block_cache_mb = 256;
+};
+
 // The Metadata Catalog Service (issue 8): on unless a node turns it off.
 struct mcs_config {
   bool enabled = true;
@@ -261,6 +268,7 @@ struct node_config {
   background_config background;
   replication_config replication;
   mcs_config mcs;
+  storage_config storage;
   std::string source;  // the file it came from, for messages
 };
 

@@ -516,7 +516,26 @@ bool is_internal_verb(std::string_view verb) {
 
 bool is_known_verb(std::string_view verb) {
   if (is_internal_verb(verb)) return false;
-  if (is_write_verb(verb)) return true;
+  return is_write_verb(verb) || is_read_verb(verb);
+}
+
+namespace {
+
+expected<json> parse_args(const std::string& verb, const std::string& args_json) {
+  auto parsed = json::parse(args_json.empty() ? std::string{"{}"} : args_json, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object())
+    return bad("the arguments of '" + verb + "' must be a JSON object");
+  return parsed;
+}
+
+// Invalid UTF-8 in stored strings is replaced rather than failing the reply.
+std::string reply_text(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+bool is_read_verb(std::string_view verb) {
   for (auto v : read_verbs)
     if (v == verb) return true;
   return false;
@@ -524,20 +543,31 @@ bool is_known_verb(std::string_view verb) {
 
 expected<std::string> dispatch(mcs_state& state, const call_ctx& c, const std::string& verb,
                                const std::string& args_json, storage::batch& rows) {
-  if (!is_known_verb(verb) && !is_internal_verb(verb))
-    return bad("unknown MCS verb '" + verb.substr(0, 32) + "'");
-  auto parsed = json::parse(args_json.empty() ? std::string{"{}"} : args_json, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object())
-    return bad("the arguments of '" + verb + "' must be a JSON object");
-  args a{parsed};
+  if (!is_write_verb(verb)) return dispatch_read(state, c, verb, args_json);
+  auto parsed = parse_args(verb, args_json);
+  if (!parsed) return parsed.err();
   // group:NAME grants reach the catalog's own members of NAME, whichever path the call took.
-  call_ctx full{state.with_groups(c.who), c.now_us};
-  if (verb == "query") return run_query(state, full, a);
-  auto out =
-      is_write_verb(verb) ? run_write(state, full, verb, a, rows) : run_read(state, full, verb, a);
+  auto who = state.with_groups(c.who);
+  if (!who) return who.err();
+  call_ctx full{std::move(*who), c.now_us};
+  auto out = run_write(state, full, verb, args{*parsed}, rows);
   if (!out) return out.err();
-  // Invalid UTF-8 in stored strings is replaced rather than failing the reply.
-  return out->dump(-1, ' ', false, json::error_handler_t::replace);
+  return reply_text(*out);
+}
+
+expected<std::string> dispatch_read(const mcs_state& state, const call_ctx& c,
+                                    const std::string& verb, const std::string& args_json) {
+  if (!is_read_verb(verb)) return bad("unknown MCS verb '" + verb.substr(0, 32) + "'");
+  auto parsed = parse_args(verb, args_json);
+  if (!parsed) return parsed.err();
+  auto who = state.with_groups(c.who);
+  if (!who) return who.err();
+  call_ctx full{std::move(*who), c.now_us};
+  args a{*parsed};
+  if (verb == "query") return run_query(state, full, a);
+  auto out = run_read(state, full, verb, a);
+  if (!out) return out.err();
+  return reply_text(*out);
 }
 
 }  // namespace librarian::mcs

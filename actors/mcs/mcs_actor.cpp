@@ -218,6 +218,8 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
   self->state.env = env;
   self->state.node = std::move(node);
   self->state.catalog.emplace(*env->db);
+  // Only a slower conjunction without it: worth a warning, not a failed start.
+  if (auto tuned = tune_mcs_tables(*env->db); !tuned) LIB_LOG_WARN("mcs") << tuned.err().message;
   if (auto st = self->state.catalog->load(); !st) {
     LIB_LOG_ERROR("mcs") << "cannot load the metadata catalog: " << st.err().message;
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs

@@ -195,20 +195,23 @@ status mcs_state::filter_candidates(std::vector<uint64_t>& ids, const std::vecto
       if (probe != (pass == 0)) continue;
       keys.clear();
       if (probe) {
-        for (auto id : ids) {
-          keys.push_back(step.begin);
-          storage::append_u64(keys.back(), id);
-        }
-        if (auto st = store_.multi_get(index_, keys, values); !st) return st;
-        size_t kept = 0;
-        for (size_t j = 0; j < ids.size(); ++j)
-          if (values[j]) ids[kept++] = ids[j];
-        ids.resize(kept);
+        if (auto st = probe_index(ids, step); !st) return st;
         continue;
       }
       if (auto st = filter_by_values(ids, step, keys, values); !st) return st;
     }
   }
+  return {};
+}
+
+// Keeps the candidates whose index row for the step's value exists, in the scan's order.
+status mcs_state::probe_index(std::vector<uint64_t>& ids, const plan_step& step) const {
+  std::vector<bool> found;
+  if (auto st = store_.probe_ids(index_, step.begin, ids, found); !st) return st;
+  size_t kept = 0;
+  for (size_t j = 0; j < ids.size(); ++j)
+    if (found[j]) ids[kept++] = ids[j];
+  ids.resize(kept);
   return {};
 }
 

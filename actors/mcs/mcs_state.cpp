@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <set>
 
+#include <rocksdb/db.h>
+
 #include "actors/mcs/rows.hpp"
 #include "storage/table.hpp"
 
@@ -82,6 +84,17 @@ std::vector<std::string> mcs_tables() {
           notes_table,   docs_table,  acl_table,       audit_table,  mcs_meta_table};
 }
 
+status tune_mcs_tables(storage::db& db) {
+  auto index = db.get_table(index_table);
+  // 5 % of the memtable's size for the filter; RocksDB 7.8 cannot add a table file filter to an
+  // open table (filter_policy is not a mutable option), so files stay without one.
+  auto s = db.raw()->SetOptions(index.handle, {{"memtable_prefix_bloom_size_ratio", "0.05"},
+                                               {"memtable_whole_key_filtering", "true"}});
+  if (!s.ok())
+    return fail(errc::internal, "cannot set the MCS index's filter options: " + s.ToString());
+  return {};
+}
+
 mcs_state::mcs_state(storage::db& db, mcs_limits limits)
     : db_(db),
       limits_(limits),
@@ -97,6 +110,10 @@ mcs_state::mcs_state(storage::db& db, mcs_limits limits)
       audit_(db.get_table(audit_table)),
       meta_(db.get_table(mcs_meta_table)),
       store_(db, limits.overlay_entries_max, limits.overlay_bytes_max) {}
+
+mcs_state::mcs_state(storage::db& db, mcs_limits limits, read_only_t) : mcs_state(db, limits) {
+  read_only_ = true;
+}
 
 status mcs_state::load() {
   store_.clear();
@@ -772,12 +789,38 @@ status mcs_state::load_groups() {
   }
 }
 
-principal mcs_state::with_groups(principal who) const {
-  auto it = groups_.find(who.user);
-  if (it == groups_.end()) return who;
-  for (const auto& g : it->second)
+expected<std::vector<std::string>> mcs_state::stored_groups(const std::string& user) const {
+  std::vector<std::string> out;
+  auto prefix = "g" + storage::string_key(user);
+  auto cur = store_.scan_prefix(meta_, prefix);
+  for (size_t n = 0; n <= limits_.group_members_max; ++n) {
+    auto row = cur.next();
+    if (!row) return row.err();
+    if (!row->has_value()) return out;
+    storage::key_reader reader{std::string_view{(*row)->key}.substr(prefix.size())};
+    auto group = reader.read_string();
+    if (!group || !reader.done())
+      return fail(errc::internal, "corrupt record: an MCS group membership");
+    out.push_back(std::move(*group));
+  }
+  return fail(errc::internal, "more MCS group memberships than the limit");
+}
+
+expected<principal> mcs_state::with_groups(principal who) const {
+  auto add = [&](const std::string& g) {
     if (std::find(who.groups.begin(), who.groups.end(), g) == who.groups.end())
       who.groups.push_back(g);
+  };
+  if (!read_only_) {
+    auto it = groups_.find(who.user);
+    if (it == groups_.end()) return who;
+    for (const auto& g : it->second) add(g);
+    return who;
+  }
+  // A read-only view has no memory of its own: the user's membership rows, from its snapshot.
+  auto stored = stored_groups(who.user);
+  if (!stored) return stored.err();
+  for (const auto& g : *stored) add(g);
   return who;
 }
 
@@ -819,6 +862,7 @@ expected<std::vector<std::string>> mcs_state::groups_of(const call_ctx& c,
                                                         const std::string& user) const {
   if (!c.who.admin && c.who.user != user)
     return fail(errc::forbidden, "only an admin lists another user's groups");
+  if (read_only_) return stored_groups(user);  // in key order, as the set below
   auto it = groups_.find(user);
   if (it == groups_.end()) return std::vector<std::string>{};
   return std::vector<std::string>{it->second.begin(), it->second.end()};

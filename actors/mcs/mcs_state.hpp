@@ -40,6 +40,11 @@ inline constexpr const char* mcs_meta_table = "mcs_meta";  // "counters"
 
 // The column families the MCS needs; the node adds them to its open_options.
 [[nodiscard]] std::vector<std::string> mcs_tables();
+// Gives the index table's memtables a whole-key bloom filter: a conjunction probes each
+// candidate's index row for its other equality conditions, most probes miss, and a miss then
+// skips the search of the memtable's skip list (millions of entries after a bulk load). Options
+// only; it takes effect for memtables made from now on. Harmless to repeat.
+[[nodiscard]] status tune_mcs_tables(storage::db& db);
 
 struct mcs_limits {
   size_t name_bytes_max = 1024;
@@ -72,6 +77,13 @@ class mcs_state {
  public:
   // db must outlive the state and have been opened with mcs_tables().
   explicit mcs_state(storage::db& db, mcs_limits limits = {});
+  // A read-only view of the committed catalog (mcs_reader): it is never loaded and never writes
+  // (asserted), reads through the snapshot it is given, and reads the caller's groups from the
+  // db rather than from the actor's memory. Reading verbs run on it exactly as on the actor's.
+  struct read_only_t {};
+  mcs_state(storage::db& db, mcs_limits limits, read_only_t);
+  [[nodiscard]] bool read_only() const { return read_only_; }
+  void set_snapshot(const rocksdb::Snapshot* snapshot) { store_.set_snapshot(snapshot); }
 
   // Reads the counters (a fresh db starts empty) and clears the overlay.
   [[nodiscard]] status load();
@@ -164,7 +176,7 @@ class mcs_state {
   [[nodiscard]] expected<std::vector<std::string>> groups_of(const call_ctx& c,
                                                              const std::string& user) const;
   // The caller with the groups the catalog records for them added to those they came with.
-  [[nodiscard]] principal with_groups(principal who) const;
+  [[nodiscard]] expected<principal> with_groups(principal who) const;
 
   // --- queries ---------------------------------------------------------------------------------
   [[nodiscard]] expected<query_result> query(const call_ctx& c, const query_request& q) const;
@@ -236,6 +248,7 @@ class mcs_state {
   [[nodiscard]] expected<bool> order_steps(std::vector<plan_step>& steps) const;
   [[nodiscard]] status filter_candidates(std::vector<uint64_t>& ids,
                                          const std::vector<plan_step>& steps, size_t skip) const;
+  [[nodiscard]] status probe_index(std::vector<uint64_t>& ids, const plan_step& step) const;
   [[nodiscard]] status filter_by_values(std::vector<uint64_t>& ids, const plan_step& step,
                                         std::vector<std::string>& keys,
                                         std::vector<std::optional<std::string>>& values) const;
@@ -245,6 +258,7 @@ class mcs_state {
 
   storage::db& db_;
   mcs_limits limits_;
+  bool read_only_ = false;
   storage::table objects_, names_, defs_, values_, index_, members_, notes_, docs_, acl_, audit_,
       meta_;
   overlay_store store_;
@@ -254,6 +268,8 @@ class mcs_state {
   std::unordered_map<std::string, std::set<std::string>> groups_;
   size_t group_members_ = 0;
   [[nodiscard]] status load_groups();
+  // One user's membership rows as the db (or the read-only view's snapshot) holds them.
+  [[nodiscard]] expected<std::vector<std::string>> stored_groups(const std::string& user) const;
   // Attribute definitions by name: read on every attribute of every request, never removed.
   static constexpr size_t def_cache_entries_max = 100000;
   struct cached_def {

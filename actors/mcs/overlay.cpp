@@ -25,7 +25,40 @@ expected<std::optional<std::string>> overlay_store::get(storage::table t,
     auto it = by_key_.find(overlay_key(t, key));
     if (it != by_key_.end()) return it->second.value;
   }
-  return db_.get(t, key);
+  return db_get(t, key);
+}
+
+expected<std::optional<std::string>> overlay_store::db_get(storage::table t,
+                                                           std::string_view key) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  std::string value;
+  auto s = db_.raw()->Get(ro, t.handle, rocksdb::Slice{key.data(), key.size()}, &value);
+  if (s.IsNotFound()) return std::optional<std::string>{};
+  if (!s.ok()) return fail(errc::internal, "cannot read " + db_.path() + ": " + s.ToString());
+  return std::optional<std::string>{std::move(value)};
+}
+
+expected<storage::scan_page> overlay_store::db_scan(storage::table t, const std::string& begin,
+                                                    const std::string& end, size_t limit) const {
+  LIB_ASSERT_MSG(limit >= 1, "scan limit must be at least 1");
+  storage::scan_page page;
+  if (!end.empty() && end <= begin) return page;
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  rocksdb::Slice upper{end};
+  if (!end.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, t.handle)};
+  for (it->Seek(begin); it->Valid(); it->Next()) {
+    if (page.rows.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.rows.push_back(storage::kv{it->key().ToString(), it->value().ToString()});
+  }
+  if (!it->status().ok())
+    return fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
+  return page;
 }
 
 status overlay_store::multi_get(storage::table t, const std::vector<std::string>& keys,
@@ -53,8 +86,10 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
   }
   std::vector<rocksdb::PinnableSlice> values(from_db.size());
   std::vector<rocksdb::Status> statuses(from_db.size());
-  db_.raw()->MultiGet(rocksdb::ReadOptions{}, t.handle, from_db.size(), slices.data(),
-                      values.data(), statuses.data(), sorted);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  db_.raw()->MultiGet(ro, t.handle, from_db.size(), slices.data(), values.data(), statuses.data(),
+                      sorted);
   for (size_t j = 0; j < from_db.size(); ++j) {
     if (statuses[j].IsNotFound()) continue;
     if (!statuses[j].ok())
@@ -64,9 +99,54 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
   return {};
 }
 
+status overlay_store::probe_ids(storage::table t, std::string_view prefix,
+                                const std::vector<uint64_t>& ids, std::vector<bool>& found) const {
+  found.assign(ids.size(), false);
+  const size_t key_bytes = prefix.size() + 8;
+  std::string buffer;
+  buffer.reserve(ids.size() * key_bytes);
+  std::vector<size_t> from_db;
+  from_db.reserve(ids.size());
+  bool sorted = true;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    size_t at = buffer.size();
+    buffer.append(prefix);
+    storage::append_u64(buffer, ids[i]);
+    if (!by_key_.empty()) {
+      auto pending = by_key_.find(overlay_key(t, std::string_view{buffer}.substr(at)));
+      if (pending != by_key_.end()) {
+        found[i] = pending->second.value.has_value();
+        buffer.resize(at);
+        continue;
+      }
+    }
+    if (!from_db.empty() && ids[from_db.back()] >= ids[i]) sorted = false;
+    from_db.push_back(i);
+  }
+  if (from_db.empty()) return {};
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(from_db.size());
+  for (size_t j = 0; j < from_db.size(); ++j)
+    keys.emplace_back(buffer.data() + j * key_bytes, key_bytes);
+  std::vector<rocksdb::PinnableSlice> values(from_db.size());
+  std::vector<rocksdb::Status> statuses(from_db.size());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  db_.raw()->MultiGet(ro, t.handle, keys.size(), keys.data(), values.data(), statuses.data(),
+                      sorted);
+  for (size_t j = 0; j < from_db.size(); ++j) {
+    if (statuses[j].IsNotFound()) continue;
+    if (!statuses[j].ok())
+      return fail(errc::internal, "cannot read " + db_.path() + ": " + statuses[j].ToString());
+    found[from_db[j]] = true;
+  }
+  return {};
+}
+
 expected<size_t> overlay_store::count_db_rows(storage::table t, const std::string& begin,
                                               const std::string& end, size_t cap) const {
   rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
   rocksdb::Slice upper{end};
   if (!end.empty()) ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, t.handle)};
@@ -185,7 +265,7 @@ status overlay_store::cursor::fill() {
     db_next_ = lower_;
     db_started_ = true;
   }
-  auto page = store_.db_.scan_range(table_, db_next_, end_, page_rows_);
+  auto page = store_.db_scan(table_, db_next_, end_, page_rows_);
   if (!page) return page.err();
   for (auto& row : page->rows) db_rows_.push_back(std::move(row));
   if (!page->more || db_rows_.empty()) db_done_ = true;

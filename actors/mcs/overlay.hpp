@@ -20,6 +20,10 @@
 #include "runtime/expected.hpp"
 #include "storage/db.hpp"
 
+namespace rocksdb {
+class Snapshot;
+}  // namespace rocksdb
+
 namespace librarian::mcs {
 
 class overlay_store {
@@ -33,6 +37,11 @@ class overlay_store {
   // (sorted keys read neighbouring blocks once). out[i] answers keys[i].
   [[nodiscard]] status multi_get(storage::table t, const std::vector<std::string>& keys,
                                  std::vector<std::optional<std::string>>& out) const;
+  // Which of the keys prefix + u64 big-endian id exist: the overlay's answer where it has one,
+  // the rest in one RocksDB MultiGet. An equality condition probes thousands of candidates per
+  // query, so the keys share one buffer instead of a string each. found[i] answers ids[i].
+  [[nodiscard]] status probe_ids(storage::table t, std::string_view prefix,
+                                 const std::vector<uint64_t>& ids, std::vector<bool>& found) const;
   // Rows of the db in [begin, end), counted up to cap without copying them (pending writes are
   // not counted: the planner's estimates need not be exact).
   [[nodiscard]] expected<size_t> count_db_rows(storage::table t, const std::string& begin,
@@ -96,7 +105,17 @@ class overlay_store {
 
   [[nodiscard]] const storage::db& db() const { return db_; }
 
+  // Every db read goes through this snapshot (nullptr: the latest state). A read-only view
+  // (mcs_reader) sets one per request, so that a request's reads all see the same commits.
+  void set_snapshot(const rocksdb::Snapshot* snapshot) { snapshot_ = snapshot; }
+
  private:
+  [[nodiscard]] expected<std::optional<std::string>> db_get(storage::table t,
+                                                            std::string_view key) const;
+  [[nodiscard]] expected<storage::scan_page> db_scan(storage::table t, const std::string& begin,
+                                                     const std::string& end, size_t limit) const;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+
   struct entry {
     std::optional<std::string> value;  // nullopt: deleted
     uint64_t seq = 0;

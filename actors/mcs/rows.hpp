@@ -98,6 +98,7 @@ inline constexpr uint64_t first_user_attr = 100;
 // Shared by the state's source files: one mutation = one overlay transaction (see overlay.hpp).
 template <class F>
 status mcs_state::transaction(storage::batch& rows, F&& body) {
+  LIB_ASSERT_MSG(!read_only_, "a write through a read-only MCS view");
   if (!store_.has_room())
     return fail(errc::unavailable, "too many catalog changes are waiting to be committed; retry");
   auto saved = counts_;

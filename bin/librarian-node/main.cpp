@@ -227,7 +227,9 @@ int run_node(const node_config& cfg, const sigset_t& signals,
   if (ec)
     return fail_with(fail(errc::invalid_argument,
                           "cannot create data_dir " + cfg.data_dir + ": " + ec.message()));
-  auto db = storage::db::open({db_path(cfg), nullptr, node::node_tables()});
+  storage::open_options db_options{db_path(cfg), nullptr, node::node_tables()};
+  db_options.block_cache_bytes = static_cast<size_t>(cfg.storage.block_cache_mb) << 20;
+  auto db = storage::db::open(db_options);
   if (!db) return fail_with(db.err());
   system_wall_clock clock;
   auto identity = node::begin_incarnation(**db, cfg.name, clock.now_unix_ms());

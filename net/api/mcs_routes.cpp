@@ -3,10 +3,17 @@
 // Names travel in bodies, never in the path (logical names contain '/').
 // Roles: reading verbs need READONLY, changing verbs READWRITE; ADMIN sees and changes everything.
 // Per-object permissions apply on top, inside the catalog.
+//
+// Reading verbs are answered on the thread that authorized the request, from a snapshot of the
+// catalog's committed rows (actors/mcs/reader.hpp), instead of asking the MCS actor: they change
+// nothing, a write is visible there once it is durable (so nothing uncommitted is announced),
+// and the hand-offs to the actor and back cost far more than an equality query
+// (docs/benchmarks.md). Writes and query --all-nodes still go through the actor.
 #include <memory>
 
 #include "actors/mcs/dispatch.hpp"
 #include "actors/mcs/interface.hpp"
+#include "actors/mcs/reader.hpp"
 #include "actors/rls/interface.hpp"
 #include "net/api/api_context.hpp"
 
@@ -75,8 +82,28 @@ expected<bool> take_locate(std::string& body) {
   return locate;
 }
 
-void call(const context_ptr& ctx, const request& req, const respond_fn& respond,
-          const std::string& verb) {
+// The catalog's reply, with each match's replicas when the query asked to locate them.
+void answer(const context_ptr& ctx, const request& req, const respond_fn& respond, bool locate,
+            std::string reply) {
+  if (!locate) {
+    // The catalog's reply is already compact JSON: pass it on without parsing it again.
+    http::response res;
+    res.body = std::move(reply);
+    return respond(std::move(res));
+  }
+  auto body = nlohmann::json::parse(reply, nullptr, false);
+  if (body.is_discarded())
+    return respond(http::error_response(fail(errc::internal, "the catalog's reply is not JSON"),
+                                        req.request_id));
+  if (!body.contains("items")) return respond(http::json_response(200, body));
+  auto job = std::make_shared<locate_job>(locate_job{std::move(body), 0});
+  ctx->sys.spawn([=](caf::event_based_actor* self) { locate_next(self, ctx, job, respond); });
+}
+
+using reader_ptr = std::shared_ptr<mcs::mcs_reader>;
+
+void call(const context_ptr& ctx, const reader_ptr& reader, const request& req,
+          const respond_fn& respond, const std::string& verb) {
   if (!mcs::is_known_verb(verb))
     return respond(http::error_response(
         fail(errc::not_found, "no MCS verb '" + verb.substr(0, 32) + "' (see docs/api.md)"),
@@ -94,32 +121,30 @@ void call(const context_ptr& ctx, const request& req, const respond_fn& respond,
       if (!taken) return respond(http::error_response(taken.err(), req.request_id));
       locate = *taken;
     }
+    // query --all-nodes (or a body that names all_nodes at all) is the actor's: it fans out.
+    bool fans_out = verb == "query" && args.find("\"all_nodes\"") != std::string::npos;
+    if (reader && mcs::is_read_verb(verb) && !fans_out) {
+      auto reply = reader->read(mcs::principal{who.name, {}, admin}, verb, args);
+      if (!reply) return respond(http::error_response(reply.err(), req.request_id));
+      return answer(ctx, req, respond, locate, std::move(*reply));
+    }
     auto payload = caf::make_message(atoms::mcs_atom_v, who.name, std::vector<std::string>{}, admin,
                                      verb, args);
-    ask_actor(ctx, mcs_name, std::move(payload), req, respond, [=](const std::string& reply) {
-      if (!locate) {
-        // The catalog's reply is already compact JSON: pass it on without parsing it again.
-        http::response res;
-        res.body = reply;
-        return respond(std::move(res));
-      }
-      auto body = nlohmann::json::parse(reply, nullptr, false);
-      if (body.is_discarded())
-        return respond(http::error_response(fail(errc::internal, "the catalog's reply is not JSON"),
-                                            req.request_id));
-      if (!locate || !body.contains("items")) return respond(http::json_response(200, body));
-      auto job = std::make_shared<locate_job>(locate_job{std::move(body), 0});
-      ctx->sys.spawn([=](caf::event_based_actor* self) { locate_next(self, ctx, job, respond); });
-    });
+    ask_actor(ctx, mcs_name, std::move(payload), req, respond,
+              [=](const std::string& reply) { answer(ctx, req, respond, locate, reply); });
   });
 }
 
 }  // namespace
 
 void add_mcs_routes(http::router& r, const context_ptr& ctx) {
-  r.add("POST", "/api/v1/mcs/{verb}", [ctx](request req, path_params p, respond_fn respond) {
-    call(ctx, req, respond, p.at("verb"));
-  });
+  // Without a catalog on this node, every verb goes to the node, which says so.
+  reader_ptr reader;
+  if (ctx->env->config.mcs.enabled) reader = std::make_shared<mcs::mcs_reader>(*ctx->env->db);
+  r.add("POST", "/api/v1/mcs/{verb}",
+        [ctx, reader](request req, path_params p, respond_fn respond) {
+          call(ctx, reader, req, respond, p.at("verb"));
+        });
 }
 
 }  // namespace librarian::net

@@ -220,3 +220,17 @@ TEST_CASE("the gridftp section is off by default, read strictly when present") {
   CHECK(contains(error_of(R"({"name": "a", "data_dir": "/x", "gridftp": {"enabld": true}})"),
                  "gridftp.enabld"));
 }
+
+TEST_CASE("the storage section sizes the block cache") {
+  auto plain = parse_node_config(R"({"name": "a", "data_dir": "d"})", "a.json");
+  REQUIRE(plain.has_value());
+  CHECK(plain->storage.block_cache_mb == 256);
+  auto sized = parse_node_config(
+      R"({"name": "a", "data_dir": "d", "storage": {"block_cache_mb": 2048}})", "a.json");
+  REQUIRE(sized.has_value());
+  CHECK(sized->storage.block_cache_mb == 2048);
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "storage": {"block_cache_mb": 1}})"),
+                 "storage.block_cache_mb"));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "storage": {"cache": 1}})"),
+                 "storage.cache"));
+}
