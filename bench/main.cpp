@@ -27,10 +27,10 @@ int main(int argc, char** argv) {
   bool librarian_only_catalog = false;
   app.add_option("suite", suite,
                  "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication, rls, "
-                 "sim-replication or all (gridftp, mcs, replication, rls and sim-replication run "
-                 "only by name)")
+                 "rls-bloom, sim-replication or all (gridftp, mcs, replication, rls, rls-bloom "
+                 "and sim-replication run only by name)")
       ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp",
-                             "mcs", "replication", "rls", "sim-replication", "all"}));
+                             "mcs", "replication", "rls", "rls-bloom", "sim-replication", "all"}));
   app.add_option("--mcs-files", mcs_files,
                  "files the mcs suite loads (default 1000000; 20000 quick)");
   uint64_t replication_files = 0;
@@ -117,6 +117,11 @@ int main(int argc, char** argv) {
     out["rls"] =
         librarian::bench::bench_rls(dir.string(), bin_dir, quick, rls_mappings, rls_large_mappings);
   }
+  // Only by name: the rls suite's in-process Bloom-filter figures alone (about 1 GiB of memory).
+  if (suite == "rls-bloom") {
+    if (!json) std::cerr << "running rls-bloom suite...\n";
+    out["rls_bloom"] = librarian::bench::bench_rls_bloom(quick);
+  }
   // Only by name: a simulated 10-node cluster replicating a million files.
   if (suite == "sim-replication") {
     if (!json) std::cerr << "running sim-replication suite...\n";
@@ -132,6 +137,9 @@ int main(int argc, char** argv) {
       (out.contains("replication") && out["replication"].contains("error")) ||
       (out.contains("rls") &&
        (out["rls"]["ours"].contains("error") || out["rls"]["postgres"].contains("error"))) ||
+      (out.contains("rls_bloom") &&
+       (out["rls_bloom"]["ours"]["bloom_in_memory"].contains("error") ||
+        out["rls_bloom"]["ours"]["rli_bloom_queries"].contains("error"))) ||
       (out.contains("sim_replication") && (out["sim_replication"].contains("error") ||
                                            !out["sim_replication"].value("converged", false)));
   return failed ? 1 : 0;

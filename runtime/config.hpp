@@ -76,8 +76,8 @@ struct rli_target_config {
   int64_t full_interval_ms = 0;      // immediate: full list period while in sync (0: 10 x interval)
   int64_t buffer_ms = 30000;         // immediate: longest a committed change waits to be sent
   uint32_t buffer_changes = 100;     // immediate: this many buffered changes are sent at once
-  uint32_t bloom_bits_per_lfn = 10;  // bloom: filter bits per LFN
-  uint32_t bloom_hashes = 7;         // bloom: hash functions (10 bits, 7 hashes: ~0.82% false hits)
+  uint32_t bloom_bits_per_lfn = 11;  // bloom: filter bits per LFN
+  uint32_t bloom_hashes = 7;         // bloom: hash functions (11 bits, 7 hashes: ~0.64% false hits)
   std::vector<std::string> patterns;  // only LFNs matching one of these globs (empty: all)
   uint32_t chunk_lfns = 1000;         // LFNs per update message
 };

@@ -86,8 +86,9 @@ std::vector<std::string> mcs_tables() {
 
 status tune_mcs_tables(storage::db& db) {
   auto index = db.get_table(index_table);
-  // 5 % of the memtable's size for the filter; RocksDB 7.8 cannot add a table file filter to an
-  // open table (filter_policy is not a mutable option), so files stay without one.
+  // 5 % of the memtable's size for the filter: most probes of a conjunction miss, and a miss
+  // then skips the memtable's skip list. (The table files' filters are set at open, for every
+  // table, by storage::db.)
   auto s = db.raw()->SetOptions(index.handle, {{"memtable_prefix_bloom_size_ratio", "0.05"},
                                                {"memtable_whole_key_filtering", "true"}});
   if (!s.ok())

@@ -477,11 +477,17 @@ expected<std::vector<lrc_hit>> rli_state::query_lfn(std::string_view lfn, uint64
   if (auto ok = validate_name(lfn, "LFN"); !ok) return ok.err();
   std::vector<lrc_hit> hits;
   if (accepts(lfn)) {
+    // The name is hashed once for every filter, and every filter's block starts loading before
+    // any is tested, so the cache misses of many filters overlap instead of queueing.
+    const bloom_key key = bloom_filter::key_of(lfn);
+    for (const auto& [name, entry] : lrcs_) {
+      if (entry.mode == rli_mode::bloom) entry.bloom->prefetch(key);
+    }
     for (const auto& [name, entry] : lrcs_) {
       if (!fresh(entry, now_ms)) continue;
       if (entry.mode == rli_mode::list && entry.lfns.contains(lfn)) {
         hits.push_back({name, false});
-      } else if (entry.mode == rli_mode::bloom && entry.bloom->possibly_contains(lfn)) {
+      } else if (entry.mode == rli_mode::bloom && entry.bloom->possibly_contains(key)) {
         hits.push_back({name, true});
       }
     }

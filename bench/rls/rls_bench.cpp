@@ -180,4 +180,19 @@ json bench_rls(const std::string& work_dir, const std::string& bin_dir, bool qui
   return out;
 }
 
+json bench_rls_bloom(bool quick) {
+  auto p = params_for(quick, 0, 0);
+  json out{{"rounds", p.rounds}, {"round_s", p.round_s}};
+  out["load_average_start"] = load_average();
+  json ours;
+  phase("bloom_in_memory");
+  ours["bloom_in_memory"] = bloom_in_memory(p);
+  phase("rli_bloom_queries");
+  ours["rli_bloom_queries"] = rli_bloom_queries(p);
+  phase("done");
+  out["ours"] = std::move(ours);
+  out["load_average_end"] = load_average();
+  return out;
+}
+
 }  // namespace librarian::bench

@@ -16,4 +16,8 @@ namespace librarian::bench {
 [[nodiscard]] nlohmann::json bench_rls(const std::string& work_dir, const std::string& bin_dir,
                                        bool quick, uint64_t mappings, uint64_t large_mappings);
 
+// Only the in-process Bloom-filter figures of the rls suite (no node, no PostgreSQL): one
+// filter's build and install, and an RLI holding 100 filters of 1M LFNs (quick: 5 of 100,000).
+[[nodiscard]] nlohmann::json bench_rls_bloom(bool quick);
+
 }  // namespace librarian::bench

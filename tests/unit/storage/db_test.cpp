@@ -6,6 +6,7 @@
 #include <string>
 
 #include <rocksdb/db.h>
+#include <rocksdb/table_properties.h>
 
 #include "storage/db.hpp"
 #include "storage/fault_env.hpp"
@@ -76,6 +77,31 @@ TEST_CASE("put, get, delete and reopen") {
   REQUIRE(d);
   CHECK((*d)->has_table("files"));
   CHECK(value_of(**d, (*d)->get_table("files"), "a") == "1");
+}
+
+TEST_CASE("every table's files carry a whole-key Bloom filter, and reads through it are right") {
+  temp_dir dir;
+  auto d = open_db(dir.db_path());
+  for (const char* name : {"files", "by_owner"}) {
+    auto t = d->get_table(name);
+    std::vector<std::string> keys;
+    for (int i = 0; i < 1000; i += 2) keys.push_back("key-" + std::to_string(i));
+    put_rows(*d, t, keys);
+    REQUIRE(d->raw()->Flush(rocksdb::FlushOptions{}, t.handle).ok());
+    rocksdb::TablePropertiesCollection props;
+    REQUIRE(d->raw()->GetPropertiesOfAllTables(t.handle, &props).ok());
+    REQUIRE_FALSE(props.empty());
+    for (const auto& [file, p] : props) {
+      CAPTURE(file);
+      CHECK(p->filter_policy_name == "bloomfilter");  // RocksDB's name for its Bloom filters
+      CHECK(p->filter_size > 0);
+    }
+    // Present keys are found and absent ones (most of them filtered out) are not.
+    for (int i = 0; i < 1000; ++i) {
+      const std::string key = "key-" + std::to_string(i);
+      CHECK(value_of(*d, t, key) == (i % 2 == 0 ? "v:" + key : "<absent>"));
+    }
+  }
 }
 
 TEST_CASE("scans honour limits, report more, and page with start_after") {
