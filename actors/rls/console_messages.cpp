@@ -1,5 +1,7 @@
 #include "actors/rls/console_messages.hpp"
 
+#include <sstream>
+
 #include "actors/rls/interface.hpp"
 
 namespace librarian::rls {
@@ -29,6 +31,71 @@ std::string print_mapping(const mapping& m) {
 std::string print_names(const name_page& page) {
   auto out = print_lines(page.items, [](const std::string& s) { return s; });
   return page.more ? out + "(more)\n" : out;
+}
+
+// "LFN PFN; LFN PFN; ...": the console's one-line form of a bulk mutation's items (names with
+// blanks or ';' go through the HTTP API instead).
+expected<std::vector<mapping>> parse_items(const std::string& text) {
+  std::vector<mapping> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    std::istringstream in(text.substr(start, end - start));
+    mapping m;
+    std::string extra;
+    if (in >> m.lfn) {
+      if (!(in >> m.pfn) || (in >> extra)) {
+        return fail(errc::invalid_argument,
+                    "bulk item " + std::to_string(items.size() + 1) +
+                        " must be 'LFN PFN' (items separated by ';'), got '" +
+                        text.substr(start, end - start) + "'");
+      }
+      items.push_back(std::move(m));
+    }
+    start = end + 1;
+  }
+  if (items.empty()) return fail(errc::invalid_argument, "no bulk items: give 'LFN PFN; LFN PFN'");
+  return items;
+}
+
+std::vector<std::string> words_of(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> words;
+  for (std::string w; in >> w;) words.push_back(std::move(w));
+  return words;
+}
+
+// One line per item: "ok" or the status name and why; then "done=D failed=F".
+std::string print_bulk(const bulk_outcome& outcome) {
+  std::string out;
+  size_t failed = 0;
+  for (size_t i = 0; i < outcome.codes.size(); ++i) {
+    const auto code = static_cast<errc>(outcome.codes[i]);
+    if (code == errc::ok) {
+      out += "ok\n";
+    } else {
+      ++failed;
+      out += std::string(name(code)) + " " + outcome.messages.at(i) + "\n";
+    }
+  }
+  return out + "done=" + std::to_string(outcome.codes.size() - failed) +
+         " failed=" + std::to_string(failed) + "\n";
+}
+
+std::string print_bulk_lrcs(const bulk_lrcs& answer) {
+  std::string out;
+  for (size_t i = 0; i < answer.codes.size(); ++i) {
+    const auto code = static_cast<errc>(answer.codes[i]);
+    if (code != errc::ok) {
+      out += std::string(name(code)) + " " + answer.messages.at(i) + "\n";
+      continue;
+    }
+    std::string line;
+    for (const auto& lrc : answer.lrcs.at(i)) line += (line.empty() ? "" : ", ") + lrc;
+    out += line + "\n";
+  }
+  return out;
 }
 
 std::string print_mappings(const mapping_page& page) {
@@ -69,6 +136,51 @@ void add_mutations(message_catalog& c) {
            return message_of(rename_atom_v, text(a, 0), text(a, 1));
          },
          reply});
+  const std::pair<const char*, bulk_verb> verbs[] = {{"bulkcreate", bulk_verb::create},
+                                                     {"bulkadd", bulk_verb::add},
+                                                     {"bulkremove", bulk_verb::remove}};
+  for (const auto& [word, verb] : verbs) {
+    c.add({{"lrc",
+            word,
+            {{"ITEMS", arg_type::string}},
+            std::string("bulk ") + (word + 4) +
+                ": ITEMS is \"LFN PFN; LFN PFN; ...\"; one line per item (ok, or the status and "
+                "why), then done=N failed=M; one bad item does not fail the others"},
+           [verb = verb](const std::vector<value>& a) -> expected<caf::message> {
+             auto items = parse_items(text(a, 0));
+             if (!items) return items.err();
+             return message_of(bulk_atom_v, static_cast<uint8_t>(verb), std::move(*items));
+           },
+           typed_ask<bulk_outcome>(print_bulk)});
+  }
+  auto lines = typed_ask<std::vector<std::string>>([](const std::vector<std::string>& xs) {
+    return print_lines(xs, [](const std::string& s) { return s; });
+  });
+  c.add({{"lrc",
+          "addtarget",
+          {{"RLI", arg_type::string},
+           {"MODE", arg_type::string},
+           {"INTERVAL", arg_type::duration},
+           {"PATTERNS", arg_type::string}},
+          "rls-admin add: update RLI in MODE (list, immediate, bloom) every INTERVAL with the "
+          "LFNs matching PATTERNS (blank-separated globs; \"\" for all); the targets' lines"},
+         [](const std::vector<value>& a) {
+           const auto interval = std::get<std::chrono::milliseconds>(a.at(2)).count();
+           return message_of(targets_atom_v, add_atom_v, text(a, 0), text(a, 1),
+                             static_cast<int64_t>(interval), words_of(text(a, 3)));
+         },
+         lines});
+  c.add({{"lrc",
+          "removetarget",
+          {{"RLI", arg_type::string}},
+          "rls-admin remove: stop updating RLI (a target added at run time); the targets' lines"},
+         [](const std::vector<value>& a) {
+           return message_of(targets_atom_v, remove_atom_v, text(a, 0));
+         },
+         lines});
+  c.add({{"lrc", "clear", {}, "rls-admin clear: remove every mapping; how many were removed"},
+         [](const std::vector<value>&) { return message_of(clear_atom_v); },
+         typed_ask<uint64_t>([](uint64_t n) { return "removed=" + std::to_string(n); })});
 }
 
 void add_queries(message_catalog& c) {
@@ -124,6 +236,17 @@ void add_rli_entries(message_catalog& c) {
           "the sites (LRCs) whose fresh soft state holds LFN, one per line"},
          [](const std::vector<value>& a) { return message_of(query_atom_v, text(a, 0)); },
          lines});
+  c.add({{"rli",
+          "bulkquery",
+          {{"LFNS", arg_type::string}},
+          "for each blank-separated LFN, one line: the LRCs that may hold it (comma-separated, "
+          "\"maybe\" for a Bloom filter's answer) or the status and why"},
+         [](const std::vector<value>& a) -> expected<caf::message> {
+           auto lfns = words_of(text(a, 0));
+           if (lfns.empty()) return fail(errc::invalid_argument, "no LFNs: give \"LFN LFN ...\"");
+           return message_of(bulk_atom_v, std::move(lfns));
+         },
+         typed_ask<bulk_lrcs>(print_bulk_lrcs)});
   c.add({{"rli",
           "lrcs",
           {},

@@ -82,6 +82,10 @@ def test(args):
                    stderr_has=("world.console:2:", "only available in librarian-sim"),
                    stdout_lacks=("never printed",))
 
+        expect_run("malformed bulk items", run_console(args.bin_dir, pa, "--script", "-",
+                                                       stdin_text='ask lrc bulkcreate "lfn://y/1"\n'), 4,
+                   stderr_has=("must be 'LFN PFN'",))
+
         expect_run("error reply without =>", run_console(args.bin_dir, pa, "--script", "-",
                                                          stdin_text="echo x\nask users lookup nobody\n"), 2,
                    stderr_has=("<stdin>:2:", "not_found"))
