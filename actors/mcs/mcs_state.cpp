@@ -84,12 +84,23 @@ std::vector<std::string> mcs_tables() {
           notes_table,   docs_table,  acl_table,       audit_table,  mcs_meta_table};
 }
 
-status tune_mcs_tables(storage::db& db) {
-  auto index = db.get_table(index_table);
+std::map<std::string, std::unordered_map<std::string, std::string>> mcs_table_tuning() {
   // 5 % of the memtable's size for the filter; RocksDB 7.8 cannot add a table file filter to an
   // open table (filter_policy is not a mutable option), so files stay without one.
-  auto s = db.raw()->SetOptions(index.handle, {{"memtable_prefix_bloom_size_ratio", "0.05"},
-                                               {"memtable_whole_key_filtering", "true"}});
+  return {
+      {index_table,
+       {{"memtable_prefix_bloom_size_ratio", "0.05"}, {"memtable_whole_key_filtering", "true"}}}};
+}
+
+status tune_mcs_tables(storage::db& db) {
+  auto index = db.get_table(index_table);
+  // SetOptions rewrites and re-verifies the OPTIONS file of all ~40 tables: skip it when the
+  // table was opened with these options already.
+  auto current = db.raw()->GetOptions(index.handle);
+  if (current.memtable_prefix_bloom_size_ratio == 0.05 && current.memtable_whole_key_filtering)
+    return {};
+  auto tuning = mcs_table_tuning().at(index_table);
+  auto s = db.raw()->SetOptions(index.handle, tuning);
   if (!s.ok())
     return fail(errc::internal, "cannot set the MCS index's filter options: " + s.ToString());
   return {};
