@@ -30,10 +30,6 @@ std::string node_name(size_t i) {
   return name;
 }
 
-caf::behavior event_actor(caf::event_based_actor*, world_impl* world) {
-  return {[world](atoms::tick_atom, uint64_t id) { world->fire(id); }};
-}
-
 }  // namespace
 
 // -- fault profile ---------------------------------------------------------------------------
@@ -130,7 +126,6 @@ world_impl::world_impl(world_options opts)
       rls_layout(opts.rls_layout) {
   auto profile_rng = chaos.fork("profile");
   if (opts.random_faults) profile = fault_profile::draw(profile_rng);
-  events = sys.spawn(event_actor, this);
   nodes.resize(opts.nodes);
   for (size_t i = 0; i < opts.nodes; ++i) {
     nodes[i].name = node_name(i);
@@ -144,10 +139,8 @@ world_impl::world_impl(world_options opts)
 
 world_impl::~world_impl() {
   for (auto& n : nodes) stop_node_actors(n);
-  caf::anon_send_exit(events, caf::exit_reason::user_shutdown);
-  events = nullptr;
   sched.run();
-  pending_events.clear();
+  world_events.clear();
   // Drain what is left (timers of dead actors are dropped on delivery).
   while (!sched.clock().schedule().empty()) {
     sched.clock().trigger_timeout();
@@ -166,17 +159,7 @@ int64_t world_impl::now_ms() const {
 }
 
 void world_impl::schedule(milliseconds delay, std::function<void()> event) {
-  auto id = next_event++;
-  pending_events.emplace(id, std::move(event));
-  caf::delayed_anon_send(events, delay, atoms::tick_atom_v, id);
-}
-
-void world_impl::fire(uint64_t id) {
-  auto it = pending_events.find(id);
-  if (it == pending_events.end()) return;
-  auto event = std::move(it->second);
-  pending_events.erase(it);
-  event();
+  world_events.emplace(std::make_pair(sched.clock().now() + delay, next_event++), std::move(event));
 }
 
 bool world_impl::run_until(const std::function<bool()>& pred, milliseconds limit) {
@@ -193,9 +176,22 @@ bool world_impl::run_until(const std::function<bool()>& pred, milliseconds limit
       if (pred()) return true;
     }
     if (pred()) return true;
-    auto& pending = clk.schedule();
-    if (pending.empty() || pending.begin()->first > end) break;
-    clk.trigger_timeout();  // jumps the clock to the next event
+    // The next world event or CAF timer (the world's first at the same time), unless past `end`.
+    auto& timers = clk.schedule();
+    bool event_next =
+        !world_events.empty() &&
+        (timers.empty() || world_events.begin()->first.first <= timers.begin()->first);
+    if (event_next) {
+      auto due = world_events.begin()->first.first;
+      if (due > end) break;
+      if (clk.current_time < due) clk.current_time = due;
+      auto event = std::move(world_events.begin()->second);
+      world_events.erase(world_events.begin());
+      event();
+      continue;
+    }
+    if (timers.empty() || timers.begin()->first > end) break;
+    clk.trigger_timeout();  // jumps the clock to the next timer
   }
   if (clk.current_time < end) clk.current_time = end;
   return pred();

@@ -80,7 +80,6 @@ class world_impl {
   // Runs until pred() or `limit` of virtual time passed; true if pred() held.
   bool run_until(const std::function<bool()>& pred, milliseconds limit);
   void schedule(milliseconds delay, std::function<void()> event);
-  void fire(uint64_t id);
   [[nodiscard]] int64_t now_ms() const;
 
   // -- nodes ---------------------------------------------------------------------------------
@@ -107,7 +106,6 @@ class world_impl {
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   virtual_wall_clock clock;
-  caf::actor events;  // fires scheduled world events on virtual time
   std::vector<node_slot> nodes;
   std::set<std::pair<size_t, size_t>> cut;      // (from, to): messages and liveness blocked
   std::set<std::pair<size_t, size_t>> clogged;  // (from, to): messages held until unclogged
@@ -117,7 +115,11 @@ class world_impl {
   // Per link, when its last message is delivered: a link is FIFO, like the TCP connection CAF
   // uses, so messages reorder only across links.
   std::map<std::pair<size_t, size_t>, int64_t> link_last_delivery_ms;
-  std::map<uint64_t, std::function<void()>> pending_events;
+  // World events (message deliveries, disk completions, faults, failure-detector verdicts) on
+  // virtual time, by (time, order scheduled). run_until fires each itself when no actor is ready
+  // and it is due no later than the next CAF timer: as a job of an actor of its own, each event
+  // cost a delayed message, a clock entry and a scheduled job.
+  std::map<std::pair<caf::actor_clock::time_point, uint64_t>, std::function<void()>> world_events;
   uint64_t next_event = 1;
   uint64_t trace_state = 0xcbf29ce484222325ULL;
   int64_t random_crashes = 0;
