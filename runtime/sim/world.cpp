@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "actors/mcs/mcs_state.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/node/users_state.hpp"
@@ -369,6 +370,7 @@ storage::open_options world_impl::db_options(const node_slot& n) {
   o.file_opening_threads = 1;
   o.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
   o.write_buffer_bytes = 1u << 20;
+  o.tuned_tables = mcs::mcs_table_tuning();  // no OPTIONS rewrite when the MCS actor starts
   return o;
 }
 
