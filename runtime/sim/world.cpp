@@ -132,6 +132,7 @@ world_impl::world_impl(world_options opts)
     nodes[i].name = node_name(i);
     nodes[i].index = i;
     nodes[i].disk = std::make_unique<storage::fault_env>();
+    nodes[i].db_env = without_options_files(nodes[i].disk->env());
   }
   for (auto& n : nodes)
     if (auto st = start_node(n); !st)
@@ -366,7 +367,7 @@ node_config world_impl::config_for(const node_slot& n) const {
 }
 
 storage::open_options world_impl::db_options(const node_slot& n) {
-  storage::open_options o{"/sim/" + n.name + "/db", n.disk->env(), node::node_tables()};
+  storage::open_options o{"/sim/" + n.name + "/db", n.db_env.get(), node::node_tables()};
   o.file_opening_threads = 1;
   o.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
   o.write_buffer_bytes = 1u << 20;

@@ -56,6 +56,7 @@ struct node_slot {
   std::string name;
   size_t index = 0;
   std::unique_ptr<storage::fault_env> disk;  // survives crashes; what was synced survives
+  std::shared_ptr<rocksdb::Env> db_env;      // `disk` without RocksDB's OPTIONS files
   // The stores' and staging areas' files: survive crashes (files are written whole and synced).
   std::shared_ptr<memory_file_system> files = std::make_shared<memory_file_system>();
   std::unique_ptr<storage::db> db;  // null while crashed
@@ -143,6 +144,13 @@ class world_impl {
   [[nodiscard]] node_config config_for(const node_slot& n) const;
   void add_mixed_rls_targets(size_t index, node_config& cfg) const;
 };
+
+// The Env simulated nodes open their DBs on: `disk`, except that RocksDB cannot create its
+// OPTIONS files. RocksDB writes one (every table's options, serialized, then parsed back and
+// verified) at every DB::Open, and with ~40 tables that was a third of a simulation's time. Nothing
+// reads them (they are for RocksDB's tools), and RocksDB carries on without one: it logs the
+// failure and the open succeeds (fail_if_options_file_error is off).
+[[nodiscard]] std::shared_ptr<rocksdb::Env> without_options_files(rocksdb::Env* disk);
 
 // The simulated mover ("sim"): bytes between nodes' in-memory disks in virtual time, with faults.
 [[nodiscard]] std::shared_ptr<transfer::async_mover> make_sim_mover(world_impl& world, size_t node,
