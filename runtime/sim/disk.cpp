@@ -7,6 +7,12 @@
 namespace librarian::sim {
 namespace {
 
+class no_logger final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
 class no_options_files_fs final : public rocksdb::FileSystemWrapper {
  public:
   explicit no_options_files_fs(const std::shared_ptr<rocksdb::FileSystem>& target)
@@ -23,6 +29,16 @@ class no_options_files_fs final : public rocksdb::FileSystemWrapper {
     if (base.starts_with("OPTIONS-"))
       return rocksdb::IOStatus::NotSupported("the simulator keeps no OPTIONS files");
     return target()->NewWritableFile(f, fo, r, dbg);
+  }
+
+  // Nor an info LOG: RocksDB formats every table's options into it at each open, and nobody
+  // reads a simulated node's LOG. A logger that drops everything unformatted (DB::Open fails
+  // without a logger).
+  rocksdb::IOStatus NewLogger(const std::string&, const rocksdb::IOOptions&,
+                              std::shared_ptr<rocksdb::Logger>* r,
+                              rocksdb::IODebugContext*) override {
+    *r = std::make_shared<no_logger>();
+    return rocksdb::IOStatus::OK();
   }
 };
 

@@ -149,7 +149,8 @@ class world_impl {
 // OPTIONS files. RocksDB writes one (every table's options, serialized, then parsed back and
 // verified) at every DB::Open, and with ~40 tables that was a third of a simulation's time. Nothing
 // reads them (they are for RocksDB's tools), and RocksDB carries on without one: it logs the
-// failure and the open succeeds (fail_if_options_file_error is off).
+// failure and the open succeeds (fail_if_options_file_error is off). Nor info LOG files: RocksDB
+// formats all those options into its LOG too; simulated nodes' DBs get a logger that drops all.
 [[nodiscard]] std::shared_ptr<rocksdb::Env> without_options_files(rocksdb::Env* disk);
 
 // The simulated mover ("sim"): bytes between nodes' in-memory disks in virtual time, with faults.
