@@ -8,6 +8,7 @@
 #include <utility>
 
 #include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
@@ -147,6 +148,21 @@ rocksdb::ColumnFamilyOptions table_options(const std::shared_ptr<rocksdb::Cache>
   return cf;
 }
 
+// A table's options with the caller's tuned_tables entry for it applied.
+expected<rocksdb::ColumnFamilyOptions> tuned_table_options(
+    const std::string& name, const open_options& options,
+    const std::shared_ptr<rocksdb::Cache>& cache) {
+  auto cf = table_options(cache, options.write_buffer_bytes);
+  auto tuned = options.tuned_tables.find(name);
+  if (tuned == options.tuned_tables.end()) return cf;
+  rocksdb::ColumnFamilyOptions out;
+  auto s =
+      rocksdb::GetColumnFamilyOptionsFromMap(rocksdb::ConfigOptions{}, cf, tuned->second, &out);
+  if (!s.ok())
+    return fail(errc::invalid_argument, "options of table " + name + ": " + s.ToString());
+  return out;
+}
+
 rocksdb::DBOptions db_options(const open_options& options) {
   rocksdb::DBOptions o;
   o.create_if_missing = options.create_if_missing;
@@ -216,14 +232,13 @@ expected<std::unique_ptr<db>> db::open(const open_options& options) {
   std::vector<std::string> existing;
   if (!rocksdb::DB::ListColumnFamilies(o, options.path, &existing).ok()) existing.clear();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  std::vector<std::string> missing;
+  std::vector<rocksdb::ColumnFamilyDescriptor> missing;
   for (auto& name : table_names(o, options)) {
     const bool present = name == rocksdb::kDefaultColumnFamilyName ||
                          std::find(existing.begin(), existing.end(), name) != existing.end();
-    if (present)
-      descriptors.emplace_back(name, table_options(state->block_cache, options.write_buffer_bytes));
-    else
-      missing.push_back(name);
+    auto cf = tuned_table_options(name, options, state->block_cache);
+    if (!cf) return cf.err();
+    (present ? descriptors : missing).emplace_back(name, std::move(*cf));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -235,9 +250,9 @@ expected<std::unique_ptr<db>> db::open(const open_options& options) {
     state->handles.emplace_back(descriptors[i].name, handles[i]);
   if (!missing.empty()) {
     std::vector<rocksdb::ColumnFamilyHandle*> created;
-    s = raw->CreateColumnFamilies(table_options(state->block_cache, options.write_buffer_bytes),
-                                  missing, &created);
-    for (size_t i = 0; i < created.size(); ++i) state->handles.emplace_back(missing[i], created[i]);
+    s = raw->CreateColumnFamilies(missing, &created);
+    for (size_t i = 0; i < created.size(); ++i)
+      state->handles.emplace_back(missing[i].name, created[i]);
     if (!s.ok()) return from_rocks(s, "create tables in", options.path);
   }
   LIB_LOG_DEBUG("storage") << "opened " << options.path << " with " << handles.size() << " tables";

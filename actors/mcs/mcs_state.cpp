@@ -84,13 +84,24 @@ std::vector<std::string> mcs_tables() {
           notes_table,   docs_table,  acl_table,       audit_table,  mcs_meta_table};
 }
 
-status tune_mcs_tables(storage::db& db) {
-  auto index = db.get_table(index_table);
+std::map<std::string, std::unordered_map<std::string, std::string>> mcs_table_tuning() {
   // 5 % of the memtable's size for the filter: most probes of a conjunction miss, and a miss
   // then skips the memtable's skip list. (The table files' filters are set at open, for every
   // table, by storage::db.)
-  auto s = db.raw()->SetOptions(index.handle, {{"memtable_prefix_bloom_size_ratio", "0.05"},
-                                               {"memtable_whole_key_filtering", "true"}});
+  return {
+      {index_table,
+       {{"memtable_prefix_bloom_size_ratio", "0.05"}, {"memtable_whole_key_filtering", "true"}}}};
+}
+
+status tune_mcs_tables(storage::db& db) {
+  auto index = db.get_table(index_table);
+  // SetOptions rewrites and re-verifies the OPTIONS file of all ~40 tables: skip it when the
+  // table was opened with these options already.
+  auto current = db.raw()->GetOptions(index.handle);
+  if (current.memtable_prefix_bloom_size_ratio == 0.05 && current.memtable_whole_key_filtering)
+    return {};
+  auto tuning = mcs_table_tuning().at(index_table);
+  auto s = db.raw()->SetOptions(index.handle, tuning);
   if (!s.ok())
     return fail(errc::internal, "cannot set the MCS index's filter options: " + s.ToString());
   return {};

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -43,8 +44,12 @@ inline constexpr const char* mcs_meta_table = "mcs_meta";  // "counters"
 // Gives the index table's memtables a whole-key bloom filter: a conjunction probes each
 // candidate's index row for its other equality conditions, most probes miss, and a miss then
 // skips the search of the memtable's skip list (millions of entries after a bulk load). Options
-// only; it takes effect for memtables made from now on. Harmless to repeat.
+// only; it takes effect for memtables made from now on. Harmless to repeat, and free when the
+// DB was opened with mcs_table_tuning() in its open_options::tuned_tables.
 [[nodiscard]] status tune_mcs_tables(storage::db& db);
+// The same options, for open_options::tuned_tables (table -> {RocksDB option: value}).
+[[nodiscard]] std::map<std::string, std::unordered_map<std::string, std::string>>
+mcs_table_tuning();
 
 struct mcs_limits {
   size_t name_bytes_max = 1024;

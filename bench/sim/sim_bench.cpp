@@ -121,6 +121,7 @@ nlohmann::json bench_sim(bool quick) {
           {"simulated_seconds_per_cpu_second_median", median(cpu_rates)},
           {"simulated_seconds_per_cpu_second_min",
            *std::min_element(cpu_rates.begin(), cpu_rates.end())},
+          {"simulated_seconds_per_cpu_second_by_seed", cpu_rates},
           {"target", 1000}};
 }
 

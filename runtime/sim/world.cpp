@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "actors/mcs/mcs_state.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/node/users_state.hpp"
@@ -28,10 +29,6 @@ std::string node_name(size_t i) {
   std::string name(1, static_cast<char>('a' + i % 26));
   if (i >= 26) name += std::to_string(i / 26);
   return name;
-}
-
-caf::behavior event_actor(caf::event_based_actor*, world_impl* world) {
-  return {[world](atoms::tick_atom, uint64_t id) { world->fire(id); }};
 }
 
 }  // namespace
@@ -130,12 +127,12 @@ world_impl::world_impl(world_options opts)
       rls_layout(opts.rls_layout) {
   auto profile_rng = chaos.fork("profile");
   if (opts.random_faults) profile = fault_profile::draw(profile_rng);
-  events = sys.spawn(event_actor, this);
   nodes.resize(opts.nodes);
   for (size_t i = 0; i < opts.nodes; ++i) {
     nodes[i].name = node_name(i);
     nodes[i].index = i;
     nodes[i].disk = std::make_unique<storage::fault_env>();
+    nodes[i].db_env = without_options_files(nodes[i].disk->env());
   }
   for (auto& n : nodes)
     if (auto st = start_node(n); !st)
@@ -144,10 +141,8 @@ world_impl::world_impl(world_options opts)
 
 world_impl::~world_impl() {
   for (auto& n : nodes) stop_node_actors(n);
-  caf::anon_send_exit(events, caf::exit_reason::user_shutdown);
-  events = nullptr;
   sched.run();
-  pending_events.clear();
+  world_events.clear();
   // Drain what is left (timers of dead actors are dropped on delivery).
   while (!sched.clock().schedule().empty()) {
     sched.clock().trigger_timeout();
@@ -166,17 +161,7 @@ int64_t world_impl::now_ms() const {
 }
 
 void world_impl::schedule(milliseconds delay, std::function<void()> event) {
-  auto id = next_event++;
-  pending_events.emplace(id, std::move(event));
-  caf::delayed_anon_send(events, delay, atoms::tick_atom_v, id);
-}
-
-void world_impl::fire(uint64_t id) {
-  auto it = pending_events.find(id);
-  if (it == pending_events.end()) return;
-  auto event = std::move(it->second);
-  pending_events.erase(it);
-  event();
+  world_events.emplace(std::make_pair(sched.clock().now() + delay, next_event++), std::move(event));
 }
 
 bool world_impl::run_until(const std::function<bool()>& pred, milliseconds limit) {
@@ -193,9 +178,22 @@ bool world_impl::run_until(const std::function<bool()>& pred, milliseconds limit
       if (pred()) return true;
     }
     if (pred()) return true;
-    auto& pending = clk.schedule();
-    if (pending.empty() || pending.begin()->first > end) break;
-    clk.trigger_timeout();  // jumps the clock to the next event
+    // The next world event or CAF timer (the world's first at the same time), unless past `end`.
+    auto& timers = clk.schedule();
+    bool event_next =
+        !world_events.empty() &&
+        (timers.empty() || world_events.begin()->first.first <= timers.begin()->first);
+    if (event_next) {
+      auto due = world_events.begin()->first.first;
+      if (due > end) break;
+      if (clk.current_time < due) clk.current_time = due;
+      auto event = std::move(world_events.begin()->second);
+      world_events.erase(world_events.begin());
+      event();
+      continue;
+    }
+    if (timers.empty() || timers.begin()->first > end) break;
+    clk.trigger_timeout();  // jumps the clock to the next timer
   }
   if (clk.current_time < end) clk.current_time = end;
   return pred();
@@ -369,10 +367,11 @@ node_config world_impl::config_for(const node_slot& n) const {
 }
 
 storage::open_options world_impl::db_options(const node_slot& n) {
-  storage::open_options o{"/sim/" + n.name + "/db", n.disk->env(), node::node_tables()};
+  storage::open_options o{"/sim/" + n.name + "/db", n.db_env.get(), node::node_tables()};
   o.file_opening_threads = 1;
   o.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
   o.write_buffer_bytes = 1u << 20;
+  o.tuned_tables = mcs::mcs_table_tuning();  // no OPTIONS rewrite when the MCS actor starts
   return o;
 }
 

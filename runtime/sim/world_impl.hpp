@@ -56,6 +56,7 @@ struct node_slot {
   std::string name;
   size_t index = 0;
   std::unique_ptr<storage::fault_env> disk;  // survives crashes; what was synced survives
+  std::shared_ptr<rocksdb::Env> db_env;      // `disk` without RocksDB's OPTIONS files
   // The stores' and staging areas' files: survive crashes (files are written whole and synced).
   std::shared_ptr<memory_file_system> files = std::make_shared<memory_file_system>();
   std::unique_ptr<storage::db> db;  // null while crashed
@@ -80,7 +81,6 @@ class world_impl {
   // Runs until pred() or `limit` of virtual time passed; true if pred() held.
   bool run_until(const std::function<bool()>& pred, milliseconds limit);
   void schedule(milliseconds delay, std::function<void()> event);
-  void fire(uint64_t id);
   [[nodiscard]] int64_t now_ms() const;
 
   // -- nodes ---------------------------------------------------------------------------------
@@ -107,7 +107,6 @@ class world_impl {
   caf::actor_system sys;
   caf::scheduler::test_coordinator& sched;
   virtual_wall_clock clock;
-  caf::actor events;  // fires scheduled world events on virtual time
   std::vector<node_slot> nodes;
   std::set<std::pair<size_t, size_t>> cut;      // (from, to): messages and liveness blocked
   std::set<std::pair<size_t, size_t>> clogged;  // (from, to): messages held until unclogged
@@ -117,7 +116,11 @@ class world_impl {
   // Per link, when its last message is delivered: a link is FIFO, like the TCP connection CAF
   // uses, so messages reorder only across links.
   std::map<std::pair<size_t, size_t>, int64_t> link_last_delivery_ms;
-  std::map<uint64_t, std::function<void()>> pending_events;
+  // World events (message deliveries, disk completions, faults, failure-detector verdicts) on
+  // virtual time, by (time, order scheduled). run_until fires each itself when no actor is ready
+  // and it is due no later than the next CAF timer: as a job of an actor of its own, each event
+  // cost a delayed message, a clock entry and a scheduled job.
+  std::map<std::pair<caf::actor_clock::time_point, uint64_t>, std::function<void()>> world_events;
   uint64_t next_event = 1;
   uint64_t trace_state = 0xcbf29ce484222325ULL;
   int64_t random_crashes = 0;
@@ -141,6 +144,14 @@ class world_impl {
   [[nodiscard]] node_config config_for(const node_slot& n) const;
   void add_mixed_rls_targets(size_t index, node_config& cfg) const;
 };
+
+// The Env simulated nodes open their DBs on: `disk`, except that RocksDB cannot create its
+// OPTIONS files. RocksDB writes one (every table's options, serialized, then parsed back and
+// verified) at every DB::Open, and with ~40 tables that was a third of a simulation's time. Nothing
+// reads them (they are for RocksDB's tools), and RocksDB carries on without one: it logs the
+// failure and the open succeeds (fail_if_options_file_error is off). Nor info LOG files: RocksDB
+// formats all those options into its LOG too; simulated nodes' DBs get a logger that drops all.
+[[nodiscard]] std::shared_ptr<rocksdb::Env> without_options_files(rocksdb::Env* disk);
 
 // The simulated mover ("sim"): bytes between nodes' in-memory disks in virtual time, with faults.
 [[nodiscard]] std::shared_ptr<transfer::async_mover> make_sim_mover(world_impl& world, size_t node,

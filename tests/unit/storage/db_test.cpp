@@ -237,6 +237,28 @@ TEST_CASE("two nodes share one in-memory env without seeing each other") {
   CHECK_FALSE(std::filesystem::exists("/sim/a/db"));  // nothing touched the real disk
 }
 
+TEST_CASE("tuned_tables sets a table's options at open, on a new table and on reopening it") {
+  fault_env disk;
+  open_options o;
+  o.path = "/sim/tuned/db";
+  o.env = disk.env();
+  o.tables = {"files", "by_owner"};
+  o.tuned_tables = {{"by_owner", {{"memtable_prefix_bloom_size_ratio", "0.05"}}}};
+  for (int open = 0; open < 2; ++open) {
+    auto opened = db::open(o);
+    REQUIRE_MESSAGE(opened, (opened ? "" : opened.err().describe()));
+    auto& d = **opened;
+    CHECK(d.raw()->GetOptions(d.get_table("by_owner").handle).memtable_prefix_bloom_size_ratio ==
+          doctest::Approx(0.05));
+    CHECK(d.raw()->GetOptions(d.get_table("files").handle).memtable_prefix_bloom_size_ratio ==
+          doctest::Approx(0.0));
+  }
+  o.tuned_tables = {{"files", {{"no_such_option", "1"}}}};
+  auto bad = db::open(o);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.err().message.find("files") != std::string::npos);
+}
+
 TEST_CASE("opening a DB that is in use names the path and the likely cause") {
   temp_dir dir;
   auto first = open_db(dir.db_path());
