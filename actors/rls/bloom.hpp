@@ -8,7 +8,6 @@
 // keeps answering from an older LRC's filters during an upgrade.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -83,11 +82,7 @@ class bloom_filter {
   [[nodiscard]] size_t memory_bytes() const { return words_.size() * sizeof(uint64_t); }
   [[nodiscard]] uint8_t format() const { return format_; }
 
-  friend bool operator==(const bloom_filter& a, const bloom_filter& b) {
-    return a.format_ == b.format_ && a.bit_count_ == b.bit_count_ &&
-           a.hash_count_ == b.hash_count_ && a.item_count_ == b.item_count_ &&
-           std::equal(a.words_.begin(), a.words_.end(), b.words_.begin(), b.words_.end());
-  }
+  friend bool operator==(const bloom_filter&, const bloom_filter&) = default;
 
   // Only for tests of reading older peers' filters: a classic (format 1) filter.
   [[nodiscard]] static expected<bloom_filter> classic_for_test(uint64_t expected_items);

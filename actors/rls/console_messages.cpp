@@ -98,6 +98,10 @@ std::string print_bulk_lrcs(const bulk_lrcs& answer) {
   return out;
 }
 
+std::string print_text_lines(const std::vector<std::string>& lines) {
+  return print_lines(lines, [](const std::string& s) { return s; });
+}
+
 std::string print_mappings(const mapping_page& page) {
   auto out = print_lines(page.items, print_mapping);
   if (page.truncated) return out + "(truncated: narrow the pattern's literal prefix)\n";
@@ -153,9 +157,7 @@ void add_mutations(message_catalog& c) {
            },
            typed_ask<bulk_outcome>(print_bulk)});
   }
-  auto lines = typed_ask<std::vector<std::string>>([](const std::vector<std::string>& xs) {
-    return print_lines(xs, [](const std::string& s) { return s; });
-  });
+  auto lines = typed_ask<std::vector<std::string>>(print_text_lines);
   c.add({{"lrc",
           "addtarget",
           {{"RLI", arg_type::string},
@@ -227,9 +229,7 @@ void add_queries(message_catalog& c) {
 }
 
 void add_rli_entries(message_catalog& c) {
-  auto lines = typed_ask<std::vector<std::string>>([](const std::vector<std::string>& xs) {
-    return print_lines(xs, [](const std::string& s) { return s; });
-  });
+  auto lines = typed_ask<std::vector<std::string>>(print_text_lines);
   c.add({{"rli",
           "query",
           {{"LFN", arg_type::string}},
