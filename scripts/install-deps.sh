@@ -15,6 +15,7 @@ packages=(
   libcli11-dev          # command lines
   libxxhash-dev         # xxh3 checksums
   libedit-dev           # console line editing and history (BSD licence, unlike GNU readline)
+  libjemalloc-dev       # the allocator of librarian-node, -sim and -bench (RocksDB recommends it)
   curl                  # integration tests talk HTTP to real nodes
   python3               # integration test drivers
   globus-gridftp-server-progs  # GridFTP interop tests: the reference server

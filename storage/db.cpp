@@ -188,12 +188,12 @@ rocksdb::DBOptions db_options(const open_options& options) {
 }
 
 // Existing column families must all be opened; a table dropped from the configuration keeps its
-// data. Errors here are left for DB::Open to report (it gives the more precise message).
-std::vector<std::string> table_names(const rocksdb::DBOptions& o, const open_options& options) {
+// data. `existing` is what the DB lists (empty for a new DB, or one DB::Open will refuse with the
+// more precise message).
+std::vector<std::string> table_names(const std::vector<std::string>& existing,
+                                     const open_options& options) {
   std::set<std::string> others{options.tables.begin(), options.tables.end()};
-  std::vector<std::string> existing;
-  if (rocksdb::DB::ListColumnFamilies(o, options.path, &existing).ok())
-    others.insert(existing.begin(), existing.end());
+  others.insert(existing.begin(), existing.end());
   others.erase(rocksdb::kDefaultColumnFamilyName);
   std::vector<std::string> names{rocksdb::kDefaultColumnFamilyName};
   names.insert(names.end(), others.begin(), others.end());
@@ -241,7 +241,7 @@ expected<std::unique_ptr<db>> db::open(const open_options& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   std::vector<rocksdb::ColumnFamilyDescriptor> missing;
   auto factory = table_factory(state->block_cache);
-  for (auto& name : table_names(o, options)) {
+  for (auto& name : table_names(existing, options)) {
     const bool present = name == rocksdb::kDefaultColumnFamilyName ||
                          std::find(existing.begin(), existing.end(), name) != existing.end();
     auto cf = tuned_table_options(name, options, factory);
