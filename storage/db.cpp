@@ -388,6 +388,12 @@ std::optional<uint64_t> db::int_property(std::string_view name) const {
   return sum;
 }
 
+std::optional<uint64_t> db::db_int_property(std::string_view name) const {
+  uint64_t value = 0;
+  if (!impl_->rocks->GetIntProperty(slice(name), &value)) return std::nullopt;
+  return value;
+}
+
 rocksdb::DB* db::raw() {
   return impl_->rocks.get();
 }

@@ -132,6 +132,9 @@ class db {
   // A RocksDB integer property (e.g. "rocksdb.estimate-num-keys") summed over all tables;
   // nullopt if no table knows it.
   [[nodiscard]] std::optional<uint64_t> int_property(std::string_view name) const;
+  // A RocksDB integer property of the whole database, counted once (e.g.
+  // "rocksdb.num-running-compactions"); nullopt if RocksDB does not know it.
+  [[nodiscard]] std::optional<uint64_t> db_int_property(std::string_view name) const;
 
   // For what this wrapper lacks (Flush, properties per table, checkpoints).
   rocksdb::DB* raw();

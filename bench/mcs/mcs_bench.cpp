@@ -17,7 +17,9 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -164,6 +166,37 @@ std::string start_node(node_process& node, const fs::path& dir, const std::strin
   return "the node did not become ready (see " + (dir / "node.log").string() + ")";
 }
 
+// One gauge from the node's /metrics; nullopt if unreadable.
+std::optional<double> node_metric(const node_process& node, const std::string& name) {
+  auto r = cli::http_send("127.0.0.1", node.conn.port, "GET", "/metrics", "", {},
+                          std::chrono::milliseconds(5000));
+  if (!r || r->status != 200) return std::nullopt;
+  std::istringstream lines{r->body};
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with(name + " ")) return std::stod(line.substr(name.size() + 1));
+  return std::nullopt;
+}
+
+// After the load, until the node owes no background work (no compaction pending or running, no
+// flush running), as PostgreSQL's side runs VACUUM ANALYZE before its queries: the query figures
+// are then those of a catalog at rest, not of one still rewriting its load. Returns the seconds
+// waited and whether it settled within max_s.
+std::pair<double, bool> settle(const node_process& node, double max_s) {
+  auto t0 = steady::now();
+  int quiet_polls = 0;  // twice in a row: a compaction can start right after a flush ends
+  while (seconds_since(t0) < max_s) {
+    auto pending = node_metric(node, "librarian_rocksdb_pending_compaction_bytes");
+    auto compactions = node_metric(node, "librarian_rocksdb_running_compactions");
+    auto flushes = node_metric(node, "librarian_rocksdb_running_flushes");
+    bool quiet =
+        pending && compactions && flushes && *pending == 0 && *compactions == 0 && *flushes == 0;
+    quiet_polls = quiet ? quiet_polls + 1 : 0;
+    if (quiet_polls == 2) return {seconds_since(t0), true};
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return {seconds_since(t0), false};
+}
+
 expected<json> mcs_call(const cli::connection& conn, const std::string& verb, const json& body) {
   auto r =
       cli::call_api(conn, "POST", "/api/v1/mcs/" + verb, body, std::chrono::milliseconds(60000));
@@ -278,6 +311,9 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   if (!first_error.empty()) return json{{"error", "bulk add: " + first_error}};
   out["add_files_per_s"] = static_cast<double>(added) / load_s;
   out["files"] = added;
+  auto [settle_s, settled] = settle(node, quick ? 60.0 : 900.0);
+  out["settle_seconds"] = settle_s;
+  out["settled"] = settled;
 
   const double run_s = quick ? 2.0 : 10.0;
   uint64_t fields = std::max<uint64_t>(1000, files / 100);
@@ -421,8 +457,10 @@ json bench_postgres(const fs::path& dir, uint64_t files, bool quick) {
   });
   if (failed) return json{{"error", "bulk add: " + first_error}};
   {
+    auto t0 = steady::now();
     pg_conn admin{pg.port};
     (void)admin.exec("VACUUM ANALYZE");
+    out["settle_seconds"] = seconds_since(t0);  // the counterpart of the node's settle()
   }
   out["add_files_per_s"] = static_cast<double>(added) / load_s;
   const double run_s = quick ? 2.0 : 10.0;

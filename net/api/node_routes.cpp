@@ -89,6 +89,18 @@ void storage_metrics(metrics_text& m, const context_ptr& ctx) {
   m.family("librarian_rocksdb_memtable_bytes", "gauge", "Size of all memtables.");
   m.sample("librarian_rocksdb_memtable_bytes",
            db.int_property("rocksdb.cur-size-all-mem-tables").value_or(0));
+  // Background work still owed after a burst of writes (a bulk load): reads compete with it
+  // for CPU and disk until it reaches zero.
+  m.family("librarian_rocksdb_pending_compaction_bytes", "gauge",
+           "Estimated bytes compaction must rewrite to bring every table within its targets.");
+  m.sample("librarian_rocksdb_pending_compaction_bytes",
+           db.int_property("rocksdb.estimate-pending-compaction-bytes").value_or(0));
+  m.family("librarian_rocksdb_running_compactions", "gauge", "Compactions running now.");
+  m.sample("librarian_rocksdb_running_compactions",
+           db.db_int_property("rocksdb.num-running-compactions").value_or(0));
+  m.family("librarian_rocksdb_running_flushes", "gauge", "Memtable flushes running now.");
+  m.sample("librarian_rocksdb_running_flushes",
+           db.db_int_property("rocksdb.num-running-flushes").value_or(0));
   auto stats = ctx->env->committer->stats();
   m.family("librarian_commit_batches_total", "counter", "Batches made durable by group commit.");
   m.sample("librarian_commit_batches_total", stats.batches);

@@ -282,6 +282,13 @@ def test_open_endpoints(node):
     lt.check_eq(lt.metric(resp.text, "librarian_node_incarnation"), 1.0, "librarian_node_incarnation")
     lt.check(lt.metric(resp.text, 'librarian_actor_mailbox_depth{actor="users"}') is not None,
              "metrics lack the users mailbox depth")
+    # The background-work gauges exist and are counts (an idle test node owes little or nothing).
+    for name in ("librarian_rocksdb_pending_compaction_bytes",
+                 "librarian_rocksdb_running_compactions", "librarian_rocksdb_running_flushes"):
+        value = lt.metric(resp.text, name)
+        lt.check(value is not None and value >= 0, "metric %s is %r" % (name, value))
+    lt.check(lt.metric(resp.text, "librarian_rocksdb_running_compactions") <= 2,
+             "more compactions running than max_background_jobs allows")
     n2xx = lt.metric(resp.text, 'librarian_http_responses_total{class="2xx"}')
     n4xx = lt.metric(resp.text, 'librarian_http_responses_total{class="4xx"}')
     lt.check(n2xx and n2xx > 10 and n4xx and n4xx > 10, "http response counters 2xx=%r 4xx=%r" % (n2xx, n4xx))
