@@ -147,19 +147,13 @@ std::shared_ptr<rocksdb::TableFactory> table_factory(const std::shared_ptr<rocks
   return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(bbt));
 }
 
-rocksdb::ColumnFamilyOptions table_options(const std::shared_ptr<rocksdb::TableFactory>& factory,
-                                           size_t write_buffer_bytes) {
-  rocksdb::ColumnFamilyOptions cf;
-  if (write_buffer_bytes != 0) cf.write_buffer_size = write_buffer_bytes;
-  cf.table_factory = factory;
-  return cf;
-}
-
-// A table's options with the caller's tuned_tables entry for it applied.
+// A table's options: the DB's shared table factory, then the caller's tuned_tables entry for it.
 expected<rocksdb::ColumnFamilyOptions> tuned_table_options(
     const std::string& name, const open_options& options,
     const std::shared_ptr<rocksdb::TableFactory>& factory) {
-  auto cf = table_options(factory, options.write_buffer_bytes);
+  rocksdb::ColumnFamilyOptions cf;
+  if (options.write_buffer_bytes != 0) cf.write_buffer_size = options.write_buffer_bytes;
+  cf.table_factory = factory;
   auto tuned = options.tuned_tables.find(name);
   if (tuned == options.tuned_tables.end()) return cf;
   rocksdb::ColumnFamilyOptions out;

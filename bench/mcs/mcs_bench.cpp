@@ -166,12 +166,16 @@ std::string start_node(node_process& node, const fs::path& dir, const std::strin
   return "the node did not become ready (see " + (dir / "node.log").string() + ")";
 }
 
-// One gauge from the node's /metrics; nullopt if unreadable.
-std::optional<double> node_metric(const node_process& node, const std::string& name) {
+// The node's /metrics text; empty if unreadable.
+std::string node_metrics(const node_process& node) {
   auto r = cli::http_send("127.0.0.1", node.conn.port, "GET", "/metrics", "", {},
                           std::chrono::milliseconds(5000));
-  if (!r || r->status != 200) return std::nullopt;
-  std::istringstream lines{r->body};
+  return r && r->status == 200 ? r->body : std::string{};
+}
+
+// One unlabelled sample of a metrics text; nullopt if it is not there.
+std::optional<double> metric(const std::string& text, const std::string& name) {
+  std::istringstream lines{text};
   for (std::string line; std::getline(lines, line);)
     if (line.starts_with(name + " ")) return std::stod(line.substr(name.size() + 1));
   return std::nullopt;
@@ -185,11 +189,12 @@ std::pair<double, bool> settle(const node_process& node, double max_s) {
   auto t0 = steady::now();
   int quiet_polls = 0;  // twice in a row: a compaction can start right after a flush ends
   while (seconds_since(t0) < max_s) {
-    auto pending = node_metric(node, "librarian_rocksdb_pending_compaction_bytes");
-    auto compactions = node_metric(node, "librarian_rocksdb_running_compactions");
-    auto flushes = node_metric(node, "librarian_rocksdb_running_flushes");
-    bool quiet =
-        pending && compactions && flushes && *pending == 0 && *compactions == 0 && *flushes == 0;
+    auto text = node_metrics(node);  // one request per poll for all three gauges
+    bool quiet = true;
+    for (const char* gauge :
+         {"librarian_rocksdb_pending_compaction_bytes", "librarian_rocksdb_running_compactions",
+          "librarian_rocksdb_running_flushes"})
+      quiet = quiet && metric(text, gauge) == 0.0;
     quiet_polls = quiet ? quiet_polls + 1 : 0;
     if (quiet_polls == 2) return {seconds_since(t0), true};
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

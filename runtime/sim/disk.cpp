@@ -10,7 +10,8 @@
 // times per simulated node restart, ~9 % of a simulation's time. A program that links the
 // simulator resolves the symbol here (an executable's definition comes first in dynamic symbol
 // lookup) and reads the count once. sysconf reaches glibc's internal function, not this one.
-// Only the simulator and the tests built on it are affected; the node binary is not.
+// Only programs linking the simulator (librarian-sim, librarian-bench, the simulation tests)
+// are affected; librarian-node is not.
 extern "C" int get_nprocs() noexcept;
 extern "C" int get_nprocs() noexcept {
   static const int online = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
