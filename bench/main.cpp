@@ -27,10 +27,11 @@ int main(int argc, char** argv) {
   bool librarian_only_catalog = false;
   app.add_option("suite", suite,
                  "storage, messaging, sim, transfer, librarian, gridftp, mcs, replication, rls, "
-                 "rls-bloom, sim-replication or all (gridftp, mcs, replication, rls, rls-bloom "
-                 "and sim-replication run only by name)")
-      ->check(CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp",
-                             "mcs", "replication", "rls", "rls-bloom", "sim-replication", "all"}));
+                 "rls-bloom, rls-http, sim-replication or all (gridftp, mcs, replication, rls, "
+                 "rls-bloom, rls-http and sim-replication run only by name)")
+      ->check(
+          CLI::IsMember({"storage", "messaging", "sim", "transfer", "librarian", "gridftp", "mcs",
+                         "replication", "rls", "rls-bloom", "rls-http", "sim-replication", "all"}));
   app.add_option("--mcs-files", mcs_files,
                  "files the mcs suite loads (default 1000000; 20000 quick)");
   uint64_t replication_files = 0;
@@ -122,6 +123,12 @@ int main(int argc, char** argv) {
     if (!json) std::cerr << "running rls-bloom suite...\n";
     out["rls_bloom"] = librarian::bench::bench_rls_bloom(quick);
   }
+  // Only by name: the rls suite's HTTP figures of one LRC node alone (no PostgreSQL).
+  if (suite == "rls-http") {
+    if (!json) std::cerr << "running rls-http suite...\n";
+    auto bin_dir = std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+    out["rls_http"] = librarian::bench::bench_rls_http(dir.string(), bin_dir, quick, rls_mappings);
+  }
   // Only by name: a simulated 10-node cluster replicating a million files.
   if (suite == "sim-replication") {
     if (!json) std::cerr << "running sim-replication suite...\n";
@@ -137,6 +144,9 @@ int main(int argc, char** argv) {
       (out.contains("replication") && out["replication"].contains("error")) ||
       (out.contains("rls") &&
        (out["rls"]["ours"].contains("error") || out["rls"]["postgres"].contains("error"))) ||
+      (out.contains("rls_http") &&
+       (out["rls_http"].contains("error") || out["rls_http"]["ours"].contains("error") ||
+        out["rls_http"]["ours"]["http"].contains("error"))) ||
       (out.contains("rls_bloom") &&
        (out["rls_bloom"]["ours"]["bloom_in_memory"].contains("error") ||
         out["rls_bloom"]["ours"]["rli_bloom_queries"].contains("error"))) ||

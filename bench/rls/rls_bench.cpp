@@ -195,4 +195,35 @@ json bench_rls_bloom(bool quick) {
   return out;
 }
 
+json bench_rls_http(const std::string& work_dir, const std::string& bin_dir, bool quick,
+                    uint64_t mappings) {
+  auto p = params_for(quick, mappings, 0);
+  auto dir = fs::path{work_dir} / "rls-http";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  node_dirs dirs{bin_dir, dir / "a", dir / "b"};
+  json out{{"mappings", p.mappings},
+           {"clients", p.clients},
+           {"rounds", p.rounds},
+           {"round_s", p.round_s}};
+  out["load_average_start"] = load_average();
+  json ours;
+  {
+    auto db = open_node_db(dirs.a.string());
+    if (!db) return json{{"error", "open: " + db.err().describe()}};
+    phase("bulk_add_state_machine");
+    ours["bulk_add_state_machine"] = load_mappings(**db, 0, p.mappings, p);
+    if (ours["bulk_add_state_machine"].contains("error")) {
+      out["ours"] = std::move(ours);
+      return out;
+    }
+  }
+  phase("http");
+  ours["http"] = http_figures(dirs, p.mappings, true, p);
+  phase("done");
+  out["ours"] = std::move(ours);
+  out["load_average_end"] = load_average();
+  return out;
+}
+
 }  // namespace librarian::bench

@@ -20,4 +20,10 @@ namespace librarian::bench {
 // filter's build and install, and an RLI holding 100 filters of 1M LFNs (quick: 5 of 100,000).
 [[nodiscard]] nlohmann::json bench_rls_bloom(bool quick);
 
+// Only the rls suite's HTTP figures of one LRC node (no PostgreSQL, no RLI, no large LRC): the
+// mappings loaded at the state machine, then single and bulk adds and queries through the API.
+// For working on the request path, where the full suite takes many minutes per try.
+[[nodiscard]] nlohmann::json bench_rls_http(const std::string& work_dir, const std::string& bin_dir,
+                                            bool quick, uint64_t mappings);
+
 }  // namespace librarian::bench

@@ -1,12 +1,19 @@
-// Beast implementation of the HTTP server: one session object per connection, running on its own
-// strand, reading one request at a time (no pipelining) and answering through a respond_fn that
-// any thread may call.
+// Beast implementation of the HTTP server: one session object per connection, reading one request
+// at a time (no pipelining) and answering through a respond_fn that any thread may call.
+//
+// Each I/O thread runs its own io_context, and a connection lives on one of them for its whole
+// life (assigned round-robin at accept). Everything a session does then runs on one thread without
+// strands or locks, and a request is served without waking another thread: sharing one context
+// between the threads cost a futex call and most of a context switch per request. Read and write
+// deadlines are a time stamp per session that each thread's sweep checks a few times per timeout,
+// instead of an Asio timer armed and cancelled around every read and write.
 #include "net/http/server.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -35,10 +42,22 @@ constexpr size_t drain_bytes_max = size_t{4} << 20;
 constexpr std::chrono::milliseconds drain_time{1000};
 constexpr std::chrono::milliseconds accept_retry_delay{50};
 
-struct shared_counters {
+using clock_type = std::chrono::steady_clock;
+using executor_type = asio::io_context::executor_type;
+// Bound to the io_context's own executor: no type-erased any_io_executor in every operation.
+using socket_type = asio::basic_stream_socket<tcp, executor_type>;
+using timer_type =
+    asio::basic_waitable_timer<clock_type, asio::wait_traits<clock_type>, executor_type>;
+
+// Counted by one I/O thread each (summed by stats()), so requests on two threads do not share a
+// cache line.
+struct io_counters {
   std::array<std::atomic<uint64_t>, 5> responses_by_class{};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
+};
+
+struct shared_counters {
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_refused{0};
@@ -59,6 +78,17 @@ struct reply_slot {
 };
 
 class session;
+
+// One I/O thread: its io_context, the sessions living on it and the sweep that enforces their
+// deadlines. `sessions` is touched only on this thread.
+struct worker {
+  asio::io_context io{1};  // first: destroyed last, after the timer that belongs to it
+  timer_type sweep{io.get_executor()};
+  asio::executor_work_guard<executor_type> keep_running{io.get_executor()};
+  std::vector<std::weak_ptr<session>> sessions;
+  io_counters counters;
+  std::thread thread;
+};
 
 // State every session shares; outlives all sessions (declared before the io_context).
 struct core {
@@ -99,6 +129,26 @@ bool is_http_parse_error(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
 }
 
+// RFC 9110 token characters: what a header field's name may be made of.
+bool is_header_name(std::string_view name) {
+  static constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return std::isalnum(u) != 0 || extra.find(c) != std::string_view::npos;
+  });
+}
+
+// "Name: value\r\n"; CR, LF and NUL in the value become spaces, so no value (a file name in a
+// Content-Disposition, say) can end the field early and inject another.
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ");
+  size_t start = out.size();
+  out.append(value);
+  for (size_t i = start; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n' || out[i] == '\0') out[i] = ' ';
+  out.append("\r\n");
+}
+
 std::string endpoint_text(const tcp::endpoint& endpoint) {
   auto address = endpoint.address();
   std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
@@ -111,10 +161,14 @@ namespace {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(core& shared, uint64_t id, tcp::socket socket)
-      : core_(shared), id_(id), stream_(std::move(socket)), handler_timer_(stream_.get_executor()) {
+  session(core& shared, worker& home, uint64_t id, socket_type socket)
+      : core_(shared),
+        home_(home),
+        id_(id),
+        socket_(std::move(socket)),
+        handler_timer_(socket_.get_executor()) {
     beast::error_code ec;
-    auto remote = stream_.socket().remote_endpoint(ec);
+    auto remote = socket_.remote_endpoint(ec);
     if (!ec) remote_address_ = endpoint_text(remote);
   }
 
@@ -124,15 +178,24 @@ class session : public std::enable_shared_from_this<session> {
     core_.counters.connections_open--;
   }
 
+  // Joins the home thread's sessions and starts reading, on that thread.
   void run() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      self->home_.sessions.push_back(self);
+      self->read_header();
+    });
   }
 
   // Only from stop(), after the I/O threads are joined: nothing else touches the socket then.
-  void close_now() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+  void close_now() { close_gracefully(); }
+
+  // From the home thread's sweep: a read or write that has run past its deadline ends the
+  // connection (its pending operation then completes with an error and closes nothing twice).
+  void check_deadline(clock_type::time_point now) {
+    if (now >= deadline_) {
+      deadline_ = clock_type::time_point::max();
+      close_gracefully();
+    }
   }
 
  private:
@@ -150,18 +213,25 @@ class session : public std::enable_shared_from_this<session> {
   void fail_and_close(int status, errc code, std::string message);
   void drain();
   void close_gracefully();
+  void expires_after(std::chrono::milliseconds timeout) { deadline_ = clock_type::now() + timeout; }
 
   core& core_;
+  worker& home_;
   uint64_t id_;
-  beast::tcp_stream stream_;
-  asio::steady_timer handler_timer_;
+  socket_type socket_;
+  timer_type handler_timer_;
+  // When the pending read or write must have finished; max() while the handler has the request.
+  clock_type::time_point deadline_ = clock_type::time_point::max();
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  bhttp::response<bhttp::string_body> out_;
+  std::string head_;        // the response's status line and header fields, capacity kept across
+  std::string body_;        // requests; both go out in one gathering write
+  bool keep_open_ = false;  // whether the connection stays open after this response
   bhttp::response<bhttp::empty_body> continue_;
   std::string remote_address_;
   std::string request_id_;
   bool keep_alive_ = false;
+  bool http10_ = false;  // the request was HTTP/1.0: keep-alive must then be said explicitly
   bool drain_after_write_ = false;
   size_t drained_bytes_ = 0;
   std::array<char, 8192> drain_buffer_{};
@@ -173,17 +243,18 @@ void session::read_header() {
   parser_->body_limit(core_.options.body_max_bytes);
   request_id_.clear();
   keep_alive_ = false;
-  stream_.expires_after(core_.options.read_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
+  expires_after(core_.options.read_timeout);
+  bhttp::async_read_header(socket_, buffer_, *parser_,
                            beast::bind_front_handler(&session::on_header, shared_from_this()));
 }
 
 void session::on_header(beast::error_code ec, size_t bytes) {
-  core_.counters.bytes_in += bytes;
+  home_.counters.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
   if (ec) return on_read_error(ec);
   const auto& header = parser_->get();
   request_id_ = pick_request_id(sv(header["x-request-id"]));
   keep_alive_ = header.keep_alive();
+  http10_ = header.version() == 10;
   auto length = parser_->content_length();
   if (length && *length > core_.options.body_max_bytes) {
     return fail_and_close(413, errc::invalid_argument,
@@ -194,26 +265,26 @@ void session::on_header(beast::error_code ec, size_t bytes) {
   if (beast::iequals(header[bhttp::field::expect], "100-continue")) {
     // curl and most clients wait for this before sending a large body.
     continue_ = bhttp::response<bhttp::empty_body>{bhttp::status::continue_, header.version()};
-    stream_.expires_after(core_.options.read_timeout);
-    return bhttp::async_write(stream_, continue_,
-                              [self = shared_from_this()](beast::error_code write_ec, size_t n) {
-                                self->core_.counters.bytes_out += n;
-                                if (write_ec) return self->close_gracefully();
-                                self->read_body();
-                              });
+    expires_after(core_.options.read_timeout);
+    return bhttp::async_write(
+        socket_, continue_, [self = shared_from_this()](beast::error_code write_ec, size_t n) {
+          self->home_.counters.bytes_out.fetch_add(n, std::memory_order_relaxed);
+          if (write_ec) return self->close_gracefully();
+          self->read_body();
+        });
   }
   read_body();
 }
 
 void session::read_body() {
   if (parser_->is_done()) return dispatch_request();
-  stream_.expires_after(core_.options.read_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_,
+  expires_after(core_.options.read_timeout);
+  bhttp::async_read(socket_, buffer_, *parser_,
                     beast::bind_front_handler(&session::on_body, shared_from_this()));
 }
 
 void session::on_body(beast::error_code ec, size_t bytes) {
-  core_.counters.bytes_in += bytes;
+  home_.counters.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
   if (ec) return on_read_error(ec);
   dispatch_request();
 }
@@ -229,8 +300,9 @@ void session::on_read_error(beast::error_code ec) {
                           "request header exceeds the limit of " +
                               std::to_string(core_.options.header_max_bytes) + " bytes");
   }
-  // A clean close between requests or an idle timeout: nothing to tell anyone.
-  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) return close_gracefully();
+  // A clean close between requests, or the sweep closed an idle or slow connection (the read
+  // then ends with an error): nothing to tell anyone.
+  if (ec == bhttp::error::end_of_stream) return close_gracefully();
   if (is_http_parse_error(ec)) {
     return fail_and_close(400, errc::invalid_argument, "malformed HTTP request: " + ec.message());
   }
@@ -258,6 +330,7 @@ request session::make_request(bhttp::request<bhttp::string_body>&& message) cons
 }
 
 void session::dispatch_request() {
+  deadline_ = clock_type::time_point::max();  // the handler timer covers the wait for the answer
   auto message = parser_->release();
   std::string_view target = sv(message.target());
   if (target.empty() || target.front() != '/') {
@@ -312,7 +385,7 @@ respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
     if (!self || !slot->try_claim() || !life->alive) return;
     // dispatch, not post: an answer given on the session's own strand (a handler answering at
     // once) is written right away instead of being queued and possibly waking another thread.
-    asio::dispatch(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
+    asio::dispatch(self->socket_.get_executor(), [self, answer = std::move(answer)]() mutable {
       self->handler_timer_.cancel();
       self->send(std::move(answer));
     });
@@ -324,39 +397,61 @@ void session::send(response answer, bool close_after) {
     LIB_LOG_ERROR(log_context) << "handler answered with invalid status " << answer.status;
     answer = error_response(error{errc::internal, "invalid response status"}, request_id_);
   }
-  out_ = {};
-  out_.version(11);
-  out_.result(static_cast<unsigned>(answer.status));
-  for (auto& [name, value] : answer.headers) {
-    // Framing is the server's business; a handler's copy could desynchronize the connection.
+  // Written by hand rather than by Beast's serializer, which cost more than the rest of sending.
+  const auto status = static_cast<unsigned>(answer.status);
+  keep_open_ = keep_alive_ && !close_after;
+  head_.assign("HTTP/1.1 ");
+  head_.append(std::to_string(status));
+  head_ += ' ';
+  head_.append(sv(bhttp::obsolete_reason(bhttp::int_to_status(status))));
+  head_.append("\r\n");
+  for (const auto& [name, value] : answer.headers) {
+    // Framing is the server's business (a handler's copy could desynchronize the connection),
+    // and the fields set below are set once.
     if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
-        beast::iequals(name, "connection"))
+        beast::iequals(name, "connection") || beast::iequals(name, "server") ||
+        beast::iequals(name, "content-type") || beast::iequals(name, "x-request-id"))
       continue;
-    out_.insert(name, value);
+    if (!is_header_name(name)) {
+      LIB_LOG_ERROR(log_context) << "handler set a header with an invalid name; dropped";
+      continue;
+    }
+    append_field(head_, name, value);
   }
-  out_.set(bhttp::field::server, "librarian");
-  out_.set(bhttp::field::content_type, answer.content_type);
-  out_.set("X-Request-Id", request_id_);
-  out_.keep_alive(keep_alive_ && !close_after);
-  out_.body() = std::move(answer.body);
-  out_.prepare_payload();
-  core_.counters.responses_by_class[static_cast<size_t>(answer.status / 100 - 1)]++;
-  stream_.expires_after(core_.options.read_timeout);
-  bhttp::async_write(stream_, out_,
-                     beast::bind_front_handler(&session::on_write, shared_from_this()));
+  append_field(head_, "Server", "librarian");
+  append_field(head_, "Content-Type", answer.content_type);
+  append_field(head_, "X-Request-Id", request_id_);
+  // No body, and no length, in a 1xx, 204 or 304 (RFC 9110 8.6).
+  if (status < 200 || status == 204 || status == 304) {
+    answer.body.clear();
+  } else {
+    append_field(head_, "Content-Length", std::to_string(answer.body.size()));
+  }
+  if (!keep_open_) {
+    append_field(head_, "Connection", "close");
+  } else if (http10_) {
+    append_field(head_, "Connection", "keep-alive");
+  }
+  head_.append("\r\n");
+  body_ = std::move(answer.body);
+  home_.counters.responses_by_class[status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
+  expires_after(core_.options.read_timeout);
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+  asio::async_write(socket_, buffers,
+                    beast::bind_front_handler(&session::on_write, shared_from_this()));
 }
 
 void session::on_write(beast::error_code ec, size_t bytes) {
-  core_.counters.bytes_out += bytes;
+  home_.counters.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
   if (ec) return close_gracefully();
   if (drain_after_write_) {
     // Half-close so the client sees the end of our answer, then swallow what it still sends.
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(drain_time);  // one deadline for the whole drain, not per read
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    expires_after(drain_time);  // one deadline for the whole drain, not per read
     return drain();
   }
-  if (!out_.keep_alive()) return close_gracefully();
+  if (!keep_open_) return close_gracefully();
   read_header();
 }
 
@@ -368,7 +463,7 @@ void session::fail_and_close(int status, errc code, std::string message) {
 
 void session::drain() {
   if (drained_bytes_ >= drain_bytes_max) return close_gracefully();
-  stream_.async_read_some(asio::buffer(drain_buffer_),
+  socket_.async_read_some(asio::buffer(drain_buffer_),
                           [self = shared_from_this()](beast::error_code ec, size_t n) {
                             self->drained_bytes_ += n;
                             if (ec) return self->close_gracefully();
@@ -377,39 +472,71 @@ void session::drain() {
 }
 
 void session::close_gracefully() {
+  if (!socket_.is_open()) return;
   beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.socket().close(ignored);
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
 }
 
 }  // namespace
 
 struct server::impl {
-  core shared;  // first: destroyed last, after the io_context has destroyed every session
-  asio::io_context io{1};
-  tcp::acceptor acceptor{asio::make_strand(io)};
-  asio::steady_timer accept_retry{acceptor.get_executor()};
-  std::vector<std::thread> threads;
+  explicit impl(size_t threads) {
+    for (size_t i = 0; i < threads; ++i) workers.push_back(std::make_unique<worker>());
+    acceptor.emplace(workers.front()->io.get_executor());
+    accept_retry.emplace(workers.front()->io.get_executor());
+  }
+  ~impl() {
+    // The acceptor and its timer belong to the first worker's io_context: gone before it is.
+    accept_retry.reset();
+    acceptor.reset();
+  }
+
+  core shared;  // first: destroyed last, after each io_context has destroyed its sessions
+  std::vector<std::unique_ptr<worker>> workers;
+  std::optional<asio::basic_socket_acceptor<tcp, executor_type>> acceptor;
+  std::optional<timer_type> accept_retry;
+  size_t next_worker = 0;  // round-robin; only on the accepting (first) worker's thread
+  std::chrono::milliseconds sweep_interval{500};
   uint16_t port = 0;
   bool stopped = false;
 
   void accept();
-  void on_accept(beast::error_code ec, tcp::socket socket);
+  void on_accept(beast::error_code ec, socket_type socket, worker& home);
+  void sweep(worker& w);
 };
 
 void server::impl::accept() {
-  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-    on_accept(ec, std::move(socket));
+  worker& home = *workers[next_worker];
+  next_worker = (next_worker + 1) % workers.size();
+  acceptor->async_accept(home.io, [this, &home](beast::error_code ec, socket_type socket) {
+    on_accept(ec, std::move(socket), home);
   });
 }
 
-void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
-  if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+// Closes the connections on `w` whose read or write is past its deadline, forgets those gone.
+void server::impl::sweep(worker& w) {
+  w.sweep.expires_after(sweep_interval);
+  w.sweep.async_wait([this, &w](beast::error_code ec) {
+    if (ec) return;
+    auto now = clock_type::now();
+    std::erase_if(w.sessions, [now](const std::weak_ptr<session>& weak) {
+      auto conn = weak.lock();
+      if (!conn) return true;
+      conn->check_deadline(now);
+      return false;
+    });
+    sweep(w);
+  });
+}
+
+void server::impl::on_accept(beast::error_code ec, socket_type socket, worker& home) {
+  if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
   if (ec) {
     // EMFILE and friends: back off briefly instead of spinning on a failing accept.
     LIB_LOG_WARN(log_context) << "accept failed: " << ec.message();
-    accept_retry.expires_after(accept_retry_delay);
-    accept_retry.async_wait([this](beast::error_code wait_ec) {
+    accept_retry->expires_after(accept_retry_delay);
+    accept_retry->async_wait([this](beast::error_code wait_ec) {
       if (!wait_ec) accept();
     });
     return;
@@ -426,7 +553,7 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
   {
     std::lock_guard lock(shared.sessions_mutex);
     uint64_t id = shared.session_id_next++;
-    conn = std::make_shared<session>(shared, id, std::move(socket));
+    conn = std::make_shared<session>(shared, home, id, std::move(socket));
     shared.sessions.emplace(id, conn);
   }
   conn->run();
@@ -446,7 +573,8 @@ status validate(const server_options& options) {
   return {};
 }
 
-status bind_and_listen(tcp::acceptor& acceptor, const server_options& options) {
+status bind_and_listen(asio::basic_socket_acceptor<tcp, executor_type>& acceptor,
+                       const server_options& options) {
   beast::error_code ec;
   auto address = asio::ip::make_address(options.bind_address, ec);
   if (ec) {
@@ -472,17 +600,19 @@ status bind_and_listen(tcp::acceptor& acceptor, const server_options& options) {
 expected<std::unique_ptr<server>> server::start(server_options options, handler_fn handler) {
   LIB_ASSERT(handler != nullptr);
   if (auto ok = validate(options); !ok) return ok.err();
-  auto state = std::make_unique<impl>();
+  auto state = std::make_unique<impl>(options.threads);
+  // Several sweeps per timeout, so a deadline is enforced within about a tenth of it.
+  state->sweep_interval = std::clamp(options.read_timeout / 8, std::chrono::milliseconds{10},
+                                     std::chrono::milliseconds{500});
   state->shared.options = std::move(options);
   state->shared.handler = std::move(handler);
-  if (auto ok = bind_and_listen(state->acceptor, state->shared.options); !ok) return ok.err();
-  state->port = state->acceptor.local_endpoint().port();
+  if (auto ok = bind_and_listen(*state->acceptor, state->shared.options); !ok) return ok.err();
+  state->port = state->acceptor->local_endpoint().port();
   state->accept();
-  for (size_t i = 0; i < state->shared.options.threads; ++i) {
-    state->threads.emplace_back([io = &state->io] {
-      // Handlers are ours and do not throw; anything escaping is a bug worth crashing on.
-      io->run();
-    });
+  for (auto& w : state->workers) {
+    state->sweep(*w);
+    // Handlers are ours and do not throw; anything escaping is a bug worth crashing on.
+    w->thread = std::thread([io = &w->io] { io->run(); });
   }
   LIB_LOG_INFO(log_context) << "listening on " << state->shared.options.bind_address << ":"
                             << state->port;
@@ -502,19 +632,21 @@ uint16_t server::port() const {
 
 void server::stop() {
   // Joining from an I/O thread would wait for itself.
-  LIB_ASSERT_MSG(!impl_->io.get_executor().running_in_this_thread(),
-                 "server::stop() called from a handler");
+  for (auto& w : impl_->workers) {
+    LIB_ASSERT_MSG(!w->io.get_executor().running_in_this_thread(),
+                   "server::stop() called from a handler");
+  }
   if (impl_->stopped) return;
   impl_->stopped = true;
   {
     std::lock_guard lock(impl_->shared.life->mutex);
     impl_->shared.life->alive = false;
   }
-  impl_->io.stop();
-  for (auto& thread : impl_->threads) thread.join();
-  impl_->threads.clear();
+  for (auto& w : impl_->workers) w->io.stop();
+  for (auto& w : impl_->workers)
+    if (w->thread.joinable()) w->thread.join();
   beast::error_code ignored;
-  impl_->acceptor.close(ignored);
+  impl_->acceptor->close(ignored);
   // Collect first: closing may drop the last reference, and ~session takes sessions_mutex.
   std::vector<std::shared_ptr<session>> open;
   {
@@ -529,10 +661,12 @@ void server::stop() {
 server::counters server::stats() const {
   const auto& c = impl_->shared.counters;
   counters out;
-  for (size_t i = 0; i < out.responses_by_class.size(); ++i)
-    out.responses_by_class[i] = c.responses_by_class[i].load();
-  out.bytes_in = c.bytes_in.load();
-  out.bytes_out = c.bytes_out.load();
+  for (const auto& w : impl_->workers) {
+    for (size_t i = 0; i < out.responses_by_class.size(); ++i)
+      out.responses_by_class[i] += w->counters.responses_by_class[i].load();
+    out.bytes_in += w->counters.bytes_in.load();
+    out.bytes_out += w->counters.bytes_out.load();
+  }
   out.connections_open = c.connections_open.load();
   out.connections_accepted = c.connections_accepted.load();
   out.connections_refused = c.connections_refused.load();
