@@ -60,6 +60,17 @@ void read_cluster(json_reader& r, cluster_config& out) {
     r.error("reconnect_max_ms", "must be at least reconnect_min_ms");
 }
 
+void read_actors(json_reader& r, actors_config& out) {
+  std::string scheduler = "sharing";
+  r.optional("scheduler", scheduler);
+  if (scheduler == "stealing")
+    out.work_stealing = true;
+  else if (scheduler != "sharing")
+    r.error("scheduler", "must be \"sharing\" or \"stealing\", got \"" + scheduler + "\"");
+  r.optional_int("threads", out.threads, 0, 256);
+  r.reject_unknown_keys();
+}
+
 void read_http(json_reader& r, http_config& out) {
   r.optional_int("threads", out.threads, 1, 64);
   r.optional_int("body_max_bytes", out.body_max_bytes, 1024, int64_t{1} << 30);
@@ -531,6 +542,7 @@ void read_root(json_reader& root, node_config& out) {
   if (auto r = root.object("listen")) read_listen(*r, out.listen);
   read_peers(root, out);
   if (auto r = root.object("cluster")) read_cluster(*r, out.cluster);
+  if (auto r = root.object("actors")) read_actors(*r, out.actors);
   if (auto r = root.object("http")) read_http(*r, out.http);
   if (auto r = root.object("auth")) read_auth(*r, out.auth);
   if (auto r = root.object("supervisor")) read_supervisor(*r, out.supervisor);

@@ -41,6 +41,12 @@ struct http_config {
   uint32_t connections_max = 1024;
 };
 
+// How the node runs its actors (CAF's scheduler).
+struct actors_config {
+  bool work_stealing = false;  // false: work sharing (see runtime/caf/system_config.hpp)
+  uint32_t threads = 0;        // worker threads; 0: one per core
+};
+
 struct bootstrap_admin_config {
   std::string name;
   std::string password;  // or read from the environment variable named by password_env
@@ -257,6 +263,7 @@ struct node_config {
   listen_config listen;
   std::vector<peer_config> peers;
   cluster_config cluster;
+  actors_config actors;
   http_config http;
   auth_config auth;
   supervisor_config supervisor;

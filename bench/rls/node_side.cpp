@@ -61,7 +61,6 @@ json node_config(const std::string& name, const fs::path& dir, const ports& own,
               {"auth",
                {{"bootstrap_admin", {{"name", admin_user}, {"password", admin_password}}},
                 {"kdf_iterations", 1000}}},
-              {"http", {{"threads", std::getenv("BENCH_HTTP_THREADS") ? std::atoi(std::getenv("BENCH_HTTP_THREADS")) : 2}}},
               {"rls", std::move(rls)}};
 }
 

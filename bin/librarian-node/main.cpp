@@ -321,6 +321,9 @@ int run_node(const node_config& cfg, const sigset_t& signals,
     system_options options;
     options.heartbeat_interval = std::chrono::milliseconds(cfg.cluster.heartbeat_interval_ms);
     options.connection_timeout = std::chrono::milliseconds(cfg.cluster.connection_timeout_ms);
+    options.scheduler =
+        cfg.actors.work_stealing ? scheduler_policy::stealing : scheduler_policy::sharing;
+    options.worker_threads = cfg.actors.threads;
     system_config sys_cfg{options};
     caf::actor_system sys{sys_cfg};
     rc = serve(sys, cfg, env, *identity, signals, ftp.get());

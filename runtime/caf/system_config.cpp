@@ -16,6 +16,8 @@ system_config::system_config(const system_options& options) {
   if (options.testing_scheduler) {
     set("scheduler.policy", caf::atom("testing"));
   } else {
+    set("scheduler.policy", options.scheduler == scheduler_policy::sharing ? caf::atom("sharing")
+                                                                           : caf::atom("stealing"));
     set("middleman.heartbeat-interval", caf::timespan{options.heartbeat_interval});
     set("middleman.connection-timeout", caf::timespan{options.connection_timeout});
   }

@@ -30,6 +30,8 @@ TEST_CASE("a minimal config takes every documented default") {
   CHECK(cfg->cluster.heartbeat_interval_ms == 1000);
   CHECK(cfg->cluster.connection_timeout_ms == 5000);
   CHECK(cfg->http.body_max_bytes == 1u << 20);
+  CHECK_FALSE(cfg->actors.work_stealing);
+  CHECK(cfg->actors.threads == 0);
   CHECK(cfg->auth.kdf_iterations == 210000);
   CHECK_FALSE(cfg->auth.bootstrap_admin.has_value());
   CHECK_FALSE(cfg->seed.has_value());
@@ -43,6 +45,7 @@ TEST_CASE("a full config is read") {
     "peers": [{"name": "a", "host": "h", "cluster_port": 9}],
     "cluster": {"heartbeat_interval_ms": 100, "connection_timeout_ms": 500},
     "http": {"threads": 4, "body_max_bytes": 4096},
+    "actors": {"scheduler": "stealing", "threads": 3},
     "auth": {"bootstrap_admin": {"name": "root", "password": "pw-pw-pw-pw"}, "kdf_iterations": 5000},
     "supervisor": {"restart_backoff_min_ms": 5}
   })",
@@ -53,6 +56,8 @@ TEST_CASE("a full config is read") {
   CHECK(cfg->peers.at(0).cluster_port == 9);
   CHECK(cfg->auth.bootstrap_admin->password == "pw-pw-pw-pw");
   CHECK(cfg->supervisor.restart_backoff_min_ms == 5);
+  CHECK(cfg->actors.work_stealing);
+  CHECK(cfg->actors.threads == 3u);
 }
 
 TEST_CASE("unknown keys are named with their path and the file") {
@@ -89,6 +94,13 @@ TEST_CASE("wrong types, missing keys and bad values are explained") {
       "exactly one of password or password_env"));
   CHECK(contains(error_of("[1, 2]"), "must be a JSON object"));
   CHECK(contains(error_of("{\"name\": "), "not valid JSON"));
+}
+
+TEST_CASE("the actors section names a CAF scheduler policy") {
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "actors": {"scheduler": "fifo"}})"),
+                 "actors.scheduler': must be \"sharing\" or \"stealing\", got \"fifo\""));
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "d", "actors": {"threads": 1000}})"),
+                 "actors.threads"));
 }
 
 TEST_CASE("every problem of a config is reported at once") {
