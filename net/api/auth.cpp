@@ -1,4 +1,6 @@
 // Authentication and authorization of API requests against the users actor.
+#include <optional>
+
 #include <boost/asio/post.hpp>
 
 #include "net/api/api_context.hpp"
@@ -31,13 +33,19 @@ caller caller_of(const node::user_record& user) {
   return {user.name, http::role_from_name(user.role).value_or(http::role::none)};
 }
 
+// The fast path: user and password both recently verified, so no hand-off at all.
+std::optional<caller> recently_verified(const context_ptr& ctx,
+                                        const http::basic_credentials& creds) {
+  auto now = http::verified_cache::clock::now();
+  auto seen = ctx->users_seen.find(creds.user, now);
+  if (!seen || !ctx->password_cache.contains(creds.user, creds.password, seen->password_hash, now))
+    return std::nullopt;
+  return caller{creds.user, http::role_from_name(seen->role).value_or(http::role::none)};
+}
+
+// The slow path: the user's record from the users actor, the password through the KDF pool.
 void authenticate_basic(const context_ptr& ctx, const http::request& req, http::respond_fn respond,
                         http::basic_credentials creds, std::function<void(caller)> next) {
-  // The fast path: user and password both recently verified; no hand-off at all.
-  auto now = http::verified_cache::clock::now();
-  if (auto seen = ctx->users_seen.find(creds.user, now);
-      seen && ctx->password_cache.contains(creds.user, creds.password, seen->password_hash, now))
-    return next(caller{creds.user, http::role_from_name(seen->role).value_or(http::role::none)});
   auto node = ctx->node;
   auto timeout = ctx->actor_timeout;
   ctx->sys.spawn([=](caf::event_based_actor* self) {
@@ -85,6 +93,11 @@ void authorize(const context_ptr& ctx, const http::request& req, http::respond_f
                http::role need, std::function<void(caller)> next) {
   auto header = req.header("authorization").value_or("");
   auto creds = http::parse_authorization(header);
+  if (auto* basic = std::get_if<http::basic_credentials>(&creds)) {
+    // Answered on this thread, without copying the request into a continuation: most requests.
+    if (auto who = recently_verified(ctx, *basic))
+      return check_role(req, respond, need, std::move(*who), next);
+  }
   auto checked = [=](caller who) { check_role(req, respond, need, std::move(who), next); };
   if (auto* basic = std::get_if<http::basic_credentials>(&creds))
     return authenticate_basic(ctx, req, respond, *basic, checked);
