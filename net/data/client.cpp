@@ -332,9 +332,8 @@ expected<block_buffer> read_whole(const std::filesystem::path& path, uint64_t li
   return buf;
 }
 
+// Into path's directory, which must exist.
 status write_atomically(const std::filesystem::path& path, const block_buffer& data) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
   const auto part = receiver::part_path(path);
   int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -448,23 +447,40 @@ expected<std::vector<tree_item_result>> get_tree_files(const data_endpoint& from
                                                        const std::string& ticket,
                                                        const std::vector<tree_item>& items,
                                                        const transfer_options& o, size_t window) {
-  auto write_one = [&](int fd, size_t i, tree_item_result&) -> status {
-    if (auto st = send_frame(fd, {{"op", "get"}, {"path", items[i].relative}}); !st)
-      return fail(errc::internal, st.err().message);
-    return {};
-  };
-  auto read_one = [&](int fd, size_t i, tree_item_result& r) -> status {
-    auto reply = recv_frame(fd);
+  // One thread: the requests are a few dozen bytes each, so they go out in batches whenever half
+  // the window has been answered, and the answers are read through one buffer. (The upload's
+  // writer thread exists because its requests carry the files; here it cost two thread
+  // hand-offs per file.)
+  ignore_sigpipe();
+  nlohmann::json hello;
+  auto control = attach(from, ticket, "control", o, &hello);
+  if (!control) return control.err();
+  fd_set_guard guard{{*control}};
+  window = std::max<size_t>(1, window);
+  std::vector<tree_item_result> results(items.size());
+  buffered_reader in(*control);
+  std::filesystem::path made_dir;  // the last directory created, so each is made once
+  size_t sent = 0;
+  std::string requests;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (sent < items.size() && sent - i <= window / 2) {
+      requests.clear();
+      for (const size_t upto = std::min(items.size(), i + window); sent < upto; ++sent)
+        append_frame(requests, {{"op", "get"}, {"path", items[sent].relative}});
+      if (auto st = write_all(*control, requests.data(), requests.size()); !st) return st.err();
+    }
+    auto& r = results[i];
+    auto reply = in.recv_frame();
     if (!reply) return reply.err();
     if (auto st = check_reply(*reply); !st) {
       r.failure = st.err();
-      return {};
+      continue;
     }
     const uint64_t size = json_u64(*reply, "size");
     if (size > tree_file_bytes_max)
       return fail(errc::invalid_argument, "the server announced an oversized file");
     block_buffer data(static_cast<size_t>(size));
-    if (auto st = read_exact(fd, data.data(), data.size()); !st) return st;
+    if (auto st = in.read_exact(data.data(), data.size()); !st) return st.err();
     const std::string want = json_str(*reply, "checksum");
     auto parsed = parse_checksum(want);
     if (!parsed) return parsed.err();
@@ -474,13 +490,18 @@ expected<std::vector<tree_item_result>> get_tree_files(const data_endpoint& from
     r.bytes = size;
     if (r.checksum != format_checksum(parsed->alg, parsed->hex)) {
       r.failure = fail(errc::checksum_mismatch, "checksum mismatch for " + items[i].relative);
-      return {};
+      continue;
+    }
+    if (items[i].local.parent_path() != made_dir) {
+      std::error_code ec;
+      std::filesystem::create_directories(items[i].local.parent_path(), ec);
+      made_dir = items[i].local.parent_path();
     }
     if (auto st = write_atomically(items[i].local, data); !st) r.failure = st.err();
     if (o.on_progress) o.on_progress({size, 0, 0});
-    return {};
-  };
-  return run_tree(from, ticket, items, o, window, write_one, read_one);
+  }
+  static_cast<void>(send_frame(*control, {{"op", "close"}}));
+  return results;
 }
 
 }  // namespace librarian::data

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -117,28 +118,36 @@ status read_exact(int fd, void* data, size_t n) {
   return {};
 }
 
-status send_frame(int fd, const nlohmann::json& message) {
+void append_frame(std::string& out, const nlohmann::json& message) {
   std::string body = message.dump();
   LIB_ASSERT(body.size() <= frame_bytes_max);
-  uint8_t len[4] = {static_cast<uint8_t>(body.size() >> 24),
-                    static_cast<uint8_t>(body.size() >> 16), static_cast<uint8_t>(body.size() >> 8),
-                    static_cast<uint8_t>(body.size())};
-  std::string out(reinterpret_cast<char*>(len), 4);
+  const auto n = static_cast<uint32_t>(body.size());
+  const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+  out.append(len, 4);
   out += body;
+}
+
+status send_frame(int fd, const nlohmann::json& message) {
+  std::string out;
+  append_frame(out, message);
   return write_all(fd, out.data(), out.size());
 }
 
-expected<nlohmann::json> recv_frame(int fd) {
-  uint8_t len[4];
-  if (auto st = read_exact(fd, len, 4); !st) return st.err();
+namespace {
+
+// A frame's length prefix, checked.
+expected<uint32_t> frame_length(const uint8_t (&len)[4]) {
   uint32_t n =
       (uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) | (uint32_t{len[2]} << 8) | len[3];
   if (n == 0 || n > frame_bytes_max)
     return fail(errc::invalid_argument, "control frame of " + std::to_string(n) +
                                             " bytes (must be 1.." +
                                             std::to_string(frame_bytes_max) + ")");
-  std::string body(n, '\0');
-  if (auto st = read_exact(fd, body.data(), n); !st) return st.err();
+  return n;
+}
+
+expected<nlohmann::json> parse_frame(const std::string& body) {
   try {
     auto j = nlohmann::json::parse(body);
     if (!j.is_object()) return fail(errc::invalid_argument, "control frame is not a JSON object");
@@ -147,6 +156,74 @@ expected<nlohmann::json> recv_frame(int fd) {
     return fail(errc::invalid_argument,
                 std::string("control frame is not valid JSON: ") + e.what());
   }
+}
+
+}  // namespace
+
+expected<nlohmann::json> recv_frame(int fd) {
+  uint8_t len[4];
+  if (auto st = read_exact(fd, len, 4); !st) return st.err();
+  auto n = frame_length(len);
+  if (!n) return n.err();
+  std::string body(*n, '\0');
+  if (auto st = read_exact(fd, body.data(), *n); !st) return st.err();
+  return parse_frame(body);
+}
+
+buffered_reader::buffered_reader(int fd, size_t capacity) : fd_(fd), buffer_(capacity) {
+  LIB_ASSERT(capacity >= direct_read_bytes);
+}
+
+status buffered_reader::fill() {
+  LIB_ASSERT(begin_ == end_);
+  begin_ = end_ = 0;
+  for (;;) {
+    ssize_t r = ::recv(fd_, buffer_.data(), buffer_.size(), 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return socket_error("receive failed", errno);
+    }
+    if (r == 0) return fail(errc::not_found, "peer closed the connection");
+    end_ = static_cast<size_t>(r);
+    return {};
+  }
+}
+
+status buffered_reader::read_exact(void* data, size_t n) {
+  auto* p = static_cast<uint8_t*>(data);
+  size_t got = 0;
+  while (got < n) {
+    if (begin_ == end_) {
+      // Large reads go straight to their destination: copying them through the buffer would
+      // cost more than the recv calls it saves.
+      if (n - got >= direct_read_bytes) {
+        auto st = data::read_exact(fd_, p + got, n - got);
+        if (!st && got != 0 && st.err().code == errc::not_found)
+          return fail(errc::unavailable, "peer closed the connection mid-message");
+        return st;
+      }
+      if (auto st = fill(); !st) {
+        if (got != 0 && st.err().code == errc::not_found)
+          return fail(errc::unavailable, "peer closed the connection mid-message");
+        return st;
+      }
+    }
+    const size_t take = std::min(n - got, end_ - begin_);
+    std::memcpy(p + got, buffer_.data() + begin_, take);
+    begin_ += take;
+    got += take;
+  }
+  return {};
+}
+
+expected<nlohmann::json> buffered_reader::recv_frame() {
+  uint8_t len[4];
+  if (auto st = read_exact(len, 4); !st) return st.err();
+  auto n = frame_length(len);
+  if (!n) return n.err();
+  std::string body(*n, '\0');
+  if (auto st = read_exact(body.data(), *n); !st) return st.err();
+  return parse_frame(body);
 }
 
 nlohmann::json error_frame(const error& err) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,26 @@ void ignore_sigpipe();
 
 [[nodiscard]] status send_frame(int fd, const nlohmann::json& message);
 [[nodiscard]] expected<nlohmann::json> recv_frame(int fd);
+// The bytes send_frame writes, to batch several frames into one write.
+void append_frame(std::string& out, const nlohmann::json& message);
+
+// Reads frames and raw bytes from a socket through a buffer, so a stream of small replies (one
+// per file of a tree) costs one recv per buffer-full instead of two or three per reply. Nothing
+// else may read the socket while one is in use.
+class buffered_reader {
+ public:
+  static constexpr size_t direct_read_bytes = 16 * 1024;
+  explicit buffered_reader(int fd, size_t capacity = size_t{64} << 10);
+  [[nodiscard]] status read_exact(void* data, size_t n);
+  [[nodiscard]] expected<nlohmann::json> recv_frame();
+
+ private:
+  [[nodiscard]] status fill();
+  int fd_;
+  std::vector<uint8_t> buffer_;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
 
 // {"ok": false, "error": NAME, "message": ...} <-> librarian::error
 [[nodiscard]] nlohmann::json error_frame(const error& err);

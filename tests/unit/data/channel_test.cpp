@@ -1,5 +1,6 @@
 // The native data channel end to end on loopback, in one process: server, tickets and client.
 #include <doctest/doctest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -311,4 +312,43 @@ TEST_CASE("the registry stamps a ticket's expiry from its own clock; no lifetime
   auto late = registry.find(*t);
   REQUIRE_FALSE(late.has_value());
   CHECK(late.err().code == errc::unauthenticated);
+}
+
+TEST_CASE(
+    "a buffered reader returns frames and raw bytes as written, and says where the peer left") {
+  int fds[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+  std::string big(100 * 1024, 'x');  // past direct_read_bytes: read around the buffer
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
+  std::thread writer([&] {
+    std::string out;
+    append_frame(out, {{"n", 1}});
+    out += "abc";
+    append_frame(out, {{"n", 2}});
+    REQUIRE(write_all(fds[0], out.data(), out.size()).has_value());
+    REQUIRE(write_all(fds[0], big.data(), big.size()).has_value());
+    append_frame(out, {{"n", 3}});  // out still holds the first part: a frame, then half a frame
+    REQUIRE(write_all(fds[0], out.data(), out.size() - 3).has_value());
+    ::close(fds[0]);
+  });
+  buffered_reader in(fds[1]);
+  CHECK(in.recv_frame().value()["n"] == 1);
+  std::string abc(3, '\0');
+  REQUIRE(in.read_exact(abc.data(), 3).has_value());
+  CHECK(abc == "abc");
+  CHECK(in.recv_frame().value()["n"] == 2);
+  std::string got(big.size(), '\0');
+  REQUIRE(in.read_exact(got.data(), got.size()).has_value());
+  CHECK(got == big);
+  CHECK(in.recv_frame().value()["n"] == 1);
+  REQUIRE(in.read_exact(abc.data(), 3).has_value());
+  CHECK(in.recv_frame().value()["n"] == 2);
+  auto cut = in.recv_frame();  // the connection ends inside this frame
+  REQUIRE_FALSE(cut.has_value());
+  CHECK(cut.err().code == errc::unavailable);
+  auto after = in.recv_frame();  // and nothing follows
+  REQUIRE_FALSE(after.has_value());
+  CHECK(after.err().code == errc::not_found);
+  writer.join();
+  ::close(fds[1]);
 }
