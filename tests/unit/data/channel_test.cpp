@@ -325,10 +325,10 @@ TEST_CASE(
     append_frame(out, {{"n", 1}});
     out += "abc";
     append_frame(out, {{"n", 2}});
-    REQUIRE(write_all(fds[0], out.data(), out.size()).has_value());
-    REQUIRE(write_all(fds[0], big.data(), big.size()).has_value());
+    CHECK(write_all(fds[0], out.data(), out.size()).has_value());
+    CHECK(write_all(fds[0], big.data(), big.size()).has_value());
     append_frame(out, {{"n", 3}});  // out still holds the first part: a frame, then half a frame
-    REQUIRE(write_all(fds[0], out.data(), out.size() - 3).has_value());
+    CHECK(write_all(fds[0], out.data(), out.size() - 3).has_value());
     ::close(fds[0]);
   });
   buffered_reader in(fds[1]);
