@@ -410,3 +410,60 @@ TEST_CASE("the CLI's client gives up at its deadline with errc::timeout") {
   CHECK(reply.err().code == librarian::errc::timeout);
   CHECK(reply.err().message.find("127.0.0.1:" + std::to_string(srv->port())) != std::string::npos);
 }
+
+TEST_CASE("a handler's header fields cannot inject others or change the framing") {
+  auto srv = start_or_fail(small_options(), [](request req, respond_fn respond) {
+    response res;
+    res.content_type = "text/plain";
+    if (req.path == "/empty") {
+      res.status = 204;
+      res.body = "dropped: a 204 has no body";
+    } else {
+      res.body = "hello";
+      res.headers = {{"X-Note", "a\r\nSet-Cookie: evil=1"},
+                     {"Content-Length", "99"},
+                     {"Bad Name", "x"},
+                     {"Connection", "close"}};
+    }
+    respond(std::move(res));
+  });
+  test_connection conn(srv->port());
+  REQUIRE(conn.write(simple_get("/inject")));
+  auto reply = conn.read();
+  REQUIRE(reply.has_value());
+  CHECK(reply->result_int() == 200);
+  CHECK(reply->body() == "hello");
+  CHECK(reply->keep_alive());
+  CHECK(reply->count("set-cookie") == 0);
+  CHECK(reply->count("bad name") == 0);
+  CHECK(std::string{reply->at("x-note")} == "a  Set-Cookie: evil=1");
+  REQUIRE(conn.write(simple_get("/empty")));
+  reply = conn.read();
+  REQUIRE(reply.has_value());
+  CHECK(reply->result_int() == 204);
+  CHECK(reply->body().empty());
+  CHECK(reply->count(bhttp::field::content_length) == 0);
+  // The framing held: the same connection still serves.
+  REQUIRE(conn.write(simple_get("/inject")));
+  reply = conn.read();
+  REQUIRE(reply.has_value());
+  CHECK(reply->body() == "hello");
+}
+
+TEST_CASE("an HTTP/1.0 client asking for keep-alive is told so and kept") {
+  auto srv = start_or_fail(small_options(), echo);
+  test_connection conn(srv->port());
+  for (std::string path : {"/one", "/two"}) {
+    REQUIRE(conn.write("GET " + path + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    auto reply = conn.read();
+    REQUIRE(reply.has_value());
+    CHECK(reply->result_int() == 200);
+    CHECK(beast::iequals(std::string{(*reply)[bhttp::field::connection]}, "keep-alive"));
+    CHECK(nlohmann::json::parse(reply->body())["path"] == path);
+  }
+  REQUIRE(conn.write("GET /three HTTP/1.0\r\n\r\n"));  // no keep-alive: closed after the answer
+  auto reply = conn.read();
+  REQUIRE(reply.has_value());
+  CHECK(conn.closed_by_peer());
+  CHECK(srv->stats().connections_accepted == 1);
+}
