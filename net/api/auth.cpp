@@ -93,14 +93,14 @@ void authorize(const context_ptr& ctx, const http::request& req, http::respond_f
                http::role need, std::function<void(caller)> next) {
   auto header = req.header("authorization").value_or("");
   auto creds = http::parse_authorization(header);
-  if (auto* basic = std::get_if<http::basic_credentials>(&creds)) {
-    // Answered on this thread, without copying the request into a continuation: most requests.
+  const auto* basic = std::get_if<http::basic_credentials>(&creds);
+  // Answered on this thread, before any continuation copies the request: most requests.
+  if (basic) {
     if (auto who = recently_verified(ctx, *basic))
       return check_role(req, respond, need, std::move(*who), next);
   }
   auto checked = [=](caller who) { check_role(req, respond, need, std::move(who), next); };
-  if (auto* basic = std::get_if<http::basic_credentials>(&creds))
-    return authenticate_basic(ctx, req, respond, *basic, checked);
+  if (basic) return authenticate_basic(ctx, req, respond, *basic, checked);
   if (auto* bearer = std::get_if<http::bearer_credentials>(&creds))
     return authenticate_bearer(ctx, req, respond, bearer->token, checked);
   if (auto* bad = std::get_if<http::malformed_credentials>(&creds))

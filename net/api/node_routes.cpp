@@ -54,6 +54,12 @@ struct metrics_text {
   void sample(const std::string& name_and_labels, V value) {
     out << name_and_labels << " " << value << "\n";
   }
+  // A family of one unlabelled sample.
+  template <class V>
+  void single(const char* name, const char* type, const char* help, V value) {
+    family(name, type, help);
+    sample(name, value);
+  }
 };
 
 void process_metrics(metrics_text& m) {
@@ -61,55 +67,46 @@ void process_metrics(metrics_text& m) {
   getrusage(RUSAGE_SELF, &usage);
   double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                  static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  m.family("process_cpu_seconds_total", "counter", "User and system CPU time spent.");
-  m.sample("process_cpu_seconds_total", cpu_s);
+  m.single("process_cpu_seconds_total", "counter", "User and system CPU time spent.", cpu_s);
   long pages = 0;
   std::ifstream statm{"/proc/self/statm"};
   long size_pages = 0;
   statm >> size_pages >> pages;
-  m.family("process_resident_memory_bytes", "gauge", "Resident memory size.");
-  m.sample("process_resident_memory_bytes", pages * sysconf(_SC_PAGESIZE));
+  m.single("process_resident_memory_bytes", "gauge", "Resident memory size.",
+           pages * sysconf(_SC_PAGESIZE));
   std::error_code ec;
   size_t fds = 0;
   for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
     ++fds;
-  m.family("process_open_fds", "gauge", "Open file descriptors.");
-  m.sample("process_open_fds", fds);
+  m.single("process_open_fds", "gauge", "Open file descriptors.", fds);
 }
 
 void storage_metrics(metrics_text& m, const context_ptr& ctx) {
   const auto& db = *ctx->env->db;
-  m.family("librarian_rocksdb_estimated_keys", "gauge", "RocksDB estimate of live keys.");
-  m.sample("librarian_rocksdb_estimated_keys",
+  m.single("librarian_rocksdb_estimated_keys", "gauge", "RocksDB estimate of live keys.",
            db.int_property("rocksdb.estimate-num-keys").value_or(0));
-  m.family("librarian_rocksdb_sst_bytes", "gauge", "Total size of SST files.");
-  m.sample("librarian_rocksdb_sst_bytes",
+  m.single("librarian_rocksdb_sst_bytes", "gauge", "Total size of SST files.",
            db.int_property("rocksdb.total-sst-files-size").value_or(0));
-  m.family("librarian_rocksdb_memtable_bytes", "gauge", "Size of all memtables.");
-  m.sample("librarian_rocksdb_memtable_bytes",
+  m.single("librarian_rocksdb_memtable_bytes", "gauge", "Size of all memtables.",
            db.int_property("rocksdb.cur-size-all-mem-tables").value_or(0));
   // Background work still owed after a burst of writes (a bulk load): reads compete with it
   // for CPU and disk until it reaches zero.
-  m.family("librarian_rocksdb_pending_compaction_bytes", "gauge",
-           "Estimated bytes compaction must rewrite to bring every table within its targets.");
-  m.sample("librarian_rocksdb_pending_compaction_bytes",
+  m.single("librarian_rocksdb_pending_compaction_bytes", "gauge",
+           "Estimated bytes compaction must rewrite to bring every table within its targets.",
            db.int_property("rocksdb.estimate-pending-compaction-bytes").value_or(0));
-  m.family("librarian_rocksdb_running_compactions", "gauge", "Compactions running now.");
-  m.sample("librarian_rocksdb_running_compactions",
+  m.single("librarian_rocksdb_running_compactions", "gauge", "Compactions running now.",
            db.db_int_property("rocksdb.num-running-compactions").value_or(0));
-  m.family("librarian_rocksdb_running_flushes", "gauge", "Memtable flushes running now.");
-  m.sample("librarian_rocksdb_running_flushes",
+  m.single("librarian_rocksdb_running_flushes", "gauge", "Memtable flushes running now.",
            db.db_int_property("rocksdb.num-running-flushes").value_or(0));
   auto stats = ctx->env->committer->stats();
-  m.family("librarian_commit_batches_total", "counter", "Batches made durable by group commit.");
-  m.sample("librarian_commit_batches_total", stats.batches);
-  m.family("librarian_commit_failed_batches_total", "counter", "Batches whose commit failed.");
-  m.sample("librarian_commit_failed_batches_total", stats.failed_batches);
-  m.family("librarian_commit_syncs_total", "counter", "WAL syncs (one per commit group).");
-  m.sample("librarian_commit_syncs_total", stats.synced_groups);
-  m.family("librarian_commit_bytes_total", "counter", "Bytes committed.");
-  m.sample("librarian_commit_bytes_total", stats.bytes);
+  m.single("librarian_commit_batches_total", "counter", "Batches made durable by group commit.",
+           stats.batches);
+  m.single("librarian_commit_failed_batches_total", "counter", "Batches whose commit failed.",
+           stats.failed_batches);
+  m.single("librarian_commit_syncs_total", "counter", "WAL syncs (one per commit group).",
+           stats.synced_groups);
+  m.single("librarian_commit_bytes_total", "counter", "Bytes committed.", stats.bytes);
 }
 
 void http_metrics(metrics_text& m, const context_ptr& ctx) {
@@ -120,43 +117,38 @@ void http_metrics(metrics_text& m, const context_ptr& ctx) {
   for (size_t i = 0; i < stats.responses_by_class.size(); ++i)
     m.sample("librarian_http_responses_total{class=\"" + std::to_string(i + 1) + "xx\"}",
              stats.responses_by_class[i]);
-  m.family("librarian_http_bytes_in_total", "counter", "Request bytes read.");
-  m.sample("librarian_http_bytes_in_total", stats.bytes_in);
-  m.family("librarian_http_bytes_out_total", "counter", "Response bytes written.");
-  m.sample("librarian_http_bytes_out_total", stats.bytes_out);
-  m.family("librarian_http_connections_open", "gauge", "Open HTTP connections.");
-  m.sample("librarian_http_connections_open", stats.connections_open);
-  m.family("librarian_http_handler_timeouts_total", "counter", "Requests answered 504.");
-  m.sample("librarian_http_handler_timeouts_total", stats.handler_timeouts);
+  m.single("librarian_http_bytes_in_total", "counter", "Request bytes read.", stats.bytes_in);
+  m.single("librarian_http_bytes_out_total", "counter", "Response bytes written.", stats.bytes_out);
+  m.single("librarian_http_connections_open", "gauge", "Open HTTP connections.",
+           stats.connections_open);
+  m.single("librarian_http_handler_timeouts_total", "counter", "Requests answered 504.",
+           stats.handler_timeouts);
 }
 
 void data_metrics(metrics_text& m, const context_ptr& ctx) {
   const auto* server = ctx->env->data_server;
   if (!server) return;
   auto st = server->stats();
-  m.family("librarian_data_bytes_received_total", "counter",
-           "Bytes received and verified on the data channel.");
-  m.sample("librarian_data_bytes_received_total", st.bytes_received);
-  m.family("librarian_data_bytes_sent_total", "counter", "Bytes sent on the data channel.");
-  m.sample("librarian_data_bytes_sent_total", st.bytes_sent);
+  m.single("librarian_data_bytes_received_total", "counter",
+           "Bytes received and verified on the data channel.", st.bytes_received);
+  m.single("librarian_data_bytes_sent_total", "counter", "Bytes sent on the data channel.",
+           st.bytes_sent);
   m.family("librarian_data_transfers_total", "counter", "Data-channel transfers by outcome.");
   m.sample("librarian_data_transfers_total{outcome=\"completed\"}", st.transfers_completed);
   m.sample("librarian_data_transfers_total{outcome=\"failed\"}", st.transfers_failed);
-  m.family("librarian_data_checksum_mismatches_total", "counter",
-           "Transfers whose checksum did not verify.");
-  m.sample("librarian_data_checksum_mismatches_total", st.checksum_mismatches);
-  m.family("librarian_data_connections_rejected_total", "counter",
-           "Data connections refused (bad ticket, too many).");
-  m.sample("librarian_data_connections_rejected_total", st.connections_rejected);
-  m.family("librarian_data_connections_open", "gauge", "Open data-channel connections.");
-  m.sample("librarian_data_connections_open", st.connections_open);
+  m.single("librarian_data_checksum_mismatches_total", "counter",
+           "Transfers whose checksum did not verify.", st.checksum_mismatches);
+  m.single("librarian_data_connections_rejected_total", "counter",
+           "Data connections refused (bad ticket, too many).", st.connections_rejected);
+  m.single("librarian_data_connections_open", "gauge", "Open data-channel connections.",
+           st.connections_open);
 }
 
 void node_metrics(metrics_text& m, const node::node_status& st) {
-  m.family("librarian_node_incarnation", "gauge", "How many times this node has started.");
-  m.sample("librarian_node_incarnation", st.incarnation);
-  m.family("librarian_node_uptime_seconds", "gauge", "Seconds since this incarnation started.");
-  m.sample("librarian_node_uptime_seconds", static_cast<double>(st.uptime_ms) / 1000.0);
+  m.single("librarian_node_incarnation", "gauge", "How many times this node has started.",
+           st.incarnation);
+  m.single("librarian_node_uptime_seconds", "gauge", "Seconds since this incarnation started.",
+           static_cast<double>(st.uptime_ms) / 1000.0);
   m.family("librarian_actor_mailbox_depth", "gauge", "Messages waiting, as of the last poll.");
   for (const auto& a : st.actors)
     m.sample("librarian_actor_mailbox_depth{actor=\"" + a.name + "\"}", a.mailbox_depth);
@@ -186,9 +178,8 @@ void replication_metrics(metrics_text& m, const transfer::replication_report& r)
            "Bytes of open batches, and how many of them have moved.");
   m.sample("librarian_replication_open_bytes{part=\"total\"}", total);
   m.sample("librarian_replication_open_bytes{part=\"moved\"}", done);
-  m.family("librarian_replication_overdue_transfers", "gauge",
-           "Live transfers older than their hypervisor's age_in_days.");
-  m.sample("librarian_replication_overdue_transfers", r.overdue.size());
+  m.single("librarian_replication_overdue_transfers", "gauge",
+           "Live transfers older than their hypervisor's age_in_days.", r.overdue.size());
   m.family("librarian_replication_events_total", "counter",
            "Replicator events since start: task runs (<task>_runs), batches, transfers, "
            "retries, bytes moved (docs/replication.md).");
@@ -225,11 +216,10 @@ void respond_metrics(const context_ptr& ctx, const node::node_status& st,
   node_metrics(m, st);
   if (replication) replication_metrics(m, *replication);
   if (lrc_counts) {
-    m.family("librarian_lrc_lfns", "gauge", "LFNs in the local replica catalog.");
-    m.sample("librarian_lrc_lfns", lrc_counts->first);
-    m.family("librarian_lrc_mappings", "gauge",
-             "LFN-to-PFN mappings in the local replica catalog.");
-    m.sample("librarian_lrc_mappings", lrc_counts->second);
+    m.single("librarian_lrc_lfns", "gauge", "LFNs in the local replica catalog.",
+             lrc_counts->first);
+    m.single("librarian_lrc_mappings", "gauge", "LFN-to-PFN mappings in the local replica catalog.",
+             lrc_counts->second);
   }
   storage_metrics(m, ctx);
   http_metrics(m, ctx);

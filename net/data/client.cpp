@@ -360,31 +360,51 @@ status write_atomically(const std::filesystem::path& path, const block_buffer& d
 
 constexpr uint64_t tree_file_bytes_max = 16ull << 20;
 
-template <class Writer, class Reader>
-expected<std::vector<tree_item_result>> run_tree(const data_endpoint& ep, const std::string& ticket,
-                                                 const std::vector<tree_item>& items,
-                                                 const transfer_options& o, size_t window,
-                                                 Writer write_one, Reader read_one) {
+}  // namespace
+
+expected<std::vector<tree_item_result>> put_tree_files(const data_endpoint& to,
+                                                       const std::string& ticket,
+                                                       const std::vector<tree_item>& items,
+                                                       const transfer_options& o, size_t window) {
+  // A writer thread sends each file (a frame, then its bytes) while this one reads the replies:
+  // the requests carry the data, so neither side may wait for the other.
   ignore_sigpipe();
   nlohmann::json hello;
-  auto control = attach(ep, ticket, "control", o, &hello);
+  auto control = attach(to, ticket, "control", o, &hello);
   if (!control) return control.err();
   fd_set_guard guard{{*control}};
   std::vector<tree_item_result> results(items.size());
   pipeline pipe(std::max<size_t>(1, window));
+  // A file that cannot be read fails alone; a send that fails (errc::internal) ends the tree.
+  auto send_one = [&](size_t i) -> status {
+    auto& r = results[i];
+    auto data = read_whole(items[i].local, tree_file_bytes_max);
+    if (!data) return data.err();
+    checksum_stream sum(o.alg);
+    sum.update(std::span<const uint8_t>(data->data(), data->size()));
+    r.checksum = format_checksum(o.alg, sum.hex_digest());
+    r.bytes = data->size();
+    if (auto st = send_frame(*control, {{"op", "put"},
+                                        {"path", items[i].relative},
+                                        {"size", data->size()},
+                                        {"checksum", r.checksum}});
+        !st)
+      return fail(errc::internal, st.err().message);
+    if (auto st = write_all(*control, data->data(), data->size()); !st)
+      return fail(errc::internal, st.err().message);
+    return {};
+  };
   std::optional<error> writer_failure;
   std::thread writer([&] {
     for (size_t i = 0; i < items.size(); ++i) {
       if (!pipe.acquire()) break;
-      auto st = write_one(*control, i, results[i]);
-      if (!st) {
+      if (auto st = send_one(i); !st) {
+        pipe.unsent();
         if (st.err().code == errc::internal) {  // the connection broke
           writer_failure = st.err();
-          pipe.unsent();
           break;
         }
         results[i].failure = st.err();  // a local problem with this file only
-        pipe.unsent();
         continue;
       }
       pipe.sent(i);
@@ -393,54 +413,24 @@ expected<std::vector<tree_item_result>> run_tree(const data_endpoint& ep, const 
   });
   std::optional<error> reader_failure;
   while (auto i = pipe.next()) {
-    if (auto st = read_one(*control, *i, results[*i]); !st) {
-      reader_failure = st.err();
+    auto reply = recv_frame(*control);
+    if (!reply) {
+      reader_failure = reply.err();
       pipe.abort();
       ::shutdown(*control, SHUT_RDWR);
       break;
     }
+    if (auto st = check_reply(*reply); !st) {
+      results[*i].failure = st.err();
+      continue;
+    }
+    if (o.on_progress) o.on_progress({results[*i].bytes, 0, 0});
   }
   writer.join();
   if (reader_failure) return *reader_failure;
   if (writer_failure) return *writer_failure;
   static_cast<void>(send_frame(*control, {{"op", "close"}}));
   return results;
-}
-
-}  // namespace
-
-expected<std::vector<tree_item_result>> put_tree_files(const data_endpoint& to,
-                                                       const std::string& ticket,
-                                                       const std::vector<tree_item>& items,
-                                                       const transfer_options& o, size_t window) {
-  auto write_one = [&](int fd, size_t i, tree_item_result& r) -> status {
-    auto data = read_whole(items[i].local, tree_file_bytes_max);
-    if (!data) return data.err();
-    checksum_stream sum(o.alg);
-    sum.update(std::span<const uint8_t>(data->data(), data->size()));
-    r.checksum = format_checksum(o.alg, sum.hex_digest());
-    r.bytes = data->size();
-    if (auto st = send_frame(fd, {{"op", "put"},
-                                  {"path", items[i].relative},
-                                  {"size", data->size()},
-                                  {"checksum", r.checksum}});
-        !st)
-      return fail(errc::internal, st.err().message);
-    if (auto st = write_all(fd, data->data(), data->size()); !st)
-      return fail(errc::internal, st.err().message);
-    return {};
-  };
-  auto read_one = [&](int fd, size_t, tree_item_result& r) -> status {
-    auto reply = recv_frame(fd);
-    if (!reply) return reply.err();
-    if (auto st = check_reply(*reply); !st) {
-      r.failure = st.err();
-      return {};
-    }
-    if (o.on_progress) o.on_progress({r.bytes, 0, 0});
-    return {};
-  };
-  return run_tree(to, ticket, items, o, window, write_one, read_one);
 }
 
 expected<std::vector<tree_item_result>> get_tree_files(const data_endpoint& from,

@@ -136,18 +136,19 @@ status send_frame(int fd, const nlohmann::json& message) {
 
 namespace {
 
-// A frame's length prefix, checked.
-expected<uint32_t> frame_length(const uint8_t (&len)[4]) {
+// One frame through `read(data, n)`, a socket's or a buffered reader's read_exact.
+template <class Read>
+expected<nlohmann::json> read_frame(Read&& read) {
+  uint8_t len[4];
+  if (auto st = read(len, 4); !st) return st.err();
   uint32_t n =
       (uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) | (uint32_t{len[2]} << 8) | len[3];
   if (n == 0 || n > frame_bytes_max)
     return fail(errc::invalid_argument, "control frame of " + std::to_string(n) +
                                             " bytes (must be 1.." +
                                             std::to_string(frame_bytes_max) + ")");
-  return n;
-}
-
-expected<nlohmann::json> parse_frame(const std::string& body) {
+  std::string body(n, '\0');
+  if (auto st = read(body.data(), n); !st) return st.err();
   try {
     auto j = nlohmann::json::parse(body);
     if (!j.is_object()) return fail(errc::invalid_argument, "control frame is not a JSON object");
@@ -161,13 +162,7 @@ expected<nlohmann::json> parse_frame(const std::string& body) {
 }  // namespace
 
 expected<nlohmann::json> recv_frame(int fd) {
-  uint8_t len[4];
-  if (auto st = read_exact(fd, len, 4); !st) return st.err();
-  auto n = frame_length(len);
-  if (!n) return n.err();
-  std::string body(*n, '\0');
-  if (auto st = read_exact(fd, body.data(), *n); !st) return st.err();
-  return parse_frame(body);
+  return read_frame([fd](void* to, size_t n) { return read_exact(fd, to, n); });
 }
 
 buffered_reader::buffered_reader(int fd, size_t capacity) : fd_(fd), buffer_(capacity) {
@@ -196,17 +191,11 @@ status buffered_reader::read_exact(void* data, size_t n) {
     if (begin_ == end_) {
       // Large reads go straight to their destination: copying them through the buffer would
       // cost more than the recv calls it saves.
-      if (n - got >= direct_read_bytes) {
-        auto st = data::read_exact(fd_, p + got, n - got);
-        if (!st && got != 0 && st.err().code == errc::not_found)
-          return fail(errc::unavailable, "peer closed the connection mid-message");
-        return st;
-      }
-      if (auto st = fill(); !st) {
-        if (got != 0 && st.err().code == errc::not_found)
-          return fail(errc::unavailable, "peer closed the connection mid-message");
-        return st;
-      }
+      const bool direct = n - got >= direct_read_bytes;
+      auto st = direct ? data::read_exact(fd_, p + got, n - got) : fill();
+      if (!st && got != 0 && st.err().code == errc::not_found)
+        return fail(errc::unavailable, "peer closed the connection mid-message");
+      if (!st || direct) return st;
     }
     const size_t take = std::min(n - got, end_ - begin_);
     std::memcpy(p + got, buffer_.data() + begin_, take);
@@ -217,13 +206,7 @@ status buffered_reader::read_exact(void* data, size_t n) {
 }
 
 expected<nlohmann::json> buffered_reader::recv_frame() {
-  uint8_t len[4];
-  if (auto st = read_exact(len, 4); !st) return st.err();
-  auto n = frame_length(len);
-  if (!n) return n.err();
-  std::string body(*n, '\0');
-  if (auto st = read_exact(body.data(), *n); !st) return st.err();
-  return parse_frame(body);
+  return read_frame([this](void* to, size_t n) { return read_exact(to, n); });
 }
 
 nlohmann::json error_frame(const error& err) {

@@ -355,7 +355,7 @@ void session::dispatch_request() {
   // Armed only for a request the handler did not answer at once (many are answered on this
   // thread, inside the call): a timer set and cancelled per request costs a timer-queue insert
   // and an aborted completion. An answer from another thread cannot slip between the check and
-  // the arming: it is dispatched to this session's strand, which we are still running in, so it
+  // the arming: it is dispatched to this session's thread, which we are still running on, so it
   // runs (and cancels the timer) after this function returns.
   if (!slot->claimed.load()) arm_handler_timer(slot);
 }
@@ -383,8 +383,8 @@ respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
     // client saw the connection close with no answer).
     auto self = weak.lock();
     if (!self || !slot->try_claim() || !life->alive) return;
-    // dispatch, not post: an answer given on the session's own strand (a handler answering at
-    // once) is written right away instead of being queued and possibly waking another thread.
+    // dispatch, not post: an answer given on the session's own thread (a handler answering at
+    // once) is written right away instead of being queued.
     asio::dispatch(self->socket_.get_executor(), [self, answer = std::move(answer)]() mutable {
       self->handler_timer_.cancel();
       self->send(std::move(answer));
@@ -478,24 +478,26 @@ void session::close_gracefully() {
   socket_.close(ignored);
 }
 
+std::vector<std::unique_ptr<worker>> make_workers(size_t threads) {
+  std::vector<std::unique_ptr<worker>> out;
+  for (size_t i = 0; i < threads; ++i) out.push_back(std::make_unique<worker>());
+  return out;
+}
+
 }  // namespace
 
 struct server::impl {
-  explicit impl(size_t threads) {
-    for (size_t i = 0; i < threads; ++i) workers.push_back(std::make_unique<worker>());
-    acceptor.emplace(workers.front()->io.get_executor());
-    accept_retry.emplace(workers.front()->io.get_executor());
-  }
-  ~impl() {
-    // The acceptor and its timer belong to the first worker's io_context: gone before it is.
-    accept_retry.reset();
-    acceptor.reset();
-  }
+  explicit impl(size_t threads)
+      : workers(make_workers(threads)),
+        acceptor(workers.front()->io.get_executor()),
+        accept_retry(acceptor.get_executor()) {}
 
   core shared;  // first: destroyed last, after each io_context has destroyed its sessions
+  // Before the acceptor and its timer, which live on the first worker's io_context and so must
+  // go before it does.
   std::vector<std::unique_ptr<worker>> workers;
-  std::optional<asio::basic_socket_acceptor<tcp, executor_type>> acceptor;
-  std::optional<timer_type> accept_retry;
+  asio::basic_socket_acceptor<tcp, executor_type> acceptor;
+  timer_type accept_retry;
   size_t next_worker = 0;  // round-robin; only on the accepting (first) worker's thread
   std::chrono::milliseconds sweep_interval{500};
   uint16_t port = 0;
@@ -509,7 +511,7 @@ struct server::impl {
 void server::impl::accept() {
   worker& home = *workers[next_worker];
   next_worker = (next_worker + 1) % workers.size();
-  acceptor->async_accept(home.io, [this, &home](beast::error_code ec, socket_type socket) {
+  acceptor.async_accept(home.io, [this, &home](beast::error_code ec, socket_type socket) {
     on_accept(ec, std::move(socket), home);
   });
 }
@@ -531,12 +533,12 @@ void server::impl::sweep(worker& w) {
 }
 
 void server::impl::on_accept(beast::error_code ec, socket_type socket, worker& home) {
-  if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+  if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
   if (ec) {
     // EMFILE and friends: back off briefly instead of spinning on a failing accept.
     LIB_LOG_WARN(log_context) << "accept failed: " << ec.message();
-    accept_retry->expires_after(accept_retry_delay);
-    accept_retry->async_wait([this](beast::error_code wait_ec) {
+    accept_retry.expires_after(accept_retry_delay);
+    accept_retry.async_wait([this](beast::error_code wait_ec) {
       if (!wait_ec) accept();
     });
     return;
@@ -606,8 +608,8 @@ expected<std::unique_ptr<server>> server::start(server_options options, handler_
                                      std::chrono::milliseconds{500});
   state->shared.options = std::move(options);
   state->shared.handler = std::move(handler);
-  if (auto ok = bind_and_listen(*state->acceptor, state->shared.options); !ok) return ok.err();
-  state->port = state->acceptor->local_endpoint().port();
+  if (auto ok = bind_and_listen(state->acceptor, state->shared.options); !ok) return ok.err();
+  state->port = state->acceptor.local_endpoint().port();
   state->accept();
   for (auto& w : state->workers) {
     state->sweep(*w);
@@ -646,7 +648,7 @@ void server::stop() {
   for (auto& w : impl_->workers)
     if (w->thread.joinable()) w->thread.join();
   beast::error_code ignored;
-  impl_->acceptor->close(ignored);
+  impl_->acceptor.close(ignored);
   // Collect first: closing may drop the last reference, and ~session takes sessions_mutex.
   std::vector<std::shared_ptr<session>> open;
   {
