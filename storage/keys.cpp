@@ -42,6 +42,15 @@ std::string string_key(std::string_view s) {
   return key;
 }
 
+std::optional<size_t> first_string_size(std::string_view key) {
+  // An escaped NUL is 0x00 0xFF, so the first 0x00 followed by 0x01 ends the component.
+  for (size_t i = key.find(escape_byte); i != std::string_view::npos && i + 1 < key.size();
+       i = key.find(escape_byte, i + 2)) {
+    if (key[i + 1] == terminator) return i + 2;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> prefix_successor(std::string_view prefix) {
   std::string out{prefix};
   while (!out.empty() && static_cast<uint8_t>(out.back()) == 0xff) out.pop_back();

@@ -24,6 +24,10 @@ void append_string(std::string& key, std::string_view s);
 [[nodiscard]] std::string u64_key(uint64_t v);
 [[nodiscard]] std::string string_key(std::string_view s);
 
+// The size of a key's leading string component (append_string's bytes, terminator included), or
+// nullopt when the key does not start with a complete one.
+[[nodiscard]] std::optional<size_t> first_string_size(std::string_view key);
+
 // The smallest string greater than every string that starts with prefix; nullopt when there is
 // none (prefix empty or all 0xFF), i.e. the scan runs to the end of the table.
 [[nodiscard]] std::optional<std::string> prefix_successor(std::string_view prefix);

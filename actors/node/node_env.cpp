@@ -21,6 +21,13 @@ std::vector<std::string> node_tables() {
   return tables;
 }
 
+storage::open_options node_db_options(std::string path, rocksdb::Env* env) {
+  storage::open_options o{std::move(path), env, node_tables()};
+  o.tuned_tables = mcs::mcs_table_tuning();  // no OPTIONS rewrite when the MCS actor starts
+  o.string_prefixed_tables = rls::lrc_string_prefixed_tables();
+  return o;
+}
+
 expected<node_identity> begin_incarnation(storage::db& db, const std::string& name,
                                           int64_t now_ms) {
   auto table = db.get_table(node_table);

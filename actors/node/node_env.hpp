@@ -65,6 +65,9 @@ struct node_env {
 
 // Every column family the node family uses; the DB is opened with these.
 [[nodiscard]] std::vector<std::string> node_tables();
+// What every opener of a node's DB passes (the node, the simulator, offline tools, benchmarks):
+// node_tables() and their tuning, so a table's options do not depend on who opened it last.
+[[nodiscard]] storage::open_options node_db_options(std::string path, rocksdb::Env* env = nullptr);
 
 // Opens the DB's identity row, bumps the incarnation and syncs it, before any actor starts.
 

@@ -70,6 +70,15 @@ std::string shown(const std::string& name) {
   return "'" + name.substr(0, shown_bytes_max) + "...' (" + std::to_string(name.size()) + " bytes)";
 }
 
+// For an iterator that only ever seeks one whole name (every row of one LFN): with the table's
+// name-prefix filters it skips the sorted runs that have no row for the name.
+rocksdb::ReadOptions one_name_reads(const storage::table& t) {
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = t.string_prefixed;
+  ro.total_order_seek = !t.string_prefixed;
+  return ro;
+}
+
 enum class scan_end : uint8_t { done, stopped, budget };
 
 // Visits the rows under prefix in key order, a page at a time, until visit returns false (stopped),
@@ -100,6 +109,10 @@ expected<scan_end> scan_bounded(const storage::db& db, storage::table t, std::st
 
 std::vector<std::string> lrc_tables() {
   return {lrc_mappings_table, lrc_pfn_index_table, lrc_changes_table, lrc_meta_table};
+}
+
+std::set<std::string> lrc_string_prefixed_tables() {
+  return {lrc_mappings_table, lrc_pfn_index_table};
 }
 
 lrc_state::lrc_state(const storage::db& db, lrc_limits limits)
@@ -407,8 +420,8 @@ expected<std::vector<status>> lrc_state::run_bulk(const std::vector<mapping>& it
   results.reserve(items.size());
   bool changed = false;
   // raw() is only read through here.
-  bulk_reader_.reset(
-      const_cast<storage::db&>(db_).raw()->NewIterator(rocksdb::ReadOptions{}, mappings_.handle));
+  bulk_reader_.reset(const_cast<storage::db&>(db_).raw()->NewIterator(one_name_reads(mappings_),
+                                                                      mappings_.handle));
   struct reader_reset {
     std::unique_ptr<rocksdb::Iterator>& reader;
     ~reader_reset() { reader.reset(); }
@@ -597,8 +610,8 @@ expected<std::vector<bulk_query_item>> lrc_state::bulk_query_lfn(
   std::vector<size_t> order(lfns.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lfns[a] < lfns[b]; });
-  std::unique_ptr<rocksdb::Iterator> it{
-      const_cast<storage::db&>(db_).raw()->NewIterator(rocksdb::ReadOptions{}, mappings_.handle)};
+  std::unique_ptr<rocksdb::Iterator> it{const_cast<storage::db&>(db_).raw()->NewIterator(
+      one_name_reads(mappings_), mappings_.handle)};
   std::vector<bulk_query_item> items(lfns.size());
   for (size_t index : order) {
     auto& item = items[index];

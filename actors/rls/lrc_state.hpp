@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ inline constexpr const char* lrc_meta_table = "lrc_meta";            // "counter
 
 // The column families the LRC needs; the node adds them to its open_options.
 [[nodiscard]] std::vector<std::string> lrc_tables();
+// The LRC tables keyed by a name first (open_options::string_prefixed_tables): every read of one
+// LFN's or one PFN's rows then skips the sorted runs without it.
+[[nodiscard]] std::set<std::string> lrc_string_prefixed_tables();
 
 struct lrc_limits {
   size_t name_bytes_max = 4096;

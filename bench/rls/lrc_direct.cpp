@@ -27,8 +27,7 @@ constexpr size_t list_page_lfns = 10'000;
 
 expected<std::unique_ptr<storage::db>> open_node_db(const std::string& data_dir) {
   std::filesystem::create_directories(data_dir);
-  storage::open_options options{(std::filesystem::path{data_dir} / "db").string(), nullptr,
-                                node::node_tables()};
+  auto options = node::node_db_options((std::filesystem::path{data_dir} / "db").string());
   return storage::db::open(options);
 }
 

@@ -288,12 +288,14 @@ void bulk_figures(const running_node& a, uint64_t lfns, const params& p, json& o
   const size_t n = p.batch_items;
   params bulk = p;
   bulk.ops_per_round_max = std::max<uint64_t>(p.ops_per_round_max / n, 1);
+  phase("http_bulk_adds");
   auto adds = http_rounds(a, bulk, 1, [&](int client, keepalive_client& http, uint64_t k) {
     // New LFNs beyond the loaded ones and the single adds', distinct per round and request.
     uint64_t first = 3'000'000'000'000ull + uint64_t(client) * 1'000'000'000ull + k * n;
     auto r = http.send("POST", "/api/v1/rls/lrc/bulk/create", bulk_create_body(first, n));
     return all_succeeded(r, n, "bulk create");
   });
+  phase("http_bulk_queries");
   auto queries = http_rounds(a, bulk, 1, [&](int client, keepalive_client& http, uint64_t k) {
     std::string body = "{\"lfns\":[";
     for (size_t j = 0; j < n; ++j) {
@@ -343,9 +345,12 @@ json http_figures(const node_dirs& dirs, uint64_t lfns, bool with_adds, const pa
   one.rounds = 1;
   one.round_s = p.quick ? 1.0 : 20.0;
   one.ops_per_round_max = static_cast<uint64_t>(p.latency_queries);
+  phase("http_single_client_queries");
   out["single_client_queries"] = http_rounds(a, one, 1, query(3));
+  phase("http_single_queries");
   out["single_queries"] = http_rounds(a, p, p.clients, query(5));
   if (with_adds) {
+    phase("http_single_adds");
     out["single_adds"] = http_rounds(
         a, p, p.clients, [&](int client, keepalive_client& http, uint64_t n) -> std::string {
           // New LFNs beyond the loaded ones, distinct per client and round.

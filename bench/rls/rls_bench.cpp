@@ -18,15 +18,6 @@ namespace {
 using namespace librarian::bench::rls;
 namespace fs = std::filesystem;
 
-// One stderr line per phase with the wall-clock time, so a long run shows where it is and a
-// profile can be cut by phase (stdout keeps only the JSON).
-void phase(const char* name) {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::fprintf(stderr, "rls: %s at %lld.%03lld\n", name, static_cast<long long>(ms / 1000),
-               static_cast<long long>(ms % 1000));
-}
-
 // The median of a figure at a JSON path ("a/b/median"), or null when a phase failed.
 json at(const json& root, const std::string& path) {
   const json* node = &root;

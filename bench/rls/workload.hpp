@@ -36,6 +36,10 @@ struct params {
   uint64_t bloom_filter_lfns = 1'000'000;  // LFNs per filter there
 };
 
+// One stderr line per phase with the wall-clock time, so a long run shows where it is and a
+// profile can be cut by phase (stdout keeps only the JSON).
+void phase(const char* name);
+
 [[nodiscard]] params params_for(bool quick, uint64_t mappings, uint64_t large_mappings);
 
 // Mapping i of the catalog: one PFN per LFN, names like a real experiment's, ~40 and ~60 bytes.

@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
   if (!std::filesystem::exists(path, ec))
     return report(fail(errc::not_found, "no database at " + path +
                                             " (has this node ever run? is --config its config?)"));
-  storage::open_options options{path, nullptr, node::node_tables()};
+  auto options = node::node_db_options(path);
   options.create_if_missing = false;
   auto db = storage::db::open(options);
   expected<std::string> how = fail(errc::internal, "not attempted");

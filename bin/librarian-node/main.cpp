@@ -11,7 +11,6 @@
 #include <random>
 #include <thread>
 
-#include "actors/mcs/mcs_state.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/transfer/movers.hpp"
@@ -228,9 +227,8 @@ int run_node(const node_config& cfg, const sigset_t& signals,
   if (ec)
     return fail_with(fail(errc::invalid_argument,
                           "cannot create data_dir " + cfg.data_dir + ": " + ec.message()));
-  storage::open_options db_options{db_path(cfg), nullptr, node::node_tables()};
+  auto db_options = node::node_db_options(db_path(cfg));
   db_options.block_cache_bytes = static_cast<size_t>(cfg.storage.block_cache_mb) << 20;
-  db_options.tuned_tables = mcs::mcs_table_tuning();  // no OPTIONS rewrite when the MCS starts
   auto db = storage::db::open(db_options);
   if (!db) return fail_with(db.err());
   system_wall_clock clock;

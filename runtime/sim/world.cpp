@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <sstream>
 
-#include "actors/mcs/mcs_state.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/node/users_state.hpp"
@@ -367,11 +366,10 @@ node_config world_impl::config_for(const node_slot& n) const {
 }
 
 storage::open_options world_impl::db_options(const node_slot& n) {
-  storage::open_options o{"/sim/" + n.name + "/db", n.db_env.get(), node::node_tables()};
+  auto o = node::node_db_options("/sim/" + n.name + "/db", n.db_env.get());
   o.file_opening_threads = 1;
   o.block_cache_bytes = 1u << 20;  // tiny DBs; a 32 MiB cache per node is wasted memory
   o.write_buffer_bytes = 1u << 20;
-  o.tuned_tables = mcs::mcs_table_tuning();  // no OPTIONS rewrite when the MCS actor starts
   return o;
 }
 

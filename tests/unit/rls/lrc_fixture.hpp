@@ -33,7 +33,10 @@ struct lrc_db {
   }
   void open() {
     db.reset();
-    auto opened = storage::db::open({(dir / "db").string(), nullptr, lrc_tables()});
+    // As the node opens them: name-prefixed filters on, so the LRC's reads go through them.
+    storage::open_options o{(dir / "db").string(), nullptr, lrc_tables()};
+    o.string_prefixed_tables = lrc_string_prefixed_tables();
+    auto opened = storage::db::open(o);
     REQUIRE(opened.has_value());
     db = std::move(*opened);
   }

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <rocksdb/db.h>
@@ -257,6 +258,163 @@ TEST_CASE("tuned_tables sets a table's options at open, on a new table and on re
   auto bad = db::open(o);
   REQUIRE_FALSE(bad);
   CHECK(bad.err().message.find("files") != std::string::npos);
+}
+
+namespace {
+
+std::string pair_key(const std::string& a, const std::string& b) {
+  std::string k = string_key(a);
+  append_string(k, b);
+  return k;
+}
+
+// Every key of t with rows of several names, some a byte prefix of others ("a", "ab").
+std::vector<std::string> all_scans(const db& d, table t) {
+  std::vector<std::string> out;
+  auto add = [&](const char* what, expected<scan_page> page) {
+    REQUIRE(page);
+    out.push_back(what);
+    for (auto& row : page->rows) out.push_back(row.key);
+  };
+  add("whole a", d.scan_prefix(t, string_key("a"), 100));
+  add("whole ab", d.scan_prefix(t, string_key("ab"), 100));
+  add("whole missing", d.scan_prefix(t, string_key("zz"), 100));
+  add("bytes a", d.scan_prefix(t, "a", 100));
+  add("all", d.scan_prefix(t, "", 100));
+  add("range", d.scan_range(t, string_key("a"), string_key("b"), 100));
+  add("page 1", d.scan_prefix(t, string_key("ab"), 1));
+  add("page 2", d.scan_prefix(t, string_key("ab"), 100, pair_key("ab", "1")));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("string-prefixed tables answer every scan as a plain table does") {
+  temp_dir dir;
+  open_options o;
+  o.path = dir.db_path();
+  o.tables = {"files", "by_name"};
+  o.block_cache_bytes = 1u << 20;
+  std::vector<std::string> plain;
+  for (int pass = 0; pass < 3; ++pass) {
+    // Off, on, off again over the same data: files written under either setting read the same.
+    o.string_prefixed_tables =
+        pass == 1 ? std::set<std::string>{"by_name"} : std::set<std::string>{};
+    auto opened = db::open(o);
+    REQUIRE_MESSAGE(opened, (opened ? "" : opened.err().describe()));
+    auto& d = **opened;
+    auto t = d.get_table("by_name");
+    CHECK(t.string_prefixed == (pass == 1));
+    CHECK((d.raw()->GetOptions(t.handle).prefix_extractor != nullptr) == (pass == 1));
+    CHECK_FALSE(d.get_table("files").string_prefixed);
+    if (pass == 0) {
+      // Sorted runs of their own (flushed) and rows still in the memtable.
+      put_rows(d, t, {pair_key("a", "1"), pair_key("ab", "1"), pair_key("abc", "1")});
+      REQUIRE(d.raw()->Flush(rocksdb::FlushOptions{}, t.handle).ok());
+      put_rows(d, t, {pair_key("ab", "2"), pair_key("b", "1")});
+      REQUIRE(d.raw()->Flush(rocksdb::FlushOptions{}, t.handle).ok());
+      put_rows(d, t, {pair_key("ab", "3"), pair_key("a", "2")});
+      plain = all_scans(d, t);
+      CHECK(plain == std::vector<std::string>{"whole a",
+                                              pair_key("a", "1"),
+                                              pair_key("a", "2"),
+                                              "whole ab",
+                                              pair_key("ab", "1"),
+                                              pair_key("ab", "2"),
+                                              pair_key("ab", "3"),
+                                              "whole missing",
+                                              "bytes a",
+                                              pair_key("a", "1"),
+                                              pair_key("a", "2"),
+                                              pair_key("ab", "1"),
+                                              pair_key("ab", "2"),
+                                              pair_key("ab", "3"),
+                                              pair_key("abc", "1"),
+                                              "all",
+                                              pair_key("a", "1"),
+                                              pair_key("a", "2"),
+                                              pair_key("ab", "1"),
+                                              pair_key("ab", "2"),
+                                              pair_key("ab", "3"),
+                                              pair_key("abc", "1"),
+                                              pair_key("b", "1"),
+                                              "range",
+                                              pair_key("a", "1"),
+                                              pair_key("a", "2"),
+                                              pair_key("ab", "1"),
+                                              pair_key("ab", "2"),
+                                              pair_key("ab", "3"),
+                                              pair_key("abc", "1"),
+                                              "page 1",
+                                              pair_key("ab", "1"),
+                                              "page 2",
+                                              pair_key("ab", "2"),
+                                              pair_key("ab", "3")});
+      continue;
+    }
+    CHECK(all_scans(d, t) == plain);
+    if (pass == 1) {
+      // Written while on: new files carry the names' filter entries, and still read the same.
+      put_rows(d, t, {pair_key("c", "1")});
+      auto compact = [&] {
+        REQUIRE(
+            d.raw()->CompactRange(rocksdb::CompactRangeOptions{}, t.handle, nullptr, nullptr).ok());
+      };
+      compact();
+      auto c = d.scan_prefix(t, string_key("c"), 10);
+      REQUIRE(c);
+      CHECK(c->rows.size() == 1);
+      batch b;
+      b.del(t, pair_key("c", "1"));
+      REQUIRE(d.write(b, durability::sync));
+      compact();
+      CHECK(all_scans(d, t) == plain);
+    }
+  }
+}
+
+TEST_CASE("string-prefixed tables keep names of interleaved sites in order") {
+  temp_dir dir;
+  open_options o;
+  o.path = dir.db_path();
+  o.tables = {"by_name"};
+  o.string_prefixed_tables = {"by_name"};
+  auto opened = db::open(o);
+  REQUIRE_MESSAGE(opened, (opened ? "" : opened.err().describe()));
+  auto& d = **opened;
+  auto t = d.get_table("by_name");
+  // URLs of three hosts, absolute paths, relative names, a NUL before any '/', a host longer
+  // than a site may be: each batch goes site by site in order, the sites interleaved, and
+  // batches step back over keys the previous ones wrote.
+  std::vector<std::string> sites = {"gsiftp://a.org/",
+                                    "gsiftp://b.org/",
+                                    "file:///",
+                                    "/data/",
+                                    "zen.",
+                                    std::string{"x\0y/"},
+                                    "s3://" + std::string(200, 'h') + "/"};
+  std::set<std::string> expected;
+  for (int round = 0; round < 3; ++round) {
+    batch b;
+    for (int i = 0; i < 200; ++i) {
+      for (const auto& site : sites) {
+        auto key = pair_key(site + "f" + std::to_string(1000 + i * 3 + (2 - round)), "p");
+        b.put(t, key, "");
+        expected.insert(key);
+      }
+    }
+    REQUIRE(d.write(b, durability::buffered));
+  }
+  auto all = d.scan_prefix(t, "", 10000);
+  REQUIRE(all);
+  std::vector<std::string> keys;
+  for (auto& row : all->rows) keys.push_back(row.key);
+  CHECK(keys == std::vector<std::string>(expected.begin(), expected.end()));
+  for (const auto& site : sites) {
+    auto one = d.scan_prefix(t, string_key(site + "f1000"), 10);
+    REQUIRE(one);
+    CHECK(one->rows.size() == 1);
+  }
 }
 
 TEST_CASE("opening a DB that is in use names the path and the likely cause") {

@@ -127,3 +127,20 @@ TEST_CASE("prefix_successor is the smallest string above the prefix range") {
   CHECK(std::string{"k\xff\xff\xff\xff"} < succ);
   CHECK(std::string{"k"} < succ);
 }
+
+TEST_CASE("first_string_size measures a key's leading string component") {
+  CHECK(first_string_size(string_key("lfn")) == std::optional<size_t>{5});
+  std::string pair = string_key("a");
+  append_string(pair, "b");
+  CHECK(first_string_size(pair) == std::optional<size_t>{3});
+  // An escaped NUL (0x00 0xFF) does not end the component.
+  std::string with_nul = string_key(std::string{"x\0y", 3});
+  CHECK(first_string_size(with_nul) == std::optional<size_t>{with_nul.size()});
+  append_u64(with_nul, 7);
+  CHECK(first_string_size(with_nul) == std::optional<size_t>{6});
+  // No complete component: a bare name, a cut terminator, nothing.
+  CHECK(first_string_size("lfn") == std::nullopt);
+  CHECK(first_string_size(std::string{"lfn\0", 4}) == std::nullopt);
+  CHECK(first_string_size(std::string{"x\0\xff", 3}) == std::nullopt);
+  CHECK(first_string_size("") == std::nullopt);
+}
