@@ -45,17 +45,59 @@ class view_buffer : public std::streambuf {
   return fail(errc::internal, "corrupt record: " + std::string{what});
 }
 
+// An ostream appending to a std::string, one per thread and reused: constructing an
+// std::ostringstream per record (locale set-up, a dynamic_cast per facet) cost more than
+// encoding a small record. A nested use (a serialize that encodes) gets its target back after.
+class string_sink final : public std::streambuf {
+ public:
+  std::string* target = nullptr;
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    target->append(s, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof()))
+      target->push_back(traits_type::to_char_type(c));
+    return traits_type::not_eof(c);
+  }
+};
+
+class sink_scope {
+ public:
+  explicit sink_scope(std::string& target) : previous_(sink().target) {
+    sink().target = &target;
+    stream().clear();
+  }
+  ~sink_scope() { sink().target = previous_; }
+  sink_scope(const sink_scope&) = delete;
+  sink_scope& operator=(const sink_scope&) = delete;
+  static std::ostream& stream() {
+    thread_local std::ostream out{&sink()};
+    return out;
+  }
+
+ private:
+  static string_sink& sink() {
+    thread_local string_sink s;
+    return s;
+  }
+  std::string* previous_;
+};
+
 }  // namespace detail
 
 template <record T>
 [[nodiscard]] std::string encode(const T& value) {
-  std::ostringstream out;
-  out.put(static_cast<char>(T::schema_version));
+  std::string bytes;
+  bytes.push_back(static_cast<char>(T::schema_version));
+  detail::sink_scope scope{bytes};
   {
-    cereal::PortableBinaryOutputArchive archive(out);
+    cereal::PortableBinaryOutputArchive archive(detail::sink_scope::stream());
     archive(value);
   }
-  return std::move(out).str();
+  return bytes;
 }
 
 // A value read from disk is validated like one read from the network: a wrong version, a short

@@ -22,10 +22,13 @@ void append_i64(std::string& key, int64_t v) {
 
 void append_string(std::string& key, std::string_view s) {
   key.reserve(key.size() + s.size() + 2);
-  for (char c : s) {
-    key.push_back(c);
-    if (c == escape_byte) key.push_back(escaped_zero);
+  // Runs without a NUL are copied whole (names almost never hold one).
+  for (size_t nul = s.find(escape_byte); nul != std::string_view::npos; nul = s.find(escape_byte)) {
+    key.append(s.data(), nul + 1);
+    key.push_back(escaped_zero);
+    s.remove_prefix(nul + 1);
   }
+  key.append(s);
   key.push_back(escape_byte);
   key.push_back(terminator);
 }

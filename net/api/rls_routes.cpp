@@ -17,6 +17,7 @@
 #include "actors/rls/interface.hpp"
 #include "actors/rls/lrc_state.hpp"
 #include "net/api/api_context.hpp"
+#include "net/http/plain_json.hpp"
 
 namespace librarian::net {
 namespace {
@@ -361,10 +362,10 @@ nlohmann::json bulk_reply(nlohmann::json results) {
   return {{"results", std::move(results)}, {"succeeded", total - failed}, {"failed", failed}};
 }
 
-std::string item_error_text(const std::string* lfn, const std::string* pfn, errc code,
-                            const std::string& message) {
+void append_item_error(std::string& out, const std::string* lfn, const std::string* pfn, errc code,
+                       const std::string& message) {
   // Keys in byte order, as nlohmann writes them.
-  std::string out = "{\"error\":\"";
+  out += "{\"error\":\"";
   out += name(code);
   out += "\",";
   if (lfn) {
@@ -379,7 +380,7 @@ std::string item_error_text(const std::string* lfn, const std::string* pfn, errc
     out += ",\"pfn\":";
     append_json_string(out, *pfn);
   }
-  return out + "}";
+  out += '}';
 }
 
 http::response bulk_reply_text(const std::vector<std::string>& items, size_t failed) {
@@ -404,32 +405,39 @@ http::response bulk_reply_text(const std::vector<std::string>& items, size_t fai
 void bulk_mutation(const context_ptr& ctx, const request& req, const respond_fn& respond,
                    rls::bulk_verb verb) {
   authorize(ctx, req, respond, role::readwrite, [=](caller) {
-    auto body = read_json_object(req, {"mappings"});
-    if (!body) return bad_request(req, respond, body.err());
-    auto items = bulk_array(*body, "mappings");
-    if (!items) return bad_request(req, respond, items.err());
     // Per item: its result text now (malformed), or "" to be written from the LRC's outcome.
     auto texts = std::make_shared<std::vector<std::string>>();
-    texts->reserve((*items)->size());
     size_t malformed = 0;
     std::vector<rls::mapping> good;
-    good.reserve((*items)->size());
-    for (const auto& item : **items) {
-      auto m = bulk_mapping(item);
-      if (!m) {
-        nlohmann::json shown = nlohmann::json::object();
-        if (item.is_object())
-          for (const char* key : {"lfn", "pfn"})
-            if (item.contains(key)) shown[key] = item.at(key);
-        texts->push_back(item_error(std::move(shown), m.err().code, m.err().message)
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-        ++malformed;
-        continue;
+    if (auto plain = http::plain_pair_array(req.body, "mappings", "lfn", "pfn", bulk_items_max)) {
+      good.reserve(plain->size());
+      for (auto& [lfn, pfn] : *plain) good.push_back({std::move(lfn), std::move(pfn)});
+      texts->resize(good.size());
+    } else {
+      auto body = read_json_object(req, {"mappings"});
+      if (!body) return bad_request(req, respond, body.err());
+      auto items = bulk_array(*body, "mappings");
+      if (!items) return bad_request(req, respond, items.err());
+      texts->reserve((*items)->size());
+      good.reserve((*items)->size());
+      for (const auto& item : **items) {
+        auto m = bulk_mapping(item);
+        if (!m) {
+          nlohmann::json shown = nlohmann::json::object();
+          if (item.is_object())
+            for (const char* key : {"lfn", "pfn"})
+              if (item.contains(key)) shown[key] = item.at(key);
+          texts->push_back(item_error(std::move(shown), m.err().code, m.err().message)
+                               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+          ++malformed;
+          continue;
+        }
+        texts->emplace_back();
+        good.push_back(std::move(*m));
       }
-      texts->emplace_back();
-      good.push_back(std::move(*m));
     }
     if (good.empty()) return respond(bulk_reply_text(*texts, malformed));
+    // The names, kept for the reply (the message gets its own copy).
     auto sent = std::make_shared<std::vector<rls::mapping>>(good);
     auto payload =
         caf::make_message(atoms::bulk_atom_v, static_cast<uint8_t>(verb), std::move(good));
@@ -441,25 +449,40 @@ void bulk_mutation(const context_ptr& ctx, const request& req, const respond_fn&
                                          std::to_string(outcome.codes.size()) + " results for " +
                                          std::to_string(sent->size()) + " items"),
                 req.request_id));
-          size_t failed = malformed, next = 0;
-          for (auto& text : *texts) {
-            if (!text.empty()) continue;
+          size_t failed = malformed;
+          for (auto code : outcome.codes) failed += code != 0 ? 1 : 0;
+          // Written straight into the reply: no string per item.
+          http::response res;
+          res.status = 200;
+          auto& out = res.body;
+          size_t bytes = 64;
+          for (const auto& m : *sent) bytes += m.lfn.size() + m.pfn.size() + 32;
+          for (const auto& text : *texts) bytes += text.size() + 1;
+          out.reserve(bytes);
+          out += "{\"failed\":" + std::to_string(failed) + ",\"results\":[";
+          size_t next = 0;
+          for (size_t k = 0; k < texts->size(); ++k) {
+            if (k != 0) out += ',';
+            if (!(*texts)[k].empty()) {
+              out += (*texts)[k];
+              continue;
+            }
             size_t i = next++;
             const auto& m = (*sent)[i];
             if (outcome.codes[i] != 0) {
               auto code = outcome.codes[i] <= errc_max ? static_cast<errc>(outcome.codes[i])
                                                        : errc::internal;
-              text = item_error_text(&m.lfn, &m.pfn, code, outcome.messages[i]);
-              ++failed;
+              append_item_error(out, &m.lfn, &m.pfn, code, outcome.messages[i]);
               continue;
             }
-            text = "{\"lfn\":";
-            append_json_string(text, m.lfn);
-            text += ",\"ok\":true,\"pfn\":";
-            append_json_string(text, m.pfn);
-            text += '}';
+            out += "{\"lfn\":";
+            append_json_string(out, m.lfn);
+            out += ",\"ok\":true,\"pfn\":";
+            append_json_string(out, m.pfn);
+            out += '}';
           }
-          respond(bulk_reply_text(*texts, failed));
+          out += "],\"succeeded\":" + std::to_string(texts->size() - failed) + "}";
+          respond(std::move(res));
         });
   });
 }
@@ -482,52 +505,69 @@ std::vector<expected<std::string>> bulk_names(const nlohmann::json& items) {
 void bulk_query(const context_ptr& ctx, const reader_ptr& reader, const request& req,
                 const respond_fn& respond) {
   authorize(ctx, req, respond, role::readonly, [=](caller) {
-    auto body = read_json_object(req, {"lfns", "reslimit"});
-    if (!body) return bad_request(req, respond, body.err());
-    auto items = bulk_array(*body, "lfns");
-    if (!items) return bad_request(req, respond, items.err());
-    uint64_t reslimit = 0;
-    if (auto it = body->find("reslimit"); it != body->end()) {
-      if (!it->is_number_unsigned())
-        return bad_request(
-            req, respond,
-            fail(errc::invalid_argument, "field 'reslimit' must be a non-negative integer"));
-      reslimit = it->get<uint64_t>();
-    }
-    auto names = bulk_names(**items);
+    // The LFNs to read and, from a body that is not plain, where the malformed items were.
     std::vector<std::string> lfns;
-    lfns.reserve(names.size());
-    for (const auto& n : names)
-      if (n) lfns.push_back(*n);
+    std::vector<expected<std::string>> names;  // empty: every item is lfns' next one
+    uint64_t reslimit = 0;
+    if (auto plain = http::plain_string_array(req.body, "lfns", bulk_items_max)) {
+      lfns = std::move(*plain);
+    } else {
+      auto body = read_json_object(req, {"lfns", "reslimit"});
+      if (!body) return bad_request(req, respond, body.err());
+      auto items = bulk_array(*body, "lfns");
+      if (!items) return bad_request(req, respond, items.err());
+      if (auto it = body->find("reslimit"); it != body->end()) {
+        if (!it->is_number_unsigned())
+          return bad_request(
+              req, respond,
+              fail(errc::invalid_argument, "field 'reslimit' must be a non-negative integer"));
+        reslimit = it->get<uint64_t>();
+      }
+      names = bulk_names(**items);
+      lfns.reserve(names.size());
+      for (const auto& n : names)
+        if (n) lfns.push_back(*n);
+    }
     auto answers = reader->bulk_query_lfn(lfns, reslimit);
     if (!answers) return bad_request(req, respond, answers.err());
-    std::vector<std::string> texts;
-    texts.reserve(names.size());
-    size_t next = 0, failed = 0;
-    for (const auto& n : names) {
-      if (!n) {
-        texts.push_back(item_error_text(nullptr, nullptr, n.err().code, n.err().message));
-        ++failed;
+    const size_t total = names.empty() ? answers->size() : names.size();
+    size_t failed = total - answers->size();
+    size_t bytes = 64;
+    for (const auto& a : *answers) {
+      failed += a.code != errc::ok ? 1 : 0;
+      bytes += a.lfn.size() + 48;
+      for (const auto& pfn : a.pfns) bytes += pfn.size() + 3;
+    }
+    // Written straight into the reply: no string per item.
+    http::response res;
+    res.status = 200;
+    auto& out = res.body;
+    out.reserve(bytes);
+    out += "{\"failed\":" + std::to_string(failed) + ",\"results\":[";
+    size_t next = 0;
+    for (size_t k = 0; k < total; ++k) {
+      if (k != 0) out += ',';
+      if (!names.empty() && !names[k]) {
+        append_item_error(out, nullptr, nullptr, names[k].err().code, names[k].err().message);
         continue;
       }
       auto& a = (*answers)[next++];
       if (a.code != errc::ok) {
-        texts.push_back(item_error_text(&a.lfn, nullptr, a.code, a.message));
-        ++failed;
+        append_item_error(out, &a.lfn, nullptr, a.code, a.message);
         continue;
       }
-      std::string text = "{\"lfn\":";
-      append_json_string(text, a.lfn);
-      text += a.more ? ",\"more\":true" : ",\"more\":false";
-      text += ",\"ok\":true,\"pfns\":[";
-      for (size_t k = 0; k < a.pfns.size(); ++k) {
-        if (k != 0) text += ',';
-        append_json_string(text, a.pfns[k]);
+      out += "{\"lfn\":";
+      append_json_string(out, a.lfn);
+      out += a.more ? ",\"more\":true" : ",\"more\":false";
+      out += ",\"ok\":true,\"pfns\":[";
+      for (size_t j = 0; j < a.pfns.size(); ++j) {
+        if (j != 0) out += ',';
+        append_json_string(out, a.pfns[j]);
       }
-      text += "]}";
-      texts.push_back(std::move(text));
+      out += "]}";
     }
-    respond(bulk_reply_text(texts, failed));
+    out += "],\"succeeded\":" + std::to_string(total - failed) + "}";
+    respond(std::move(res));
   });
 }
 

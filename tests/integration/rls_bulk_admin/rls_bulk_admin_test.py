@@ -37,20 +37,30 @@ def results_of(resp, what):
 
 
 def test_bulk_mutations(node):
-    lt.log("bulk create of %d mappings, two of them bad" % N)
+    lt.log("bulk create of %d mappings, four of them bad" % N)
     items = [{"lfn": lfn(i), "pfn": pfn(i)} for i in range(N)]
     items[10] = {"lfn": lfn(5), "pfn": "p://dup"}  # LFN created earlier in the same request
     items[20] = {"lfn": lfn(20)}  # malformed: no pfn
+    # A duplicate of an item far before it, and a malformed item late in the request: every
+    # result stays in its place.
+    items[900] = {"lfn": lfn(30), "pfn": "p://dup-far"}
+    items[950] = {"lfn": lfn(950), "pfn": 7}
     resp = post(node, BULK + "create", {"mappings": items})
     res = results_of(resp, "bulk create")
-    lt.check_eq((len(res), resp.json["succeeded"], resp.json["failed"]), (N, N - 2, 2), "bulk create counts")
+    bad = {10, 20, 900, 950}
+    lt.check_eq((len(res), resp.json["succeeded"], resp.json["failed"]), (N, N - 4, 4), "bulk create counts")
     lt.check_eq((res[10]["ok"], res[10]["error"]), (False, "already_exists"), "duplicate item's result")
     lt.check("LFN_EXIST" in res[10]["message"], "duplicate item's message: %r" % res[10])
+    lt.check_eq((res[900]["ok"], res[900]["error"], res[900]["lfn"]), (False, "already_exists", lfn(30)),
+                "far duplicate's result")
     lt.check_eq((res[20]["ok"], res[20]["error"], res[20]["lfn"]), (False, "invalid_argument", lfn(20)),
                 "malformed item's result")
-    lt.check_eq(res[0], {"lfn": lfn(0), "pfn": pfn(0), "ok": True}, "a good item's result")
+    lt.check_eq((res[950]["ok"], res[950]["error"], res[950]["pfn"]), (False, "invalid_argument", 7),
+                "late malformed item's result")
+    wrong = [i for i in range(N) if i not in bad and res[i] != {"lfn": lfn(i), "pfn": pfn(i), "ok": True}]
+    lt.check_eq(wrong, [], "good items' results, each in its place")
     counts = node.http("GET", "/api/v1/rls/lrc/count", auth=READER).json
-    lt.check_eq(counts, {"lfns": N - 2, "mappings": N - 2}, "count after bulk create")
+    lt.check_eq(counts, {"lfns": N - 4, "mappings": N - 4}, "count after bulk create")
 
     lt.log("bulk add: second PFNs, one to a missing LFN")
     adds = [{"lfn": lfn(i), "pfn": pfn(i, "b")} for i in range(100)]
@@ -92,7 +102,7 @@ def test_bulk_mutations(node):
     lt.check_eq((resp.json["succeeded"], resp.json["failed"]), (98, 1), "bulk delete counts")
     lt.check("MAPPING_NEXIST" in res[-1]["message"], "missing mapping's message: %r" % res[-1])
     counts = node.http("GET", "/api/v1/rls/lrc/count", auth=READER).json
-    lt.check_eq(counts, {"lfns": N - 2, "mappings": N - 2}, "count after bulk delete")
+    lt.check_eq(counts, {"lfns": N - 4, "mappings": N - 4}, "count after bulk delete")
 
 
 def test_bulk_bounds_and_roles(node):
@@ -104,7 +114,7 @@ def test_bulk_bounds_and_roles(node):
     huge = [{"lfn": "h/%d/" % i + "x" * 4000, "pfn": "p"} for i in range(300)]  # ~1.2 MB
     resp = post(node, BULK + "create", {"mappings": huge})
     lt.check_eq(resp.status, 413, "an oversized bulk body")
-    lt.check_eq(node.http("GET", "/api/v1/rls/lrc/count", auth=READER).json["lfns"], N - 2,
+    lt.check_eq(node.http("GET", "/api/v1/rls/lrc/count", auth=READER).json["lfns"], N - 4,
                 "refused requests wrote nothing")
     for body, needle in (({"mappings": "x"}, "array"), ({}, "mappings"), ({"mappings": [], "x": 1}, "x")):
         resp = lt.expect_error(post(node, BULK + "add", body), 400, "invalid_argument", "bulk add %r" % body)

@@ -45,6 +45,29 @@ file_record sample() {
 
 }  // namespace
 
+// A record whose serialize encodes another record, as a nested use of the encoder would.
+struct nesting_record {
+  static constexpr uint8_t schema_version = 1;
+  other_record inner;
+  template <class Archive>
+  void serialize(Archive& ar) {
+    std::string inner_bytes = encode(inner);
+    ar(inner_bytes);
+  }
+};
+
+TEST_CASE("encoding writes the same bytes as a fresh stream would, also when nested") {
+  other_record r{0x0102};
+  // The on-disk format: version byte, cereal's endianness byte, then the value little-endian.
+  CHECK(encode(r) == std::string{"\x04\x01\x02\x01\0\0\0\0\0\0", 10});
+  nesting_record outer{other_record{7}};
+  auto bytes = encode(outer);
+  // version, endianness, the inner bytes' length (8 bytes), then the inner record's 10 bytes.
+  REQUIRE(bytes.size() == 1 + 1 + 8 + 10);
+  CHECK(bytes.substr(10) == encode(other_record{7}));
+  CHECK(encode(r) == std::string{"\x04\x01\x02\x01\0\0\0\0\0\0", 10});
+}
+
 TEST_CASE("a record survives encode and decode") {
   const auto bytes = encode(sample());
   CHECK(static_cast<uint8_t>(bytes.front()) == file_record::schema_version);
