@@ -133,6 +133,17 @@ rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
 }
 
+// Reads that seek only whole leading strings use a string-prefixed table's name filters (a seek
+// skips the sorted runs without the name); every other read of any table is in total order.
+rocksdb::ReadOptions reads(const table& t, bool whole_names_only) {
+  rocksdb::ReadOptions ro;
+  if (t.string_prefixed && whole_names_only)
+    ro.prefix_same_as_start = true;
+  else
+    ro.total_order_seek = true;
+  return ro;
+}
+
 // The leading string component of a key (storage::first_string_size) as RocksDB's prefix. Keys
 // without a complete one are outside its domain and get no prefix entry in the filters.
 class first_string_transform final : public rocksdb::SliceTransform {
@@ -188,12 +199,6 @@ class name_site_transform final : public rocksdb::SliceTransform {
   }
 };
 
-const std::shared_ptr<const rocksdb::SliceTransform>& first_string_prefix() {
-  static const std::shared_ptr<const rocksdb::SliceTransform> transform =
-      std::make_shared<first_string_transform>();
-  return transform;
-}
-
 // One block-based table factory serves every table of a DB: the tables share the cache and
 // filter policy anyway, and building (then validating) one factory per table was ~5 % of an
 // open, which the simulator pays at every node restart.
@@ -222,11 +227,13 @@ expected<rocksdb::ColumnFamilyOptions> tuned_table_options(
   if (options.write_buffer_bytes != 0) cf.write_buffer_size = options.write_buffer_bytes;
   cf.table_factory = factory;
   if (options.string_prefixed_tables.count(name)) {
-    cf.prefix_extractor = first_string_prefix();
-    // 2 % of the memtable (about 1.3 MiB at 64 MiB) for the leading components in it.
-    cf.memtable_prefix_bloom_size_ratio = 0.02;
+    static const std::shared_ptr<const rocksdb::SliceTransform> names =
+        std::make_shared<first_string_transform>();
     static const std::shared_ptr<const rocksdb::SliceTransform> sites =
         std::make_shared<name_site_transform>();
+    cf.prefix_extractor = names;
+    // 2 % of the memtable (about 1.3 MiB at 64 MiB) for the leading components in it.
+    cf.memtable_prefix_bloom_size_ratio = 0.02;
     cf.memtable_insert_with_hint_prefix_extractor = sites;
   }
   auto tuned = options.tuned_tables.find(name);
@@ -410,13 +417,7 @@ expected<scan_page> db::scan_prefix(table t, std::string_view prefix, size_t lim
   LIB_ASSERT_MSG(limit >= 1, "scan limit must be at least 1");
   const auto upper = prefix_successor(prefix);
   if (upper && !start_after.empty() && start_after >= *upper) return scan_page{};
-  rocksdb::ReadOptions ro;
-  // Exactly one whole leading string of a string-prefixed table: its filters can skip the sorted
-  // runs without it. Any other scan reads the table in total order.
-  if (t.string_prefixed && first_string_size(prefix) == prefix.size())
-    ro.prefix_same_as_start = true;
-  else
-    ro.total_order_seek = true;
+  auto ro = reads(t, first_string_size(prefix) == prefix.size());
   rocksdb::Slice upper_slice;
   if (upper) {
     upper_slice = slice(*upper);
@@ -433,13 +434,17 @@ expected<scan_page> db::scan_range(table t, std::string_view begin, std::string_
   LIB_ASSERT(t.handle != nullptr);
   LIB_ASSERT_MSG(limit >= 1, "scan limit must be at least 1");
   if (!end_exclusive.empty() && end_exclusive <= begin) return scan_page{};
-  rocksdb::ReadOptions ro;
-  ro.total_order_seek = true;  // a range may span many leading strings of a string-prefixed table
+  auto ro = reads(t, false);  // a range may span many leading strings
   rocksdb::Slice upper_slice = slice(end_exclusive);
   if (!end_exclusive.empty()) ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it{impl_->rocks->NewIterator(ro, t.handle)};
   it->Seek(slice(begin));
   return read_page(*it, limit, {}, impl_->path);
+}
+
+std::unique_ptr<rocksdb::Iterator> db::name_iterator(table t) const {
+  LIB_ASSERT(t.handle != nullptr);
+  return std::unique_ptr<rocksdb::Iterator>{impl_->rocks->NewIterator(reads(t, true), t.handle)};
 }
 
 status db::write(batch& b, durability d) {

@@ -21,6 +21,7 @@ class Env;
 class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
+class Iterator;
 }  // namespace rocksdb
 
 namespace librarian::storage {
@@ -135,6 +136,11 @@ class db {
   // scan_range: keys in [begin, end_exclusive); an empty end_exclusive means "to the table's end".
   [[nodiscard]] expected<scan_page> scan_range(table t, std::string_view begin,
                                                std::string_view end_exclusive, size_t limit) const;
+
+  // An iterator for a reader that seeks whole leading strings only (every row of one name, then
+  // of another): on a string-prefixed table each seek skips the sorted runs without that name,
+  // as scan_prefix of one whole string does. It reads one implicit snapshot for its lifetime.
+  [[nodiscard]] std::unique_ptr<rocksdb::Iterator> name_iterator(table t) const;
 
   [[nodiscard]] status write(batch& b, durability d);
 

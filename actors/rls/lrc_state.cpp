@@ -7,7 +7,6 @@
 #include <numeric>
 #include <set>
 
-#include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 
 #include "actors/rls/glob.hpp"
@@ -68,15 +67,6 @@ expected<std::pair<std::string, std::string>> read_pair_key(std::string_view key
 std::string shown(const std::string& name) {
   if (name.size() <= shown_bytes_max) return "'" + name + "'";
   return "'" + name.substr(0, shown_bytes_max) + "...' (" + std::to_string(name.size()) + " bytes)";
-}
-
-// For an iterator that only ever seeks one whole name (every row of one LFN): with the table's
-// name-prefix filters it skips the sorted runs that have no row for the name.
-rocksdb::ReadOptions one_name_reads(const storage::table& t) {
-  rocksdb::ReadOptions ro;
-  ro.prefix_same_as_start = t.string_prefixed;
-  ro.total_order_seek = !t.string_prefixed;
-  return ro;
 }
 
 enum class scan_end : uint8_t { done, stopped, budget };
@@ -419,9 +409,7 @@ expected<std::vector<status>> lrc_state::run_bulk(const std::vector<mapping>& it
   std::vector<status> results;
   results.reserve(items.size());
   bool changed = false;
-  // raw() is only read through here.
-  bulk_reader_.reset(const_cast<storage::db&>(db_).raw()->NewIterator(one_name_reads(mappings_),
-                                                                      mappings_.handle));
+  bulk_reader_ = db_.name_iterator(mappings_);
   struct reader_reset {
     std::unique_ptr<rocksdb::Iterator>& reader;
     ~reader_reset() { reader.reset(); }
@@ -606,12 +594,11 @@ expected<std::vector<bulk_query_item>> lrc_state::bulk_query_lfn(
   if (!limit) return limit.err();
   // One RocksDB iterator for the whole request, visiting the LFNs in byte order: creating an
   // iterator costs more than a seek, and sorted seeks touch neighbouring blocks. The iterator's
-  // implicit snapshot gives every item the same committed state. (raw() is only read through.)
+  // implicit snapshot gives every item the same committed state.
   std::vector<size_t> order(lfns.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lfns[a] < lfns[b]; });
-  std::unique_ptr<rocksdb::Iterator> it{const_cast<storage::db&>(db_).raw()->NewIterator(
-      one_name_reads(mappings_), mappings_.handle)};
+  auto it = db_.name_iterator(mappings_);
   std::vector<bulk_query_item> items(lfns.size());
   for (size_t index : order) {
     auto& item = items[index];

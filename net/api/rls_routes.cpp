@@ -383,20 +383,37 @@ void append_item_error(std::string& out, const std::string* lfn, const std::stri
   out += '}';
 }
 
-http::response bulk_reply_text(const std::vector<std::string>& items, size_t failed) {
-  size_t bytes = 64;
-  for (const auto& item : items) bytes += item.size() + 1;
-  http::response res;
-  res.status = 200;
-  auto& out = res.body;
-  out.reserve(bytes);
-  out += "{\"failed\":" + std::to_string(failed) + ",\"results\":[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i != 0) out += ',';
-    out += items[i];
+// A bulk answer, {"failed":F,"results":[...],"succeeded":S} (keys in byte order, as nlohmann
+// writes them), written in place: each result is appended to the one body, no string per item.
+class bulk_reply_writer {
+ public:
+  bulk_reply_writer(size_t bytes, size_t failed) : failed_(failed) {
+    res_.status = 200;
+    res_.body.reserve(bytes + 64);
+    res_.body += "{\"failed\":" + std::to_string(failed) + ",\"results\":[";
   }
-  out += "],\"succeeded\":" + std::to_string(items.size() - failed) + "}";
-  return res;
+  // The body, to append the next result to.
+  std::string& next() {
+    if (results_++ != 0) res_.body += ',';
+    return res_.body;
+  }
+  http::response finish() {
+    res_.body += "],\"succeeded\":" + std::to_string(results_ - failed_) + "}";
+    return std::move(res_);
+  }
+
+ private:
+  http::response res_;
+  size_t failed_;
+  size_t results_ = 0;
+};
+
+http::response bulk_reply_text(const std::vector<std::string>& items, size_t failed) {
+  size_t bytes = 0;
+  for (const auto& item : items) bytes += item.size() + 1;
+  bulk_reply_writer reply{bytes, failed};
+  for (const auto& item : items) reply.next() += item;
+  return reply.finish();
 }
 
 // POST {"mappings": [{"lfn", "pfn"}, ...]}: bulk create, add or delete. 200 with one result per
@@ -451,20 +468,15 @@ void bulk_mutation(const context_ptr& ctx, const request& req, const respond_fn&
                 req.request_id));
           size_t failed = malformed;
           for (auto code : outcome.codes) failed += code != 0 ? 1 : 0;
-          // Written straight into the reply: no string per item.
-          http::response res;
-          res.status = 200;
-          auto& out = res.body;
-          size_t bytes = 64;
+          size_t bytes = 0;
           for (const auto& m : *sent) bytes += m.lfn.size() + m.pfn.size() + 32;
           for (const auto& text : *texts) bytes += text.size() + 1;
-          out.reserve(bytes);
-          out += "{\"failed\":" + std::to_string(failed) + ",\"results\":[";
+          bulk_reply_writer reply{bytes, failed};
           size_t next = 0;
-          for (size_t k = 0; k < texts->size(); ++k) {
-            if (k != 0) out += ',';
-            if (!(*texts)[k].empty()) {
-              out += (*texts)[k];
+          for (const auto& text : *texts) {
+            auto& out = reply.next();
+            if (!text.empty()) {
+              out += text;
               continue;
             }
             size_t i = next++;
@@ -481,8 +493,7 @@ void bulk_mutation(const context_ptr& ctx, const request& req, const respond_fn&
             append_json_string(out, m.pfn);
             out += '}';
           }
-          out += "],\"succeeded\":" + std::to_string(texts->size() - failed) + "}";
-          respond(std::move(res));
+          respond(reply.finish());
         });
   });
 }
@@ -532,21 +543,16 @@ void bulk_query(const context_ptr& ctx, const reader_ptr& reader, const request&
     if (!answers) return bad_request(req, respond, answers.err());
     const size_t total = names.empty() ? answers->size() : names.size();
     size_t failed = total - answers->size();
-    size_t bytes = 64;
+    size_t bytes = 0;
     for (const auto& a : *answers) {
       failed += a.code != errc::ok ? 1 : 0;
       bytes += a.lfn.size() + 48;
       for (const auto& pfn : a.pfns) bytes += pfn.size() + 3;
     }
-    // Written straight into the reply: no string per item.
-    http::response res;
-    res.status = 200;
-    auto& out = res.body;
-    out.reserve(bytes);
-    out += "{\"failed\":" + std::to_string(failed) + ",\"results\":[";
+    bulk_reply_writer reply{bytes, failed};
     size_t next = 0;
     for (size_t k = 0; k < total; ++k) {
-      if (k != 0) out += ',';
+      auto& out = reply.next();
       if (!names.empty() && !names[k]) {
         append_item_error(out, nullptr, nullptr, names[k].err().code, names[k].err().message);
         continue;
@@ -566,8 +572,7 @@ void bulk_query(const context_ptr& ctx, const reader_ptr& reader, const request&
       }
       out += "]}";
     }
-    out += "],\"succeeded\":" + std::to_string(total - failed) + "}";
-    respond(std::move(res));
+    respond(reply.finish());
   });
 }
 
