@@ -2,6 +2,7 @@
 // mallocs are fresh mmaps, and page-faulting them in costs more than copying the data).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -12,9 +13,11 @@
 namespace librarian::data {
 
 // Leaves new elements uninitialised on resize: a block buffer is always filled by a read right
-// after, and zeroing megabytes per block first costs a full extra pass over memory.
+// after, and zeroing megabytes per block first costs a full extra pass over memory. Buffers are
+// page-aligned, so a receiver may hand them to an O_DIRECT write.
 template <class T>
 struct uninitialised_allocator : std::allocator<T> {
+  static constexpr std::align_val_t page{4096};
   template <class U>
   struct rebind {
     using other = uninitialised_allocator<U>;
@@ -22,6 +25,10 @@ struct uninitialised_allocator : std::allocator<T> {
   uninitialised_allocator() = default;
   template <class U>
   uninitialised_allocator(const uninitialised_allocator<U>&) noexcept {}
+  [[nodiscard]] T* allocate(size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), page));
+  }
+  void deallocate(T* p, size_t) noexcept { ::operator delete(p, page); }
   template <class U>
   void construct(U* p) noexcept {
     ::new (static_cast<void*>(p)) U;
