@@ -29,6 +29,7 @@
 #include <boost/beast/http.hpp>
 
 #include "bench/common/pg_cluster.hpp"
+#include "bench/common/phase.hpp"
 #include "bin/librarian/api_calls.hpp"
 #include "runtime/crypto/crypto.hpp"
 
@@ -297,6 +298,7 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   std::mutex error_lock;
   std::string first_error;
   uint64_t batches = (files + batch_files - 1) / batch_files;
+  print_phase("mcs", "catalog_add");
   auto [added, load_s] = run_clients(load_clients, [&](int) -> uint64_t {
     uint64_t done = 0;
     for (uint64_t b = next_batch++; b < batches; b = next_batch++) {
@@ -316,6 +318,7 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   if (!first_error.empty()) return json{{"error", "bulk add: " + first_error}};
   out["add_files_per_s"] = static_cast<double>(added) / load_s;
   out["files"] = added;
+  print_phase("mcs", "catalog_settle");
   auto [settle_s, settled] = settle(node, quick ? 60.0 : 900.0);
   out["settle_seconds"] = settle_s;
   out["settled"] = settled;
@@ -329,6 +332,7 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
         {"conditions",
          {{{"attr", "field"}, {"op", "="}, {"value", "field-" + std::to_string(rng() % fields)}}}}};
   };
+  print_phase("mcs", "catalog_equality");
   // As the CLI does: a new connection and a Basic login per request.
   auto [queries, query_s] = run_clients(query_clients, [&](int c) -> uint64_t {
     std::mt19937_64 rng{static_cast<uint64_t>(c) + 7};
@@ -341,6 +345,7 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
     return n;
   });
   out["equality_queries_per_s"] = static_cast<double>(queries) / query_s;
+  print_phase("mcs", "catalog_equality_keepalive");
   // As a script with a session would: one connection per client, kept open.
   std::atomic<uint64_t> keepalive_errors{0};
   auto [kept_queries, kept_s] = run_clients(query_clients, [&](int c) -> uint64_t {
@@ -359,6 +364,7 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   out["equality_queries_per_s_keepalive"] = static_cast<double>(kept_queries) / kept_s;
   if (keepalive_errors > 0) out["keepalive_errors"] = keepalive_errors.load();
 
+  print_phase("mcs", "catalog_conjunction");
   const int conjunctions = quick ? 50 : 200;
   std::mt19937_64 rng{42};
   std::vector<double> latencies;

@@ -1,6 +1,8 @@
 // The rls suite's sizes and names (see workload.hpp).
 #include "bench/rls/workload.hpp"
 
+#include "bench/common/phase.hpp"
+
 #include <charconv>
 #include <cstdio>
 #include <string_view>
@@ -8,10 +10,7 @@
 namespace librarian::bench::rls {
 
 void phase(const char* name) {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::fprintf(stderr, "rls: %s at %lld.%03lld\n", name, static_cast<long long>(ms / 1000),
-               static_cast<long long>(ms % 1000));
+  print_phase("rls", name);
 }
 
 params params_for(bool quick, uint64_t mappings, uint64_t large_mappings) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -178,7 +179,8 @@ expected<std::string> send_blocks(const send_job& job, std::span<const int> stre
   const uint64_t end = job.window_begin + job.window_length;
   std::optional<error> failure;
   mapping map;
-  if (job.zero_copy && job.window_length > 0 && !corrupt_at) {
+  const bool all_local = std::all_of(stream_fds.begin(), stream_fds.end(), peer_is_loopback);
+  if (job.zero_copy && !all_local && job.window_length > 0 && !corrupt_at) {
     const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
     map.begin = job.window_begin / page * page;
     map.length = static_cast<size_t>(end - map.begin);

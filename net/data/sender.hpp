@@ -31,7 +31,10 @@ struct send_job {
   uint64_t wire_offset_shift = 0;
   std::function<void(uint64_t bytes_sent)> on_sent;  // from stream threads; cheap, thread-safe
   // Hash from a read-only mapping and send payloads with sendfile(2): no user-space copy of the
-  // bytes on this side. Falls back to buffered reads when the file cannot be mapped.
+  // bytes on this side. Falls back to buffered reads when the file cannot be mapped, and is not
+  // used when every stream's peer is on loopback (see peer_is_loopback): a process on this host
+  // receives blocks read into buffers faster, and both ends spend less CPU (2 GiB over 4
+  // streams: 2.0-2.15 against 1.2-1.3 GB/s, the sending node 0.8 against 1.75 CPU-seconds).
   bool zero_copy = true;
 };
 

@@ -22,6 +22,11 @@ inline constexpr uint32_t frame_bytes_max = 64 * 1024;
 void set_stall_timeout(int fd, std::chrono::milliseconds timeout);
 void set_tcp_buffers(int fd, int bytes);
 void set_nodelay(int fd);
+// The connected peer of a socket is a loopback address (127.0.0.0/8, ::1, or v4-mapped
+// loopback). Senders copy rather than sendfile to such peers: the receiving process would copy
+// out of the very page-cache pages the sender handed to TCP, and sharing their references
+// across two processes costs both more than one copy does.
+[[nodiscard]] bool peer_is_loopback(int fd);
 // sendfile(2) has no MSG_NOSIGNAL: a peer that hangs up would kill the process with SIGPIPE.
 // The data server and client call this (once per process) so it becomes an EPIPE error.
 void ignore_sigpipe();

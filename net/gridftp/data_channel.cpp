@@ -6,13 +6,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <span>
+#include <vector>
 
+#include "net/data/wire.hpp"
 #include "net/gridftp/paths.hpp"
 
 namespace librarian::gridftp {
@@ -43,29 +47,81 @@ bool wait_readable(int fd, std::chrono::milliseconds timeout, const transfer_con
   return false;
 }
 
-// Sends one header and, for data blocks, its payload straight from the file (sendfile).
-status send_block(tcp::socket& socket, const data::block_header& header, int file_fd,
+// How a sender moves file bytes onto a data connection: sendfile hands TCP the page-cache pages
+// themselves, except to a peer on this host (data::peer_is_loopback), which gets copies. With
+// globus-url-copy -p 4 downloading 2 GiB over loopback, the client took 1.8 s with sendfile and
+// 1.3 s with copies, as from globus-gridftp-server (which always copies).
+class file_sender {
+ public:
+  file_sender(tcp::socket& socket, const send_job& job) : fd_(job.fd) {
+    if (job.copy_for_loopback && data::peer_is_loopback(socket.native_handle()))
+      buffer_.resize(copy_chunk_bytes);
+  }
+
+  // Sends `header` and then `length` bytes of the file from `offset`.
+  status send(tcp::socket& socket, std::span<const uint8_t> header, uint64_t offset,
+              uint64_t length, transfer_control& ctl) {
+    if (!buffer_.empty()) return send_copied(socket, header, offset, length, ctl);
+    boost::system::error_code ec;
+    if (!header.empty()) asio::write(socket, asio::buffer(header.data(), header.size()), ec);
+    if (ec) return socket_error(ec, "data connection");
+    auto at = static_cast<off_t>(offset);
+    while (length > 0) {
+      if (ctl.cancelled()) return *ctl.why();
+      ssize_t n = ::sendfile(socket.native_handle(), fd_, &at,
+                             static_cast<size_t>(std::min<uint64_t>(length, 1u << 30)));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return fail(errc::timeout, "data connection: send stalled");
+        return errno_error(errno, "sendfile");
+      }
+      if (n == 0) return fail(errc::internal, "the file shrank while it was being sent");
+      length -= static_cast<uint64_t>(n);
+      ctl.bytes += static_cast<uint64_t>(n);
+    }
+    return {};
+  }
+
+ private:
+  static constexpr size_t copy_chunk_bytes = 1 << 20;
+
+  status send_copied(tcp::socket& socket, std::span<const uint8_t> header, uint64_t offset,
+                     uint64_t length, transfer_control& ctl) {
+    do {
+      if (ctl.cancelled()) return *ctl.why();
+      size_t want = static_cast<size_t>(std::min<uint64_t>(length, buffer_.size()));
+      size_t got = 0;
+      while (got < want) {
+        ssize_t n =
+            ::pread(fd_, buffer_.data() + got, want - got, static_cast<off_t>(offset + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error(errno, "read");
+        if (n == 0) return fail(errc::internal, "the file shrank while it was being sent");
+        got += static_cast<size_t>(n);
+      }
+      // The header goes out with the first bytes it announces: one send, no lone tiny segment.
+      std::array<asio::const_buffer, 2> parts{asio::buffer(header.data(), header.size()),
+                                              asio::buffer(buffer_.data(), got)};
+      boost::system::error_code ec;
+      asio::write(socket, parts, ec);
+      if (ec) return socket_error(ec, "data connection");
+      header = {};
+      offset += got;
+      length -= got;
+      ctl.bytes += got;
+    } while (length > 0);
+    return {};
+  }
+
+  int fd_;
+  std::vector<uint8_t> buffer_;  // empty: sendfile
+};
+
+// Sends one header and, for data blocks, its payload from the file.
+status send_block(tcp::socket& socket, file_sender& sender, const data::block_header& header,
                   uint64_t file_offset, transfer_control& ctl) {
   auto bytes = data::encode(header);
-  boost::system::error_code ec;
-  asio::write(socket, asio::buffer(bytes), ec);
-  if (ec) return socket_error(ec, "data connection");
-  uint64_t left = header.length;
-  auto offset = static_cast<off_t>(file_offset);
-  while (left > 0) {
-    if (ctl.cancelled()) return *ctl.why();
-    ssize_t n = ::sendfile(socket.native_handle(), file_fd, &offset,
-                           static_cast<size_t>(std::min<uint64_t>(left, 1u << 30)));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) return fail(errc::timeout, "data connection: send stalled");
-      return errno_error(errno, "sendfile");
-    }
-    if (n == 0) return fail(errc::internal, "the file shrank while it was being sent");
-    left -= static_cast<uint64_t>(n);
-    ctl.bytes += static_cast<uint64_t>(n);
-  }
-  return {};
+  return sender.send(socket, bytes, file_offset, header.length, ctl);
 }
 
 // Hands out the next block of the ranges to send, to whichever stream asks first.
@@ -226,9 +282,10 @@ status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job, trans
   std::mutex failure_mutex;
   std::optional<error> failure;
   auto stream = [&](tcp::socket& socket) {
+    file_sender sender{socket, job};
     while (auto block = queue.next()) {
       data::block_header header{0, block->second - block->first, block->first - job.wire_base};
-      auto st = send_block(socket, header, job.fd, block->first, ctl);
+      auto st = send_block(socket, sender, header, block->first, ctl);
       if (!st) {
         std::lock_guard lock{failure_mutex};
         if (!failure) failure = st.err();
@@ -251,7 +308,8 @@ status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job, trans
         end.flags |= data::block_flag::eof;
         end.offset = sockets.size();
       }
-      auto st = send_block(sockets[i], end, job.fd, 0, ctl);
+      file_sender sender{sockets[i], job};
+      auto st = send_block(sockets[i], sender, end, 0, ctl);
       if (!st) failure = st.err();
     }
   }
@@ -270,23 +328,10 @@ status send_stream(tcp::socket& socket, const send_job& job, transfer_control& c
   ignore_sigpipe();
   ctl.attach(socket.native_handle());
   status result;
+  file_sender sender{socket, job};
   for (auto [begin, end] : job.ranges) {
-    uint64_t left = end - begin;
-    auto offset = static_cast<off_t>(begin);
-    while (left > 0) {
-      ssize_t n = ::sendfile(socket.native_handle(), job.fd, &offset,
-                             static_cast<size_t>(std::min<uint64_t>(left, 1u << 30)));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        result = ctl.cancelled()   ? *ctl.why()
-                 : n == 0          ? fail(errc::internal, "the file shrank while it was being sent")
-                 : errno == EAGAIN ? fail(errc::timeout, "data connection: send stalled")
-                                   : errno_error(errno, "sendfile");
-        break;
-      }
-      left -= static_cast<uint64_t>(n);
-      ctl.bytes += static_cast<uint64_t>(n);
-    }
+    result = sender.send(socket, {}, begin, end - begin, ctl);
+    if (!result && ctl.cancelled()) result = *ctl.why();
     if (!result) break;
   }
   ctl.detach(socket.native_handle());

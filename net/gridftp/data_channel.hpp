@@ -66,15 +66,19 @@ struct send_job {
   std::vector<data::range_set::range> ranges;
   uint64_t wire_base = 0;
   uint64_t block_bytes = 256 * 1024;
+  // Copy payloads through a buffer instead of sendfile when the peer is on loopback (see
+  // data::peer_is_loopback); false sends every peer the page-cache pages (tests use it to cover
+  // that path over loopback).
+  bool copy_for_loopback = true;
 };
 
 // Sets SIGPIPE to ignored, once per process (sendfile cannot suppress it per call).
 void ignore_sigpipe();
 
-// MODE E: spreads blocks over every socket (sendfile for the payload), then sends EOD on each and
-// EOF (with the EOD count) on the first, as globus-gridftp-server does. Closes the sockets,
-// unless keep_open and the transfer succeeded (data channel caching: the next transfer of the
-// session may reuse them).
+// MODE E: spreads blocks over every socket (sendfile for the payload, see send_job), then sends EOD
+// on each and EOF (with the EOD count) on the first, as globus-gridftp-server does. Closes the
+// sockets, unless keep_open and the transfer succeeded (data channel caching: the next transfer of
+// the session may reuse them).
 [[nodiscard]] status send_mode_e(std::vector<tcp::socket>& sockets, const send_job& job,
                                  transfer_control& ctl, bool keep_open = false);
 // MODE S: the bytes of the (single, contiguous) range in order, then close.

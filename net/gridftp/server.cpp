@@ -663,6 +663,7 @@ status session::send_file(int fd, std::vector<data::range_set::range> ranges, ui
   }
   status result;
   send_job job{fd, std::move(ranges), wire_base, srv_.options.block_bytes};
+  job.copy_for_loopback = srv_.options.copy_for_loopback;
   if (!mode_e_) {
     auto socket = open_one_data_connection(ctl);
     if (!socket) {

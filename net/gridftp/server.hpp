@@ -23,6 +23,9 @@ struct server_options {
   size_t sessions_max = 64;   // more are told 421 and closed
   unsigned parallelism_max = 32;
   uint64_t block_bytes = 256 * 1024;  // MODE E block size the server sends (globus' default)
+  // Downloads to a client on this host copy the bytes instead of using sendfile (see
+  // send_job::copy_for_loopback); tests turn it off to cover sendfile over loopback.
+  bool copy_for_loopback = true;
   // A control connection silent this long is closed (421).
   std::chrono::milliseconds idle_timeout{15 * 60 * 1000};
   // No data connection, or no data progress, for this long aborts the transfer (426).

@@ -12,6 +12,7 @@
 
 #include "net/data/client.hpp"
 #include "net/data/receiver.hpp"
+#include "net/data/sender.hpp"
 #include "net/data/server.hpp"
 #include "net/data/wire.hpp"
 
@@ -252,6 +253,56 @@ TEST_CASE("a used ticket cannot be replayed") {
   auto again = put_file(f.endpoint(), t, src, small_blocks(1));
   REQUIRE_FALSE(again.has_value());
   CHECK(again.err().code == errc::unauthenticated);
+}
+
+TEST_CASE("blocks go by sendfile to a peer that is not on loopback, and by copy to one that is") {
+  fixture f;
+  {  // Which peers count as local.
+    int tcp = connect_tcp("127.0.0.1", f.server->port(), std::chrono::milliseconds(2000)).value();
+    CHECK(peer_is_loopback(tcp));
+    ::close(tcp);
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    CHECK_FALSE(peer_is_loopback(pair[0]));
+    ::close(pair[0]);
+    ::close(pair[1]);
+    CHECK_FALSE(peer_is_loopback(-1));
+  }
+  // Over socket pairs (not loopback) send_blocks maps the file, hashes the mapping and sends the
+  // payloads by sendfile: the zero-copy path that TCP tests on loopback no longer take.
+  const size_t size = 5 * 1024 * 1024 + 123;
+  auto src = random_file(f.dir / "zc-src", size, 21);
+  const int file = ::open(src.c_str(), O_RDONLY);
+  REQUIRE(file >= 0);
+  int a[2], b[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, a) == 0);
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, b) == 0);
+  receiver_config rc;
+  rc.final_path = f.dir / "zc-dst";
+  rc.window_length = size;
+  auto pool = std::make_shared<buffer_pool>(1u << 20, 8);
+  auto rx = receiver::open(rc, pool).value();
+  status got_a, got_b;
+  std::thread ta([&] { got_a = receive_stream(a[1], *rx, *pool, nullptr); });
+  std::thread tb([&] { got_b = receive_stream(b[1], *rx, *pool, nullptr); });
+  send_job job;
+  job.file_fd = file;
+  job.file_name = src.string();
+  job.window_length = size;
+  job.block_bytes = 1u << 20;
+  const int streams[] = {a[0], b[0]};
+  buffer_pool send_pool(1u << 20, 8);
+  auto sum = send_blocks(job, streams, send_pool);
+  ta.join();
+  tb.join();
+  for (int fd : {a[0], a[1], b[0], b[1], file}) ::close(fd);
+  REQUIRE_MESSAGE(sum.has_value(), sum.err().describe());
+  REQUIRE_MESSAGE(got_a.has_value(), got_a.err().describe());
+  REQUIRE_MESSAGE(got_b.has_value(), got_b.err().describe());
+  auto done = rx->finish(*sum);
+  REQUIRE_MESSAGE(done.has_value(), done.err().describe());
+  CHECK(*done == *sum);
+  CHECK(slurp(rc.final_path) == slurp(src));
 }
 
 TEST_CASE("a download into /dev/null discards the bytes but still verifies them") {

@@ -40,7 +40,7 @@ struct fixture {
   std::unique_ptr<gridftp::server> srv;
   std::string content = random_bytes(3'000'017, 7);
 
-  fixture() {
+  explicit fixture(bool copy_for_loopback = true) {
     char tmpl[] = "/tmp/gridftp-loop-XXXXXX";
     base = ::mkdtemp(tmpl);
     root = base / "root";
@@ -57,6 +57,7 @@ struct fixture {
     o.marker_interval = std::chrono::milliseconds(100);
     o.data_timeout = std::chrono::milliseconds(5000);
     o.block_bytes = 64 * 1024;
+    o.copy_for_loopback = copy_for_loopback;
     auto s = gridftp::server::start(o);
     REQUIRE(s);
     srv = std::move(*s);
@@ -99,6 +100,23 @@ TEST_CASE("downloads and uploads in stream mode and MODE E are byte-identical an
     REQUIRE_MESSAGE(u, (u ? "" : u.err().describe()));
     CHECK(read_file(remote) == f.content);
     CHECK(!fs::exists(f.root / "dst" / ("." + remote.filename().string() + ".gridftp-part")));
+  }
+}
+
+TEST_CASE("downloads are the same whether the server copies the bytes or sends them by sendfile") {
+  // Over loopback the server copies (a local client reads copies faster); what it sends to
+  // remote peers by sendfile is covered by turning that off.
+  for (bool copy : {true, false}) {
+    CAPTURE(copy);
+    fixture f{copy};
+    for (unsigned streams : {0u, 4u}) {
+      CAPTURE(streams);
+      auto local = f.base / "local" / ("s" + std::to_string(streams));
+      auto d = gridftp::download(f.url((f.root / "src" / "f").string()), local.string(),
+                                 options(streams));
+      REQUIRE_MESSAGE(d, (d ? "" : d.err().describe()));
+      CHECK(read_file(local) == f.content);
+    }
   }
 }
 
