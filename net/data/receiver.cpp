@@ -36,36 +36,6 @@ status write_all_at(int fd, const uint8_t* p, size_t n, uint64_t off,
   return {};
 }
 
-// O_DIRECT wants the offset, the length and the buffer aligned to the device's logical block;
-// 4096 covers every device in use.
-constexpr uint64_t dio_alignment = 4096;
-bool dio_aligned(uint64_t v) {
-  return v % dio_alignment == 0;
-}
-
-// A direct write that the file system refuses outright (EINVAL) reports invalid_argument with
-// nothing written, so the caller can fall back to a buffered write of the same bytes. A short
-// direct write (possible near ENOSPC) is finished through the same fd while it stays aligned.
-status write_direct_at(int fd, const uint8_t* p, size_t n, uint64_t off,
-                       const std::filesystem::path& path) {
-  bool first = true;
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL && first) return fail(errc::invalid_argument, "no direct I/O");
-      return io_error("cannot write", path, errno);
-    }
-    if (w == 0) return io_error("cannot write", path, ENOSPC);
-    first = false;
-    p += w;
-    n -= static_cast<size_t>(w);
-    off += static_cast<uint64_t>(w);
-    if (n > 0 && !dio_aligned(static_cast<uint64_t>(w))) return io_error("cannot write", path, EIO);
-  }
-  return {};
-}
-
 status write_all(int fd, const std::string& s, const std::filesystem::path& path) {
   size_t done = 0;
   while (done < s.size()) {
@@ -115,7 +85,6 @@ receiver::receiver(receiver_config config, std::shared_ptr<buffer_pool> pool)
 
 receiver::~receiver() {
   if (data_fd_ >= 0) ::close(data_fd_);
-  if (direct_fd_ >= 0) ::close(direct_fd_);
   if (journal_fd_ >= 0) ::close(journal_fd_);
 }
 
@@ -130,11 +99,7 @@ expected<std::unique_ptr<receiver>> receiver::open(receiver_config config,
     return r;
   }
   if (auto st = r->load_or_create_journal(); !st) return st.err();
-  if (r->config_.direct_io) {
-    r->direct_fd_ =
-        ::open(part_path(r->config_.final_path).c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
-    r->direct_ok_ = r->direct_fd_ >= 0;
-  }
+  if (r->config_.direct_io) r->direct_ = std::make_unique<direct_writer>(r->data_fd_);
   return r;
 }
 
@@ -263,16 +228,10 @@ status receiver::write_block(const block_header& header, block_buffer&& payload)
   const uint64_t dest_off = header.offset - config_.window_begin;
   if (!config_.discard) {
     bool written = false;
-    if (direct_ok_.load(std::memory_order_relaxed) && dio_aligned(dest_off) &&
-        dio_aligned(payload.size()) && dio_aligned(reinterpret_cast<uintptr_t>(payload.data()))) {
-      if (auto st = write_direct_at(direct_fd_, payload.data(), payload.size(), dest_off,
-                                    part_path(config_.final_path));
-          st)
-        written = true;
-      else if (st.err().code != errc::invalid_argument)
-        return st;
-      else
-        direct_ok_ = false;  // this file system takes no direct writes after all: buffered from now
+    if (direct_) {
+      auto d = direct_->write(payload.data(), payload.size(), dest_off);
+      if (d.error != 0) return io_error("cannot write", part_path(config_.final_path), d.error);
+      written = d.written;
     }
     if (!written) {
       if (auto st = write_all_at(data_fd_, payload.data(), payload.size(), dest_off,
@@ -435,8 +394,7 @@ expected<std::string> receiver::finish(const std::string& expected_checksum) {
   if (::fsync(data_fd_) != 0) return io_error("cannot sync", part_path(config_.final_path), errno);
   ::close(data_fd_);
   data_fd_ = -1;
-  if (direct_fd_ >= 0) ::close(direct_fd_);
-  direct_fd_ = -1;
+  direct_.reset();
   if (::rename(part_path(config_.final_path).c_str(), config_.final_path.c_str()) != 0)
     return io_error("cannot rename into", config_.final_path, errno);
   sync_directory(config_.final_path.parent_path());

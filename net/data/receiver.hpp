@@ -24,6 +24,7 @@
 #include "net/data/block.hpp"
 #include "net/data/buffer_pool.hpp"
 #include "net/data/checksum.hpp"
+#include "net/data/direct_io.hpp"
 #include "net/data/range_set.hpp"
 #include "runtime/expected.hpp"
 
@@ -43,10 +44,7 @@ struct receiver_config {
   uint64_t reorder_bytes_max = 64ull << 20;  // early blocks kept in memory for hashing
   uint64_t block_bytes_max = 64ull << 20;
   bool resume = true;  // false: discard any existing journal and start over
-  // Write whole aligned blocks with O_DIRECT, past the page cache: a durable transfer pays for
-  // the disk once instead of for a copy into the page cache and then its writeback. Blocks that
-  // are not aligned (a file's tail, odd block sizes) and file systems without O_DIRECT (tmpfs
-  // on older kernels) take the buffered path.
+  // Write aligned blocks with O_DIRECT (see direct_writer).
   bool direct_io = true;
 };
 
@@ -67,7 +65,7 @@ class receiver {
   [[nodiscard]] uint64_t bytes_received() const { return bytes_received_.load(); }
   [[nodiscard]] uint64_t bytes_resumed() const { return bytes_resumed_; }
   // Aligned blocks are being written with O_DIRECT (see receiver_config::direct_io).
-  [[nodiscard]] bool writes_direct() const { return direct_ok_.load(); }
+  [[nodiscard]] bool writes_direct() const { return direct_ && direct_->active(); }
 
   // Thread-safe: called by every stream with a validated header and its payload.
   [[nodiscard]] status write_block(const block_header& header, block_buffer&& payload);
@@ -94,8 +92,7 @@ class receiver {
   receiver_config config_;
   std::shared_ptr<buffer_pool> pool_;
   int data_fd_ = -1;
-  int direct_fd_ = -1;                  // the part file again, O_DIRECT, when it opened
-  std::atomic<bool> direct_ok_{false};  // cleared if the file system refuses a direct write
+  std::unique_ptr<direct_writer> direct_;  // aligned blocks, when config_.direct_io
   int journal_fd_ = -1;
   std::atomic<uint64_t> bytes_received_{0};
   uint64_t bytes_resumed_ = 0;

@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "net/data/buffer_pool.hpp"
 #include "net/data/wire.hpp"
 #include "net/gridftp/paths.hpp"
 
@@ -343,7 +344,7 @@ status send_stream(tcp::socket& socket, const send_job& job, transfer_control& c
 
 mode_e_receiver::mode_e_receiver(int fd, data::block_limits limits, uint64_t file_base,
                                  transfer_control& ctl)
-    : fd_(fd), limits_(limits), file_base_(file_base), ctl_(ctl) {}
+    : fd_(fd), direct_(fd), limits_(limits), file_base_(file_base), ctl_(ctl) {}
 
 mode_e_receiver::~mode_e_receiver() {
   stop();
@@ -415,7 +416,7 @@ void mode_e_receiver::finish_with(error err) {
 }
 
 void mode_e_receiver::read_connection(tcp::socket socket) {
-  std::vector<uint8_t> buffer(receive_chunk_bytes);
+  data::block_buffer buffer(receive_chunk_bytes);  // page-aligned, for direct writes
   boost::system::error_code ec;
   // Bounded: every iteration consumes a header (empty non-EOD blocks are refused by validate),
   // and the peer's data is bounded by the window the limits allow.
@@ -456,7 +457,13 @@ void mode_e_receiver::read_connection(tcp::socket socket) {
           ok = false;
           break;
         }
-        size_t done = 0;
+        auto direct = direct_.write(buffer.data(), want, at);
+        if (direct.error != 0) {
+          finish_with(errno_error(direct.error, "write"));
+          ok = false;
+          break;
+        }
+        size_t done = direct.written ? want : 0;
         while (done < want) {
           ssize_t n =
               ::pwrite(fd_, buffer.data() + done, want - done, static_cast<off_t>(at + done));
@@ -468,10 +475,11 @@ void mode_e_receiver::read_connection(tcp::socket socket) {
           }
           done += static_cast<size_t>(n);
         }
-        // Start writeback now (asynchronously), so the fdatasync before each range marker and
-        // at the end finds little left to write and disk and network overlap.
-        ::sync_file_range(fd_, static_cast<off_t>(at), static_cast<off_t>(want),
-                          SYNC_FILE_RANGE_WRITE);
+        // Start writeback of buffered bytes now (asynchronously), so the fdatasync before each
+        // range marker and at the end finds little left to write and disk and network overlap.
+        if (!direct.written)
+          ::sync_file_range(fd_, static_cast<off_t>(at), static_cast<off_t>(want),
+                            SYNC_FILE_RANGE_WRITE);
         left -= want;
         at += want;
         ctl_.bytes += want;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net/data/block.hpp"
+#include "net/data/direct_io.hpp"
 #include "net/data/range_set.hpp"
 #include "net/gridftp/command.hpp"
 #include "runtime/expected.hpp"
@@ -115,6 +116,7 @@ class mode_e_receiver {
   void finish_with(error err);
 
   int fd_;
+  data::direct_writer direct_;  // aligned blocks go past the page cache
   data::block_limits limits_;
   uint64_t file_base_;
   transfer_control& ctl_;

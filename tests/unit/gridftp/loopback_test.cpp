@@ -120,6 +120,18 @@ TEST_CASE("downloads are the same whether the server copies the bytes or sends t
   }
 }
 
+TEST_CASE("an upload in page-aligned blocks is written past the page cache, its tail through it") {
+  fixture f;
+  auto local = f.base / "local" / "aligned";
+  write_file(local, f.content);  // 3,000,017 bytes: 45 whole blocks of 64 KiB and a tail
+  auto o = options(4);
+  o.block_bytes = 64 * 1024;
+  auto remote = f.root / "dst" / "aligned";
+  auto u = gridftp::upload(local.string(), f.url(remote.string()), o);
+  REQUIRE_MESSAGE(u, (u ? "" : u.err().describe()));
+  CHECK(read_file(remote) == f.content);
+}
+
 TEST_CASE("a third-party transfer between two sessions of our server") {
   fixture f;
   data::range_set committed;
