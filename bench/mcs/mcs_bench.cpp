@@ -23,15 +23,10 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
+#include "bench/common/keepalive_client.hpp"
 #include "bench/common/pg_cluster.hpp"
 #include "bench/common/phase.hpp"
 #include "bin/librarian/api_calls.hpp"
-#include "runtime/crypto/crypto.hpp"
 
 namespace librarian::bench {
 namespace {
@@ -210,57 +205,20 @@ expected<json> mcs_call(const cli::connection& conn, const std::string& verb, co
   return r->value;
 }
 
-// A client that keeps its connection open between requests (HTTP/1.1 keep-alive), as a script
-// using a session object would; PostgreSQL's clients keep theirs too. Blocking calls: bench code,
-// loopback only. Reconnects once if the node closed the connection.
-class keepalive_client {
- public:
-  keepalive_client(uint16_t port, const std::string& user, const std::string& password)
-      : port_(port), auth_("Basic " + crypto::base64_encode(user + ":" + password)) {}
+// A query over a kept-open connection (HTTP/1.1 keep-alive), as a script using a session object
+// would; PostgreSQL's clients keep theirs too. The reply body, or why there is none.
+expected<std::string> post_query(keepalive_client& client, const std::string& body) {
+  auto r = client.send("POST", "/api/v1/mcs/query", body);
+  if (!r) return r.err();
+  if (r->status != 200)
+    return fail(errc::internal,
+                "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 200));
+  return std::move(r->body);
+}
 
-  expected<std::string> post(const std::string& target, const std::string& body) {
-    namespace bhttp = boost::beast::http;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      boost::beast::error_code ec;
-      if (!socket_.is_open()) {
-        socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port_}, ec);
-        if (ec) return fail(errc::unavailable, "connect: " + ec.message());
-      }
-      bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
-      req.set(bhttp::field::host, "127.0.0.1");
-      req.set(bhttp::field::authorization, auth_);
-      req.set(bhttp::field::content_type, "application/json");
-      req.keep_alive(true);
-      req.body() = body;
-      req.prepare_payload();
-      bhttp::write(socket_, req, ec);
-      bhttp::response<bhttp::string_body> res;
-      if (!ec) bhttp::read(socket_, buffer_, res, ec);
-      if (ec) {  // the node closed an idle connection: once more on a new one
-        boost::beast::error_code ignored;
-        socket_.close(ignored);
-        buffer_.clear();
-        continue;
-      }
-      if (!res.keep_alive()) {
-        boost::beast::error_code ignored;
-        socket_.close(ignored);
-      }
-      if (res.result_int() != 200)
-        return fail(errc::internal,
-                    "HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200));
-      return std::move(res.body());
-    }
-    return fail(errc::unavailable, "the node closed the connection twice");
-  }
-
- private:
-  boost::asio::io_context io_;
-  boost::asio::ip::tcp::socket socket_{io_};
-  boost::beast::flat_buffer buffer_;
-  uint16_t port_;
-  std::string auth_;
-};
+keepalive_client admin_client(uint16_t port) {
+  return keepalive_client{port, keepalive_client::basic_auth("admin", "bench-admin-pw")};
+}
 
 // One 3-condition query: quality = Q and band = B and taken between D and D+30 (each alone
 // matches 1 %, 10 % and about 8 % of the files). Both sides draw the same sequence.
@@ -350,11 +308,11 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   std::atomic<uint64_t> keepalive_errors{0};
   auto [kept_queries, kept_s] = run_clients(query_clients, [&](int c) -> uint64_t {
     std::mt19937_64 rng{static_cast<uint64_t>(c) + 7};
-    keepalive_client client{node.conn.port, "admin", "bench-admin-pw"};
+    auto client = admin_client(node.conn.port);
     uint64_t n = 0;
     auto t0 = steady::now();
     while (seconds_since(t0) < run_s) {
-      if (client.post("/api/v1/mcs/query", equality_body(rng).dump()))
+      if (post_query(client, equality_body(rng).dump()))
         ++n;
       else
         ++keepalive_errors;
@@ -383,11 +341,11 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   // The same queries again on one kept-open connection: the catalog's own time plus one hop.
   rng.seed(42);
   latencies.clear();
-  keepalive_client client{node.conn.port, "admin", "bench-admin-pw"};
+  auto client = admin_client(node.conn.port);
   for (int q = 0; q < conjunctions; ++q) {
     auto body = conjunctive_body(next_conjunction(rng)).dump();
     auto t0 = steady::now();
-    auto r = client.post("/api/v1/mcs/query", body);
+    auto r = post_query(client, body);
     latencies.push_back(seconds_since(t0) * 1000);
     if (!r) return json{{"error", "conjunctive query (keep-alive): " + r.err().describe()}};
   }
