@@ -223,6 +223,7 @@ void read_data(json_reader& r, data_config& out) {
   r.optional_int("sync_every_bytes", out.sync_every_bytes, int64_t{1} << 20, int64_t{1} << 40);
   r.optional_int("ticket_ttl_s", out.ticket_ttl_s, 10, 30LL * 24 * 3600);
   r.optional_int("connections_max", out.connections_max, 4, 100000);
+  r.optional("direct_io", out.direct_io);
   r.reject_unknown_keys();
 }
 
@@ -237,6 +238,7 @@ void read_gridftp(json_reader& r, node_config& out) {
   r.optional_int("marker_interval_ms", g.marker_interval_ms, 100, hour_ms);
   r.optional_int("data_timeout_ms", g.data_timeout_ms, 100, hour_ms);
   r.optional_int("sessions_max", g.sessions_max, 1, 10000);
+  r.optional("direct_io", g.direct_io);
   r.reject_unknown_keys();
   for (const auto& root : g.roots)
     if (root.empty() || root.front() != '/')

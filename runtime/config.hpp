@@ -106,6 +106,7 @@ struct data_config {
   uint64_t sync_every_bytes = 256ull << 20;  // received data synced and journaled this often
   int64_t ticket_ttl_s = 24 * 3600;          // how long a data ticket stays valid
   uint32_t connections_max = 512;
+  bool direct_io = true;  // aligned received blocks written with O_DIRECT
 };
 
 // The GridFTP server (docs/gridftp.md): clear-text login, paths confined to the roots.
@@ -118,6 +119,7 @@ struct gridftp_config {
   int64_t marker_interval_ms = 5000;  // 111/112 markers while receiving
   int64_t data_timeout_ms = 60000;    // no data connection or no progress for this long aborts
   uint32_t sessions_max = 64;
+  bool direct_io = true;  // aligned MODE E blocks of uploads written with O_DIRECT
 };
 
 // One store of the librarian (docs/configuration.md "stores").

@@ -169,6 +169,7 @@ expected<std::unique_ptr<gridftp::server>> start_gridftp(const node_config& cfg)
   options.sessions_max = cfg.gridftp.sessions_max;
   options.marker_interval = std::chrono::milliseconds(cfg.gridftp.marker_interval_ms);
   options.data_timeout = std::chrono::milliseconds(cfg.gridftp.data_timeout_ms);
+  options.direct_io = cfg.gridftp.direct_io;
   auto started = gridftp::server::start(std::move(options));
   if (!started) return started.err();
   return std::move(*started);
@@ -261,6 +262,7 @@ int run_node(const node_config& cfg, const sigset_t& signals,
     data_options.tcp_buffer_bytes = cfg.data.tcp_buffer_bytes;
     data_options.block_bytes_max = cfg.data.block_bytes_max;
     data_options.sync_every_bytes = cfg.data.sync_every_bytes;
+    data_options.direct_io = cfg.data.direct_io;
     auto started = data::data_server::start(data_options, env->data_tickets);
     if (!started) {
       auto err = started.err();

@@ -271,6 +271,7 @@ expected<data::transfer_report> local_copy(copy_context& ctx, const location& sr
   rc.window_begin = o.partial_offset;
   rc.window_length = length;
   rc.alg = o.alg;
+  rc.direct_io = o.direct_io;
   struct stat dst_st {};
   rc.discard = ::stat(dst.path.c_str(), &dst_st) == 0 && S_ISCHR(dst_st.st_mode);
   auto rx = data::receiver::open(rc, pool);
@@ -517,6 +518,7 @@ std::vector<std::string> normalize_copy_options(std::vector<std::string> argv) {
                                      "partial-length",
                                      "len",
                                      "vb",
+                                     "buffered-io",
                                      "parallel",
                                      "concurrency",
                                      "recurse",
@@ -561,6 +563,8 @@ void add_copy_command(CLI::App& app, copy_arguments& a, bool& chosen) {
   sub->add_option("--partial-offset,--off", a.partial_offset, "first byte to copy");
   sub->add_option("--partial-length,--len", a.partial_length, "bytes to copy");
   sub->add_flag("--vb", a.verbose, "print bytes and rate periodically");
+  sub->add_flag("--buffered-io", a.buffered_io,
+                "write received data through the page cache instead of O_DIRECT");
   sub->add_option("--conn", a.connection_name,
                   "client-config connection whose credentials lib:// URLs use (default: the one "
                   "for the URL's host)");
@@ -606,6 +610,7 @@ int run_copy(const copy_arguments& a, bool json_out, const std::optional<std::st
       std::chrono::milliseconds(static_cast<int64_t>(a.stall_timeout_s * 1000));
   ctx.options.partial_offset = a.partial_offset.value_or(0);
   ctx.options.partial_length = a.partial_length;
+  ctx.options.direct_io = !a.buffered_io;
 
   auto src = parse_location(a.source);
   if (!src) return report_error(src.err());

@@ -31,6 +31,7 @@ struct copy_arguments {
   std::optional<uint64_t> partial_offset;      // -partial-offset
   std::optional<uint64_t> partial_length;      // -partial-length
   bool verbose = false;                        // -vb
+  bool buffered_io = false;                    // -buffered-io: no O_DIRECT writes
   std::optional<std::string> connection_name;  // --conn: credentials for lib:// URLs
 };
 

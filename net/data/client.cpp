@@ -200,6 +200,7 @@ expected<transfer_report> get_file(const data_endpoint& from, const std::string&
   rc.window_length = length;
   rc.alg = o.alg;
   rc.hash = o.verify_checksum;
+  rc.direct_io = o.direct_io;
   rc.discard = device;
   rc.block_bytes_max = std::max<uint64_t>(o.block_bytes, 1u << 20);
   auto rx = receiver::open(rc, pool);

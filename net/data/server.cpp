@@ -284,6 +284,7 @@ status data_server::impl::serve_put_control(int fd, const std::string& ticket,
       rc.alg = e.grant.alg;
       rc.block_bytes_max = options.block_bytes_max;
       rc.sync_every_bytes = options.sync_every_bytes;
+      rc.direct_io = options.direct_io;
       auto opened = receiver::open(rc, pool);
       if (!opened) return opened.err();
       s.rx = std::shared_ptr<receiver>(std::move(*opened));

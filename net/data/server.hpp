@@ -23,6 +23,7 @@ struct data_server_options {
   int tcp_buffer_bytes = 0;
   uint64_t block_bytes_max = 64ull << 20;
   uint64_t sync_every_bytes = 256ull << 20;
+  bool direct_io = true;  // receiver_config::direct_io of every upload
 };
 
 struct data_server_stats {

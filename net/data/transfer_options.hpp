@@ -27,6 +27,7 @@ struct transfer_options {
   std::chrono::milliseconds stall_timeout{600'000};  // -stall-timeout: no progress for this long
   uint64_t partial_offset = 0;                       // -partial-offset
   std::optional<uint64_t> partial_length;            // -partial-length
+  bool direct_io = true;  // -buffered-io clears it: received blocks through the page cache
   std::function<void(const transfer_progress&)> on_progress;  // called from the transfer thread
 };
 

@@ -343,8 +343,8 @@ status send_stream(tcp::socket& socket, const send_job& job, transfer_control& c
 }
 
 mode_e_receiver::mode_e_receiver(int fd, data::block_limits limits, uint64_t file_base,
-                                 transfer_control& ctl)
-    : fd_(fd), direct_(fd), limits_(limits), file_base_(file_base), ctl_(ctl) {}
+                                 transfer_control& ctl, bool direct_io)
+    : fd_(fd), direct_(direct_io ? fd : -1), limits_(limits), file_base_(file_base), ctl_(ctl) {}
 
 mode_e_receiver::~mode_e_receiver() {
   stop();

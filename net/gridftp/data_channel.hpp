@@ -90,7 +90,9 @@ void ignore_sigpipe();
 // count and that many EODs arrived.
 class mode_e_receiver {
  public:
-  mode_e_receiver(int fd, data::block_limits limits, uint64_t file_base, transfer_control& ctl);
+  // direct_io: aligned blocks are written with O_DIRECT (data::direct_writer).
+  mode_e_receiver(int fd, data::block_limits limits, uint64_t file_base, transfer_control& ctl,
+                  bool direct_io = true);
   ~mode_e_receiver();  // cancels and joins
   mode_e_receiver(const mode_e_receiver&) = delete;
   mode_e_receiver& operator=(const mode_e_receiver&) = delete;

@@ -779,7 +779,7 @@ expected<data::range_set> session::receive_mode_e(int fd, uint64_t file_base,
   limits.block_bytes_max = receive_block_bytes_max;
   limits.file_bytes = file_bytes;
   limits.eod_count_max = std::max(64u, srv_.options.parallelism_max);
-  mode_e_receiver receiver{fd, limits, file_base, ctl};
+  mode_e_receiver receiver{fd, limits, file_base, ctl, srv_.options.direct_io};
   // Connections: the passive side accepts until the EOD count is reached; an active receiver
   // opens one connection (the sender was told PASV and serves what arrives).
   std::thread acceptor_thread;

@@ -26,6 +26,8 @@ struct server_options {
   // Downloads to a client on this host copy the bytes instead of using sendfile (see
   // send_job::copy_for_loopback); tests turn it off to cover sendfile over loopback.
   bool copy_for_loopback = true;
+  // MODE E uploads write aligned blocks with O_DIRECT (data::direct_writer).
+  bool direct_io = true;
   // A control connection silent this long is closed (421).
   std::chrono::milliseconds idle_timeout{15 * 60 * 1000};
   // No data connection, or no data progress, for this long aborts the transfer (426).

@@ -97,6 +97,10 @@ def test_round_trips(c, root, local):
     rc, s, err = c.run("-p", "3", "lib://%s%s/big.bin" % (lt.HOST, root), local("back.bin"))
     lt.check_eq(rc, 0, "download exit code (%s)" % err)
     same(src, local("back.bin"), "download")
+    rc, s, err = c.run("-p", "3", "-buffered-io", "lib://%s%s/big.bin" % (lt.HOST, root),
+                       local("back-buffered.bin"))
+    lt.check_eq(rc, 0, "download through the page cache (%s)" % err)
+    same(src, local("back-buffered.bin"), "download through the page cache")
     lt.log("partial download")
     rc, s, err = c.run("-partial-offset", "1000", "-partial-length", "5000000",
                        "lib://%s%s/big.bin" % (lt.HOST, root), local("part.bin"))

@@ -233,6 +233,21 @@ TEST_CASE("the gridftp section is off by default, read strictly when present") {
                  "gridftp.enabld"));
 }
 
+TEST_CASE("direct I/O of received data is on by default and can be turned off per server") {
+  auto plain = parse_node_config(R"({"name": "a", "data_dir": "/tmp/a"})", "a.json");
+  REQUIRE(plain.has_value());
+  CHECK(plain->data.direct_io);
+  CHECK(plain->gridftp.direct_io);
+  auto off = parse_node_config(R"({"name": "a", "data_dir": "/tmp/a", "data": {"direct_io": false},
+      "gridftp": {"enabled": true, "roots": ["/r"], "anonymous_user": true, "direct_io": false}})",
+                               "a.json");
+  REQUIRE_MESSAGE(off.has_value(), off.err().describe());
+  CHECK_FALSE(off->data.direct_io);
+  CHECK_FALSE(off->gridftp.direct_io);
+  CHECK(contains(error_of(R"({"name": "a", "data_dir": "/x", "data": {"direct_io": "no"}})"),
+                 "data.direct_io"));
+}
+
 TEST_CASE("the storage section sizes the block cache") {
   auto plain = parse_node_config(R"({"name": "a", "data_dir": "d"})", "a.json");
   REQUIRE(plain.has_value());
