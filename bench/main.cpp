@@ -34,6 +34,14 @@ int main(int argc, char** argv) {
                          "replication", "rls", "rls-bloom", "rls-http", "sim-replication", "all"}));
   app.add_option("--mcs-files", mcs_files,
                  "files the mcs suite loads (default 1000000; 20000 quick)");
+  int64_t mcs_object_cache_mb = -1;
+  app.add_option("--mcs-object-cache-mb", mcs_object_cache_mb,
+                 "the mcs suite's node: mcs.object_cache_mb (0 turns the cache off; default: the "
+                 "node's default)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  bool mcs_skip_postgres = false;
+  app.add_flag("--mcs-skip-postgres", mcs_skip_postgres,
+               "the mcs suite measures the catalog alone (no PostgreSQL side, no ratios)");
   uint64_t replication_files = 0;
   app.add_option("--replication-files", replication_files,
                  "files of 1 MiB the replication suite moves (default 10000; 200 quick)");
@@ -102,7 +110,8 @@ int main(int argc, char** argv) {
   if (suite == "mcs") {
     if (!json) std::cerr << "running mcs suite...\n";
     auto bin_dir = std::filesystem::absolute(argv[0]).parent_path().string();
-    out["mcs"] = librarian::bench::bench_mcs(dir.string(), bin_dir, quick, mcs_files);
+    out["mcs"] = librarian::bench::bench_mcs(dir.string(), bin_dir, quick,
+                                             {mcs_files, mcs_object_cache_mb, mcs_skip_postgres});
   }
   // Only by name: two nodes and about 30 GiB of disk traffic per repetition.
   if (suite == "replication") {

@@ -520,6 +520,7 @@ void read_replication(json_reader& r, replication_config& out) {
 
 void read_mcs(json_reader& r, mcs_config& out) {
   r.optional("enabled", out.enabled);
+  r.optional_int("object_cache_mb", out.object_cache_mb, 0, int64_t{1} << 20);
   r.reject_unknown_keys();
 }
 

@@ -255,6 +255,8 @@ struct storage_config {
 // The Metadata Catalog Service (issue 8): on unless a node turns it off.
 struct mcs_config {
   bool enabled = true;
+  // Memory for the catalog's in-memory object cache (what a query needs of each match); 0: none.
+  uint64_t object_cache_mb = 256;
 };
 
 struct node_config {

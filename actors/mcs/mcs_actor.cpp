@@ -223,6 +223,24 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
   if (auto st = self->state.catalog->load(); !st) {
     LIB_LOG_ERROR("mcs") << "cannot load the metadata catalog: " << st.err().message;
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
+  } else if (env->mcs_objects) {
+    // The cache is kept from now on, and filled once every batch submitted before this one --
+    // those of this actor's previous incarnation, if it was restarted -- is durable: the fill
+    // reads a snapshot, which must not miss a write that is still on its way.
+    self->state.catalog->use_object_cache(env->mcs_objects);
+    self->state.commits.submit(self, *env->committer, storage::batch{}, [self](const status&) {
+      auto& catalog = *self->state.catalog;
+      auto cached = catalog.warm_object_cache();
+      if (!cached) {
+        // Queries still work without it: they read every match from the db.
+        LIB_LOG_WARN("mcs") << "object cache off: " << cached.err().message;
+        catalog.use_object_cache(nullptr);
+        self->state.env->mcs_objects->clear();
+      } else if (*cached < catalog.object_count()) {
+        LIB_LOG_INFO("mcs") << "the object cache holds " << *cached << " of "
+                            << catalog.object_count() << " objects (mcs.object_cache_mb is full)";
+      }
+    });
   }
   return {
       [=](mcs_atom, std::string& user, std::vector<std::string>& groups, bool admin,

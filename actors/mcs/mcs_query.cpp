@@ -235,21 +235,40 @@ status mcs_state::filter_by_values(std::vector<uint64_t>& ids, const plan_step& 
 
 expected<std::vector<std::pair<uint64_t, mcs_state::object_row>>> mcs_state::read_objects(
     const std::vector<uint64_t>& ids) const {
+  std::vector<std::pair<uint64_t, object_row>> out(ids.size());
+  // The cache first (rows with no pending write), then one MultiGet for the rest.
+  std::vector<size_t> from_db;
   std::vector<std::string> keys;
-  keys.reserve(ids.size());
-  for (auto id : ids) keys.push_back(keys::u64(id));
+  if (cache_) {
+    uint64_t as_of = store_.snapshot_seq();
+    object_cache::object o;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto key = keys::u64(ids[i]);
+      if (!store_.has_pending(objects_, key) && cache_->peek(ids[i], as_of, o)) {
+        out[i] = {ids[i], from_cached(std::move(o))};
+        continue;
+      }
+      from_db.push_back(i);
+      keys.push_back(std::move(key));
+    }
+    cache_->count(ids.size() - from_db.size(), from_db.size());
+  } else {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      from_db.push_back(i);
+      keys.push_back(keys::u64(ids[i]));
+    }
+  }
+  if (from_db.empty()) return out;
   std::vector<std::optional<std::string>> raw;
   if (auto st = store_.multi_get(objects_, keys, raw); !st) return st.err();
-  std::vector<std::pair<uint64_t, object_row>> out;
-  out.reserve(ids.size());
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (!raw[i]) return fail(errc::internal, "corrupt catalog: an index row of no object");
-    auto row = storage::decode<object_row>(*raw[i]);
+  for (size_t j = 0; j < from_db.size(); ++j) {
+    if (!raw[j]) return fail(errc::internal, "corrupt catalog: an index row of no object");
+    auto row = storage::decode<object_row>(*raw[j]);
     if (!row) return row.err();
     auto k = row->object_kind();
     if (k != kind::file && k != kind::collection && k != kind::view)
       return fail(errc::internal, "corrupt record: an MCS object of unknown kind");
-    out.emplace_back(ids[i], std::move(*row));
+    out[from_db[j]] = {ids[from_db[j]], std::move(*row)};
   }
   return out;
 }

@@ -129,6 +129,7 @@ mcs_state::mcs_state(storage::db& db, mcs_limits limits, read_only_t) : mcs_stat
 
 status mcs_state::load() {
   store_.clear();
+  cache_dirty_.clear();
   def_cache_.clear();
   if (auto st = load_groups(); !st) return st;
   auto row = storage::get_record<counters_row>(db_, meta_, counts_key);
@@ -192,7 +193,13 @@ expected<std::optional<uint64_t>> mcs_state::find_id(const object_ref& ref) cons
 }
 
 expected<std::optional<mcs_state::object_row>> mcs_state::read_object(uint64_t id) const {
-  auto raw = store_.get(objects_, keys::u64(id));
+  auto key = keys::u64(id);
+  if (cache_ && !store_.has_pending(objects_, key)) {
+    object_cache::object o;
+    if (cache_->get(id, store_.snapshot_seq(), o))
+      return std::optional<object_row>{from_cached(std::move(o))};
+  }
+  auto raw = store_.get(objects_, key);
   if (!raw) return raw.err();
   if (!raw->has_value()) return std::optional<object_row>{};
   auto row = storage::decode<object_row>(**raw);
@@ -205,6 +212,80 @@ expected<std::optional<mcs_state::object_row>> mcs_state::read_object(uint64_t i
 
 void mcs_state::write_object(uint64_t id, const object_row& row) {
   store_.put(objects_, keys::u64(id), storage::encode(row));
+  object_changed(id);
+}
+
+void mcs_state::delete_object(uint64_t id) {
+  store_.del(objects_, keys::u64(id));
+  object_changed(id);
+}
+
+void mcs_state::object_changed(uint64_t id) {
+  if (!cache_) return;
+  cache_->erase(id);
+  cache_dirty_.emplace_back(store_.last_seq(), id);
+}
+
+void mcs_state::committed(uint64_t seq_durable) {
+  if (cache_ && !cache_dirty_.empty()) {
+    // Every batch up to seq_durable is in the db: any snapshot from now on sees them.
+    uint64_t valid_from = db_.raw()->GetLatestSequenceNumber();
+    while (!cache_dirty_.empty() && cache_dirty_.front().first <= seq_durable) {
+      uint64_t id = cache_dirty_.front().second;
+      cache_dirty_.pop_front();
+      // The newest write of the row decides: still pending (a later transaction) -- it will
+      // put the entry back when it is durable; a delete -- nothing to cache; gone from the
+      // overlay -- an aborted transaction's, or put back already by an earlier record.
+      auto w = store_.pending(objects_, keys::u64(id));
+      if (!w || w->seq > seq_durable || !w->value) continue;
+      auto row = storage::decode<object_row>(*w->value);
+      if (!row || !row->valid_kind()) continue;  // not cached: a reader of the db reports it
+      cache_->put(id, to_cached(std::move(*row)), valid_from);
+    }
+  }
+  store_.committed(seq_durable);
+}
+
+expected<size_t> mcs_state::warm_object_cache() {
+  if (!cache_) return size_t{0};
+  LIB_ASSERT_MSG(!read_only_ && !store_.in_transaction(),
+                 "the object cache is filled by the writer, between transactions");
+  cache_->clear();
+  // Every row as of one snapshot, valid from that snapshot on -- except rows with a write still
+  // pending: committed() puts those back once they are durable (the snapshot may hold the old
+  // row). The caller makes sure no earlier writer's batch is still on its way (mcs_actor.cpp).
+  const rocksdb::Snapshot* snapshot = db_.raw()->GetSnapshot();
+  uint64_t valid_from = snapshot->GetSequenceNumber();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  ro.fill_cache = false;  // a one-pass scan: keep the block cache for the queries
+  std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, objects_.handle)};
+  size_t cached = 0;
+  status st;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    storage::key_reader key{std::string_view{it->key().data(), it->key().size()}};
+    auto id = key.read_u64();
+    auto row =
+        storage::decode<object_row>(std::string_view{it->value().data(), it->value().size()});
+    if (!id || !key.done() || !row || !row->valid_kind()) {
+      st = fail(errc::internal, "corrupt record: an MCS object row");
+      break;
+    }
+    if (store_.has_pending(objects_, std::string_view{it->key().data(), it->key().size()}))
+      continue;
+    if (!cache_->put(*id, to_cached(std::move(*row)), valid_from))
+      break;  // full: the rest read the db
+    ++cached;
+  }
+  if (st && !it->status().ok())
+    st = fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
+  it.reset();
+  db_.raw()->ReleaseSnapshot(snapshot);
+  if (!st) {
+    cache_->clear();
+    return st.err();
+  }
+  return cached;
 }
 
 expected<uint8_t> mcs_state::rights_on(const principal& who, uint64_t id,

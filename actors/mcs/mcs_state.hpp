@@ -13,13 +13,16 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "actors/mcs/model.hpp"
+#include "actors/mcs/object_cache.hpp"
 #include "actors/mcs/overlay.hpp"
 #include "actors/mcs/values.hpp"
 #include "runtime/expected.hpp"
@@ -94,8 +97,16 @@ class mcs_state {
   [[nodiscard]] status load();
   [[nodiscard]] status reload() { return load(); }
   // The shell's commit callback (see overlay.hpp), and the token to pass to it.
-  void committed(uint64_t seq_durable) { store_.committed(seq_durable); }
+  void committed(uint64_t seq_durable);
   [[nodiscard]] uint64_t last_seq() const { return store_.last_seq(); }
+
+  // Reads objects through the cache (object_cache.hpp), shared by the actor's state, which keeps
+  // it, and the read-only views, which only read it. nullptr: no cache.
+  void use_object_cache(std::shared_ptr<object_cache> cache) { cache_ = std::move(cache); }
+  // The writer's state fills the cache with every object the db holds, between transactions,
+  // once every batch of an earlier writer (an actor before a restart) is durable; returns how
+  // many were cached.
+  [[nodiscard]] expected<size_t> warm_object_cache();
 
   // --- objects ---------------------------------------------------------------------------------
   // create l|c|v NAME [-f ATTR_FILE]: a new object owned by the caller, with its attributes.
@@ -220,6 +231,10 @@ class mcs_state {
                                                                   uint8_t need) const;
   [[nodiscard]] status validate_ref(const object_ref& ref) const;
   void write_object(uint64_t id, const object_row& row);
+  void delete_object(uint64_t id);
+  // The object's row is being written: its cache entry goes now, and comes back once the write
+  // is durable (committed()).
+  void object_changed(uint64_t id);
   // Inside a transaction, for a name known to be free.
   [[nodiscard]] status create_object(const call_ctx& c, const object_ref& ref,
                                      const std::vector<attr_assign>& attrs);
@@ -267,6 +282,9 @@ class mcs_state {
   storage::table objects_, names_, defs_, values_, index_, members_, notes_, docs_, acl_, audit_,
       meta_;
   overlay_store store_;
+  std::shared_ptr<object_cache> cache_;
+  // (transaction, object) for each object row written and not yet durable, in write order.
+  std::deque<std::pair<uint64_t, uint64_t>> cache_dirty_;
   counters counts_;
   size_t bulk_depth_ = 0;
   // Group memberships by user: few, read on every request, so kept in memory (load_groups).

@@ -162,7 +162,7 @@ status mcs_state::delete_one(const call_ctx& c, uint64_t id, const object_row& r
   store_.del(docs_, keys::u64(id));
   if (auto st = delete_prefix(acl_, keys::u64(id), limits_.acl_entries_max + 1); !st) return st;
   store_.del(names_, keys::name(row.object_kind(), row.name, row.version));
-  store_.del(objects_, keys::u64(id));
+  delete_object(id);
   --counts_.objects;
   audit_row(c, id, "delete", describe(row.ref()), "");
   return {};

@@ -168,6 +168,18 @@ uint64_t overlay_store::approximate_bytes(storage::table t, const std::string& b
   return bytes;
 }
 
+std::optional<overlay_store::pending_write> overlay_store::pending(storage::table t,
+                                                                   std::string_view key) const {
+  if (by_key_.empty()) return std::nullopt;
+  auto it = by_key_.find(overlay_key(t, key));
+  if (it == by_key_.end()) return std::nullopt;
+  return pending_write{it->second.value ? &*it->second.value : nullptr, it->second.seq};
+}
+
+uint64_t overlay_store::snapshot_seq() const {
+  return snapshot_ ? snapshot_->GetSequenceNumber() : db_.raw()->GetLatestSequenceNumber();
+}
+
 void overlay_store::record(storage::table t, std::string_view key,
                            std::optional<std::string> value) {
   LIB_ASSERT_MSG(open_, "an MCS write outside a transaction");

@@ -105,6 +105,20 @@ class overlay_store {
 
   [[nodiscard]] const storage::db& db() const { return db_; }
 
+  // Whether a write of the key is still pending (in the overlay, not yet durable).
+  [[nodiscard]] bool has_pending(storage::table t, std::string_view key) const {
+    return !by_key_.empty() && by_key_.count(overlay_key(t, key)) != 0;
+  }
+  // The newest pending write of the key, if any: its value (nullptr: a delete) and the
+  // transaction that made it.
+  struct pending_write {
+    const std::string* value = nullptr;
+    uint64_t seq = 0;
+  };
+  [[nodiscard]] std::optional<pending_write> pending(storage::table t, std::string_view key) const;
+  // The sequence number of the snapshot reads go through (the db's latest when there is none).
+  [[nodiscard]] uint64_t snapshot_seq() const;
+
   // Every db read goes through this snapshot (nullptr: the latest state). A read-only view
   // (mcs_reader) sets one per request, so that a request's reads all see the same commits.
   void set_snapshot(const rocksdb::Snapshot* snapshot) { snapshot_ = snapshot; }

@@ -30,7 +30,8 @@ class snapshot_guard {
 
 }  // namespace
 
-mcs_reader::mcs_reader(storage::db& db, mcs_limits limits) : db_(db), limits_(limits) {}
+mcs_reader::mcs_reader(storage::db& db, mcs_limits limits, std::shared_ptr<object_cache> cache)
+    : db_(db), limits_(limits), cache_(std::move(cache)) {}
 
 std::unique_ptr<mcs_state> mcs_reader::take_view() {
   {
@@ -41,7 +42,9 @@ std::unique_ptr<mcs_state> mcs_reader::take_view() {
       return view;
     }
   }
-  return std::make_unique<mcs_state>(db_, limits_, mcs_state::read_only_t{});
+  auto view = std::make_unique<mcs_state>(db_, limits_, mcs_state::read_only_t{});
+  view->use_object_cache(cache_);
+  return view;
 }
 
 void mcs_reader::return_view(std::unique_ptr<mcs_state> view) {

@@ -17,8 +17,10 @@ namespace librarian::mcs {
 
 class mcs_reader {
  public:
-  // db must outlive the reader and have been opened with mcs_tables().
-  explicit mcs_reader(storage::db& db, mcs_limits limits = {});
+  // db must outlive the reader and have been opened with mcs_tables(). cache: the object cache
+  // the MCS actor keeps (object_cache.hpp), or nullptr.
+  explicit mcs_reader(storage::db& db, mcs_limits limits = {},
+                      std::shared_ptr<object_cache> cache = nullptr);
 
   // One reading verb (is_read_verb) with its JSON arguments, as dispatch_read answers it.
   // Thread-safe: concurrent calls each use a view of their own.
@@ -34,6 +36,7 @@ class mcs_reader {
   static constexpr size_t idle_views_max = 16;
   storage::db& db_;
   mcs_limits limits_;
+  std::shared_ptr<object_cache> cache_;
   std::mutex mutex_;  // guards idle_
   std::vector<std::unique_ptr<mcs_state>> idle_;
 };

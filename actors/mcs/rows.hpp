@@ -23,7 +23,25 @@ struct mcs_state::object_row {
   }
   [[nodiscard]] kind object_kind() const { return static_cast<kind>(k); }
   [[nodiscard]] object_ref ref() const { return {object_kind(), name, version}; }
+  [[nodiscard]] bool valid_kind() const {
+    return k == static_cast<uint8_t>(kind::file) || k == static_cast<uint8_t>(kind::collection) ||
+           k == static_cast<uint8_t>(kind::view);
+  }
 };
+
+inline object_cache::object to_cached(mcs_state::object_row&& row) {
+  return {row.k, std::move(row.name), row.version, std::move(row.owner), row.container};
+}
+
+inline mcs_state::object_row from_cached(object_cache::object&& o) {
+  mcs_state::object_row row;
+  row.k = o.k;
+  row.name = std::move(o.name);
+  row.version = o.version;
+  row.owner = std::move(o.owner);
+  row.container = o.container;
+  return row;
+}
 
 struct mcs_state::attr_def {
   static constexpr uint8_t schema_version = 1;

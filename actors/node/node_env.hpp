@@ -27,6 +27,10 @@ namespace librarian::transfer {
 class async_mover;
 }  // namespace librarian::transfer
 
+namespace librarian::mcs {
+class object_cache;
+}  // namespace librarian::mcs
+
 namespace librarian::node {
 
 inline constexpr const char* version_text = "0.1.0";
@@ -52,6 +56,9 @@ struct node_env {
   // Blocking work (hashing, file moves, mover calls) on threads of its own (production), or on
   // the actor system's scheduler (simulation: deterministic, in virtual time).
   bool worker_threads = true;
+  // The MCS's in-memory object cache (mcs.object_cache_mb; null: none): kept by the mcs actor,
+  // read by the HTTP API's catalog readers.
+  std::shared_ptr<mcs::object_cache> mcs_objects;
   // Movers by name, ahead of the built-in ones (the simulator's "sim" mover).
   std::map<std::string, std::shared_ptr<transfer::async_mover>> movers;
   // The Globus mover when librarian.globus_enable (built, and its credentials read, at start-up).

@@ -131,7 +131,8 @@ struct node_process {
   }
 };
 
-std::string start_node(node_process& node, const fs::path& dir, const std::string& bin_dir) {
+std::string start_node(node_process& node, const fs::path& dir, const std::string& bin_dir,
+                       int64_t object_cache_mb) {
   auto http_port = free_loopback_port();
   json cfg{{"name", "bench"},
            {"data_dir", (dir / "node").string()},
@@ -145,6 +146,7 @@ std::string start_node(node_process& node, const fs::path& dir, const std::strin
             {{"bootstrap_admin", {{"name", "admin"}, {"password", "bench-admin-pw"}}},
              {"kdf_iterations", 1000}}},
            {"mcs", {{"enabled", true}}}};
+  if (object_cache_mb >= 0) cfg["mcs"]["object_cache_mb"] = object_cache_mb;
   auto cfg_path = (dir / "node.json").string();
   std::ofstream(cfg_path) << cfg.dump(2);
   auto exe = (fs::path{bin_dir} / "librarian-node").string();
@@ -248,9 +250,11 @@ json conjunctive_body(const conjunction& q) {
                  {"value2", date_text(q.day + 30)}}}}};
 }
 
-json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t files, bool quick) {
+json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t files, bool quick,
+                   int64_t object_cache_mb) {
   node_process node;
-  if (auto err = start_node(node, dir, bin_dir); !err.empty()) return json{{"error", err}};
+  if (auto err = start_node(node, dir, bin_dir, object_cache_mb); !err.empty())
+    return json{{"error", err}};
   json out;
   std::atomic<uint64_t> next_batch{0};
   std::mutex error_lock;
@@ -489,7 +493,8 @@ json bench_postgres(const fs::path&, uint64_t, bool) {
 }  // namespace
 
 json bench_mcs(const std::string& work_dir, const std::string& bin_dir, bool quick,
-               uint64_t files) {
+               mcs_bench_options options) {
+  uint64_t files = options.files;
   if (files == 0) files = quick ? 20000 : 1000000;
   auto dir = fs::path{work_dir} / "mcs";
   std::error_code ec;
@@ -499,7 +504,9 @@ json bench_mcs(const std::string& work_dir, const std::string& bin_dir, bool qui
            {"load_clients", load_clients},
            {"query_clients", query_clients},
            {"batch_files", batch_files}};
-  out["mcs"] = bench_catalog(dir, bin_dir, files, quick);
+  if (options.object_cache_mb >= 0) out["object_cache_mb"] = options.object_cache_mb;
+  out["mcs"] = bench_catalog(dir, bin_dir, files, quick, options.object_cache_mb);
+  if (options.skip_postgres) return out;
   out["postgres"] = bench_postgres(dir, files, quick);
   const auto& m = out["mcs"];
   const auto& p = out["postgres"];

@@ -10,9 +10,16 @@
 
 namespace librarian::bench {
 
-// bin_dir holds librarian-node; work_dir gets the node's and PostgreSQL's data. files: 0 = the
-// default (1,000,000; 20,000 with quick). Never throws; failures are "error" members.
+struct mcs_bench_options {
+  uint64_t files = 0;  // 0: the default (1,000,000; 20,000 with quick)
+  // The node's mcs.object_cache_mb (negative: the node's default), for A/B runs.
+  int64_t object_cache_mb = -1;
+  bool skip_postgres = false;  // the catalog's figures alone
+};
+
+// bin_dir holds librarian-node; work_dir gets the node's and PostgreSQL's data. Never throws;
+// failures are "error" members.
 [[nodiscard]] nlohmann::json bench_mcs(const std::string& work_dir, const std::string& bin_dir,
-                                       bool quick, uint64_t files);
+                                       bool quick, mcs_bench_options options);
 
 }  // namespace librarian::bench

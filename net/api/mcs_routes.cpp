@@ -140,7 +140,9 @@ void call(const context_ptr& ctx, const reader_ptr& reader, const request& req,
 void add_mcs_routes(http::router& r, const context_ptr& ctx) {
   // Without a catalog on this node, every verb goes to the node, which says so.
   reader_ptr reader;
-  if (ctx->env->config.mcs.enabled) reader = std::make_shared<mcs::mcs_reader>(*ctx->env->db);
+  if (ctx->env->config.mcs.enabled)
+    reader =
+        std::make_shared<mcs::mcs_reader>(*ctx->env->db, mcs::mcs_limits{}, ctx->env->mcs_objects);
   r.add("POST", "/api/v1/mcs/{verb}",
         [ctx, reader](request req, path_params p, respond_fn respond) {
           call(ctx, reader, req, respond, p.at("verb"));

@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "actors/mcs/object_cache.hpp"
 #include "actors/transfer/interface.hpp"
 #include "net/api/api_context.hpp"
 #include "net/data/server.hpp"
@@ -107,6 +108,24 @@ void storage_metrics(metrics_text& m, const context_ptr& ctx) {
   m.single("librarian_commit_syncs_total", "counter", "WAL syncs (one per commit group).",
            stats.synced_groups);
   m.single("librarian_commit_bytes_total", "counter", "Bytes committed.", stats.bytes);
+}
+
+void mcs_metrics(metrics_text& m, const context_ptr& ctx) {
+  const auto& cache = ctx->env->mcs_objects;
+  if (!cache) return;
+  auto st = cache->snapshot_stats();
+  m.single("librarian_mcs_object_cache_entries", "gauge", "Objects in the MCS object cache.",
+           st.entries);
+  m.single("librarian_mcs_object_cache_bytes", "gauge",
+           "Memory the MCS object cache holds (estimated).", st.bytes);
+  m.single("librarian_mcs_object_cache_bytes_max", "gauge", "mcs.object_cache_mb, in bytes.",
+           st.bytes_max);
+  m.single("librarian_mcs_object_cache_hits_total", "counter",
+           "Object reads of queries answered by the cache.", st.hits);
+  m.single("librarian_mcs_object_cache_misses_total", "counter",
+           "Object reads of queries that went to the db.", st.misses);
+  m.single("librarian_mcs_object_cache_refused_total", "counter",
+           "Objects not cached because the cache was full.", st.refused);
 }
 
 void http_metrics(metrics_text& m, const context_ptr& ctx) {
@@ -223,6 +242,7 @@ void respond_metrics(const context_ptr& ctx, const node::node_status& st,
   }
   storage_metrics(m, ctx);
   http_metrics(m, ctx);
+  mcs_metrics(m, ctx);
   data_metrics(m, ctx);
   http::response res;
   res.content_type = "text/plain; version=0.0.4";
