@@ -242,6 +242,7 @@ expected<std::vector<std::pair<uint64_t, mcs_state::object_row>>> mcs_state::rea
   if (cache_) {
     uint64_t as_of = store_.snapshot_seq();
     object_cache::object o;
+    for (auto id : ids) cache_->prefetch(id);  // the misses overlap (object_cache.hpp)
     for (size_t i = 0; i < ids.size(); ++i) {
       auto key = keys::u64(ids[i]);
       if (!store_.has_pending(objects_, key) && cache_->peek(ids[i], as_of, o)) {

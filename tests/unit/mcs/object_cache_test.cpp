@@ -2,11 +2,15 @@
 // its coherence with the catalog -- a reader with the cache answers exactly as a reader without
 // it, at the newest snapshot and at older ones, however writes, commits and aborts interleave.
 #include <doctest/doctest.h>
+
 #include <rocksdb/db.h>
 
+#include <atomic>
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "actors/mcs/dispatch.hpp"
 #include "actors/mcs/object_cache.hpp"
@@ -65,27 +69,94 @@ TEST_CASE("object cache: an entry serves snapshots from its sequence number on")
 }
 
 TEST_CASE("object cache: past its budget new objects are refused, replacements are not") {
-  object_cache cache{4096};
+  // A page holds 64 ids (8 KiB): this budget is three pages and a little heap text.
+  object_cache cache{3 * 8192 + 1024};
   uint64_t id = 1;
   while (cache.put(id, obj("lfn://bench/run-0/file-" + std::to_string(id) + ".dat"), 1)) ++id;
   auto st = cache.snapshot_stats();
   CHECK(st.entries == id - 1);
-  CHECK(st.entries >= 10);
-  CHECK(st.bytes <= 4096);
+  CHECK(st.entries == 3 * 64 - 1);  // id 0 is never an object's
+  CHECK(st.bytes <= cache.bytes_max());
   CHECK(st.refused == 1);
   object_cache::object out;
   CHECK_FALSE(cache.get(id, 5, out));
-  // An entry already held may always be replaced (a committed change of a cached object).
-  CHECK(cache.put(1, obj("lfn://bench/run-0/file-1-renamed-to-something-longer.dat", 9), 2));
+  // An entry already held may always be replaced (a committed change of a cached object), also
+  // by one whose name does not fit in its slot.
+  const std::string long_name = "lfn://bench/" + std::string(200, 'x');
+  CHECK(cache.put(1, obj(long_name, 9), 2));
   REQUIRE(cache.get(1, 2, out));
   CHECK(out.container == 9);
-  // Deletions make room again.
+  CHECK(out.name == long_name);
+  CHECK(out.owner == "alice");
+  CHECK(cache.snapshot_stats().bytes > st.bytes);
+  // A free slot in a page held takes a new object while there is room for its text.
   cache.erase(2);
-  cache.erase(3);
+  CHECK(cache.put(2, obj("lfn://y"), 3));
+  // Deleting every object of a page frees it, and makes room for a page of new ids.
+  for (uint64_t gone = 64; gone < 128; ++gone) cache.erase(gone);
+  CHECK(cache.snapshot_stats().bytes < st.bytes);
   CHECK(cache.put(id, obj("lfn://x"), 3));
+  REQUIRE(cache.get(id, 3, out));
+  CHECK(out.name == "lfn://x");
+  CHECK_FALSE(cache.get(64, 3, out));
+  // Ids the table cannot hold are refused, not misfiled.
+  CHECK_FALSE(cache.put(object_cache::id_limit, obj("lfn://far"), 3));
+  CHECK_FALSE(cache.get(object_cache::id_limit, 3, out));
   cache.clear();
   CHECK(cache.snapshot_stats().entries == 0);
   CHECK(cache.snapshot_stats().bytes == 0);
+  CHECK_FALSE(cache.get(1, 5, out));
+}
+
+TEST_CASE("object cache: names and owners inline or not, readers beside a writer") {
+  object_cache cache{64 << 20};
+  // Inline text is 86 bytes for name and owner together.
+  for (size_t len : {0, 1, 15, 16, 70, 85, 86, 87, 300, 4096}) {
+    for (size_t owner_len : {0, 5, 16, 255, 256}) {
+      uint64_t id = 1000 + len * 1000 + owner_len;
+      object_cache::object o{2, std::string(len, 'n'), len, std::string(owner_len, 'o'), 42};
+      REQUIRE(cache.put(id, o, 7));
+      object_cache::object out;
+      REQUIRE(cache.get(id, 7, out));
+      CHECK(out.name == o.name);
+      CHECK(out.owner == o.owner);
+      CHECK(out.k == 2);
+      CHECK(out.version == len);
+      CHECK(out.container == 42);
+    }
+  }
+  cache.clear();
+  CHECK(cache.snapshot_stats().bytes == 0);
+  // Concurrent readers see either no entry or a whole one, never a torn one.
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> torn{0}, seen{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 2; ++r)
+    readers.emplace_back([&] {
+      object_cache::object out;
+      while (!stop.load()) {
+        for (uint64_t id = 1; id < 300; ++id) {
+          cache.prefetch(id);
+          if (!cache.peek(id, UINT64_MAX, out)) continue;
+          ++seen;
+          // Every version v was written with a name of v 'a's and container v.
+          if (out.name != std::string(out.version, 'a') || out.container != out.version) ++torn;
+        }
+      }
+    });
+  for (uint64_t round = 1; round <= 200; ++round)
+    for (uint64_t id = 1; id < 300; ++id) {
+      uint64_t v = (round * 7 + id) % 120;
+      if (v % 5 == 0) {
+        cache.erase(id);
+      } else {
+        REQUIRE(cache.put(id, object_cache::object{1, std::string(v, 'a'), v, "u", v}, round));
+      }
+    }
+  stop = true;
+  for (auto& t : readers) t.join();
+  CHECK(torn == 0);
+  CHECK(seen > 0);
 }
 
 TEST_CASE("object cache: filled from the db, kept by commits, read by queries") {
