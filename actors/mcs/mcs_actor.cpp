@@ -5,6 +5,7 @@
 #include "actors/mcs/mcs_actor.hpp"
 
 #include <caf/all.hpp>
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -230,15 +231,21 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
     self->state.catalog->use_object_cache(env->mcs_objects);
     self->state.commits.submit(self, *env->committer, storage::batch{}, [self](const status&) {
       auto& catalog = *self->state.catalog;
+      auto started = std::chrono::steady_clock::now();
       auto cached = catalog.warm_object_cache();
       if (!cached) {
         // Queries still work without it: they read every match from the db.
         LIB_LOG_WARN("mcs") << "object cache off: " << cached.err().message;
         catalog.use_object_cache(nullptr);
         self->state.env->mcs_objects->clear();
-      } else if (*cached < catalog.object_count()) {
-        LIB_LOG_INFO("mcs") << "the object cache holds " << *cached << " of "
-                            << catalog.object_count() << " objects (mcs.object_cache_mb is full)";
+      } else {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+        LIB_LOG_INFO("mcs") << "object cache filled: " << *cached << " of "
+                            << catalog.object_count() << " objects in " << ms << " ms"
+                            << (*cached < catalog.object_count() ? " (mcs.object_cache_mb is full)"
+                                                                 : "");
       }
     });
   }
