@@ -62,8 +62,7 @@ void object_cache::erase(uint64_t id) {
   slot& s = p->slots[id & ((1u << slot_bits) - 1)];
   if (!s.used) return;
   if (s.heap) {
-    bytes_.fetch_sub(text_bytes(object{0, s.heap->name, 0, s.heap->owner, 0}),
-                     std::memory_order_relaxed);
+    bytes_.fetch_sub(s.heap->charged, std::memory_order_relaxed);
     delete s.heap;
     s.heap = nullptr;
   }
@@ -84,7 +83,7 @@ bool object_cache::put(uint64_t id, object o, uint64_t valid_from) {
   slot* s = p ? &p->slots[id & ((1u << slot_bits) - 1)] : nullptr;
   const bool replacing = s && s->used;
   size_t old_text = 0;
-  if (replacing && s->heap) old_text = text_bytes(object{0, s->heap->name, 0, s->heap->owner, 0});
+  if (replacing && s->heap) old_text = s->heap->charged;
   if (!replacing) {
     size_t add = text + (p ? 0 : sizeof(page));
     if (bytes_.load(std::memory_order_relaxed) + add > bytes_max_) {
@@ -121,7 +120,7 @@ bool object_cache::put(uint64_t id, object o, uint64_t valid_from) {
     std::memcpy(s->text, o.name.data(), o.name.size());
     std::memcpy(s->text + o.name.size(), o.owner.data(), o.owner.size());
   } else {
-    s->heap = new long_text{std::move(o.name), std::move(o.owner)};
+    s->heap = new long_text{std::move(o.name), std::move(o.owner), text};
   }
   s->used = 1;
   bytes_.fetch_add(text, std::memory_order_relaxed);
@@ -143,9 +142,9 @@ void object_cache::clear() {
         if (!s.used) continue;
         entries_.fetch_sub(1, std::memory_order_relaxed);
         if (s.heap) {
-          bytes_.fetch_sub(text_bytes(object{0, s.heap->name, 0, s.heap->owner, 0}),
-                           std::memory_order_relaxed);
+          bytes_.fetch_sub(s.heap->charged, std::memory_order_relaxed);
           delete s.heap;
+          s.heap = nullptr;
         }
       }
       release(p, pi);

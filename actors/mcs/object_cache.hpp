@@ -91,6 +91,7 @@ class object_cache {
   struct long_text {
     std::string name;
     std::string owner;
+    size_t charged = 0;  // what put() added to bytes_ for it
   };
   struct slot {
     uint64_t valid_from = 0;

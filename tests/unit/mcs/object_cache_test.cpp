@@ -125,6 +125,21 @@ TEST_CASE("object cache: names and owners inline or not, readers beside a writer
       CHECK(out.container == 42);
     }
   }
+  // What an entry is charged comes back whole when it goes, whatever its strings' capacity.
+  REQUIRE(cache.put(6, obj("lfn://page-zero"), 1));  // page 0 is held from here on
+  auto before = cache.snapshot_stats().bytes;
+  auto roomy = [] {
+    object_cache::object o{1, std::string(100, 'r'), 1, "o", 0};
+    o.name.reserve(5000);  // moved into the cache with its capacity
+    return o;
+  };
+  REQUIRE(cache.put(5, roomy(), 1));
+  CHECK(cache.snapshot_stats().bytes > before + 5000);
+  REQUIRE(cache.put(5, obj("lfn://now-short"), 2));  // inline: no text charged
+  CHECK(cache.snapshot_stats().bytes == before);
+  REQUIRE(cache.put(5, roomy(), 3));
+  cache.erase(5);
+  CHECK(cache.snapshot_stats().bytes == before);
   cache.clear();
   CHECK(cache.snapshot_stats().bytes == 0);
   // Concurrent readers see either no entry or a whole one, never a torn one.
