@@ -162,6 +162,9 @@ class fault_fs final : public rocksdb::FileSystemWrapper {
     const auto path = normalize(f);
     if (auto s = check_write(*st_, path); !s.ok()) return s;
     const bool existed = exists(path);
+    // Recreating a file truncates it at once in this model: not without power either.
+    if (existed)
+      if (auto s = check_power(*st_, path); !s.ok()) return s;
     auto s = target()->NewWritableFile(path, fo, r, dbg);
     if (!s.ok()) return s;
     track_new(path, existed, 0);

@@ -8,7 +8,8 @@
 //  * A rename or link onto a NEW name is lost unless the directory is fsynced afterwards; a rename
 //    that REPLACES an existing name is treated as durable at once (a real disk may keep the old
 //    file), and deletions are durable at once (a real disk may resurrect the file). After
-//    power_cut() deletions, renames and links fail: nothing reaches a disk without power.
+//    power_cut() deletions, renames, links and the re-creation of an existing file fail:
+//    nothing reaches a disk without power.
 //  * Unsynced data is dropped entirely, never partially or torn; no reordering within a file.
 //  * Only writable files are tracked; random-read-write files (not used by our DB) are not.
 #pragma once

@@ -225,12 +225,20 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
     LIB_LOG_ERROR("mcs") << "cannot load the metadata catalog: " << st.err().message;
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
   } else if (env->mcs_objects) {
-    // The cache is kept from now on, and filled once every batch submitted before this one --
-    // those of this actor's previous incarnation, if it was restarted -- is durable: the fill
-    // reads a snapshot, which must not miss a write that is still on its way.
+    // The cache is kept from now on, and filled once every batch handed to the committer before
+    // now -- those of this actor's previous incarnation, if it was restarted -- is durable: the
+    // fill reads a snapshot, which must not miss a write that is still on its way. Until then it
+    // is empty (readers read the db).
+    env->mcs_objects->clear();
     self->state.catalog->use_object_cache(env->mcs_objects);
-    self->state.commits.submit(self, *env->committer, storage::batch{}, [self](const status&) {
+    self->state.commits.barrier(self, *env->committer, [self](const status& flushed) {
       auto& catalog = *self->state.catalog;
+      if (!flushed) {
+        LIB_LOG_WARN("mcs") << "object cache off: " << flushed.err().message;
+        catalog.use_object_cache(nullptr);
+        self->state.env->mcs_objects->clear();
+        return;
+      }
       auto started = std::chrono::steady_clock::now();
       auto cached = catalog.warm_object_cache();
       if (!cached) {
@@ -291,6 +299,14 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
       [=](tick_atom, uint64_t token) { on_fanout_deadline(self, token); },
       [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
+        if (code != 0 && self->state.catalog->caches_objects()) {
+          // The actor stops for this (reply_after_commit), but the continuations queued behind
+          // the failed batch still run, and their committed() would cache the failed batch's rows
+          // from the overlay. Readers share the cache: empty it now; the next incarnation fills
+          // it again from the db.
+          self->state.catalog->use_object_cache(nullptr);
+          self->state.env->mcs_objects->clear();
+        }
         self->state.commits.on_committed(token, code, std::move(message));
       },
   };

@@ -103,6 +103,7 @@ class mcs_state {
   // Reads objects through the cache (object_cache.hpp), shared by the actor's state, which keeps
   // it, and the read-only views, which only read it. nullptr: no cache.
   void use_object_cache(std::shared_ptr<object_cache> cache) { cache_ = std::move(cache); }
+  [[nodiscard]] bool caches_objects() const { return cache_ != nullptr; }
   // The writer's state fills the cache with every object the db holds, between transactions,
   // once every batch of an earlier writer (an actor before a restart) is durable; returns how
   // many were cached.

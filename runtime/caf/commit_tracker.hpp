@@ -35,14 +35,15 @@ class commit_tracker {
       drain();
       return;
     }
-    auto token = next_token_++;
-    queue_.push_back({token, false, {}, std::move(then)});
-    auto handle = caf::actor_cast<caf::actor>(self);
-    committer.submit(std::move(rows), [handle, token](status st) {
-      auto code = st ? uint8_t{0} : static_cast<uint8_t>(st.err().code);
-      auto text = st ? std::string{} : st.err().message;
-      caf::anon_send(handle, atoms::committed_atom_v, token, code, std::move(text));
-    });
+    enqueue(self, committer, std::move(rows), std::move(then));
+  }
+
+  // Like submit() with no rows, but through the committer's queue: `then` runs once every batch
+  // handed to the committer before this call is durable -- also batches of another actor, or of
+  // this actor's previous incarnation, which this tracker never saw.
+  template <class Self>
+  void barrier(Self* self, storage::committer& committer, then_fn then) {
+    enqueue(self, committer, storage::batch{}, std::move(then));
   }
 
   void on_committed(uint64_t token, uint8_t code, std::string message) {
@@ -61,6 +62,18 @@ class commit_tracker {
   [[nodiscard]] size_t pending() const { return queue_.size(); }
 
  private:
+  template <class Self>
+  void enqueue(Self* self, storage::committer& committer, storage::batch rows, then_fn then) {
+    auto token = next_token_++;
+    queue_.push_back({token, false, {}, std::move(then)});
+    auto handle = caf::actor_cast<caf::actor>(self);
+    committer.submit(std::move(rows), [handle, token](status st) {
+      auto code = st ? uint8_t{0} : static_cast<uint8_t>(st.err().code);
+      auto text = st ? std::string{} : st.err().message;
+      caf::anon_send(handle, atoms::committed_atom_v, token, code, std::move(text));
+    });
+  }
+
   struct entry {
     uint64_t token;
     bool done;

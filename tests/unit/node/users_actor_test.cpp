@@ -12,43 +12,14 @@
 #include "runtime/caf/error.hpp"
 #include "runtime/caf/system_config.hpp"
 #include "storage/committer.hpp"
+#include "tests/unit/node/held_committer.hpp"
 
 namespace {
 
 using namespace librarian;
 using namespace librarian::node;
+using librarian::test::held_committer;
 using namespace std::chrono_literals;
-
-// Holds every batch until the test releases it, like a slow disk.
-class held_committer final : public storage::committer {
- public:
-  explicit held_committer(storage::db& db) : db_(db) {}
-  void submit(storage::batch b, done_fn done) override {
-    held_.push_back({std::move(b), std::move(done)});
-  }
-  void stop() override {}
-  [[nodiscard]] storage::committer_stats stats() const override { return {}; }
-  size_t held() const { return held_.size(); }
-  void release_one() {
-    auto item = std::move(held_.front());
-    held_.pop_front();
-    item.done(db_.write(item.rows, storage::durability::sync));
-  }
-  // The disk fails this batch: nothing is written.
-  void fail_one(error err) {
-    auto item = std::move(held_.front());
-    held_.pop_front();
-    item.done(std::move(err));
-  }
-
- private:
-  struct item {
-    storage::batch rows;
-    done_fn done;
-  };
-  storage::db& db_;
-  std::deque<item> held_;
-};
 
 struct fixture {
   std::filesystem::path dir;

@@ -124,6 +124,8 @@ TEST_CASE("deletions and renames fail once the power is out") {
   CHECK_FALSE(fs.DeleteFile("/sim/files/a", {}, nullptr).ok());
   CHECK_FALSE(fs.RenameFile("/sim/files/a", "/sim/files/b", {}, nullptr).ok());
   CHECK_FALSE(fs.LinkFile("/sim/files/a", "/sim/files/c", {}, nullptr).ok());
+  std::unique_ptr<rocksdb::FSWritableFile> again;
+  CHECK_FALSE(fs.NewWritableFile("/sim/files/a", {}, &again, nullptr).ok());
   (void)disk.drop_unsynced();
   uint64_t size = 0;
   CHECK(fs.GetFileSize("/sim/files/a", {}, &size, nullptr).ok());
