@@ -142,10 +142,11 @@ caf::typed_response_promise<std::string> start_fanout(self_ptr self, const call_
   }
   // The local answer, like every reply, waits behind the commits it may have read.
   st.commits.submit(self, *st.env->committer, storage::batch{},
-                    [self, token, reply = *local](const status&) {
+                    [self, token, reply = *local](const status& durable) {
                       auto it = self->state.fanouts.find(token);
                       if (it == self->state.fanouts.end()) return;
-                      it->second.local = json::parse(reply, nullptr, false);
+                      it->second.local =
+                          durable ? json::parse(reply, nullptr, false) : error_json(durable.err());
                       finish_if_complete(self, token);
                     });
   self->delayed_send(self, std::chrono::milliseconds(timeout_ms), tick_atom_v, token);
@@ -168,14 +169,16 @@ void answer_peer(self_ptr self, const std::string& origin, uint64_t token, std::
              st.env->clock->now_unix_ms() * 1000};
   storage::batch none;
   auto reply = dispatch(*st.catalog, c, "query", args, none);
-  st.commits.submit(
-      self, *st.env->committer, storage::batch{}, [self, origin, token, reply](const status&) {
-        const auto& own = self->state.env->config.name;
-        auto code = reply ? uint8_t{0} : static_cast<uint8_t>(reply.err().code);
-        auto body = reply ? *reply : reply.err().message;
-        node::send_to_node(self->state.node, own, origin, "mcs",
-                           caf::make_message(mcs_atom_v, token, own, code, std::move(body)));
-      });
+  st.commits.submit(self, *st.env->committer, storage::batch{},
+                    [self, origin, token, reply](const status& durable) {
+                      const auto& own = self->state.env->config.name;
+                      const auto answer = durable ? reply : expected<std::string>{durable.err()};
+                      auto code = answer ? uint8_t{0} : static_cast<uint8_t>(answer.err().code);
+                      auto body = answer ? *answer : answer.err().message;
+                      node::send_to_node(
+                          self->state.node, own, origin, "mcs",
+                          caf::make_message(mcs_atom_v, token, own, code, std::move(body)));
+                    });
 }
 
 void on_peer_answer(self_ptr self, uint64_t token, const std::string& peer, uint8_t code,

@@ -32,9 +32,14 @@ membership_actor::behavior_type membership_behavior(self_ptr self, std::shared_p
   return {
       [=](members_atom) {
         auto promise = self->make_response_promise<std::vector<member_info>>();
-        self->state.commits.submit(
-            self, *env->committer, storage::batch{},
-            [=](const status&) mutable { promise.deliver(self->state.members->view(now())); });
+        self->state.commits.submit(self, *env->committer, storage::batch{},
+                                   [=](const status& st) mutable {
+                                     if (!st) {
+                                       promise.deliver(to_caf(st.err()));
+                                       return;
+                                     }
+                                     promise.deliver(self->state.members->view(now()));
+                                   });
         return promise;
       },
       [=](peer_up_atom, const std::string& name, const std::string& address, uint64_t inc) {

@@ -1,7 +1,8 @@
 // Commit before announce (DESIGN.md §5) for actor shells: rows go to the committer, and the
 // continuation that replies or sends runs only once they are durable, in submission order.
 // Continuations of requests that wrote nothing still wait behind earlier pending commits, so no
-// reply ever shows state that is not yet on disk.
+// reply ever shows state that is not yet on disk; if one of those commits fails, they get its
+// failure instead, so none shows state that never will be.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,7 @@ class commit_tracker {
   void submit(Self* self, storage::committer& committer, storage::batch rows, then_fn then) {
     if (rows.empty()) {
       if (!queue_.empty()) LIB_PROBE("commit.reply_waited");
-      queue_.push_back({next_token_++, true, {}, std::move(then)});
+      queue_.push_back({next_token_++, true, false, {}, std::move(then)});
       drain();
       return;
     }
@@ -65,7 +66,7 @@ class commit_tracker {
   template <class Self>
   void enqueue(Self* self, storage::committer& committer, storage::batch rows, then_fn then) {
     auto token = next_token_++;
-    queue_.push_back({token, false, {}, std::move(then)});
+    queue_.push_back({token, false, !rows.empty(), {}, std::move(then)});
     auto handle = caf::actor_cast<caf::actor>(self);
     committer.submit(std::move(rows), [handle, token](status st) {
       auto code = st ? uint8_t{0} : static_cast<uint8_t>(st.err().code);
@@ -77,6 +78,7 @@ class commit_tracker {
   struct entry {
     uint64_t token;
     bool done;
+    bool wrote;  // handed rows to the committer
     status result;
     then_fn then;
   };
@@ -85,7 +87,19 @@ class commit_tracker {
     while (!queue_.empty() && queue_.front().done) {
       auto front = std::move(queue_.front());
       queue_.pop_front();
+      if (!front.result) fail_readers_behind(front.result.err());
       front.then(front.result);
+    }
+  }
+
+  // The continuations queued behind a failed commit that wrote nothing were computed on memory
+  // that held its rows (a read of what it created, say): they get the failure, not their answer.
+  // Those that wrote rows keep their own commit's outcome; those submitted later were computed
+  // after the failure's continuation ran (which stops or reloads the actor).
+  void fail_readers_behind(const error& cause) {
+    for (auto& e : queue_) {
+      if (e.wrote || !e.result) continue;
+      e.result = fail(cause.code, "an earlier change failed to commit: " + cause.message);
     }
   }
 

@@ -112,3 +112,23 @@ TEST_CASE_FIXTURE(fixture, "a failed commit fails the reply and stops the actor 
   sched.run();
   CHECK(after == "unavailable");  // the actor is gone; the supervisor would restart it
 }
+
+TEST_CASE_FIXTURE(fixture, "a read queued behind a failed write does not answer from it") {
+  caf::scoped_actor spawner{sys};
+  auto users = spawn_users(spawner.ptr(), env);
+  sched.run();
+  std::optional<std::string> created;
+  std::optional<std::string> looked_up;
+  ask<user_info>(sys, users, created, create_atom_v, user_record{"carol", "ADMIN", "h", 0, 0});
+  sched.run();
+  ask<user_info>(sys, users, looked_up, lookup_atom_v, std::string{"carol"});
+  sched.run();
+  REQUIRE(committer->held() == 1);
+  CHECK_FALSE(looked_up.has_value());
+  committer->fail_one(fail(errc::internal, "I/O error: disk on fire"));
+  sched.run();
+  CHECK(created == "internal");
+  // carol was never written: the read that saw her in memory must not say she exists.
+  REQUIRE(looked_up.has_value());
+  CHECK(*looked_up != "ok");
+}
