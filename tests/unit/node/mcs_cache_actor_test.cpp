@@ -6,68 +6,25 @@
 
 #include <rocksdb/db.h>
 
-#include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
-#include <filesystem>
 #include <optional>
 
 #include "actors/mcs/mcs_actor.hpp"
 #include "actors/mcs/object_cache.hpp"
 #include "actors/mcs/rows.hpp"
-#include "actors/node/node_env.hpp"
 #include "runtime/caf/error.hpp"
-#include "runtime/caf/system_config.hpp"
-#include "tests/unit/node/held_committer.hpp"
+#include "tests/unit/node/actor_fixture.hpp"
 
 namespace {
 
 using namespace librarian;
 using namespace librarian::mcs;
-using librarian::test::held_committer;
 using namespace std::chrono_literals;
 
-struct fixture {
-  std::filesystem::path dir;
-  std::unique_ptr<storage::db> db;
-  std::unique_ptr<held_committer> committer;
-  manual_wall_clock clock{1'700'000'000'000};
-  std::shared_ptr<node::node_env> env = std::make_shared<node::node_env>();
+struct fixture : librarian::test::actor_fixture {
   std::shared_ptr<object_cache> cache = std::make_shared<object_cache>(16 << 20);
-  system_config cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
   caf::scoped_actor spawner{sys};
 
-  static system_options options() {
-    system_options o;
-    o.load_middleman = false;
-    o.testing_scheduler = true;
-    return o;
-  }
-
-  fixture()
-      : dir(std::filesystem::temp_directory_path() /
-            ("librarian-mcs-actor-test-" + std::to_string(::getpid()))),
-        db(open_db(dir)),
-        committer(std::make_unique<held_committer>(*db)),
-        cfg(options()),
-        sys(cfg),
-        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
-    env->db = db.get();
-    env->committer = committer.get();
-    env->clock = &clock;
-    env->mcs_objects = cache;
-  }
-  ~fixture() {
-    sched.run();
-    std::filesystem::remove_all(dir);
-  }
-  static std::unique_ptr<storage::db> open_db(const std::filesystem::path& dir) {
-    std::filesystem::remove_all(dir);
-    auto opened = storage::db::open({(dir / "db").string(), nullptr, node::node_tables()});
-    REQUIRE(opened.has_value());
-    return std::move(*opened);
-  }
+  fixture() : actor_fixture("mcs-actor") { env->mcs_objects = cache; }
 
   // Sends one request as admin from a fresh actor; the reply (or error name) lands in `out`.
   void ask(const mcs_actor& mcs, std::optional<std::string>& out, const std::string& verb,

@@ -1,65 +1,22 @@
 // The users actor under CAF's deterministic test coordinator: replies wait for the commit (commit
-// before announce), including read-only replies queued behind a pending write.
+// before announce), including read-only replies queued behind a pending write, or a failed one.
 #include <doctest/doctest.h>
 
 #include <caf/all.hpp>
-#include <caf/scheduler/test_coordinator.hpp>
-#include <deque>
-#include <filesystem>
 
 #include "actors/node/interface.hpp"
 #include "actors/node/users_actor.hpp"
 #include "runtime/caf/error.hpp"
-#include "runtime/caf/system_config.hpp"
-#include "storage/committer.hpp"
-#include "tests/unit/node/held_committer.hpp"
+#include "tests/unit/node/actor_fixture.hpp"
 
 namespace {
 
 using namespace librarian;
 using namespace librarian::node;
-using librarian::test::held_committer;
 using namespace std::chrono_literals;
 
-struct fixture {
-  std::filesystem::path dir;
-  std::unique_ptr<storage::db> db;
-  std::unique_ptr<held_committer> committer;
-  manual_wall_clock clock{1'700'000'000'000};
-  std::shared_ptr<node_env> env = std::make_shared<node_env>();
-  system_config cfg;
-  caf::actor_system sys;
-  caf::scheduler::test_coordinator& sched;
-
-  static system_options options() {
-    system_options o;
-    o.load_middleman = false;
-    o.testing_scheduler = true;
-    return o;
-  }
-
-  fixture()
-      : dir(std::filesystem::temp_directory_path() /
-            ("librarian-actor-test-" + std::to_string(::getpid()))),
-        db(open_db(dir)),
-        committer(std::make_unique<held_committer>(*db)),
-        cfg(options()),
-        sys(cfg),
-        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
-    env->db = db.get();
-    env->committer = committer.get();
-    env->clock = &clock;
-  }
-  ~fixture() {
-    sched.run();
-    std::filesystem::remove_all(dir);
-  }
-  static std::unique_ptr<storage::db> open_db(const std::filesystem::path& dir) {
-    std::filesystem::remove_all(dir);
-    auto opened = storage::db::open({(dir / "db").string(), nullptr, node_tables()});
-    REQUIRE(opened.has_value());
-    return std::move(*opened);
-  }
+struct fixture : librarian::test::actor_fixture {
+  fixture() : actor_fixture("users-actor") {}
 };
 
 // Sends one request from a fresh actor and records the reply (or error) as text.
