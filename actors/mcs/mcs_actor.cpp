@@ -5,7 +5,6 @@
 #include "actors/mcs/mcs_actor.hpp"
 
 #include <caf/all.hpp>
-#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -217,6 +216,34 @@ std::optional<json> all_nodes_args(const std::string& verb, const std::string& a
   return j;
 }
 
+// Queries go on without the cache (they read every match from the db); the readers share it, so
+// it is emptied too.
+void drop_object_cache(self_ptr self) {
+  self->state.catalog->use_object_cache(nullptr);
+  self->state.env->mcs_objects->clear();
+}
+
+// Fills the cache once the start's barrier is through (see mcs_behavior).
+void fill_object_cache(self_ptr self, const status& flushed) {
+  auto& catalog = *self->state.catalog;
+  if (!flushed) {
+    LIB_LOG_WARN("mcs") << "object cache off: " << flushed.err().message;
+    drop_object_cache(self);
+    return;
+  }
+  auto* clock = self->state.env->clock;
+  const int64_t started_ms = clock->now_unix_ms();
+  auto cached = catalog.warm_object_cache();
+  if (!cached) {
+    LIB_LOG_WARN("mcs") << "object cache off: " << cached.err().message;
+    drop_object_cache(self);
+    return;
+  }
+  LIB_LOG_INFO("mcs") << "object cache filled: " << *cached << " of " << catalog.object_count()
+                      << " objects in " << clock->now_unix_ms() - started_ms << " ms"
+                      << (*cached < catalog.object_count() ? " (mcs.object_cache_mb is full)" : "");
+}
+
 mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_env> env,
                                       caf::actor node) {
   self->state.env = env;
@@ -234,31 +261,8 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
     // is empty (readers read the db).
     env->mcs_objects->clear();
     self->state.catalog->use_object_cache(env->mcs_objects);
-    self->state.commits.barrier(self, *env->committer, [self](const status& flushed) {
-      auto& catalog = *self->state.catalog;
-      if (!flushed) {
-        LIB_LOG_WARN("mcs") << "object cache off: " << flushed.err().message;
-        catalog.use_object_cache(nullptr);
-        self->state.env->mcs_objects->clear();
-        return;
-      }
-      auto started = std::chrono::steady_clock::now();
-      auto cached = catalog.warm_object_cache();
-      if (!cached) {
-        // Queries still work without it: they read every match from the db.
-        LIB_LOG_WARN("mcs") << "object cache off: " << cached.err().message;
-        catalog.use_object_cache(nullptr);
-        self->state.env->mcs_objects->clear();
-      } else {
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-        LIB_LOG_INFO("mcs") << "object cache filled: " << *cached << " of "
-                            << catalog.object_count() << " objects in " << ms << " ms"
-                            << (*cached < catalog.object_count() ? " (mcs.object_cache_mb is full)"
-                                                                 : "");
-      }
-    });
+    self->state.commits.barrier(
+        self, *env->committer, [self](const status& flushed) { fill_object_cache(self, flushed); });
   }
   return {
       [=](mcs_atom, std::string& user, std::vector<std::string>& groups, bool admin,
@@ -307,8 +311,7 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
           // the failed batch still run, and their committed() would cache the failed batch's rows
           // from the overlay. Readers share the cache: empty it now; the next incarnation fills
           // it again from the db.
-          self->state.catalog->use_object_cache(nullptr);
-          self->state.env->mcs_objects->clear();
+          drop_object_cache(self);
         }
         self->state.commits.on_committed(token, code, std::move(message));
       },

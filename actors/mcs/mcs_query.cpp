@@ -266,8 +266,7 @@ expected<std::vector<std::pair<uint64_t, mcs_state::object_row>>> mcs_state::rea
     if (!raw[j]) return fail(errc::internal, "corrupt catalog: an index row of no object");
     auto row = storage::decode<object_row>(*raw[j]);
     if (!row) return row.err();
-    auto k = row->object_kind();
-    if (k != kind::file && k != kind::collection && k != kind::view)
+    if (!row->valid_kind())
       return fail(errc::internal, "corrupt record: an MCS object of unknown kind");
     out[from_db[j]] = {ids[from_db[j]], std::move(*row)};
   }

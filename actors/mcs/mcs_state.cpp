@@ -204,8 +204,7 @@ expected<std::optional<mcs_state::object_row>> mcs_state::read_object(uint64_t i
   if (!raw->has_value()) return std::optional<object_row>{};
   auto row = storage::decode<object_row>(**raw);
   if (!row) return row.err();
-  auto k = row->object_kind();
-  if (k != kind::file && k != kind::collection && k != kind::view)
+  if (!row->valid_kind())
     return fail(errc::internal, "corrupt record: an MCS object of unknown kind");
   return std::optional<object_row>{std::move(*row)};
 }

@@ -2,6 +2,7 @@
 
 #include "actors/librarian/records.hpp"
 #include "actors/mcs/mcs_state.hpp"
+#include "actors/mcs/object_cache.hpp"
 #include "actors/node/messages.hpp"
 #include "actors/node/users_state.hpp"
 #include "actors/rls/lrc_state.hpp"
@@ -26,6 +27,11 @@ storage::open_options node_db_options(std::string path, rocksdb::Env* env) {
   o.tuned_tables = mcs::mcs_table_tuning();  // no OPTIONS rewrite when the MCS actor starts
   o.string_prefixed_tables = rls::lrc_string_prefixed_tables();
   return o;
+}
+
+std::shared_ptr<mcs::object_cache> make_mcs_object_cache(const node_config& cfg) {
+  if (!cfg.mcs.enabled || cfg.mcs.object_cache_mb == 0) return nullptr;
+  return std::make_shared<mcs::object_cache>(static_cast<size_t>(cfg.mcs.object_cache_mb) << 20);
 }
 
 expected<node_identity> begin_incarnation(storage::db& db, const std::string& name,

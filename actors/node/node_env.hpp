@@ -75,6 +75,8 @@ struct node_env {
 // What every opener of a node's DB passes (the node, the simulator, offline tools, benchmarks):
 // node_tables() and their tuning, so a table's options do not depend on who opened it last.
 [[nodiscard]] storage::open_options node_db_options(std::string path, rocksdb::Env* env = nullptr);
+// The MCS object cache the config asks for (mcs.enabled, mcs.object_cache_mb), or nullptr.
+[[nodiscard]] std::shared_ptr<mcs::object_cache> make_mcs_object_cache(const node_config& cfg);
 
 // Opens the DB's identity row, bumps the incarnation and syncs it, before any actor starts.
 

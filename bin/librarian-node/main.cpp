@@ -11,7 +11,6 @@
 #include <random>
 #include <thread>
 
-#include "actors/mcs/object_cache.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/transfer/movers.hpp"
@@ -248,9 +247,7 @@ int run_node(const node_config& cfg, const sigset_t& signals,
   env->seed = choose_seed(cfg);
   env->incarnation = identity->incarnation;
   env->tuning = tuning;
-  if (cfg.mcs.enabled && cfg.mcs.object_cache_mb > 0)
-    env->mcs_objects =
-        std::make_shared<mcs::object_cache>(static_cast<size_t>(cfg.mcs.object_cache_mb) << 20);
+  env->mcs_objects = node::make_mcs_object_cache(cfg);
   env->spawn_transport = [](caf::local_actor* spawner, caf::actor supervisor,
                             std::shared_ptr<node::node_env> node_env) {
     return net::spawn_middleman_transport(spawner, std::move(supervisor), std::move(node_env));

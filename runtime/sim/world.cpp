@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <sstream>
 
-#include "actors/mcs/object_cache.hpp"
 #include "actors/node/interface.hpp"
 #include "actors/node/node_actor.hpp"
 #include "actors/node/users_state.hpp"
@@ -393,9 +392,7 @@ status world_impl::start_node(node_slot& n) {
   env->seed = chaos.fork("node." + n.name + "." + std::to_string(n.incarnation)).next();
   env->incarnation = identity->incarnation;
   env->tuning = profile.tuning;
-  if (env->config.mcs.enabled && env->config.mcs.object_cache_mb > 0)
-    env->mcs_objects = std::make_shared<mcs::object_cache>(
-        static_cast<size_t>(env->config.mcs.object_cache_mb) << 20);
+  env->mcs_objects = node::make_mcs_object_cache(env->config);
   env->fs = n.files;
   env->worker_threads = false;
   env->movers["sim"] = make_sim_mover(*this, n.index, n.incarnation);
