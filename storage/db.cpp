@@ -442,9 +442,16 @@ expected<scan_page> db::scan_range(table t, std::string_view begin, std::string_
   return read_page(*it, limit, {}, impl_->path);
 }
 
-std::unique_ptr<rocksdb::Iterator> db::name_iterator(table t) const {
+std::unique_ptr<rocksdb::Iterator> db::name_iterator(table t, const rocksdb::Snapshot* at) const {
   LIB_ASSERT(t.handle != nullptr);
-  return std::unique_ptr<rocksdb::Iterator>{impl_->rocks->NewIterator(reads(t, true), t.handle)};
+  auto ro = reads(t, true);
+  ro.snapshot = at;
+  return std::unique_ptr<rocksdb::Iterator>{impl_->rocks->NewIterator(ro, t.handle)};
+}
+
+std::shared_ptr<const rocksdb::Snapshot> db::snapshot() const {
+  rocksdb::DB* rocks = impl_->rocks.get();
+  return {rocks->GetSnapshot(), [rocks](const rocksdb::Snapshot* s) { rocks->ReleaseSnapshot(s); }};
 }
 
 status db::write(batch& b, durability d) {

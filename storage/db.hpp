@@ -22,6 +22,7 @@ class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
 class Iterator;
+class Snapshot;
 }  // namespace rocksdb
 
 namespace librarian::storage {
@@ -139,8 +140,13 @@ class db {
 
   // An iterator for a reader that seeks whole leading strings only (every row of one name, then
   // of another): on a string-prefixed table each seek skips the sorted runs without that name,
-  // as scan_prefix of one whole string does. It reads one implicit snapshot for its lifetime.
-  [[nodiscard]] std::unique_ptr<rocksdb::Iterator> name_iterator(table t) const;
+  // as scan_prefix of one whole string does. It reads `at`, or else one implicit snapshot for its
+  // lifetime.
+  [[nodiscard]] std::unique_ptr<rocksdb::Iterator> name_iterator(
+      table t, const rocksdb::Snapshot* at = nullptr) const;
+  // The current state, held until the last copy goes: for reads split across iterators (or
+  // threads) that must all see the same commits.
+  [[nodiscard]] std::shared_ptr<const rocksdb::Snapshot> snapshot() const;
 
   [[nodiscard]] status write(batch& b, durability d);
 

@@ -31,6 +31,10 @@
 #include "runtime/expected.hpp"
 #include "storage/db.hpp"
 
+namespace librarian {
+class fork_join_pool;
+}  // namespace librarian
+
 namespace librarian::rls {
 
 inline constexpr const char* lrc_mappings_table = "lrc_mappings";    // (lfn, pfn) -> ""
@@ -127,9 +131,13 @@ class lrc_state {
                                                           size_t reslimit) const;
   [[nodiscard]] expected<mapping_page> query_pfn_wildcard(const std::string& pattern, size_t offset,
                                                           size_t reslimit) const;
-  // Up to reslimit PFNs for each LFN; a bad or unknown LFN fails only its own item.
+  // Up to reslimit PFNs for each LFN; a bad or unknown LFN fails only its own item. Every item
+  // reads the same committed state.
   [[nodiscard]] expected<std::vector<bulk_query_item>> bulk_query_lfn(
       const std::vector<std::string>& lfns, size_t reslimit) const;
+  // Lets bulk_query_lfn split a large request across the pool's threads (nullptr: it does not).
+  // For a read-only view on HTTP threads; the pool must outlive this state.
+  void use_read_pool(fork_join_pool* pool) { read_pool_ = pool; }
 
   [[nodiscard]] uint64_t lfn_count() const { return counts_.lfns; }
   [[nodiscard]] uint64_t mapping_count() const { return counts_.mappings; }
@@ -194,6 +202,7 @@ class lrc_state {
   // one per item cost more than the check). Its snapshot is the bulk's start; whatever commits
   // meanwhile is still in the overlay, which is consulted first.
   std::unique_ptr<rocksdb::Iterator> bulk_reader_;
+  fork_join_pool* read_pool_ = nullptr;
 };
 
 }  // namespace librarian::rls

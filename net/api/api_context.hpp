@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "actors/node/interface.hpp"
@@ -17,6 +18,7 @@
 #include "net/http/router.hpp"
 #include "net/http/server.hpp"
 #include "runtime/caf/error.hpp"
+#include "runtime/fork_join.hpp"
 
 namespace librarian::net {
 
@@ -77,6 +79,8 @@ struct api_context {
   recent_users users_seen;
   // The slow KDF runs here, never on an actor or an HTTP I/O thread.
   boost::asio::thread_pool kdf_pool{2};
+  // Large reads split across these and the HTTP thread that serves them (bulk LFN queries).
+  fork_join_pool read_pool{fork_join_pool::default_helpers(std::thread::hardware_concurrency())};
   std::chrono::milliseconds actor_timeout{10000};
   std::string dummy_hash;  // verified against for unknown users, so timing does not tell
   std::atomic<http::server*> server{nullptr};

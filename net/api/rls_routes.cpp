@@ -906,7 +906,9 @@ void rls_ping(const context_ptr& ctx, const request& req, const respond_fn& resp
 
 void add_rls_routes(http::router& r, const context_ptr& ctx) {
   // Every node has the LRC's tables (node_env opens them), so the reader always works.
-  reader_ptr reader = std::make_shared<const rls::lrc_state>(*ctx->env->db);
+  auto lrc_view = std::make_shared<rls::lrc_state>(*ctx->env->db);
+  lrc_view->use_read_pool(&ctx->read_pool);
+  reader_ptr reader = std::move(lrc_view);
   auto batcher = std::make_shared<mutation_batcher>();
   r.add("POST", "/api/v1/rls/lrc/create",
         [ctx, batcher](request req, path_params, respond_fn respond) {

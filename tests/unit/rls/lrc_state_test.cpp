@@ -2,6 +2,14 @@
 // persistence, pending writes, paging, wildcards, bulk requests and the change log.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include <rocksdb/db.h>
+
+#include "runtime/fork_join.hpp"
 #include "tests/unit/rls/lrc_fixture.hpp"
 
 namespace {
@@ -373,4 +381,105 @@ TEST_CASE("list_lfns pages through distinct LFNs in order") {
   CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
   CHECK(all.front() == "lfn://x/00");
   CHECK(lrc.list_lfns("lfn://x/24", 7)->items.empty());
+}
+
+TEST_CASE("a bulk query split across a read pool answers as one read, from one snapshot") {
+  lrc_db t;
+  auto lrc = loaded_state(*t.db);
+  storage::batch rows;
+  // 1,500 LFNs with 1 to 3 PFNs each, in two commits (so the reads cross memtable and files).
+  std::vector<std::string> known;
+  for (int i = 0; i < 1500; ++i) {
+    auto lfn = "lfn-" + std::to_string(i * 7919 % 100003);
+    known.push_back(lfn);
+    REQUIRE(lrc.create(lfn, "pfn-" + std::to_string(i), rows).has_value());
+    for (int k = 1; k <= i % 3; ++k)
+      REQUIRE(lrc.add(lfn, "pfn-" + std::to_string(i) + "-" + std::to_string(k), rows).has_value());
+    if (i == 700) {
+      t.commit(lrc, rows);
+      REQUIRE(t.db->raw()->Flush({}).ok());
+    }
+  }
+  t.commit(lrc, rows);
+
+  fork_join_pool pool{3};
+  auto parallel = loaded_state(*t.db);
+  parallel.use_read_pool(&pool);
+  std::mt19937_64 rng{42};
+  for (int round = 0; round < 30; ++round) {
+    std::vector<std::string> lfns;
+    const size_t n = 1 + rng() % 1000;
+    for (size_t j = 0; j < n; ++j) {
+      switch (rng() % 6) {
+        case 0:
+          lfns.push_back("ghost-" + std::to_string(rng() % 5000));
+          break;
+        case 1:
+          lfns.push_back(j % 50 == 0 ? "" : known[rng() % known.size()]);
+          break;
+        default:
+          lfns.push_back(known[rng() % known.size()]);
+          break;
+      }
+    }
+    const size_t reslimit = rng() % 4;  // 0: no limit
+    auto one = lrc.bulk_query_lfn(lfns, reslimit);
+    auto split = parallel.bulk_query_lfn(lfns, reslimit);
+    REQUIRE(one.has_value());
+    REQUIRE(split.has_value());
+    REQUIRE(one->size() == split->size());
+    for (size_t j = 0; j < one->size(); ++j) {
+      const auto& a = (*one)[j];
+      const auto& b = (*split)[j];
+      CHECK(a.lfn == lfns[j]);
+      CHECK(b.lfn == a.lfn);
+      CHECK(b.code == a.code);
+      CHECK(b.message == a.message);
+      CHECK(b.pfns == a.pfns);
+      CHECK(b.more == a.more);
+    }
+  }
+
+  // Commits that add a PFN to every queried LFN at once, while split reads run: each read must
+  // see all of a commit or none of it (every item the same PFN count).
+  std::vector<std::string> queried(known.begin(), known.begin() + 1000);
+  std::atomic<bool> writing{true};
+  std::atomic<int> commits{0};
+  std::atomic<bool> write_failed{false};
+  auto writer = std::thread([&] {
+    // No REQUIRE off the test's thread: a failure is recorded and checked after the join.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (int gen = 0; gen < 40 && std::chrono::steady_clock::now() < deadline; ++gen) {
+      storage::batch more;
+      const uint64_t seq = lrc.last_seq();
+      for (const auto& lfn : queried)
+        write_failed = write_failed || !lrc.add(lfn, "gen-" + std::to_string(gen), more);
+      write_failed = write_failed || !t.db->write(more, storage::durability::buffered);
+      lrc.committed(seq);
+      commits.fetch_add(1);
+    }
+    writing = false;
+  });
+  int reads = 0;
+  int torn = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((writing.load() || reads == 0) && reads < 5000 &&
+         std::chrono::steady_clock::now() < deadline) {
+    auto answer = parallel.bulk_query_lfn(queried, 0);
+    REQUIRE(answer.has_value());
+    ++reads;
+    std::set<size_t> gens_seen;
+    for (const auto& item : *answer) {
+      REQUIRE(item.code == errc::ok);
+      size_t gens = 0;
+      for (const auto& pfn : item.pfns) gens += pfn.starts_with("gen-") ? 1 : 0;
+      gens_seen.insert(gens);
+    }
+    torn += gens_seen.size() > 1 ? 1 : 0;
+  }
+  writer.join();
+  CHECK_FALSE(write_failed.load());
+  CHECK(commits.load() > 0);
+  CHECK(reads > 0);
+  CHECK(torn == 0);
 }
