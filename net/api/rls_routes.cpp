@@ -108,7 +108,7 @@ void post_pair(const context_ptr& ctx, const request& req, const respond_fn& res
 }
 
 // Single creates, adds and deletes from concurrent requests, sent to the LRC as one bulk message
-// per verb while the previous one is in flight, each request then answered with its own item's
+// per verb while earlier ones are in flight, each request then answered with its own item's
 // outcome: one actor hand-off and one batch for many requests instead of one each (the costs
 // that bounded single adds; docs/benchmarks.md). The outcomes are exactly the single operation's:
 // bulk items are validated one after another, each seeing the ones before it.
@@ -127,8 +127,8 @@ class mutation_batcher : public std::enable_shared_from_this<mutation_batcher> {
     {
       std::lock_guard lock{lane.mutex};
       lane.queued.push_back(std::move(w));
-      if (lane.in_flight) return;  // goes with the next batch, when this one is answered
-      lane.in_flight = true;
+      if (lane.in_flight >= in_flight_max) return;  // goes with a later batch
+      ++lane.in_flight;
       batch.swap(lane.queued);
     }
     send(ctx, verb, std::move(batch));
@@ -138,8 +138,13 @@ class mutation_batcher : public std::enable_shared_from_this<mutation_batcher> {
   struct lane {
     std::mutex mutex;  // guards queued and in_flight
     std::vector<waiting> queued;
-    bool in_flight = false;
+    size_t in_flight = 0;
   };
+  // Two batches per verb in flight: while one is being synced to disk the next is validated and
+  // queued behind it, so the disk is never idle waiting for the round trip through the actors
+  // (one in flight: 6,500-9,100 single adds/s; two: 8,000-10,200, alternating runs; four were no
+  // better than two and sync smaller groups).
+  static constexpr size_t in_flight_max = 2;
 
   void send(const context_ptr& ctx, rls::bulk_verb verb, std::vector<waiting> batch) {
     std::vector<rls::mapping> items;
@@ -193,7 +198,7 @@ class mutation_batcher : public std::enable_shared_from_this<mutation_batcher> {
     {
       std::lock_guard lock{lane.mutex};
       if (lane.queued.empty()) {
-        lane.in_flight = false;
+        --lane.in_flight;
         return;
       }
       // At most bulk_items_max per batch; the rest waits for the next.
