@@ -88,9 +88,22 @@ std::map<std::string, std::unordered_map<std::string, std::string>> mcs_table_tu
   // 5 % of the memtable's size for the filter: most probes of a conjunction miss, and a miss
   // then skips the memtable's skip list. (The table files' filters are set at open, for every
   // table, by storage::db.)
+  // An insert position kept per leading bytes of the key: new objects take ascending ids, so
+  // their object, value and audit rows -- and index rows of one attribute whose values ascend
+  // or repeat (created, creator) -- go right after the previous insert instead of each searching
+  // the memtable's skip list from its top. In a bulk add that search fell from 58 % to 47 % of
+  // the committer's time (the rest is index rows of values in random order) and adds rose 5-9 %.
+  // Only inserts use it; reads are unchanged. About 250 bytes per distinct prefix: ids share
+  // theirs below 2^32, the index's is the attribute and its type.
   return {
       {index_table,
-       {{"memtable_prefix_bloom_size_ratio", "0.05"}, {"memtable_whole_key_filtering", "true"}}}};
+       {{"memtable_prefix_bloom_size_ratio", "0.05"},
+        {"memtable_whole_key_filtering", "true"},
+        {"memtable_insert_with_hint_prefix_extractor", "rocksdb.FixedPrefix.9"}}},
+      {objects_table, {{"memtable_insert_with_hint_prefix_extractor", "rocksdb.FixedPrefix.4"}}},
+      {values_table, {{"memtable_insert_with_hint_prefix_extractor", "rocksdb.FixedPrefix.4"}}},
+      {names_table, {{"memtable_insert_with_hint_prefix_extractor", "rocksdb.FixedPrefix.1"}}},
+      {audit_table, {{"memtable_insert_with_hint_prefix_extractor", "rocksdb.FixedPrefix.5"}}}};
 }
 
 status tune_mcs_tables(storage::db& db) {
