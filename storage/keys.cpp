@@ -1,6 +1,8 @@
 // Order-preserving key encodings (see keys.hpp for the formats).
 #include "storage/keys.hpp"
 
+#include <cstring>
+
 namespace librarian::storage {
 namespace {
 
@@ -79,21 +81,23 @@ expected<int64_t> key_reader::read_i64() {
 }
 
 expected<std::string> key_reader::read_string() {
+  // Copies the runs between escapes whole (a name rarely holds a 0x00, so usually one run).
   std::string out;
-  for (size_t i = 0; i < rest_.size(); ++i) {
-    if (rest_[i] != escape_byte) {
-      out.push_back(rest_[i]);
-      continue;
-    }
-    if (i + 1 == rest_.size()) break;
-    if (rest_[i + 1] == terminator) {
-      rest_.remove_prefix(i + 2);
+  const char* data = rest_.data();
+  for (size_t i = 0; i < rest_.size();) {
+    const void* hit = std::memchr(data + i, escape_byte, rest_.size() - i);
+    if (hit == nullptr) break;
+    const size_t at = static_cast<size_t>(static_cast<const char*>(hit) - data);
+    out.append(data + i, at - i);
+    if (at + 1 == rest_.size()) break;
+    if (rest_[at + 1] == terminator) {
+      rest_.remove_prefix(at + 2);
       return out;
     }
-    if (rest_[i + 1] != escaped_zero)
+    if (rest_[at + 1] != escaped_zero)
       return fail(errc::internal, "corrupt key: bad escape in a string component");
     out.push_back(escape_byte);
-    ++i;
+    i = at + 2;
   }
   return fail(errc::internal, "corrupt key: string component has no terminator");
 }

@@ -600,11 +600,14 @@ expected<std::vector<bulk_query_item>> lrc_state::bulk_query_lfn(
   std::vector<size_t> order(lfns.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lfns[a] < lfns[b]; });
+  // Several parts per thread, taken by whichever thread is free, so a helper that starts late
+  // or a run of slower names does not leave one thread finishing alone.
   constexpr size_t part_items_min = 128;  // below this a part costs more than it saves
+  constexpr size_t parts_per_thread = 4;
   const size_t n = lfns.size();
   size_t parts = 1;
   if (read_pool_ != nullptr && n >= 2 * part_items_min)
-    parts = std::min(read_pool_->helpers() + 1, n / part_items_min);
+    parts = std::min((read_pool_->helpers() + 1) * parts_per_thread, n / part_items_min);
   const auto snapshot = parts > 1 ? db_.snapshot() : nullptr;
   std::vector<bulk_query_item> items(n);
   std::vector<status> outcomes(parts);
@@ -626,12 +629,17 @@ expected<std::vector<bulk_query_item>> lrc_state::bulk_query_lfn(
           item.more = true;
           break;
         }
-        auto pair = read_pair_key(std::string_view{it->key().data(), it->key().size()});
-        if (!pair) {
-          outcomes[part] = pair.err();
+        // The key is the LFN's encoding (`wanted`), then the PFN's: only the PFN is decoded.
+        storage::key_reader reader{
+            std::string_view{it->key().data() + wanted.size(), it->key().size() - wanted.size()}};
+        auto pfn = reader.read_string();
+        if (!pfn || !reader.done()) {
+          outcomes[part] =
+              pfn ? fail(errc::internal, "corrupt key: trailing bytes in an LRC index key")
+                  : pfn.err();
           return;
         }
-        item.pfns.push_back(std::move(pair->second));
+        item.pfns.push_back(std::move(*pfn));
       }
       if (!it->status().ok()) {
         outcomes[part] = fail(errc::unavailable,
