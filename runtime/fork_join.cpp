@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,11 +19,18 @@ namespace {
 struct job {
   job(size_t n, const std::function<void(size_t)>& f) : parts(n), part(f) {}
 
-  // Claims and runs parts until none is left.
-  void work() {
+  // Claims and runs parts until none is left. A part that throws still counts as finished, so
+  // run() never returns (or unwinds) while a helper is inside a part.
+  void work() noexcept {
     for (size_t i = next.fetch_add(1); i < parts; i = next.fetch_add(1)) {
-      part(i);
+      std::exception_ptr thrown;
+      try {
+        part(i);
+      } catch (...) {
+        thrown = std::current_exception();
+      }
       std::lock_guard lock{mutex};
+      if (thrown && !first_exception) first_exception = thrown;
       if (++finished == parts) all_done.notify_all();
     }
   }
@@ -34,7 +42,8 @@ struct job {
   std::atomic<size_t> next{0};
   std::mutex mutex;
   std::condition_variable all_done;
-  size_t finished = 0;  // guarded by mutex
+  size_t finished = 0;                 // guarded by mutex
+  std::exception_ptr first_exception;  // guarded by mutex
 };
 
 }  // namespace
@@ -64,16 +73,26 @@ struct fork_join_pool::impl {
 fork_join_pool::fork_join_pool(size_t helpers) : impl_(std::make_unique<impl>()) {
   LIB_ASSERT(helpers >= 1);
   impl_->threads.reserve(helpers);
-  for (size_t i = 0; i < helpers; ++i) impl_->threads.emplace_back([this] { impl_->loop(); });
+  try {
+    for (size_t i = 0; i < helpers; ++i) impl_->threads.emplace_back([this] { impl_->loop(); });
+  } catch (...) {
+    stop_and_join();  // the threads already started, before the error propagates
+    throw;
+  }
 }
 
 fork_join_pool::~fork_join_pool() {
+  stop_and_join();
+}
+
+void fork_join_pool::stop_and_join() noexcept {
   {
     std::lock_guard lock{impl_->mutex};
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
-  for (auto& t : impl_->threads) t.join();
+  for (auto& t : impl_->threads)
+    if (t.joinable()) t.join();
 }
 
 size_t fork_join_pool::helpers() const {
@@ -87,19 +106,21 @@ void fork_join_pool::run(size_t parts, const std::function<void(size_t)>& part) 
     return;
   }
   auto j = std::make_shared<job>(parts, part);
-  const size_t asked = std::min(parts - 1, impl_->threads.size());
-  {
+  size_t asked = 0;  // helpers told about the job; if queueing fails the caller runs it all
+  try {
     std::lock_guard lock{impl_->mutex};
-    for (size_t i = 0; i < asked; ++i) impl_->queue.push_back(j);
+    for (; asked < std::min(parts - 1, impl_->threads.size()); ++asked) impl_->queue.push_back(j);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): fewer helpers asked; the caller does the rest
   }
   if (asked == 1)
     impl_->wake.notify_one();
-  else
+  else if (asked > 1)
     impl_->wake.notify_all();
   j->work();
   // Every part is claimed; wait for those a helper is still running.
   std::unique_lock lock{j->mutex};
   j->all_done.wait(lock, [&] { return j->finished == parts; });
+  if (j->first_exception) std::rethrow_exception(j->first_exception);
 }
 
 size_t fork_join_pool::default_helpers(unsigned hardware_threads) {

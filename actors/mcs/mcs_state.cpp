@@ -94,7 +94,7 @@ std::map<std::string, std::unordered_map<std::string, std::string>> mcs_table_tu
   // the memtable's skip list from its top. In a bulk add that search fell from 58 % to 47 % of
   // the committer's time (the rest is index rows of values in random order) and adds rose 5-9 %.
   // Only inserts use it; reads are unchanged. About 250 bytes per distinct prefix: ids share
-  // theirs below 2^32, the index's is the attribute and its type.
+  // theirs below 2^32, the index's is the attribute and the object's kind.
   return {
       {index_table,
        {{"memtable_prefix_bloom_size_ratio", "0.05"},
@@ -113,7 +113,10 @@ status tune_mcs_tables(storage::db& db) {
   auto current = db.raw()->GetOptions(index.handle);
   if (current.memtable_prefix_bloom_size_ratio == 0.05 && current.memtable_whole_key_filtering)
     return {};
+  // Only the filter options: the insert hint cannot change while the DB is open (RocksDB
+  // refuses the whole call), and it matters only for speed.
   auto tuning = mcs_table_tuning().at(index_table);
+  tuning.erase("memtable_insert_with_hint_prefix_extractor");
   auto s = db.raw()->SetOptions(index.handle, tuning);
   if (!s.ok())
     return fail(errc::internal, "cannot set the MCS index's filter options: " + s.ToString());

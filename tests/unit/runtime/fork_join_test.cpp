@@ -7,6 +7,8 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -89,6 +91,24 @@ TEST_CASE("a caller runs the parts itself while the only helper is busy") {
   CHECK(took < std::chrono::seconds(5));  // not held until the release below
   release.set_value();
   other.get();
+}
+
+TEST_CASE("a part that throws: every other part still runs, then run() rethrows") {
+  fork_join_pool pool{2};
+  for (int round = 0; round < 100; ++round) {
+    std::vector<std::atomic<int>> runs(9);
+    bool thrown = false;
+    try {
+      pool.run(9, [&](size_t i) {
+        runs[i].fetch_add(1);
+        if (i % 4 == 1) throw std::runtime_error("part " + std::to_string(i));
+      });
+    } catch (const std::runtime_error& e) {
+      thrown = std::string{e.what()}.starts_with("part ");
+    }
+    CHECK(thrown);
+    for (auto& r : runs) CHECK(r.load() == 1);
+  }
 }
 
 TEST_CASE("default helper counts") {
