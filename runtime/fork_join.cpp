@@ -1,14 +1,14 @@
 // fork_join_pool (see fork_join.hpp).
 #include "runtime/fork_join.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <mutex>
-#include <thread>
-#include <vector>
 
 #include "runtime/assert.hpp"
 
@@ -48,55 +48,25 @@ struct job {
 
 }  // namespace
 
+// The helpers are an asio thread pool (as the API's KDF pool is): run() posts one claimer per
+// helper asked; a claimer that starts after its job is done finds no part left.
 struct fork_join_pool::impl {
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<std::shared_ptr<job>> queue;  // one entry per helper asked to join a job
-  bool stopping = false;
-  std::vector<std::thread> threads;
-
-  void loop() {
-    for (;;) {
-      std::shared_ptr<job> j;
-      {
-        std::unique_lock lock{mutex};
-        wake.wait(lock, [this] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;
-        j = std::move(queue.front());
-        queue.pop_front();
-      }
-      j->work();
-    }
-  }
+  explicit impl(size_t n) : helpers(n), pool(n) {}
+  size_t helpers;
+  boost::asio::thread_pool pool;
 };
 
-fork_join_pool::fork_join_pool(size_t helpers) : impl_(std::make_unique<impl>()) {
+fork_join_pool::fork_join_pool(size_t helpers) {
   LIB_ASSERT(helpers >= 1);
-  impl_->threads.reserve(helpers);
-  try {
-    for (size_t i = 0; i < helpers; ++i) impl_->threads.emplace_back([this] { impl_->loop(); });
-  } catch (...) {
-    stop_and_join();  // the threads already started, before the error propagates
-    throw;
-  }
+  impl_ = std::make_unique<impl>(helpers);
 }
 
 fork_join_pool::~fork_join_pool() {
-  stop_and_join();
-}
-
-void fork_join_pool::stop_and_join() noexcept {
-  {
-    std::lock_guard lock{impl_->mutex};
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  for (auto& t : impl_->threads)
-    if (t.joinable()) t.join();
+  impl_->pool.join();
 }
 
 size_t fork_join_pool::helpers() const {
-  return impl_->threads.size();
+  return impl_->helpers;
 }
 
 void fork_join_pool::run(size_t parts, const std::function<void(size_t)>& part) {
@@ -106,16 +76,11 @@ void fork_join_pool::run(size_t parts, const std::function<void(size_t)>& part) 
     return;
   }
   auto j = std::make_shared<job>(parts, part);
-  size_t asked = 0;  // helpers told about the job; if queueing fails the caller runs it all
   try {
-    std::lock_guard lock{impl_->mutex};
-    for (; asked < std::min(parts - 1, impl_->threads.size()); ++asked) impl_->queue.push_back(j);
+    for (size_t asked = 0; asked < std::min(parts - 1, impl_->helpers); ++asked)
+      boost::asio::post(impl_->pool, [j] { j->work(); });
   } catch (...) {  // NOLINT(bugprone-empty-catch): fewer helpers asked; the caller does the rest
   }
-  if (asked == 1)
-    impl_->wake.notify_one();
-  else if (asked > 1)
-    impl_->wake.notify_all();
   j->work();
   // Every part is claimed; wait for those a helper is still running.
   std::unique_lock lock{j->mutex};

@@ -32,8 +32,6 @@ class fork_join_pool {
   [[nodiscard]] static size_t default_helpers(unsigned hardware_threads);
 
  private:
-  void stop_and_join() noexcept;
-
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -54,14 +54,22 @@ std::string pair_key(const std::string& first, const std::string& second) {
   return key;
 }
 
-expected<std::pair<std::string, std::string>> read_pair_key(std::string_view key) {
-  storage::key_reader reader{key};
-  auto first = reader.read_string();
-  if (!first) return first.err();
+// The second name of a pair key, from what follows the first name's encoding.
+expected<std::string> read_pair_second(std::string_view rest) {
+  storage::key_reader reader{rest};
   auto second = reader.read_string();
   if (!second) return second.err();
   if (!reader.done())
     return fail(errc::internal, "corrupt key: trailing bytes in an LRC index key");
+  return second;
+}
+
+expected<std::pair<std::string, std::string>> read_pair_key(std::string_view key) {
+  storage::key_reader reader{key};
+  auto first = reader.read_string();
+  if (!first) return first.err();
+  auto second = read_pair_second(reader.rest());
+  if (!second) return second.err();
   return std::pair{std::move(*first), std::move(*second)};
 }
 
@@ -630,13 +638,10 @@ expected<std::vector<bulk_query_item>> lrc_state::bulk_query_lfn(
           break;
         }
         // The key is the LFN's encoding (`wanted`), then the PFN's: only the PFN is decoded.
-        storage::key_reader reader{
-            std::string_view{it->key().data() + wanted.size(), it->key().size() - wanted.size()}};
-        auto pfn = reader.read_string();
-        if (!pfn || !reader.done()) {
-          outcomes[part] =
-              pfn ? fail(errc::internal, "corrupt key: trailing bytes in an LRC index key")
-                  : pfn.err();
+        auto pfn = read_pair_second(
+            std::string_view{it->key().data() + wanted.size(), it->key().size() - wanted.size()});
+        if (!pfn) {
+          outcomes[part] = pfn.err();
           return;
         }
         item.pfns.push_back(std::move(*pfn));
