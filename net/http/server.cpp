@@ -375,6 +375,16 @@ void session::arm_handler_timer(const std::shared_ptr<reply_slot>& slot) {
 
 respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
   return [weak = weak_from_this(), slot, life = core_.life](response answer) {
+    // An answer given on the session's own I/O thread (most reads answer inside the handler
+    // call) is sent at once, without the lifeline: its io_context is running this very code, so
+    // stop() cannot be past joining this thread. Taking the lifeline here serialized the I/O
+    // threads on one mutex for the whole send (9 % of a single-query load was waiting on it).
+    if (auto self = weak.lock(); self && self->socket_.get_executor().running_in_this_thread()) {
+      if (!slot->try_claim()) return;
+      self->handler_timer_.cancel();
+      self->send(std::move(answer));
+      return;
+    }
     std::lock_guard lock(life->mutex);
     // `self` is released before the lock, so a session never dies while stop() is running.
     // The session is held before the answer is claimed: once it is claimed, dispatch_request
