@@ -46,6 +46,68 @@ void set_header_count(std::string& rep, uint32_t count) {
   for (size_t i = 0; i < 4; ++i) rep[8 + i] = static_cast<char>((count >> (8 * i)) & 0xff);
 }
 
+// Record tags of that form (RocksDB's ValueType) for the operations batch::put and batch::del
+// write: the default column family's, and another's (followed by its id as a varint32).
+constexpr uint8_t tag_deletion = 0x0;
+constexpr uint8_t tag_value = 0x1;
+constexpr uint8_t tag_cf_deletion = 0x4;
+constexpr uint8_t tag_cf_value = 0x5;
+
+std::optional<uint32_t> read_varint32(std::string_view& in) {
+  uint32_t out = 0;
+  for (int shift = 0; shift <= 28 && !in.empty(); shift += 7) {
+    auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    out |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return out;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> read_length_prefixed(std::string_view& in) {
+  auto n = read_varint32(in);
+  if (!n || *n > in.size()) return std::nullopt;
+  auto out = in.substr(0, *n);
+  in.remove_prefix(*n);
+  return out;
+}
+
+// One record of a serialized batch: its bytes, and its column family and key to sort by.
+struct batch_record {
+  uint32_t family;
+  std::string_view key;
+  std::string_view bytes;
+};
+
+// The records of `rep`, or nullopt if it holds a record of another kind than those above.
+std::optional<std::vector<batch_record>> batch_records(const std::string& rep, uint32_t count) {
+  std::vector<batch_record> out;
+  out.reserve(count);
+  std::string_view in{rep};
+  in.remove_prefix(batch_header_bytes);
+  while (!in.empty()) {
+    const char* start = in.data();
+    auto tag = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    uint32_t family = 0;
+    if (tag == tag_cf_value || tag == tag_cf_deletion) {
+      auto id = read_varint32(in);
+      if (!id) return std::nullopt;
+      family = *id;
+    } else if (tag != tag_value && tag != tag_deletion) {
+      return std::nullopt;
+    }
+    auto key = read_length_prefixed(in);
+    if (!key) return std::nullopt;
+    if (tag == tag_value || tag == tag_cf_value) {
+      if (!read_length_prefixed(in)) return std::nullopt;
+    }
+    out.push_back({family, *key, {start, static_cast<size_t>(in.data() - start)}});
+  }
+  if (out.size() != count) return std::nullopt;
+  return out;
+}
+
 }  // namespace
 
 batch::batch() = default;
@@ -80,6 +142,23 @@ size_t batch::bytes() const {
 }
 bool batch::empty() const {
   return count() == 0;
+}
+
+void batch::sort_by_key() {
+  if (count() < 2) return;
+  const std::string& rep = impl_->Data();
+  auto records = batch_records(rep, header_count(rep));
+  if (!records) return;
+  auto before = [](const batch_record& a, const batch_record& b) {
+    return a.family != b.family ? a.family < b.family : a.key < b.key;
+  };
+  if (std::is_sorted(records->begin(), records->end(), before)) return;
+  std::stable_sort(records->begin(), records->end(), before);
+  std::string sorted = rep.substr(0, batch_header_bytes);
+  sorted.reserve(rep.size());
+  for (const auto& r : *records) sorted.append(r.bytes);
+  LIB_ASSERT(sorted.size() == rep.size());
+  impl_ = std::make_unique<rocksdb::WriteBatch>(std::move(sorted));
 }
 
 void batch::append(batch&& other) {

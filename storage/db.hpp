@@ -99,6 +99,16 @@ class batch {
   // One batch holding all parts' operations in order; used by group commit.
   [[nodiscard]] static batch concat(std::vector<batch>& parts);
 
+  // Reorders the operations by table, then key, keeping the order of operations on the same key
+  // (a stable sort), which leaves what the batch does unchanged: it applies atomically. RocksDB
+  // inserts a batch's rows into its memtables one by one, and a row that follows its neighbour
+  // in key order is placed next to the previous insert, where one in random order searches the
+  // memtable from its top (cache misses at every level). For a producer whose rows arrive in
+  // random key order (index rows of attribute values, names in no particular order) and whose
+  // batches are large; it runs on the caller's thread, not the committer's. A batch holding an
+  // operation other than put and delete (see raw()) is left as it is.
+  void sort_by_key();
+
   // For callers that need an operation this wrapper lacks (Merge, DeleteRange).
   rocksdb::WriteBatch& raw();
 
