@@ -149,11 +149,27 @@ void batch::sort_by_key() {
   const std::string& rep = impl_->Data();
   auto records = batch_records(rep, header_count(rep));
   if (!records) return;
-  auto before = [](const batch_record& a, const batch_record& b) {
-    return a.family != b.family ? a.family < b.family : a.key < b.key;
-  };
-  if (std::is_sorted(records->begin(), records->end(), before)) return;
-  std::stable_sort(records->begin(), records->end(), before);
+  auto by_key = [](const batch_record& a, const batch_record& b) { return a.key < b.key; };
+  // By table first (integer comparisons), then by key only the tables whose rows are out of
+  // order: a producer's rows of ascending ids need no key comparisons beyond the check.
+  std::stable_sort(
+      records->begin(), records->end(),
+      [](const batch_record& a, const batch_record& b) { return a.family < b.family; });
+  bool moved = false;
+  for (auto first = records->begin(); first != records->end();) {
+    auto last = std::find_if(first, records->end(),
+                             [&](const batch_record& r) { return r.family != first->family; });
+    if (!std::is_sorted(first, last, by_key)) {
+      std::stable_sort(first, last, by_key);
+      moved = true;
+    }
+    first = last;
+  }
+  if (!moved && std::is_sorted(records->begin(), records->end(),
+                               [](const batch_record& a, const batch_record& b) {
+                                 return a.bytes.data() < b.bytes.data();
+                               }))
+    return;  // already in order
   std::string sorted = rep.substr(0, batch_header_bytes);
   sorted.reserve(rep.size());
   for (const auto& r : *records) sorted.append(r.bytes);
