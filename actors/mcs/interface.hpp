@@ -29,7 +29,9 @@ using mcs_actor = caf::typed_actor<
     // ... its answer (mcs, token, answering node, error code or 0, reply JSON or error message),
     caf::reacts_to<mcs_atom, uint64_t, std::string, uint8_t, std::string>,
     // and the deadline of fan-out `token`.
-    caf::reacts_to<tick_atom, uint64_t>>;
+    caf::reacts_to<tick_atom, uint64_t>,
+    // The actor's own: the next step of filling the object cache, from this object id on.
+    caf::reacts_to<run_atom, uint64_t>>;
 
 // What the librarian sends the catalog (through the node, without waiting for an answer) once a
 // file it registered -- an upload or an arriving replica -- is durable: the logical file gets the

@@ -45,6 +45,9 @@ struct mcs_shell {
   commit_tracker commits;
   std::map<uint64_t, fanout> fanouts;
   uint64_t next_fanout = 1;
+  // The object cache's fill, while it runs (warm_step).
+  int64_t warm_started_ms = 0;
+  size_t warm_cached = 0;
 };
 
 using self_ptr = mcs_actor::stateful_pointer<mcs_shell>;
@@ -223,25 +226,43 @@ void drop_object_cache(self_ptr self) {
   self->state.env->mcs_objects->clear();
 }
 
-// Fills the cache once the start's barrier is through (see mcs_behavior).
+// Objects per step of the object cache's fill: about 50 ms each (a million took about a second
+// in one go), so a request waits at most about that long behind a step.
+constexpr size_t warm_step_objects = 50'000;
+
+// One step of the fill; the next is a message to ourselves, so requests -- writes too -- are
+// served between steps instead of waiting for the whole catalog to be read.
+void warm_step(self_ptr self, uint64_t from_id) {
+  auto& st = self->state;
+  auto& catalog = *st.catalog;
+  if (!catalog.caches_objects()) return;  // dropped meanwhile (a failed commit)
+  auto step = catalog.warm_object_cache_step(from_id, warm_step_objects);
+  if (!step) {
+    LIB_LOG_WARN("mcs") << "object cache off: " << step.err().message;
+    drop_object_cache(self);
+    return;
+  }
+  st.warm_cached += step->cached;
+  if (step->next_id) {
+    self->send(self, run_atom_v, *step->next_id);
+    return;
+  }
+  LIB_LOG_INFO("mcs") << "object cache filled: " << st.warm_cached << " of "
+                      << catalog.object_count() << " objects in "
+                      << st.env->clock->now_unix_ms() - st.warm_started_ms << " ms"
+                      << (step->full ? " (mcs.object_cache_mb is full)" : "");
+}
+
+// Starts the fill once the start's barrier is through (see mcs_behavior).
 void fill_object_cache(self_ptr self, const status& flushed) {
-  auto& catalog = *self->state.catalog;
   if (!flushed) {
     LIB_LOG_WARN("mcs") << "object cache off: " << flushed.err().message;
     drop_object_cache(self);
     return;
   }
-  auto* clock = self->state.env->clock;
-  const int64_t started_ms = clock->now_unix_ms();
-  auto cached = catalog.warm_object_cache();
-  if (!cached) {
-    LIB_LOG_WARN("mcs") << "object cache off: " << cached.err().message;
-    drop_object_cache(self);
-    return;
-  }
-  LIB_LOG_INFO("mcs") << "object cache filled: " << *cached << " of " << catalog.object_count()
-                      << " objects in " << clock->now_unix_ms() - started_ms << " ms"
-                      << (*cached < catalog.object_count() ? " (mcs.object_cache_mb is full)" : "");
+  self->state.warm_started_ms = self->state.env->clock->now_unix_ms();
+  self->state.warm_cached = 0;
+  warm_step(self, 0);
 }
 
 mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_env> env,
@@ -257,8 +278,9 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
   } else if (env->mcs_objects) {
     // The cache is kept from now on, and filled once every batch handed to the committer before
     // now -- those of this actor's previous incarnation, if it was restarted -- is durable: the
-    // fill reads a snapshot, which must not miss a write that is still on its way. Until then it
-    // is empty (readers read the db).
+    // fill reads snapshots, which must not miss a write that is still on its way. Until then it
+    // is empty, and while the fill runs (in steps, between requests) partly so: readers read the
+    // db for what it does not hold yet.
     env->mcs_objects->clear();
     self->state.catalog->use_object_cache(env->mcs_objects);
     self->state.commits.barrier(
@@ -304,6 +326,7 @@ mcs_actor::behavior_type mcs_behavior(self_ptr self, std::shared_ptr<node::node_
       [=](mcs_atom, uint64_t token, const std::string& peer, uint8_t code,
           const std::string& body) { on_peer_answer(self, token, peer, code, body); },
       [=](tick_atom, uint64_t token) { on_fanout_deadline(self, token); },
+      [=](run_atom, uint64_t from_id) { warm_step(self, from_id); },
       [=](depth_atom) { return static_cast<uint64_t>(self->mailbox().size()); },
       [=](committed_atom, uint64_t token, uint8_t code, std::string& message) {
         if (code != 0 && self->state.catalog->caches_objects()) {

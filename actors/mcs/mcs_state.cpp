@@ -263,21 +263,41 @@ void mcs_state::committed(uint64_t seq_durable) {
 
 expected<size_t> mcs_state::warm_object_cache() {
   if (!cache_) return size_t{0};
+  cache_->clear();
+  size_t cached = 0;
+  for (std::optional<uint64_t> from = 0; from;) {
+    auto step = warm_object_cache_step(*from, SIZE_MAX);
+    if (!step) {
+      cache_->clear();
+      return step.err();
+    }
+    cached += step->cached;
+    from = step->next_id;
+  }
+  return cached;
+}
+
+expected<mcs_state::warm_progress> mcs_state::warm_object_cache_step(uint64_t from_id,
+                                                                     size_t objects_max) {
+  warm_progress out;
+  if (!cache_) return out;
   LIB_ASSERT_MSG(!read_only_ && !store_.in_transaction(),
                  "the object cache is filled by the writer, between transactions");
-  cache_->clear();
-  // Every row as of one snapshot, valid from that snapshot on -- except rows with a write still
-  // pending: committed() puts those back once they are durable (the snapshot may hold the old
-  // row). The caller makes sure no earlier writer's batch is still on its way (mcs_actor.cpp).
+  // Every row as of this step's snapshot, valid from that snapshot on -- except rows with a
+  // write still pending: committed() puts those back once they are durable (the snapshot may
+  // hold the old row). A row written and committed before the snapshot is its newest; one
+  // written after it is erased from the cache first. So steps apart in time, with writes in
+  // between, keep the cache's rule (object_cache.hpp). The caller makes sure no earlier
+  // writer's batch is still on its way (mcs_actor.cpp).
   const rocksdb::Snapshot* snapshot = db_.raw()->GetSnapshot();
   uint64_t valid_from = snapshot->GetSequenceNumber();
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot;
   ro.fill_cache = false;  // a one-pass scan: keep the block cache for the queries
   std::unique_ptr<rocksdb::Iterator> it{db_.raw()->NewIterator(ro, objects_.handle)};
-  size_t cached = 0;
   status st;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  size_t seen = 0;
+  for (it->Seek(keys::u64(from_id)); it->Valid(); it->Next()) {
     storage::key_reader key{std::string_view{it->key().data(), it->key().size()}};
     auto id = key.read_u64();
     auto row =
@@ -286,21 +306,25 @@ expected<size_t> mcs_state::warm_object_cache() {
       st = fail(errc::internal, "corrupt record: an MCS object row");
       break;
     }
+    if (seen == objects_max) {
+      out.next_id = *id;
+      break;
+    }
+    ++seen;
     if (store_.has_pending(objects_, std::string_view{it->key().data(), it->key().size()}))
       continue;
-    if (!cache_->put(*id, to_cached(std::move(*row)), valid_from))
-      break;  // full: the rest read the db
-    ++cached;
+    if (!cache_->put(*id, to_cached(std::move(*row)), valid_from)) {
+      out.full = true;  // the rest read the db
+      break;
+    }
+    ++out.cached;
   }
   if (st && !it->status().ok())
     st = fail(errc::internal, "cannot read " + db_.path() + ": " + it->status().ToString());
   it.reset();
   db_.raw()->ReleaseSnapshot(snapshot);
-  if (!st) {
-    cache_->clear();
-    return st.err();
-  }
-  return cached;
+  if (!st) return st.err();
+  return out;
 }
 
 expected<uint8_t> mcs_state::rights_on(const principal& who, uint64_t id,

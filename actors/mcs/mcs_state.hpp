@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -108,6 +109,17 @@ class mcs_state {
   // once every batch of an earlier writer (an actor before a restart) is durable; returns how
   // many were cached.
   [[nodiscard]] expected<size_t> warm_object_cache();
+  // The same in steps, with writes between them: caches up to objects_max objects with ids from
+  // from_id on, each step from a snapshot of its own. `next_id` is where the next step starts;
+  // none when the table is done or the cache is full (`full`). The caller empties the cache
+  // before the first step. An error leaves the cache to the caller to drop.
+  struct warm_progress {
+    size_t cached = 0;
+    std::optional<uint64_t> next_id;
+    bool full = false;
+  };
+  [[nodiscard]] expected<warm_progress> warm_object_cache_step(uint64_t from_id,
+                                                               size_t objects_max);
 
   // --- objects ---------------------------------------------------------------------------------
   // create l|c|v NAME [-f ATTR_FILE]: a new object owned by the caller, with its attributes.

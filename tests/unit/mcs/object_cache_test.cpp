@@ -8,6 +8,7 @@
 #include <atomic>
 #include <deque>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -367,7 +368,22 @@ TEST_CASE("object cache: a reader with it answers as one without, under interlea
   REQUIRE(run("alice", false, "grant",
               {{"target", ref("c", "box1")}, {"principal", "group:team"}, {"rights", "read"}}));
   size_t moves = 0, deletes = 0, failed = 0;
+  // From step 200 the cache is emptied and filled again in steps of two objects, with the
+  // writes, commits and reads above going on between them (as the actor fills it at start).
+  std::optional<uint64_t> warming;
+  size_t warm_steps = 0;
   for (; steps < 600; ++steps) {
+    if (steps == 200) {
+      cache->clear();
+      warming = 0;
+    }
+    if (warming) {
+      auto step = fx.state->warm_object_cache_step(*warming, 2);
+      REQUIRE(step.has_value());
+      CHECK_FALSE(step->full);
+      warming = step->next_id;
+      ++warm_steps;
+    }
     auto op = pick(10);
     if (op < 3 || files.empty()) {
       auto name = "f" + std::to_string(next_file++);
@@ -416,6 +432,8 @@ TEST_CASE("object cache: a reader with it answers as one without, under interlea
   CHECK(deletes > 20);
   CHECK(failed > 10);
   CHECK(cache->snapshot_stats().hits > 1000);
+  CHECK(warm_steps > 10);
+  CHECK_FALSE(warming.has_value());  // the fill reached the end of the objects
   // Once everything is durable every live object is cached again.
   CHECK(cache->snapshot_stats().entries == files.size() + 4);
 }
