@@ -250,8 +250,8 @@ json conjunctive_body(const conjunction& q) {
                  {"value2", date_text(q.day + 30)}}}}};
 }
 
-// Restarts the node on the loaded catalog: the time to /healthz, the object cache's fill as the
-// node logs it, and the first write, which the MCS actor answers only after the fill.
+// Restarts the node on the loaded catalog: the time to /healthz, the first write (which the MCS
+// actor answers between the steps of the object cache's fill), and the fill as the node logs it.
 void restart_figures(node_process& node, const fs::path& dir, const std::string& bin_dir,
                      int64_t object_cache_mb, json& out) {
   print_phase("mcs", "catalog_restart");
@@ -279,15 +279,22 @@ void restart_figures(node_process& node, const fs::path& dir, const std::string&
     return;
   }
   out["first_write_after_ready_ms"] = seconds_since(w0) * 1000;
-  // "object cache filled: N of M objects in T ms"
-  std::ifstream log{log_path.string()};
-  log.seekg(static_cast<std::streamoff>(ec ? 0 : log_from));
-  for (std::string line; std::getline(log, line);) {
-    auto at = line.find("object cache filled: ");
-    if (at == std::string::npos) continue;
-    out["object_cache_fill_log"] = line.substr(at);
-    auto in = line.rfind(" in ");
-    if (in != std::string::npos) out["object_cache_fill_ms"] = std::atof(line.c_str() + in + 4);
+  // "object cache filled: N of M objects in T ms", which may come after the first write: read
+  // the log again until it does, or says the cache is off (at most 120 s).
+  if (object_cache_mb == 0) return;
+  for (auto l0 = steady::now(); seconds_since(l0) < 120;
+       std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+    std::ifstream log{log_path.string()};
+    log.seekg(static_cast<std::streamoff>(ec ? 0 : log_from));
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("object cache off: ") != std::string::npos) return;
+      auto at = line.find("object cache filled: ");
+      if (at == std::string::npos) continue;
+      out["object_cache_fill_log"] = line.substr(at);
+      auto in = line.rfind(" in ");
+      if (in != std::string::npos) out["object_cache_fill_ms"] = std::atof(line.c_str() + in + 4);
+      return;
+    }
   }
 }
 
