@@ -85,6 +85,32 @@ def test_bulk_mutations(node):
     lt.check_eq((results_of(resp, "bulk query reslimit")[0]["pfns"], resp.json["results"][0]["more"]),
                 ([pfn(0)], True), "bulk query with reslimit 1")
 
+    lt.log("a large bulk query (its answer written in runs side by side) keeps each result in place")
+    never = {10, 20, 900, 950}  # LFNs the bulk create above refused
+
+    def expected(i):
+        if i in never:
+            return (False, "not_found")
+        pfns = sorted([pfn(i), pfn(i, "b")]) if i < 100 else [pfn(i)]
+        return {"lfn": lfn(i), "ok": True, "pfns": pfns, "more": False}
+
+    def got(r):
+        return r if r["ok"] else (r["ok"], r["error"])
+
+    # All strings (the plain body), then with bad items spread over the runs (the JSON body).
+    plain = [lfn(i) for i in range(N)]
+    res = results_of(post(node, BULK + "query", {"lfns": plain}, auth=READER), "large plain bulk query")
+    wrong = [i for i in range(N) if got(res[i]) != expected(i)]
+    lt.check_eq((len(res), wrong), (N, []), "large plain bulk query: every result in its place")
+    mixed = list(plain)
+    mixed[3], mixed[400], mixed[777] = 7, "", "lfn://missing-777"
+    resp = post(node, BULK + "query", {"lfns": mixed}, auth=READER)
+    res = results_of(resp, "large mixed bulk query")
+    bad = {3: (False, "invalid_argument"), 400: (False, "invalid_argument"), 777: (False, "not_found")}
+    wrong = [i for i in range(N) if got(res[i]) != bad.get(i, expected(i))]
+    lt.check_eq((len(res), wrong), (N, []), "large mixed bulk query: every result in its place")
+    lt.check_eq((resp.json["succeeded"], resp.json["failed"]), (N - 7, 7), "large mixed bulk query counts")
+
     lt.log("bulk results carry names that need JSON escapes intact")
     odd = {"lfn": 'lfn://odd/"quoted"\\back\tslash/\u00e9t\u00e9', "pfn": "file:///\u2603"}
     res = results_of(post(node, BULK + "create", {"mappings": [odd]}), "bulk create of an odd name")
