@@ -155,21 +155,18 @@ void batch::sort_by_key() {
   std::stable_sort(
       records->begin(), records->end(),
       [](const batch_record& a, const batch_record& b) { return a.family < b.family; });
-  bool moved = false;
   for (auto first = records->begin(); first != records->end();) {
     auto last = std::find_if(first, records->end(),
                              [&](const batch_record& r) { return r.family != first->family; });
-    if (!std::is_sorted(first, last, by_key)) {
-      std::stable_sort(first, last, by_key);
-      moved = true;
-    }
+    if (!std::is_sorted(first, last, by_key)) std::stable_sort(first, last, by_key);
     first = last;
   }
-  if (!moved && std::is_sorted(records->begin(), records->end(),
-                               [](const batch_record& a, const batch_record& b) {
-                                 return a.bytes.data() < b.bytes.data();
-                               }))
-    return;  // already in order
+  // Still in the order of their bytes: nothing moved.
+  if (std::is_sorted(records->begin(), records->end(),
+                     [](const batch_record& a, const batch_record& b) {
+                       return a.bytes.data() < b.bytes.data();
+                     }))
+    return;
   std::string sorted = rep.substr(0, batch_header_bytes);
   sorted.reserve(rep.size());
   for (const auto& r : *records) sorted.append(r.bytes);

@@ -264,17 +264,12 @@ void mcs_state::committed(uint64_t seq_durable) {
 expected<size_t> mcs_state::warm_object_cache() {
   if (!cache_) return size_t{0};
   cache_->clear();
-  size_t cached = 0;
-  for (std::optional<uint64_t> from = 0; from;) {
-    auto step = warm_object_cache_step(*from, SIZE_MAX);
-    if (!step) {
-      cache_->clear();
-      return step.err();
-    }
-    cached += step->cached;
-    from = step->next_id;
+  auto all = warm_object_cache_step(0, SIZE_MAX);  // one step: the whole table
+  if (!all) {
+    cache_->clear();
+    return all.err();
   }
-  return cached;
+  return all->cached;
 }
 
 expected<mcs_state::warm_progress> mcs_state::warm_object_cache_step(uint64_t from_id,

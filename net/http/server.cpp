@@ -209,6 +209,11 @@ class session : public std::enable_shared_from_this<session> {
   respond_fn make_respond(const std::shared_ptr<reply_slot>& slot);
   void arm_handler_timer(const std::shared_ptr<reply_slot>& slot);
   void send(response answer, bool close_after = false);
+  // The handler's answer, on this session's thread: no timeout any more, and it goes out.
+  void answer(response res) {
+    handler_timer_.cancel();
+    send(std::move(res));
+  }
   void on_write(beast::error_code ec, size_t bytes);
   void fail_and_close(int status, errc code, std::string message);
   void drain();
@@ -380,9 +385,7 @@ respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
     // stop() cannot be past joining this thread. Taking the lifeline here serialized the I/O
     // threads on one mutex for the whole send (9 % of a single-query load was waiting on it).
     if (auto self = weak.lock(); self && self->socket_.get_executor().running_in_this_thread()) {
-      if (!slot->try_claim()) return;
-      self->handler_timer_.cancel();
-      self->send(std::move(answer));
+      if (slot->try_claim()) self->answer(std::move(answer));
       return;
     }
     std::lock_guard lock(life->mutex);
@@ -393,12 +396,9 @@ respond_fn session::make_respond(const std::shared_ptr<reply_slot>& slot) {
     // client saw the connection close with no answer).
     auto self = weak.lock();
     if (!self || !slot->try_claim() || !life->alive) return;
-    // dispatch, not post: an answer given on the session's own thread (a handler answering at
-    // once) is written right away instead of being queued.
-    asio::dispatch(self->socket_.get_executor(), [self, answer = std::move(answer)]() mutable {
-      self->handler_timer_.cancel();
-      self->send(std::move(answer));
-    });
+    // From another thread (an actor's answer): queued to the session's thread.
+    asio::post(self->socket_.get_executor(),
+               [self, answer = std::move(answer)]() mutable { self->answer(std::move(answer)); });
   };
 }
 
