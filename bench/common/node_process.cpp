@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,9 +67,9 @@ bool node_process::alive() {
   return false;
 }
 
-double node_process::cpu_seconds() const {
-  if (pid_ <= 0) return 0;
-  auto text = proc_file(pid_, "stat");
+double process_cpu_seconds(pid_t pid) {
+  if (pid <= 0) return 0;
+  auto text = proc_file(pid, "stat");
   auto close = text.rfind(')');
   if (close == std::string::npos) return 0;
   // Fields after "(comm)" start at field 3; utime and stime are fields 14 and 15.
@@ -78,6 +79,19 @@ double node_process::cpu_seconds() const {
   for (int i = 3; i <= 15 && fields >> f; ++i)
     if (i == 14 || i == 15) ticks += std::stod(f);
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double own_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return secs(usage.ru_utime) + secs(usage.ru_stime);
+}
+
+double node_process::cpu_seconds() const {
+  return process_cpu_seconds(pid_);
 }
 
 uint64_t node_process::rss_peak_kib() const {

@@ -14,6 +14,10 @@ namespace librarian::bench {
 
 // A /proc/PID/status field in KiB ("VmHWM:", "VmRSS:"); 0 if unreadable.
 [[nodiscard]] uint64_t status_kib(pid_t pid, std::string_view field);
+// User + system CPU seconds of a process so far (/proc/PID/stat); 0 if unreadable.
+[[nodiscard]] double process_cpu_seconds(pid_t pid);
+// User + system CPU seconds of this process, all threads: a load generator's own cost.
+[[nodiscard]] double own_cpu_seconds();
 
 class node_process {
  public:

@@ -3,7 +3,6 @@
 // repetitions, ratios paired within each repetition.
 #include "bench/replication/replication_bench.hpp"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -59,13 +58,6 @@ double seconds_since(steady::time_point t0) {
 std::chrono::seconds limit_for(size_t files, double seconds_per_file) {
   return std::chrono::seconds(60 +
                               static_cast<int64_t>(static_cast<double>(files) * seconds_per_file));
-}
-
-double own_cpu_seconds() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  auto s = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-  return s(u.ru_utime) + s(u.ru_stime);
 }
 
 // The copy is deleted and the deletion synced, so the next phase starts from the same disk state.

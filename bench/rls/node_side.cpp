@@ -2,8 +2,6 @@
 // a deadline and an operation count.
 #include "bench/rls/node_side.hpp"
 
-#include <sys/resource.h>
-
 #include <ctime>
 #include <fstream>
 #include <mutex>
@@ -188,16 +186,6 @@ struct client_result {
   std::vector<double> ms;
   std::string error;
 };
-
-// CPU seconds (user + system) of this process, all threads: the load generator's cost.
-double own_cpu_seconds() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  auto secs = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
-  };
-  return secs(usage.ru_utime) + secs(usage.ru_stime);
-}
 
 // p.rounds rounds of `clients` keep-alive clients calling request(client, http, n) until the
 // deadline or the op bound: per-round rates, latency percentiles over all rounds, and the CPU
