@@ -137,7 +137,12 @@ mcs_state::mcs_state(storage::db& db, mcs_limits limits)
       acl_(db.get_table(acl_table)),
       audit_(db.get_table(audit_table)),
       meta_(db.get_table(mcs_meta_table)),
-      store_(db, limits.overlay_entries_max, limits.overlay_bytes_max) {}
+      store_(db, limits.overlay_entries_max, limits.overlay_bytes_max) {
+  // Writes put and delete index and audit rows by key and never read them; reading verbs read
+  // them from committed state (mcs_reader).
+  store_.set_write_only(index_);
+  store_.set_write_only(audit_);
+}
 
 mcs_state::mcs_state(storage::db& db, mcs_limits limits, read_only_t) : mcs_state(db, limits) {
   read_only_ = true;

@@ -3,6 +3,7 @@
 
 #include <rocksdb/db.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "runtime/assert.hpp"
@@ -21,6 +22,7 @@ std::string overlay_store::overlay_key(storage::table t, std::string_view key) {
 
 expected<std::optional<std::string>> overlay_store::get(storage::table t,
                                                         std::string_view key) const {
+  check_readable(t);
   if (!by_key_.empty()) {
     auto it = by_key_.find(overlay_key(t, key));
     if (it != by_key_.end()) return it->second.value;
@@ -63,6 +65,7 @@ expected<storage::scan_page> overlay_store::db_scan(storage::table t, const std:
 
 status overlay_store::multi_get(storage::table t, const std::vector<std::string>& keys,
                                 std::vector<std::optional<std::string>>& out) const {
+  check_readable(t);
   out.assign(keys.size(), std::nullopt);
   std::vector<size_t> from_db;
   from_db.reserve(keys.size());
@@ -101,6 +104,7 @@ status overlay_store::multi_get(storage::table t, const std::vector<std::string>
 
 status overlay_store::probe_ids(storage::table t, std::string_view prefix,
                                 const std::vector<uint64_t>& ids, std::vector<bool>& found) const {
+  check_readable(t);
   found.assign(ids.size(), false);
   const size_t key_bytes = prefix.size() + 8;
   std::string buffer;
@@ -187,6 +191,10 @@ void overlay_store::record(storage::table t, std::string_view key,
     txn_rows_.put(t, key, *value);
   else
     txn_rows_.del(t, key);
+  if (is_write_only(t)) {
+    write_only_seq_ = seq_;
+    return;
+  }
   auto okey = overlay_key(t, key);
   bytes_ += okey.size() + (value ? value->size() : 0);
   auto it = by_key_.lower_bound(okey);
@@ -243,7 +251,13 @@ void overlay_store::abort() {
   open_ = false;
 }
 
+void overlay_store::check_readable(storage::table t) const {
+  LIB_ASSERT_MSG(write_only_seq_ <= durable_seq_ || !is_write_only(t),
+                 "a read of a write-only MCS table while its writes are pending");
+}
+
 void overlay_store::committed(uint64_t seq_durable) {
+  durable_seq_ = std::max(durable_seq_, seq_durable);
   // Bounded by the queue's length; each pass pops one record.
   while (!by_seq_.empty() && by_seq_.front().first <= seq_durable) {
     auto [seq, it] = by_seq_.front();
@@ -260,6 +274,7 @@ void overlay_store::committed(uint64_t seq_durable) {
 
 void overlay_store::clear() {
   LIB_ASSERT(!open_);
+  durable_seq_ = seq_;
   by_key_.clear();
   by_seq_.clear();
   bytes_ = 0;

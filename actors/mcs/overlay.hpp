@@ -98,12 +98,20 @@ class overlay_store {
   };
   [[nodiscard]] cursor scan(storage::table t, std::string begin, std::string end,
                             size_t page_rows = 256) const {
+    check_readable(t);
     return cursor{*this, t, std::move(begin), std::move(end), page_rows};
   }
   [[nodiscard]] cursor scan_prefix(storage::table t, const std::string& prefix,
                                    size_t page_rows = 256) const;
 
   [[nodiscard]] const storage::db& db() const { return db_; }
+
+  // Writes of table t go to the batch only, not to the overlay: for tables the writing
+  // transactions never read back (the attribute index, the audit log), which only reading verbs
+  // read -- and those read committed state (mcs_reader). Keeping their rows out of the overlay
+  // saves an ordered insert and an erase per row. Reading such a table while its writes are
+  // pending is a bug (asserted): the answer would miss them.
+  void set_write_only(storage::table t) { write_only_.push_back(t.id); }
 
   // Whether a write of the key is still pending (in the overlay, not yet durable).
   [[nodiscard]] bool has_pending(storage::table t, std::string_view key) const {
@@ -129,6 +137,13 @@ class overlay_store {
   [[nodiscard]] expected<storage::scan_page> db_scan(storage::table t, const std::string& begin,
                                                      const std::string& end, size_t limit) const;
   const rocksdb::Snapshot* snapshot_ = nullptr;
+  [[nodiscard]] bool is_write_only(storage::table t) const {
+    for (auto id : write_only_)
+      if (id == t.id) return true;
+    return false;
+  }
+  // Asserts that no write of a write-only table t is pending (see set_write_only).
+  void check_readable(storage::table t) const;
 
   struct entry {
     std::optional<std::string> value;  // nullopt: deleted
@@ -160,6 +175,10 @@ class overlay_store {
   // erased, and an entry is erased only through its newest record (or by the abort of the
   // transaction that made it, which pops that transaction's records first).
   std::deque<std::pair<uint64_t, entry_map::iterator>> by_seq_;
+  std::vector<uint32_t> write_only_;  // table ids
+  // The newest transaction that wrote a write-only table, and the newest durable one.
+  uint64_t write_only_seq_ = 0;
+  uint64_t durable_seq_ = 0;
 };
 
 }  // namespace librarian::mcs
