@@ -155,7 +155,7 @@ caf::typed_response_promise<std::string> start_fanout(self_ptr self, const call_
     node::send_to_node(st.node, own, peer.name, "mcs",
                        caf::make_message(mcs_atom_v, own, token, c.who.user, c.who.groups, text));
   }
-  // The local answer, like every reply, waits behind the commits it may have read.
+  // The local answer, like every reply, goes out behind the commits handed off before it.
   st.commits.submit(self, *st.env->committer, storage::batch{},
                     [self, token, reply = *local](const status& durable) {
                       auto it = self->state.fanouts.find(token);
