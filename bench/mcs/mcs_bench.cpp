@@ -1,6 +1,7 @@
 // MCS benchmarks (see mcs_bench.hpp). The catalog side runs a real librarian-node on loopback and
-// talks to it only through POST /api/v1/mcs/{verb}: one HTTP request per connection as the CLI
-// does, and (queries) again over kept-open connections as a script with a session would. The
+// talks to it only through POST /api/v1/mcs/{verb}: the bulk add over a kept-open connection per
+// loading client, the queries with one HTTP request per connection as the CLI does, and again
+// over kept-open connections as a script with a session would. The
 // PostgreSQL side starts a private cluster (initdb + pg_ctl in the work dir, as the `postgres` user
 // when we are root), loads the same files into an attribute-value schema with the same indexes
 // (attribute, value, object), and runs the same operations through libpq with one connection per
