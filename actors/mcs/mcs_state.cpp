@@ -266,17 +266,6 @@ void mcs_state::committed(uint64_t seq_durable) {
   store_.committed(seq_durable);
 }
 
-expected<size_t> mcs_state::warm_object_cache() {
-  if (!cache_) return size_t{0};
-  cache_->clear();
-  auto all = warm_object_cache_step(0, SIZE_MAX);  // one step: the whole table
-  if (!all) {
-    cache_->clear();
-    return all.err();
-  }
-  return all->cached;
-}
-
 expected<mcs_state::warm_progress> mcs_state::warm_object_cache_step(uint64_t from_id,
                                                                      size_t objects_max) {
   warm_progress out;

@@ -106,11 +106,9 @@ class mcs_state {
   void use_object_cache(std::shared_ptr<object_cache> cache) { cache_ = std::move(cache); }
   [[nodiscard]] bool caches_objects() const { return cache_ != nullptr; }
   // The writer's state fills the cache with every object the db holds, between transactions,
-  // once every batch of an earlier writer (an actor before a restart) is durable; returns how
-  // many were cached.
-  [[nodiscard]] expected<size_t> warm_object_cache();
-  // The same in steps, with writes between them: caches up to objects_max objects with ids from
-  // from_id on, each step from a snapshot of its own. `next_id` is where the next step starts;
+  // once every batch of an earlier writer (an actor before a restart) is durable -- in steps,
+  // with writes between them: each caches up to objects_max objects with ids from from_id on,
+  // from a snapshot of its own. `next_id` is where the next step starts;
   // none when the table is done or the cache is full (`full`). The caller empties the cache
   // before the first step. An error leaves the cache to the caller to drop.
   struct warm_progress {
