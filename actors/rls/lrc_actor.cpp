@@ -35,6 +35,7 @@ struct lrc_shell {
   std::vector<bool> active;                     // per update target: not removed at run time
   size_t config_targets = 0;                    // feeds [0, config_targets) come from the config
   uint64_t durable_seq = 0;                     // every change through it is committed
+  uint64_t unlogged_through = 0;  // changes through it may be missing from the change log
   uint64_t bloom_builds = 0;
 };
 
@@ -142,8 +143,35 @@ void send_next_chunk(self_ptr self, uint32_t target, uint64_t generation, uint32
                                 t.interval_ms));
 }
 
+// The change log is written only while an active target is in immediate mode: only its
+// increments read the log, and every other target (and an immediate one before its first full
+// list, which covers everything) needs none of it (rli_feed::changes_needed_after). Without an
+// immediate target, each mutation writes two rows instead of three.
+void update_change_log(self_ptr self) {
+  auto& st = self->state;
+  bool needed = false;
+  for (uint32_t i = 0; i < st.feeds.size(); ++i)
+    needed = needed || (st.active[i] && st.feeds[i].mode() == rli_update_mode::immediate);
+  if (needed && !st.lrc->change_log()) st.unlogged_through = st.lrc->last_seq();
+  st.lrc->set_change_log(needed);
+}
+
 void start_full_update(self_ptr self, uint32_t target) {
-  auto& feed = self->state.feeds.at(target);
+  auto& st = self->state;
+  auto& feed = st.feeds.at(target);
+  if (feed.mode() == rli_update_mode::immediate && st.durable_seq < st.unlogged_through) {
+    // The increments after this list will read the log from its generation on, but changes
+    // handed out before the log was turned on are not in it: the list must include them, so it
+    // starts once they are durable (behind the pending commits). A list started now would miss
+    // them until the next one.
+    st.commits.submit(self, *st.env->committer, storage::batch{},
+                      [self, target](const status& done) {
+                        if (done && live_target(self, target) &&
+                            self->state.durable_seq >= self->state.unlogged_through)
+                          start_full_update(self, target);
+                      });
+    return;
+  }
   // The generation is the position of the last durable change: the list read from the db
   // includes every change through it, and later ones follow as incrementals. Positions grow
   // even across a crash that lost writes the old incarnation had counted.
@@ -356,6 +384,7 @@ lines_promise add_target(self_ptr self, const std::string& name, const std::stri
   storage::batch rows;
   write_admin_targets(*self->state.env->db, stored, rows);
   start_feed(self, *target);
+  update_change_log(self);
   return reply_after_commit(self, std::move(rows), result{describe_targets(self)});
 }
 
@@ -376,6 +405,7 @@ lines_promise remove_target(self_ptr self, const std::string& name) {
                                                            "); remove it there")});
   self->state.active[*index] = false;
   self->state.feeds[*index].building.reset();
+  update_change_log(self);
   storage::batch rows;
   write_admin_targets(*self->state.env->db, admin_targets(self), rows);
   return reply_after_commit(self, std::move(rows), result{describe_targets(self)});
@@ -459,6 +489,7 @@ lrc_actor::behavior_type lrc_behavior(self_ptr self, std::shared_ptr<node::node_
     self->quit(to_caf(st.err()));  // typed behaviors cannot be empty; this one never runs
   }
   self->state.durable_seq = self->state.lrc->last_seq();  // load() read committed state only
+  update_change_log(self);
   self->delayed_send(self, trim_interval, tick_atom_v);
   auto& lrc = *self->state.lrc;
   return {

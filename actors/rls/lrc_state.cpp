@@ -236,9 +236,11 @@ expected<std::vector<std::string>> lrc_state::list_pfns(const std::string& lfn, 
 
 void lrc_state::log_change(change_op op, const std::string& lfn, const std::string& pfn,
                            bool lfn_changed, storage::batch& rows) {
-  change_row row{static_cast<uint8_t>(op), lfn, pfn, lfn_changed};
-  storage::put_record(rows, changes_, storage::u64_key(counts_.next_seq), row);
-  ++counts_.next_seq;
+  if (log_changes_) {
+    change_row row{static_cast<uint8_t>(op), lfn, pfn, lfn_changed};
+    storage::put_record(rows, changes_, storage::u64_key(counts_.next_seq), row);
+  }
+  ++counts_.next_seq;  // the seq still orders the overlay's writes and the updates' positions
 }
 
 void lrc_state::put_mapping(const std::string& lfn, const std::string& pfn, bool lfn_created,

@@ -142,10 +142,16 @@ class lrc_state {
   [[nodiscard]] uint64_t lfn_count() const { return counts_.lfns; }
   [[nodiscard]] uint64_t mapping_count() const { return counts_.mappings; }
 
-  // Committed changes with seq > after_seq, oldest first, at most limit (1..changes_page_max).
+  // Whether mutations append change rows, the log that changes_since reads (on by default).
+  // The shell turns it off while no update target reads it: the rows would only be trimmed
+  // again. Seqs advance either way, so a stretch of them may have no rows.
+  void set_change_log(bool on) { log_changes_ = on; }
+  [[nodiscard]] bool change_log() const { return log_changes_; }
+
   // Distinct committed LFNs in byte order after `after` ("" = from the first), at most `limit`
   // (keyset paging: each page costs only its own rows). For full soft-state updates to RLIs.
   [[nodiscard]] expected<name_page> list_lfns(const std::string& after, size_t limit) const;
+  // Committed changes with seq > after_seq, oldest first, at most limit (1..changes_page_max).
   [[nodiscard]] expected<change_page> changes_since(uint64_t after_seq, size_t limit) const;
   // Deletes up to rows_max change rows with seq <= upto_seq (once every RLI target has them).
   // Returns how many it deleted; fewer than rows_max means it reached upto_seq.
@@ -198,6 +204,7 @@ class lrc_state {
   storage::table meta_;
   lrc_counts counts_;
   pending_writes pending_;
+  bool log_changes_ = true;
   // During run_bulk: one iterator over the mappings for every item's existence check (creating
   // one per item cost more than the check). Its snapshot is the bulk's start; whatever commits
   // meanwhile is still in the overlay, which is consulted first.

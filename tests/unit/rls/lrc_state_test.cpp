@@ -357,6 +357,25 @@ TEST_CASE("the change log numbers every mutation and marks LFN births and deaths
   CHECK(lrc.changes_since(0, 100)->items.front().seq == 6);
 }
 
+TEST_CASE("with the change log off, mutations write no change rows but still take seqs") {
+  lrc_db t;
+  auto lrc = loaded_state(*t.db);
+  storage::batch rows;
+  lrc.set_change_log(false);
+  REQUIRE(lrc.create("a", "1", rows).has_value());
+  REQUIRE(lrc.add("a", "2", rows).has_value());
+  t.commit(lrc, rows);
+  CHECK(lrc.last_seq() == 2);
+  CHECK(lrc.changes_since(0, 100)->items.empty());
+  CHECK(read_index(*t.db, lrc_mappings_table).size() == 2);  // the mappings themselves are there
+  lrc.set_change_log(true);
+  REQUIRE(lrc.remove("a", "2", rows).has_value());
+  t.commit(lrc, rows);
+  auto log = lrc.changes_since(0, 100);
+  REQUIRE(log.has_value());
+  CHECK(log->items == std::vector<change>{{3, change_op::mapping_removed, "a", "2", false}});
+}
+
 TEST_CASE("list_lfns pages through distinct LFNs in order") {
   lrc_db f;
   auto lrc = loaded_state(*f.db);
