@@ -106,9 +106,10 @@ class lrc_state {
   [[nodiscard]] status attach_many(const std::vector<mapping>& items, storage::batch& rows);
 
   // Clearing the catalog (rls-admin clear), a bounded step at a time: removes up to max_items
-  // (1..bulk_items_max) of the first committed mappings, as bulk_remove would (change log
-  // included, so RLIs hear of it). Call again only after rows are committed: the
-  // scan reads committed state. more: the step saw max_items mappings, so more may remain.
+  // (1..bulk_items_max) of the first committed mappings, as bulk_remove would (change rows
+  // included while the log is on, so immediate-mode RLIs hear of it). Call again only after rows
+  // are committed: the scan reads committed state. more: the step saw max_items mappings, so more
+  // may remain.
   struct clear_step {
     size_t removed = 0;
     bool more = false;
