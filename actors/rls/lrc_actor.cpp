@@ -3,6 +3,7 @@
 
 #include <caf/all.hpp>
 #include <optional>
+#include <set>
 
 #include "actors/rls/glob.hpp"
 #include "actors/rls/lrc_state.hpp"
@@ -35,7 +36,8 @@ struct lrc_shell {
   std::vector<bool> active;                     // per update target: not removed at run time
   size_t config_targets = 0;                    // feeds [0, config_targets) come from the config
   uint64_t durable_seq = 0;                     // every change through it is committed
-  uint64_t unlogged_through = 0;  // changes through it may be missing from the change log
+  uint64_t unlogged_through = 0;     // changes through it may be missing from the change log
+  std::set<uint32_t> lists_waiting;  // targets whose full list waits for unlogged changes
   uint64_t bloom_builds = 0;
 };
 
@@ -164,8 +166,11 @@ void start_full_update(self_ptr self, uint32_t target) {
     // handed out before the log was turned on are not in it: the list must include them, so it
     // starts once they are durable (behind the pending commits). A list started now would miss
     // them until the next one.
+    // One waiting list per target: a tick or resync meanwhile adds none.
+    if (!st.lists_waiting.insert(target).second) return;
     st.commits.submit(self, *st.env->committer, storage::batch{},
                       [self, target](const status& done) {
+                        self->state.lists_waiting.erase(target);
                         if (done && live_target(self, target) &&
                             self->state.durable_seq >= self->state.unlogged_through)
                           start_full_update(self, target);

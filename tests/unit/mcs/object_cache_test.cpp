@@ -6,6 +6,7 @@
 #include <rocksdb/db.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <nlohmann/json.hpp>
@@ -155,10 +156,12 @@ TEST_CASE("object cache: names and owners inline or not, readers beside a writer
   // Concurrent readers see either no entry or a whole one, never a torn one.
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> torn{0}, seen{0};
+  std::atomic<int> started{0};
   std::vector<std::thread> readers;
   for (int r = 0; r < 2; ++r)
     readers.emplace_back([&] {
       object_cache::object out;
+      ++started;
       while (!stop.load()) {
         for (uint64_t id = 1; id < 300; ++id) {
           cache.prefetch(id);
@@ -169,6 +172,9 @@ TEST_CASE("object cache: names and owners inline or not, readers beside a writer
         }
       }
     });
+  // The writes start once both readers run (on a loaded machine they may start late), and the
+  // readers stop only after they have seen entries (bounded: 10 s).
+  while (started.load() < 2) std::this_thread::yield();
   for (uint64_t round = 1; round <= 200; ++round)
     for (uint64_t id = 1; id < 300; ++id) {
       uint64_t v = (round * 7 + id) % 120;
@@ -178,6 +184,9 @@ TEST_CASE("object cache: names and owners inline or not, readers beside a writer
         REQUIRE(cache.put(id, object_cache::object{1, std::string(v, 'a'), v, "u", v}, round));
       }
     }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (seen.load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   stop = true;
   for (auto& t : readers) t.join();
   CHECK(torn == 0);

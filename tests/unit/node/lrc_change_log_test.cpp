@@ -62,6 +62,12 @@ struct fixture : librarian::test::actor_fixture {
     REQUIRE(page.has_value());
     return page->rows.size();
   }
+  template <class... Ts>
+  size_t count_of() {
+    size_t n = 0;
+    for (auto& msg : *to_rli) n += msg.match_elements<Ts...>() ? 1 : 0;
+    return n;
+  }
   // The LFNs of every full-list chunk sent so far, and the generation of the last list begun.
   names listed(uint64_t& generation) {
     names out;
@@ -118,7 +124,12 @@ TEST_CASE_FIXTURE(fixture, "an immediate target added at run time lists what the
   sched.run();
   uint64_t generation = 0;
   CHECK(listed(generation).empty());
+  // The next tick finds the list still waiting: it adds no second one.
+  REQUIRE(sched.trigger_timeout());
+  sched.run();
+  CHECK(listed(generation).empty());
   release_all();
+  CHECK(count_of<rli_begin_atom, std::string, uint64_t, int64_t>() == 1);
   REQUIRE(two == "lfn://2");
   REQUIRE(added == "ok");
   CHECK(listed(generation) == names{"lfn://1", "lfn://2"});
