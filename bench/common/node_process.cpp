@@ -90,6 +90,37 @@ double own_cpu_seconds() {
   return secs(usage.ru_utime) + secs(usage.ru_stime);
 }
 
+std::optional<double> metric_sample(const std::string& text, const std::string& name) {
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with(name + " ")) return std::stod(line.substr(name.size() + 1));
+  return std::nullopt;
+}
+
+settle_result wait_for_quiet_db(const std::function<std::string()>& fetch, double max_s,
+                                std::chrono::milliseconds every, int polls) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto waited = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  int quiet_polls = 0;  // a compaction can start a moment after the flush that calls for it
+  while (waited() < max_s) {
+    auto text = fetch();  // one request per poll for all three gauges
+    bool quiet = true;
+    for (const char* gauge :
+         {"librarian_rocksdb_pending_compaction_bytes", "librarian_rocksdb_running_compactions",
+          "librarian_rocksdb_running_flushes"}) {
+      auto value = metric_sample(text, gauge);
+      if (!value) return {waited(), false};
+      quiet = quiet && *value == 0.0;
+    }
+    quiet_polls = quiet ? quiet_polls + 1 : 0;
+    if (quiet_polls == polls) return {waited(), true};
+    std::this_thread::sleep_for(every);
+  }
+  return {waited(), false};
+}
+
 double node_process::cpu_seconds() const {
   return process_cpu_seconds(pid_);
 }

@@ -5,7 +5,10 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +21,22 @@ namespace librarian::bench {
 [[nodiscard]] double process_cpu_seconds(pid_t pid);
 // User + system CPU seconds of this process, all threads: a load generator's own cost.
 [[nodiscard]] double own_cpu_seconds();
+
+// One unlabelled sample of a node's /metrics text; nullopt if it is not there.
+[[nodiscard]] std::optional<double> metric_sample(const std::string& text, const std::string& name);
+
+// Polls fetch() -- a node's /metrics text -- every `every` until the node owes RocksDB no
+// background work (no compaction pending or running, no flush running) on `polls` polls in a row,
+// at most max_s: writes leave that work behind, and it would compete with the next phase for the
+// 2 cores (PostgreSQL's sides query after their VACUUM ANALYZE). A text without the gauges (an
+// unreadable endpoint) ends the wait unsettled.
+struct settle_result {
+  double seconds = 0;
+  bool settled = false;
+};
+[[nodiscard]] settle_result wait_for_quiet_db(const std::function<std::string()>& fetch,
+                                              double max_s, std::chrono::milliseconds every,
+                                              int polls);
 
 class node_process {
  public:

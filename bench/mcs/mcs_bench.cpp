@@ -219,35 +219,6 @@ std::string node_metrics(const mcs_node& node) {
   return r && r->status == 200 ? r->body : std::string{};
 }
 
-// One unlabelled sample of a metrics text; nullopt if it is not there.
-std::optional<double> metric(const std::string& text, const std::string& name) {
-  std::istringstream lines{text};
-  for (std::string line; std::getline(lines, line);)
-    if (line.starts_with(name + " ")) return std::stod(line.substr(name.size() + 1));
-  return std::nullopt;
-}
-
-// After the load, until the node owes no background work (no compaction pending or running, no
-// flush running), as PostgreSQL's side runs VACUUM ANALYZE before its queries: the query figures
-// are then those of a catalog at rest, not of one still rewriting its load. Returns the seconds
-// waited and whether it settled within max_s.
-std::pair<double, bool> settle(const mcs_node& node, double max_s) {
-  auto t0 = steady::now();
-  int quiet_polls = 0;  // twice in a row: a compaction can start right after a flush ends
-  while (seconds_since(t0) < max_s) {
-    auto text = node_metrics(node);  // one request per poll for all three gauges
-    bool quiet = true;
-    for (const char* gauge :
-         {"librarian_rocksdb_pending_compaction_bytes", "librarian_rocksdb_running_compactions",
-          "librarian_rocksdb_running_flushes"})
-      quiet = quiet && metric(text, gauge) == 0.0;
-    quiet_polls = quiet ? quiet_polls + 1 : 0;
-    if (quiet_polls == 2) return {seconds_since(t0), true};
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return {seconds_since(t0), false};
-}
-
 expected<json> mcs_call(const cli::connection& conn, const std::string& verb, const json& body) {
   auto r =
       cli::call_api(conn, "POST", "/api/v1/mcs/" + verb, body, std::chrono::milliseconds(60000));
@@ -395,9 +366,11 @@ json bench_catalog(const fs::path& dir, const std::string& bin_dir, uint64_t fil
   out["add_files_per_s"] = static_cast<double>(added) / load_s;
   out["files"] = added;
   print_phase("mcs", "catalog_settle");
-  auto [settle_s, settled] = settle(node, quick ? 60.0 : 900.0);
-  out["settle_seconds"] = settle_s;
-  out["settled"] = settled;
+  // Queries on a catalog at rest, not on one still rewriting its load.
+  auto settled = wait_for_quiet_db([&] { return node_metrics(node); }, quick ? 60.0 : 900.0,
+                                   std::chrono::milliseconds(500), 2);
+  out["settle_seconds"] = settled.seconds;
+  out["settled"] = settled.settled;
 
   const double run_s = quick ? 2.0 : 10.0;
   uint64_t fields = std::max<uint64_t>(1000, files / 100);
@@ -549,7 +522,7 @@ json bench_postgres(const fs::path& dir, uint64_t files, bool quick) {
     auto t0 = steady::now();
     pg_conn admin{pg.port};
     (void)admin.exec("VACUUM ANALYZE");
-    out["settle_seconds"] = seconds_since(t0);  // the counterpart of the node's settle()
+    out["settle_seconds"] = seconds_since(t0);  // the counterpart of the node's wait_for_quiet_db()
   }
   out["add_files_per_s"] = static_cast<double>(added) / load_s;
   const double run_s = quick ? 2.0 : 10.0;

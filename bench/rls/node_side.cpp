@@ -2,7 +2,6 @@
 // a deadline and an operation count.
 #include "bench/rls/node_side.hpp"
 
-#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <mutex>
@@ -272,36 +271,6 @@ std::string all_succeeded(const expected<keepalive_reply>& r, size_t n, const ch
   return {};
 }
 
-// A gauge of the node's /metrics text (0 if absent).
-uint64_t gauge(const std::string& metrics, const std::string& name) {
-  auto at = metrics.find("\n" + name + " ");
-  if (at == std::string::npos) return 0;
-  return std::strtoull(metrics.c_str() + at + name.size() + 2, nullptr, 10);
-}
-
-// Waits (at most max_s) until the node runs no flush or compaction and has none pending, seen on
-// three polls in a row (a compaction is scheduled a moment after the flush that calls for it):
-// the writes of the phase before leave RocksDB work behind that would otherwise compete with the
-// next phase for the 2 cores (PostgreSQL's side queries after its VACUUM ANALYZE). Returns the
-// seconds waited, reported with the figure it precedes.
-double wait_for_quiet_db(const running_node& node, double max_s) {
-  keepalive_client http{node.http_port, auth_header()};
-  auto t0 = steady::now();
-  int quiet = 0;
-  while (seconds_since(t0) < max_s && quiet < 3) {
-    auto r = http.send("GET", "/metrics");
-    if (!r || r->status != 200 ||
-        r->body.find("\nlibrarian_rocksdb_running_compactions ") == std::string::npos)
-      break;  // cannot tell: measure as is
-    bool busy = gauge(r->body, "librarian_rocksdb_running_compactions") != 0 ||
-                gauge(r->body, "librarian_rocksdb_running_flushes") != 0 ||
-                gauge(r->body, "librarian_rocksdb_pending_compaction_bytes") != 0;
-    quiet = busy ? 0 : quiet + 1;
-    if (quiet < 3) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return seconds_since(t0);
-}
-
 // Bulk figures through HTTP, one client as in the issue: creates of p.batch_items new mappings
 // per request, and queries of p.batch_items random loaded LFNs per request.
 void bulk_figures(const running_node& a, uint64_t lfns, const params& p, json& out) {
@@ -315,7 +284,14 @@ void bulk_figures(const running_node& a, uint64_t lfns, const params& p, json& o
     auto r = http.send("POST", "/api/v1/rls/lrc/bulk/create", bulk_create_body(first, n));
     return all_succeeded(r, n, "bulk create");
   });
-  const double settle_s = wait_for_quiet_db(a, 120.0);
+  keepalive_client metrics{a.http_port, auth_header()};
+  const double settle_s = wait_for_quiet_db(
+                              [&] {
+                                auto r = metrics.send("GET", "/metrics");
+                                return r && r->status == 200 ? r->body : std::string{};
+                              },
+                              120.0, std::chrono::milliseconds(200), 3)
+                              .seconds;
   phase("http_bulk_queries");
   auto queries = http_rounds(a, bulk, 1, [&](int client, keepalive_client& http, uint64_t k) {
     std::string body = "{\"lfns\":[";
